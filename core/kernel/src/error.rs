@@ -1,0 +1,207 @@
+//! The HTTP edge's one error type. Every error a client sees is a JSON problem
+//! body (`type`, `title`, `status`, `detail`, `code`, field `errors`) with a
+//! stable snake_case `code`. Internal failures are logged here and reach the
+//! client as a bare 500 with no detail.
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+/// A problem body (RFC 9457 shape plus a stable `code`).
+#[derive(Debug, Clone, Object)]
+pub struct Problem {
+    /// `urn:aegis:problem:<code>`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `invalid_credentials`.
+    pub code: String,
+    /// Per-field validation errors, when the request body was the problem.
+    #[oai(skip_serializing_if_is_empty)]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+impl Problem {
+    pub fn new(status: u16, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("urn:aegis:problem:{code}"),
+            title: title(status).into(),
+            status,
+            detail: detail.into(),
+            code: code.into(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl Problem {
+    /// A problem for an error raised outside our handlers (routing, body
+    /// parsing, size limits); the HTTP status stays what poem chose.
+    pub fn for_status(status: u16, detail: &str) -> Self {
+        match status {
+            401 => Self::new(status, "unauthorized", detail),
+            403 => Self::new(status, "forbidden", detail),
+            404 => Self::new(status, "not_found", "no such resource"),
+            405 => Self::new(status, "method_not_allowed", "method not allowed on this resource"),
+            413 => Self::new(status, "payload_too_large", "the request body is too large"),
+            415 => Self::new(status, "unsupported_media_type", detail),
+            400..=499 => Self::new(status, "invalid_request", detail),
+            _ => Self::new(500, "internal_error", "an internal error occurred; it has been logged"),
+        }
+    }
+}
+
+fn title(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// The request is malformed.
+    #[oai(status = 400)]
+    BadRequest(Json<Problem>),
+    /// Missing, invalid, expired or revoked credentials.
+    #[oai(status = 401)]
+    Unauthorized(Json<Problem>),
+    /// Authenticated, but the role or a CSRF check forbids this.
+    #[oai(status = 403)]
+    Forbidden(Json<Problem>),
+    #[oai(status = 404)]
+    NotFound(Json<Problem>),
+    /// The request conflicts with the current state (duplicate, illegal transition).
+    #[oai(status = 409)]
+    Conflict(Json<Problem>),
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<Problem>),
+    /// Well-formed but invalid values; `errors` names the fields.
+    #[oai(status = 422)]
+    Unprocessable(Json<Problem>),
+    /// Slow down; retry after the given seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
+    #[oai(status = 500)]
+    Internal(Json<Problem>),
+    /// A dependency (database, key-value store, storage) is down.
+    #[oai(status = 503)]
+    Unavailable(Json<Problem>),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
+        Self::BadRequest(Json(Problem::new(400, code, detail)))
+    }
+
+    pub fn unauthorized(code: &str, detail: impl Into<String>) -> Self {
+        Self::Unauthorized(Json(Problem::new(401, code, detail)))
+    }
+
+    pub fn forbidden(code: &str, detail: impl Into<String>) -> Self {
+        Self::Forbidden(Json(Problem::new(403, code, detail)))
+    }
+
+    pub fn not_found(code: &str, detail: impl Into<String>) -> Self {
+        Self::NotFound(Json(Problem::new(404, code, detail)))
+    }
+
+    pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
+        Self::Conflict(Json(Problem::new(409, code, detail)))
+    }
+
+    pub fn payload_too_large(detail: impl Into<String>) -> Self {
+        Self::PayloadTooLarge(Json(Problem::new(413, "payload_too_large", detail)))
+    }
+
+    /// A single invalid field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError::new(field, message)])
+    }
+
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        let mut problem = Problem::new(422, "validation_failed", detail);
+        problem.errors = errors;
+        Self::Unprocessable(Json(problem))
+    }
+
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::TooManyRequests(Json(Problem::new(429, "too_many_requests", detail)), retry_after_secs.max(1))
+    }
+
+    /// Logs `error` with its context and answers a 500 that reveals nothing.
+    pub fn internal(context: &str, error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(context, error = %error, "internal error");
+        Self::Internal(Json(Problem::new(500, "internal_error", "an internal error occurred; it has been logged")))
+    }
+
+    pub fn unavailable(code: &str, detail: impl Into<String>) -> Self {
+        Self::Unavailable(Json(Problem::new(503, code, detail)))
+    }
+
+    pub fn problem(&self) -> &Problem {
+        match self {
+            Self::BadRequest(p)
+            | Self::Unauthorized(p)
+            | Self::Forbidden(p)
+            | Self::NotFound(p)
+            | Self::Conflict(p)
+            | Self::PayloadTooLarge(p)
+            | Self::Unprocessable(p)
+            | Self::TooManyRequests(p, _)
+            | Self::Internal(p)
+            | Self::Unavailable(p) => &p.0,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self.problem();
+        write!(f, "{} {}: {}", p.status, p.code, p.detail)
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(error: crate::db::DbError) -> Self {
+        Self::internal("database", &error)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::internal("database", &error)
+    }
+}
+
+impl From<crate::kv::KvError> for ApiError {
+    fn from(error: crate::kv::KvError) -> Self {
+        Self::internal("key-value store", &error)
+    }
+}
