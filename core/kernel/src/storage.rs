@@ -44,7 +44,7 @@ impl Storage {
                 std::fs::create_dir_all(&root)
                     .map_err(|e| StorageError::Config(format!("cannot create {}: {e}", root.display())))?;
                 let root = std::fs::canonicalize(&root).unwrap_or(root);
-                Operator::new(services::Fs::default().root(&root.to_string_lossy()))?.finish()
+                Operator::new(services::Fs::default().root(&root.to_string_lossy()))?
             }
             StorageBackend::S3 => {
                 let s3 = &settings.s3;
@@ -60,9 +60,9 @@ impl Storage {
                 }
                 // Explicit settings only: never pick up credentials from the host's ~/.aws.
                 builder = builder.disable_config_load().disable_ec2_metadata();
-                Operator::new(builder)?.finish()
+                Operator::new(builder)?
             }
-            StorageBackend::Memory => Operator::new(services::Memory::default())?.finish(),
+            StorageBackend::Memory => Operator::new(services::Memory::default())?,
         };
         Ok(Self { operator, kind: settings.backend })
     }

@@ -1,1 +1,80 @@
-//! placeholder
+//! Users: accounts, roles, passwords, sign-in, personal API tokens, and the
+//! identity port the kernel's auth extractor resolves callers through.
+//! Depends on the kernel only.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod dto;
+pub mod error;
+pub mod model;
+pub mod repo;
+pub mod service;
+
+use std::sync::Arc;
+
+use aegis_core::Kernel;
+use aegis_core::auth::{Identity, IdentityError, IdentityResolver};
+use aegis_core::module::Module;
+use async_trait::async_trait;
+
+pub use api::{AuthApi, UsersApi};
+pub use service::UsersService;
+
+use crate::repo::UsersRepo;
+
+pub struct UsersModule {
+    service: UsersService,
+}
+
+impl UsersModule {
+    pub fn new(kernel: &Kernel) -> Self {
+        Self { service: UsersService::new(kernel.clone()) }
+    }
+
+    pub fn apis(&self, kernel: &Kernel) -> (AuthApi, UsersApi) {
+        (
+            AuthApi { service: self.service.clone(), secure_cookies: kernel.settings.cookie_secure() },
+            UsersApi { service: self.service.clone() },
+        )
+    }
+
+    pub fn identity_resolver(&self) -> Arc<dyn IdentityResolver> {
+        Arc::new(UsersIdentity { repo: self.service.repo().clone() })
+    }
+}
+
+#[async_trait]
+impl Module for UsersModule {
+    fn id(&self) -> &'static str {
+        "users"
+    }
+
+    /// First run: create the admin, printing a generated password once.
+    async fn start(&self, _kernel: &Kernel) -> anyhow::Result<()> {
+        if let Some((username, generated)) = self.service.bootstrap_admin().await? {
+            match generated {
+                Some(password) => {
+                    // Printed, not logged: log pipelines keep lines; a terminal shows this once.
+                    println!("\n  First run: created the administrator `{username}` with the password\n\n      {password}\n\n  Sign in and change it (POST /api/v1/auth/password).\n");
+                }
+                None => tracing::info!(username, "first run: created the administrator from AEGIS_ADMIN__PASSWORD"),
+            }
+        }
+        Ok(())
+    }
+}
+
+struct UsersIdentity {
+    repo: UsersRepo,
+}
+
+#[async_trait]
+impl IdentityResolver for UsersIdentity {
+    async fn active_user(&self, user_id: &str) -> Result<Option<Identity>, IdentityError> {
+        self.repo.identity(user_id).await.map_err(|e| IdentityError(e.to_string()))
+    }
+
+    async fn api_token_owner(&self, token_hash: &str) -> Result<Option<(String, Identity)>, IdentityError> {
+        self.repo.token_owner(token_hash).await.map_err(|e| IdentityError(e.to_string()))
+    }
+}

@@ -51,14 +51,14 @@ impl std::fmt::Debug for TokenService {
 }
 
 impl TokenService {
-    pub fn new(secret: &Secret, ttl_minutes: u32) -> Self {
+    pub fn new(secret: &Secret, ttl_minutes: u32) -> Result<Self, TokenError> {
         let bytes = secret.expose().as_bytes();
-        Self {
-            encoding: EncodingKey::from_secret(bytes),
-            decoding: DecodingKey::from_secret(bytes),
+        Ok(Self {
+            encoding: EncodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
+            decoding: DecodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
             secret: secret.clone(),
             ttl_seconds: i64::from(ttl_minutes) * 60,
-        }
+        })
     }
 
     pub fn ttl_seconds(&self) -> i64 {
@@ -139,7 +139,7 @@ mod tests {
     use super::*;
 
     fn service() -> TokenService {
-        TokenService::new(&Secret::new("k".repeat(40)), 10)
+        TokenService::new(&Secret::new("k".repeat(40)), 10).unwrap()
     }
 
     #[test]
@@ -151,7 +151,7 @@ mod tests {
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
         assert_eq!(tokens.verify(&tampered), Err(TokenError::Invalid));
-        let other = TokenService::new(&Secret::new("z".repeat(40)), 10);
+        let other = TokenService::new(&Secret::new("z".repeat(40)), 10).unwrap();
         assert_eq!(other.verify(&token), Err(TokenError::Invalid));
     }
 

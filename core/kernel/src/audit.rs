@@ -1,0 +1,136 @@
+//! The audit log: who did what, when, to what, with before/after detail.
+//! Modules record through [`AuditLog::record`]; the system module lists it.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::time::{self, Timestamp};
+
+/// One event to record.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEntry {
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    /// Dotted verb, e.g. `auth.login`, `user.update`.
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// Before/after or other context; never secrets.
+    pub detail: Value,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: Timestamp,
+    pub entry: AuditEntry,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    /// Exact action or a prefix ending in `.` (`auth.`).
+    pub action: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+/// The filter of [`AuditLog::list`], shared by its count and page queries.
+macro_rules! audit_condition {
+    () => {
+        "($1 IS NULL OR actor_name = $1 OR actor_id = $1)
+         AND ($2 IS NULL OR action LIKE $2)
+         AND ($3 IS NULL OR at >= $3)
+         AND ($4 IS NULL OR at < $4)"
+    };
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    db: Db,
+}
+
+impl AuditLog {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn record(&self, entry: AuditEntry) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO kernel_audit_event (id, at, actor_id, actor_name, action, target_type, target_id, detail, address)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(time::to_db(time::now()))
+        .bind(entry.actor_id)
+        .bind(entry.actor_name)
+        .bind(entry.action)
+        .bind(entry.target_type)
+        .bind(entry.target_id)
+        .bind(entry.detail.to_string())
+        .bind(entry.address)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Newest first; returns the page and the total matching count.
+    pub async fn list(&self, filter: &AuditFilter, limit: i64, offset: i64) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
+        let action_pattern = filter.action.as_ref().map(|a| if a.ends_with('.') { format!("{a}%") } else { a.clone() });
+        let since = filter.since.map(time::to_db);
+        let until = filter.until.map(time::to_db);
+        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM kernel_audit_event WHERE ", audit_condition!()))
+            .bind(&filter.actor)
+            .bind(&action_pattern)
+            .bind(&since)
+            .bind(&until)
+            .fetch_one(self.db.pool())
+            .await?;
+        let rows = sqlx::query(concat!(
+            "SELECT id, at, actor_id, actor_name, action, target_type, target_id, detail, address
+             FROM kernel_audit_event WHERE ",
+            audit_condition!(),
+            " ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6"
+        ))
+        .bind(&filter.actor)
+        .bind(&action_pattern)
+        .bind(&since)
+        .bind(&until)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.db.pool())
+        .await?;
+        let events = rows
+            .into_iter()
+            .map(|row| {
+                let at: String = row.try_get("at")?;
+                let detail: String = row.try_get("detail")?;
+                Ok(AuditEvent {
+                    id: row.try_get("id")?,
+                    at: time::from_db(&at).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                    entry: AuditEntry {
+                        actor_id: row.try_get("actor_id")?,
+                        actor_name: row.try_get("actor_name")?,
+                        action: row.try_get("action")?,
+                        target_type: row.try_get("target_type")?,
+                        target_id: row.try_get("target_id")?,
+                        detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+                        address: row.try_get("address")?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok((events, total))
+    }
+
+    /// Deletes events older than `cutoff`; returns how many.
+    pub async fn delete_before(&self, cutoff: Timestamp) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM kernel_audit_event WHERE at < $1")
+            .bind(time::to_db(cutoff))
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
