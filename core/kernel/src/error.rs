@@ -77,7 +77,8 @@ fn title(status: u16) -> &'static str {
         422 => "Unprocessable Content",
         429 => "Too Many Requests",
         503 => "Service Unavailable",
-        _ => "Internal Server Error",
+        500 => "Internal Server Error",
+        other => poem::http::StatusCode::from_u16(other).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error"),
     }
 }
 

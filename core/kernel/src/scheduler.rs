@@ -135,7 +135,7 @@ impl JobRegistry {
         )
         .fetch_all(kernel.db.pool())
         .await?;
-        let now = chrono::Utc::now();
+        let now = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp(), 0).unwrap_or_default();
         let mut out = Vec::new();
         for job in self.jobs.iter() {
             let row = rows.iter().find(|r| r.try_get::<String, _>("job_id").is_ok_and(|id| id == job.spec.id));

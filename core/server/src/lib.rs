@@ -1,1 +1,64 @@
-//! placeholder
+//! The Aegis server: builds the kernel, composes the modules (see `modules.rs`)
+//! and serves them. `build` and `run_with_listener` let tests bind port 0.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+mod http;
+pub mod modules;
+pub mod telemetry;
+
+use std::time::Duration;
+
+use aegis_core::Kernel;
+use aegis_core::auth::AuthContext;
+use aegis_core::scheduler::JobRegistry;
+use anyhow::Context;
+use poem::listener::{Acceptor, TcpAcceptor};
+use poem::{EndpointExt, IntoEndpoint, Server};
+
+/// A built application, ready to serve.
+pub struct App {
+    pub kernel: Kernel,
+    pub jobs: JobRegistry,
+    endpoint: poem::endpoint::BoxEndpoint<'static>,
+}
+
+/// Connects the backends, migrates when configured, runs module start-up and
+/// builds the HTTP endpoint.
+pub async fn build(kernel: Kernel) -> anyhow::Result<App> {
+    if kernel.settings.migrate_on_start() {
+        kernel.db.migrate().await.context("migrations failed")?;
+    }
+    let composition = modules::compose(&kernel)?;
+    for module in &composition.modules {
+        module.start(&kernel).await.with_context(|| format!("module `{}` failed to start", module.id()))?;
+    }
+    let auth = AuthContext { tokens: kernel.tokens.clone(), kv: kernel.kv.clone(), identity: composition.identity };
+    let endpoint = http::endpoint(&kernel.settings, composition.apis, auth);
+    Ok(App { kernel, jobs: composition.jobs, endpoint: endpoint.into_endpoint().map_to_response().boxed() })
+}
+
+impl App {
+    pub fn endpoint(&self) -> &poem::endpoint::BoxEndpoint<'static> {
+        &self.endpoint
+    }
+}
+
+/// Serves until `shutdown` resolves, with the scheduler running alongside.
+pub async fn run_with_listener(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let mut scheduler = app.jobs.start(app.kernel.clone()).await?;
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    tracing::info!(address = ?acceptor.local_addr(), "Aegis is listening");
+    let served = Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app.endpoint, shutdown, Some(Duration::from_secs(10)))
+        .await;
+    if let Err(error) = scheduler.shutdown().await {
+        tracing::warn!(%error, "scheduler did not stop cleanly");
+    }
+    app.kernel.db.close().await;
+    served.context("HTTP server failed")
+}

@@ -1,0 +1,144 @@
+//! The `aegis` command line.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use aegis_core::Kernel;
+use aegis_core::auth::Role;
+use aegis_core::auth::token::random_secret;
+use aegis_core::config::Settings;
+use aegis_mod_users::UsersService;
+use aegis_mod_users::service::parse_new_user;
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "aegis", version, about = "Aegis: the self-hosted purple-team platform")]
+pub struct Cli {
+    /// Folder holding default.toml and {AEGIS_ENV}.toml.
+    #[arg(long, global = true, env = "AEGIS_CONFIG_DIR", default_value = "config")]
+    pub config_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (and run migrations first in development).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the effective configuration, secrets redacted.
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from stdin with --password-stdin,
+    /// otherwise generated and printed once.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Lead,
+    RedTech,
+    BlueTech,
+    Viewer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Lead => Role::Lead,
+            RoleArg::RedTech => Role::RedTech,
+            RoleArg::BlueTech => Role::BlueTech,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Config => {
+            print!("{}", settings.to_redacted_toml());
+            Ok(())
+        }
+        Command::Migrate => {
+            let kernel = Kernel::connect(settings).await?;
+            kernel.db.migrate().await.context("migrations failed")?;
+            println!("migrations applied ({})", kernel.db.backend().name());
+            Ok(())
+        }
+        Command::Serve => {
+            let address = format!("{}:{}", settings.http.host, settings.http.port);
+            let kernel = Kernel::connect(settings).await?;
+            let app = crate::build(kernel).await?;
+            let listener = tokio::net::TcpListener::bind(&address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (AEGIS_HTTP__HOST / AEGIS_HTTP__PORT)"))?;
+            println!("Aegis is running on http://{address} (API docs at /docs when enabled)");
+            crate::run_with_listener(app, listener, shutdown_signal()).await
+        }
+        Command::User { command: UserCommand::Create { username, role, display_name, password_stdin } } => {
+            let kernel = Kernel::connect(settings).await?;
+            if kernel.settings.migrate_on_start() {
+                kernel.db.migrate().await.context("migrations failed")?;
+            }
+            let service = UsersService::new(kernel);
+            let (raw, generated) = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text)?;
+                (text.trim_end_matches(['\n', '\r']).to_owned(), false)
+            } else {
+                (random_secret(18), true)
+            };
+            let password = service.parse_password(&raw).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let new_user = parse_new_user(&username, display_name.as_deref(), role.into(), password)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = service.create(new_user, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created {} ({}) with id {}", user.username, user.role.as_str(), user.id.0);
+            if generated {
+                println!("password (shown once): {raw}");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutting down");
+}

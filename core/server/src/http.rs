@@ -1,0 +1,113 @@
+//! The HTTP edge: routes, the OpenAPI document and docs UIs, and the
+//! middleware every request passes (problem bodies for every error, CORS,
+//! body size limit, security headers, cookies, auth context).
+
+use aegis_core::auth::AuthContext;
+use aegis_core::config::{Environment, Settings};
+use aegis_core::error::Problem;
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::middleware::{CookieJarManager, Cors, SetHeader, Tracing};
+use poem::web::{Json, Redirect};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, handler};
+use poem_openapi::OpenApiService;
+
+use crate::modules::Apis;
+
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endpoint + 'static {
+    let service = OpenApiService::new(apis, "Aegis", env!("CARGO_PKG_VERSION"))
+        .description("Aegis purple-team platform API. Sign in with POST /api/v1/auth/login, then send the returned token as `Authorization: Bearer ...` (or use the session cookie with `X-CSRF-Token` on changes).")
+        .server("/");
+    let mut route = Route::new().at(OPENAPI_PATH, service.spec_endpoint());
+    if settings.docs_enabled() {
+        route = route.nest("/docs", service.swagger_ui()).nest("/redoc", service.redoc()).at("/", index);
+    }
+    let route = route.nest("/", service);
+
+    let cors = match settings.env {
+        Environment::Development => Cors::new().allow_credentials(true),
+        Environment::Production => settings
+            .http
+            .cors_origins
+            .iter()
+            .fold(Cors::new().allow_credentials(true), |cors, origin| cors.allow_origin(origin.as_str())),
+    }
+    .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE]);
+
+    let max_body = settings.http.max_body_bytes;
+    route
+        .with(CookieJarManager::new())
+        .data(auth)
+        .around(move |ep, req| limit_body(ep, req, max_body))
+        .catch_all_error(problem_response)
+        .with(cors)
+        .with(
+            SetHeader::new()
+                .overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"))
+                .overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"))
+                .overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        )
+        .with(Tracing)
+}
+
+/// Refuses bodies over `max` bytes: at once when `Content-Length` says so,
+/// otherwise while reading a chunked body (never buffering more than `max`).
+async fn limit_body<E: Endpoint>(ep: std::sync::Arc<E>, mut req: poem::Request, max: usize) -> poem::Result<Response> {
+    let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
+    match req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::parse::<usize>) {
+        Some(Ok(length)) if length > max => return Err(too_large()),
+        Some(Ok(_)) => {}
+        Some(Err(_)) => return Err(poem::Error::from_status(StatusCode::BAD_REQUEST)),
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            let body = req.take_body().into_bytes_limit(max).await.map_err(|_| too_large())?;
+            req.set_body(body);
+        }
+        None => {}
+    }
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+#[handler]
+fn index() -> Redirect {
+    Redirect::see_other("/docs")
+}
+
+/// Every error becomes a JSON problem. Our own `ApiError`s already are one;
+/// poem's (routing, body parsing, size limit) are rewritten, keeping their
+/// status, and a 500 never carries internals.
+async fn problem_response(error: poem::Error) -> Response {
+    if error.is_from_response() {
+        return error.into_response();
+    }
+    let status = error.status();
+    let problem = if status == StatusCode::PAYLOAD_TOO_LARGE || error.is::<poem::error::ReadBodyError>() && status.is_client_error() {
+        Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE.as_u16(), "")
+    } else if status.is_server_error() {
+        tracing::error!(%error, "unhandled error");
+        Problem::for_status(500, "")
+    } else {
+        Problem::for_status(status.as_u16(), &error.to_string())
+    };
+    let code = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Json(ProblemBody::from(problem)).into_response();
+    response.set_status(code);
+    response
+}
+
+/// The problem as plain serde JSON (poem's `Json`, outside poem-openapi).
+#[derive(serde::Serialize)]
+struct ProblemBody {
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    code: String,
+}
+
+impl From<Problem> for ProblemBody {
+    fn from(p: Problem) -> Self {
+        Self { kind: p.kind, title: p.title, status: p.status, detail: p.detail, code: p.code }
+    }
+}

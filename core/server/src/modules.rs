@@ -1,0 +1,53 @@
+//! The one place that lists Aegis's modules and composes their APIs. Adding a
+//! module touches this file and nothing else in the server.
+
+use aegis_core::Kernel;
+use aegis_core::auth::IdentityResolver;
+use aegis_core::module::Module;
+use aegis_core::scheduler::JobRegistry;
+use aegis_mod_system::{HealthApi, SystemApi, SystemModule};
+use aegis_mod_users::{AuthApi, UsersApi, UsersModule};
+use poem_openapi::OpenApi;
+use std::sync::Arc;
+
+/// Every module's API, composed into one OpenAPI document.
+pub type Apis = (HealthApi, AuthApi, UsersApi, SystemApi);
+
+pub struct Composition {
+    pub modules: Vec<Box<dyn Module>>,
+    pub identity: Arc<dyn IdentityResolver>,
+    pub jobs: JobRegistry,
+    pub apis: Apis,
+}
+
+pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
+    let users = UsersModule::new(kernel);
+    let (auth_api, users_api) = users.apis(kernel);
+    let identity = users.identity_resolver();
+    let modules: Vec<Box<dyn Module>> = vec![Box::new(users), Box::new(SystemModule)];
+    aegis_core::module::check_unique_ids(&modules)?;
+    let jobs = JobRegistry::new(modules.iter().flat_map(|m| m.jobs()).collect(), &kernel.settings.jobs)?;
+    check_unique_routes()?;
+    let apis = (
+        HealthApi { kernel: kernel.clone() },
+        auth_api,
+        users_api,
+        SystemApi { kernel: kernel.clone(), jobs: jobs.clone() },
+    );
+    Ok(Composition { modules, identity, jobs, apis })
+}
+
+/// poem-openapi lets a later API silently replace an earlier one's route.
+fn check_unique_routes() -> anyhow::Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for api in <Apis as OpenApi>::meta() {
+        for path in api.paths {
+            for op in path.operations {
+                if !seen.insert((path.path.clone(), op.method.to_string())) {
+                    anyhow::bail!("two modules declare {} {}", op.method, path.path);
+                }
+            }
+        }
+    }
+    Ok(())
+}

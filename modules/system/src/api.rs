@@ -1,0 +1,204 @@
+//! `/health`, `/health/ready`, `/api/v1/system/scheduler-status`, `/api/v1/audit`.
+
+use aegis_core::auth::{AdminOnly, Auth};
+use aegis_core::audit::AuditFilter;
+use aegis_core::pagination::PageRequest;
+use aegis_core::scheduler::JobRegistry;
+use aegis_core::{ApiError, ApiResult, Kernel};
+use chrono::{DateTime, Utc};
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+
+#[derive(Tags)]
+enum SystemTag {
+    /// Liveness and readiness probes.
+    Health,
+    /// Scheduler and audit log (admin).
+    System,
+}
+
+#[derive(Debug, Object)]
+pub struct HealthStatus {
+    /// `ok` or `unavailable`.
+    pub status: String,
+}
+
+#[derive(Debug, Object)]
+pub struct DependencyCheck {
+    pub name: String,
+    /// Which implementation answered (`sqlite`, `postgres`, `memory`, `redis`, `fs`, `s3`).
+    pub kind: String,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct Readiness {
+    pub status: String,
+    pub checks: Vec<DependencyCheck>,
+}
+
+#[derive(ApiResponse)]
+enum ReadinessResponse {
+    /// Every dependency answered.
+    #[oai(status = 200)]
+    Ready(Json<Readiness>),
+    /// At least one dependency failed; `checks` names it.
+    #[oai(status = 503)]
+    NotReady(Json<Readiness>),
+}
+
+pub struct HealthApi {
+    pub kernel: Kernel,
+}
+
+#[OpenApi(prefix_path = "/health", tag = "SystemTag::Health")]
+impl HealthApi {
+    /// Liveness: the process answers.
+    #[oai(path = "/", method = "get", operation_id = "health")]
+    async fn health(&self) -> Json<HealthStatus> {
+        Json(HealthStatus { status: "ok".into() })
+    }
+
+    /// Readiness: database, key-value store and storage each answer.
+    #[oai(path = "/ready", method = "get", operation_id = "health_ready")]
+    async fn health_ready(&self) -> ReadinessResponse {
+        let k = &self.kernel;
+        let timeout = std::time::Duration::from_secs(5);
+        let check = |name: &str, kind: &str, result: Result<Result<(), String>, tokio::time::error::Elapsed>| {
+            let error = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some("timed out".into()),
+            };
+            if let Some(error) = &error {
+                tracing::warn!(dependency = name, error, "readiness check failed");
+            }
+            DependencyCheck { name: name.into(), kind: kind.into(), ok: error.is_none(), error }
+        };
+        let (db, kv, storage) = tokio::join!(
+            tokio::time::timeout(timeout, async { k.db.ping().await.map_err(|e| e.to_string()) }),
+            tokio::time::timeout(timeout, async { k.kv.ping().await.map_err(|e| e.to_string()) }),
+            tokio::time::timeout(timeout, async { k.storage.ping().await.map_err(|e| e.to_string()) }),
+        );
+        let storage_kind = format!("{:?}", k.storage.kind()).to_lowercase();
+        let checks = vec![
+            check("database", k.db.backend().name(), db),
+            check("key_value", k.kv.kind(), kv),
+            check("storage", &storage_kind, storage),
+        ];
+        if checks.iter().all(|c| c.ok) {
+            ReadinessResponse::Ready(Json(Readiness { status: "ok".into(), checks }))
+        } else {
+            ReadinessResponse::NotReady(Json(Readiness { status: "unavailable".into(), checks }))
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct JobStatusView {
+    pub id: String,
+    pub description: String,
+    /// Cron expression (seconds first); absent when the job is disabled.
+    pub schedule: Option<String>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// `succeeded` or `failed`.
+    pub last_outcome: Option<String>,
+    pub last_message: Option<String>,
+    pub last_duration_ms: Option<i64>,
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Object)]
+pub struct AuditEventView {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub detail: serde_json::Value,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct AuditPage {
+    pub items: Vec<AuditEventView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub struct SystemApi {
+    pub kernel: Kernel,
+    pub jobs: JobRegistry,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "SystemTag::System")]
+impl SystemApi {
+    /// Every background job: schedule, last run, outcome, duration and next run.
+    #[oai(path = "/system/scheduler-status", method = "get", operation_id = "get_scheduler_status")]
+    async fn get_scheduler_status(&self, _auth: Auth<AdminOnly>) -> ApiResult<Json<Vec<JobStatusView>>> {
+        let statuses = self.jobs.statuses(&self.kernel).await?;
+        Ok(Json(
+            statuses
+                .into_iter()
+                .map(|s| JobStatusView {
+                    id: s.id,
+                    description: s.description,
+                    schedule: s.schedule,
+                    last_run_at: s.last_started_at,
+                    last_outcome: s.last_outcome,
+                    last_message: s.last_message,
+                    last_duration_ms: s.last_duration_ms,
+                    next_run_at: s.next_run_at,
+                })
+                .collect(),
+        ))
+    }
+
+    /// The audit log, newest first.
+    #[oai(path = "/audit", method = "get", operation_id = "list_audit_events")]
+    async fn list_audit_events(
+        &self,
+        _auth: Auth<AdminOnly>,
+        /// Username or user id of the actor.
+        actor: Query<Option<String>>,
+        /// An action (`auth.login`) or a prefix ending in a dot (`user.`).
+        action: Query<Option<String>>,
+        since: Query<Option<DateTime<Utc>>>,
+        until: Query<Option<DateTime<Utc>>>,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<AuditPage>> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        if let (Some(s), Some(u)) = (since.0, until.0) {
+            if s > u {
+                return Err(ApiError::invalid_field("since", "must not be after until"));
+            }
+        }
+        let filter = AuditFilter { actor: actor.0, action: action.0, since: since.0, until: until.0 };
+        let (events, total) = self.kernel.audit.list(&filter, page.limit, page.offset).await?;
+        Ok(Json(AuditPage {
+            items: events
+                .into_iter()
+                .map(|e| AuditEventView {
+                    id: e.id,
+                    at: e.at,
+                    actor_id: e.entry.actor_id,
+                    actor_name: e.entry.actor_name,
+                    action: e.entry.action,
+                    target_type: e.entry.target_type,
+                    target_id: e.entry.target_id,
+                    detail: e.entry.detail,
+                    address: e.entry.address,
+                })
+                .collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+}
