@@ -38,6 +38,9 @@ pub struct Storage {
 impl Storage {
     /// Builds the configured backend; `data_dir` hosts the default folder.
     pub fn from_settings(settings: &StorageSettings, data_dir: &Path) -> Result<Self, StorageError> {
+        // Installs opendal's reqwest transport once per process (S3 needs it);
+        // done here rather than by a life-before-main constructor.
+        opendal::install_default();
         let operator = match settings.backend {
             StorageBackend::Fs => {
                 let root = settings.fs_root.clone().unwrap_or_else(|| data_dir.join("storage"));

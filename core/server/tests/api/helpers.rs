@@ -1,0 +1,205 @@
+//! `TestEnv` makes fresh backends for one test; `spawn` starts an app on them
+//! (twice for replicas that share them). In CI (`CI=true`) a missing service
+//! fails the test; elsewhere the shared-stack variant is skipped with a note.
+
+use std::time::Duration;
+
+use aegis_core::Kernel;
+use aegis_core::config::{Settings, StorageBackend};
+use aegis_core::secret::Secret;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const SECRET_KEY: &str = "test-secret-key-0123456789-abcdefghijklmnop";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    /// SQLite, in-process key-value store, local folder.
+    Embedded,
+    /// PostgreSQL, Redis, S3.
+    Shared,
+}
+
+/// Generates one `#[tokio::test]` per stack for each `async fn(Stack)` named.
+#[macro_export]
+macro_rules! stack_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::helpers::Stack::Embedded).await }) +
+        }
+        mod shared {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::helpers::Stack::Shared).await }) +
+        }
+    };
+}
+
+fn var(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A missing service: fail in CI, skip elsewhere.
+pub fn missing(what: &str, error: &dyn std::fmt::Display) -> Option<TestEnv> {
+    assert!(!in_ci(), "{what} is required in CI but unavailable: {error}");
+    eprintln!("SKIPPED: {what} unavailable ({error}); run scripts/test-services.sh");
+    None
+}
+
+pub struct TestEnv {
+    pub settings: Settings,
+    _dir: TempDir,
+}
+
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestEnv {
+    pub async fn new(stack: Stack) -> Option<Self> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let dir = std::env::temp_dir().join(format!("aegis-test-{id}"));
+        std::fs::create_dir_all(&dir).ok()?;
+        let mut settings = Settings::default();
+        settings.data_dir = dir.clone();
+        settings.secret_key = Some(Secret::new(SECRET_KEY));
+        settings.admin.password = Some(Secret::new(ADMIN_PASSWORD));
+        settings.database.migrate_on_start = Some(true);
+        settings.database.max_connections = 5;
+        settings.redis.key_prefix = format!("aegis-test-{id}");
+        if stack == Stack::Shared {
+            let base = var("AEGIS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres");
+            let name = format!("aegis_test_{id}");
+            sqlx::any::install_default_drivers();
+            match sqlx::AnyConnection::connect(&base).await {
+                Ok(mut conn) => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.ok()?;
+                }
+                Err(e) => return missing("PostgreSQL", &e),
+            }
+            let (prefix, _) = base.rsplit_once('/').unwrap_or((&base, ""));
+            settings.database.url = Some(format!("{prefix}/{name}"));
+
+            let redis_url = var("AEGIS_TEST_REDIS_URL", "redis://127.0.0.1:6379");
+            if let Err(e) = aegis_core::kv::RedisStore::connect(&redis_url, "probe").await {
+                return missing("Redis", &e);
+            }
+            settings.redis.url = Some(redis_url);
+
+            let endpoint = var("AEGIS_TEST_S3_ENDPOINT", "http://127.0.0.1:9100");
+            settings.storage.backend = StorageBackend::S3;
+            settings.storage.s3.endpoint = Some(endpoint.clone());
+            settings.storage.s3.bucket = "aegis-test".into();
+            settings.storage.s3.root = format!("/{id}/");
+            settings.storage.s3.access_key_id = Some(Secret::new("test"));
+            settings.storage.s3.secret_access_key = Some(Secret::new("test"));
+            let storage = aegis_core::storage::Storage::from_settings(&settings.storage, &dir).ok()?;
+            if let Err(e) = storage.ping().await {
+                return missing(&format!("S3 at {endpoint}"), &e);
+            }
+        }
+        Some(Self { settings, _dir: TempDir(dir) })
+    }
+
+    pub async fn spawn(&self) -> TestApp {
+        self.spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        tweak(&mut settings);
+        let kernel = Kernel::connect(settings).await.expect("kernel connects");
+        let app = aegis::build(kernel.clone()).await.expect("app builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(aegis::run_with_listener(app, listener, async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+        TestApp { address, client, kernel, _stop: stop }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub kernel: Kernel,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Any request with an optional bearer token and JSON body.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::reply(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.call("POST", "/api/v1/auth/login", None, Some(json!({ "username": username, "password": password }))).await
+    }
+
+    /// A bearer token for `username`, which must sign in.
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let reply = self.login(username, password).await;
+        assert_eq!(reply.status, 200, "login of {username}: {:?}", reply.body);
+        reply.body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user with `role` and returns (id, token).
+    pub async fn user_with_role(&self, admin: &str, username: &str, role: &str) -> (String, String) {
+        let password = format!("{username}-password");
+        let reply = self
+            .post("/api/v1/users", admin, json!({ "username": username, "role": role, "password": password }))
+            .await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        let id = reply.body["id"].as_str().expect("id").to_owned();
+        (id, self.token(username, &password).await)
+    }
+}

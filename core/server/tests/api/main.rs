@@ -1,0 +1,12 @@
+//! One integration-test binary for the server: every story runs on both
+//! stacks — embedded (SQLite, in-process store, local folder) and shared
+//! (PostgreSQL, Redis, S3) — through `stack_tests!`.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod backends;
+mod health;
+mod openapi;
+mod users;

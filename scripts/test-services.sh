@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Starts what the test suite talks to, idempotently: PostgreSQL and Redis (the
+# machine's own services, started if down) and an S3-compatible server (moto,
+# installed once into a cache outside the clone). Prints the variables to export.
+set -euo pipefail
+
+cache="${AEGIS_CACHE_DIR:-$HOME/.cache/aegis}"
+s3_port="${AEGIS_TEST_S3_PORT:-9100}"
+mkdir -p "$cache"
+
+log() { echo "[test-services] $*" >&2; }
+
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
+fi
+
+venv="$cache/moto-venv"
+if [[ ! -x "$venv/bin/moto_server" ]]; then
+  log "installing moto (S3-compatible test server) into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
+fi
+if ! curl -fsS "http://127.0.0.1:$s3_port/moto-api/" >/dev/null 2>&1; then
+  log "starting moto on 127.0.0.1:$s3_port"
+  nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >"$cache/moto.log" 2>&1 &
+  for _ in $(seq 1 50); do
+    curl -fsS "http://127.0.0.1:$s3_port/moto-api/" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+fi
+# The test bucket (moto accepts any credentials).
+curl -fsS -X PUT "http://127.0.0.1:$s3_port/aegis-test" >/dev/null 2>&1 || true
+
+cat <<VARS
+export AEGIS_TEST_POSTGRES_URL=\${AEGIS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export AEGIS_TEST_REDIS_URL=\${AEGIS_TEST_REDIS_URL:-redis://127.0.0.1:6379}
+export AEGIS_TEST_S3_ENDPOINT=\${AEGIS_TEST_S3_ENDPOINT:-http://127.0.0.1:$s3_port}
+VARS
