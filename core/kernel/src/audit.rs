@@ -77,17 +77,31 @@ impl AuditLog {
     }
 
     /// Newest first; returns the page and the total matching count.
-    pub async fn list(&self, filter: &AuditFilter, limit: i64, offset: i64) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
-        let action_pattern = filter.action.as_ref().map(|a| if a.ends_with('.') { format!("{a}%") } else { a.clone() });
+    pub async fn list(
+        &self,
+        filter: &AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
+        let action_pattern = filter.action.as_ref().map(|a| {
+            if a.ends_with('.') {
+                format!("{a}%")
+            } else {
+                a.clone()
+            }
+        });
         let since = filter.since.map(time::to_db);
         let until = filter.until.map(time::to_db);
-        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM kernel_audit_event WHERE ", audit_condition!()))
-            .bind(&filter.actor)
-            .bind(&action_pattern)
-            .bind(&since)
-            .bind(&until)
-            .fetch_one(self.db.pool())
-            .await?;
+        let total: i64 = sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM kernel_audit_event WHERE ",
+            audit_condition!()
+        ))
+        .bind(&filter.actor)
+        .bind(&action_pattern)
+        .bind(&since)
+        .bind(&until)
+        .fetch_one(self.db.pool())
+        .await?;
         let rows = sqlx::query(concat!(
             "SELECT id, at, actor_id, actor_name, action, target_type, target_id, detail, address
              FROM kernel_audit_event WHERE ",

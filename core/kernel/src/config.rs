@@ -219,19 +219,30 @@ impl Default for HttpSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: None, max_connections: 10, migrate_on_start: None }
+        Self {
+            url: None,
+            max_connections: 10,
+            migrate_on_start: None,
+        }
     }
 }
 
 impl Default for RedisSettings {
     fn default() -> Self {
-        Self { url: None, key_prefix: "aegis".into() }
+        Self {
+            url: None,
+            key_prefix: "aegis".into(),
+        }
     }
 }
 
 impl Default for StorageSettings {
     fn default() -> Self {
-        Self { backend: StorageBackend::Fs, fs_root: None, s3: S3Settings::default() }
+        Self {
+            backend: StorageBackend::Fs,
+            fs_root: None,
+            s3: S3Settings::default(),
+        }
     }
 }
 
@@ -250,7 +261,10 @@ impl Default for S3Settings {
 
 impl Default for AdminSettings {
     fn default() -> Self {
-        Self { username: "admin".into(), password: None }
+        Self {
+            username: "admin".into(),
+            password: None,
+        }
     }
 }
 
@@ -269,13 +283,18 @@ impl Default for AuthSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { level: "info".into(), format: LogFormat::Auto }
+        Self {
+            level: "info".into(),
+            format: LogFormat::Auto,
+        }
     }
 }
 
 impl Default for AuditSettings {
     fn default() -> Self {
-        Self { retention_days: 365 }
+        Self {
+            retention_days: 365,
+        }
     }
 }
 
@@ -317,15 +336,16 @@ impl Settings {
 
         let mut env_keys = Vec::new();
         for (name, value) in vars {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             if LOADER_VARIABLES.contains(&rest) {
                 continue;
             }
             match rest.strip_suffix("_FILE") {
                 Some(target) => {
-                    let content = std::fs::read_to_string(value).map_err(|e| {
-                        ConfigError(format!("{name}: cannot read `{value}`: {e}"))
-                    })?;
+                    let content = std::fs::read_to_string(value)
+                        .map_err(|e| ConfigError(format!("{name}: cannot read `{value}`: {e}")))?;
                     let key = env_key_path(target);
                     figment = figment.merge(Serialized::default(&key, content.trim().to_owned()));
                     env_keys.push((name.clone(), key));
@@ -336,13 +356,14 @@ impl Settings {
         // Variables are merged from `vars`, not read by figment's `Env`, so tests
         // can load settings without touching the process environment.
         for (name, value) in vars {
-            if let Some(rest) = name.strip_prefix(ENV_PREFIX) {
-                if !rest.ends_with("_FILE") && !LOADER_VARIABLES.contains(&rest) {
-                    figment = figment.merge(Serialized::default(
-                        &env_key_path(rest),
-                        parse_env_value(value),
-                    ));
-                }
+            if let Some(rest) = name.strip_prefix(ENV_PREFIX)
+                && !rest.ends_with("_FILE")
+                && !LOADER_VARIABLES.contains(&rest)
+            {
+                figment = figment.merge(Serialized::default(
+                    &env_key_path(rest),
+                    parse_env_value(value),
+                ));
             }
         }
 
@@ -355,27 +376,47 @@ impl Settings {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
-        if let Some(url) = &self.database.url {
-            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return bad("AEGIS_DATABASE__URL", "expected a `sqlite://...` or `postgres://...` URL".into());
-            }
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            return bad(
+                "AEGIS_DATABASE__URL",
+                "expected a `sqlite://...` or `postgres://...` URL".into(),
+            );
         }
-        if let Some(url) = &self.redis.url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return bad("AEGIS_REDIS__URL", "expected a `redis://...` or `rediss://...` URL".into());
-            }
+        if let Some(url) = &self.redis.url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return bad(
+                "AEGIS_REDIS__URL",
+                "expected a `redis://...` or `rediss://...` URL".into(),
+            );
         }
         if self.storage.backend == StorageBackend::S3 && self.storage.s3.bucket.trim().is_empty() {
-            return bad("AEGIS_STORAGE__S3__BUCKET", "required when the storage backend is s3".into());
+            return bad(
+                "AEGIS_STORAGE__S3__BUCKET",
+                "required when the storage backend is s3".into(),
+            );
         }
         if self.auth.token_ttl_minutes == 0 || self.auth.token_ttl_minutes > 30 * 24 * 60 {
-            return bad("AEGIS_AUTH__TOKEN_TTL_MINUTES", "expected 1 to 43200 minutes".into());
+            return bad(
+                "AEGIS_AUTH__TOKEN_TTL_MINUTES",
+                "expected 1 to 43200 minutes".into(),
+            );
         }
         if self.auth.login_max_failures == 0 || self.auth.login_window_seconds == 0 {
-            return bad("AEGIS_AUTH__LOGIN_MAX_FAILURES", "the login limit and window must be positive".into());
+            return bad(
+                "AEGIS_AUTH__LOGIN_MAX_FAILURES",
+                "the login limit and window must be positive".into(),
+            );
         }
         if self.database.max_connections == 0 {
-            return bad("AEGIS_DATABASE__MAX_CONNECTIONS", "must be at least 1".into());
+            return bad(
+                "AEGIS_DATABASE__MAX_CONNECTIONS",
+                "must be at least 1".into(),
+            );
         }
         if self.admin.username.trim().is_empty() {
             return bad("AEGIS_ADMIN__USERNAME", "must not be empty".into());
@@ -386,7 +427,9 @@ impl Settings {
                 Some(key) if !is_strong_secret(key.expose()) => {
                     return bad(
                         "AEGIS_SECRET_KEY",
-                        format!("too weak for production: use at least {MIN_SECRET_KEY_LEN} random characters"),
+                        format!(
+                            "too weak for production: use at least {MIN_SECRET_KEY_LEN} random characters"
+                        ),
                     );
                 }
                 Some(_) => {}
@@ -398,16 +441,23 @@ impl Settings {
     pub fn database_url(&self) -> String {
         match &self.database.url {
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("aegis.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("aegis.db").display()
+            ),
         }
     }
 
     pub fn docs_enabled(&self) -> bool {
-        self.http.docs.unwrap_or(self.env == Environment::Development)
+        self.http
+            .docs
+            .unwrap_or(self.env == Environment::Development)
     }
 
     pub fn migrate_on_start(&self) -> bool {
-        self.database.migrate_on_start.unwrap_or(self.env == Environment::Development)
+        self.database
+            .migrate_on_start
+            .unwrap_or(self.env == Environment::Development)
     }
 
     pub fn cookie_secure(&self) -> bool {
@@ -439,11 +489,16 @@ pub fn is_strong_secret(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
     key.len() >= MIN_SECRET_KEY_LEN
         && distinct.len() >= 8
-        && !["change", "secret", "password", "example"].iter().any(|w| lower.contains(w))
+        && !["change", "secret", "password", "example"]
+            .iter()
+            .any(|w| lower.contains(w))
 }
 
 fn env_key_path(rest: &str) -> String {
-    rest.split("__").map(str::to_ascii_lowercase).collect::<Vec<_>>().join(".")
+    rest.split("__")
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Environment values are typed like figment's own `Env` does: numbers,
@@ -457,11 +512,11 @@ fn parse_env_value(raw: &str) -> figment::value::Value {
 
 fn one_line(error: &figment::Error) -> String {
     let mut text = error.to_string().replace('\n', " ");
-    if let Some(first) = error.clone().into_iter().next() {
-        if let Some(path) = first.path.last() {
-            let var = format!("{ENV_PREFIX}{}", first.path.join("__").to_ascii_uppercase());
-            text = format!("{var} ({path}): {}", first.kind);
-        }
+    if let Some(first) = error.clone().into_iter().next()
+        && let Some(path) = first.path.last()
+    {
+        let var = format!("{ENV_PREFIX}{}", first.path.join("__").to_ascii_uppercase());
+        text = format!("{var} ({path}): {}", first.kind);
     }
     text
 }
@@ -498,7 +553,9 @@ fn toml_lines(value: &serde_json::Value) -> String {
         }
     }
     fn walk(prefix: &str, value: &serde_json::Value, out: &mut String) {
-        let serde_json::Value::Object(map) = value else { return };
+        let serde_json::Value::Object(map) = value else {
+            return;
+        };
         let mut tables = Vec::new();
         for (k, v) in map {
             if v.is_object() {
@@ -510,7 +567,11 @@ fn toml_lines(value: &serde_json::Value) -> String {
             }
         }
         for (k, v) in tables {
-            let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             out.push_str(&format!("\n[{name}]\n"));
             walk(&name, v, out);
         }
@@ -525,7 +586,10 @@ mod tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Loaded, ConfigError> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::load_from(Path::new("/nonexistent"), &vars)
     }
 
@@ -563,26 +627,42 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_one_line_naming_the_key() {
-        let err = load(&[("AEGIS_HTTP__PORT", "eighty")]).unwrap_err().to_string();
+        let err = load(&[("AEGIS_HTTP__PORT", "eighty")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("AEGIS_HTTP__PORT"), "{err}");
         assert!(!err.contains('\n'));
-        let err = load(&[("AEGIS_DATABASE__URL", "mysql://x")]).unwrap_err().to_string();
+        let err = load(&[("AEGIS_DATABASE__URL", "mysql://x")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("AEGIS_DATABASE__URL"), "{err}");
         let err = load(&[("AEGIS_ENV", "staging")]).unwrap_err().to_string();
         assert!(err.contains("AEGIS_ENV"), "{err}");
-        let err = load(&[("AEGIS_STORAGE__BACKEND", "ftp")]).unwrap_err().to_string();
+        let err = load(&[("AEGIS_STORAGE__BACKEND", "ftp")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("AEGIS_STORAGE__BACKEND"), "{err}");
     }
 
     #[test]
     fn production_needs_a_strong_secret_key() {
-        let err = load(&[("AEGIS_ENV", "production")]).unwrap_err().to_string();
+        let err = load(&[("AEGIS_ENV", "production")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("AEGIS_SECRET_KEY"), "{err}");
-        let err = load(&[("AEGIS_ENV", "production"), ("AEGIS_SECRET_KEY", "changeme")]).unwrap_err().to_string();
+        let err = load(&[
+            ("AEGIS_ENV", "production"),
+            ("AEGIS_SECRET_KEY", "changeme"),
+        ])
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("too weak"), "{err}");
-        let s = load(&[("AEGIS_ENV", "production"), ("AEGIS_SECRET_KEY", "q8Zr3vN1xL0pT6yW2bK9mF4hJ7cD5sA0")])
-            .unwrap()
-            .settings;
+        let s = load(&[
+            ("AEGIS_ENV", "production"),
+            ("AEGIS_SECRET_KEY", "q8Zr3vN1xL0pT6yW2bK9mF4hJ7cD5sA0"),
+        ])
+        .unwrap()
+        .settings;
         assert!(s.cookie_secure());
         assert!(!s.docs_enabled());
         assert!(s.json_logs());
@@ -590,7 +670,11 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_and_typos_warned() {
-        let loaded = load(&[("AEGIS_SECRET_KEY", "super-hidden-value"), ("AEGIS_HTTP__PROT", "1")]).unwrap();
+        let loaded = load(&[
+            ("AEGIS_SECRET_KEY", "super-hidden-value"),
+            ("AEGIS_HTTP__PROT", "1"),
+        ])
+        .unwrap();
         let shown = loaded.settings.to_redacted_toml();
         assert!(!shown.contains("super-hidden-value"));
         assert!(shown.contains("[redacted]"));
@@ -603,7 +687,9 @@ mod tests {
     fn file_variables_read_secrets() {
         let path = std::env::temp_dir().join(format!("aegis-secret-{}", uuid::Uuid::new_v4()));
         std::fs::write(&path, "from-a-file\n").unwrap();
-        let s = load(&[("AEGIS_ADMIN__PASSWORD_FILE", path.to_str().unwrap())]).unwrap().settings;
+        let s = load(&[("AEGIS_ADMIN__PASSWORD_FILE", path.to_str().unwrap())])
+            .unwrap()
+            .settings;
         assert_eq!(s.admin.password.unwrap().expose(), "from-a-file");
         std::fs::remove_file(path).ok();
     }

@@ -30,7 +30,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -55,11 +58,19 @@ impl Problem {
             401 => Self::new(status, "unauthorized", detail),
             403 => Self::new(status, "forbidden", detail),
             404 => Self::new(status, "not_found", "no such resource"),
-            405 => Self::new(status, "method_not_allowed", "method not allowed on this resource"),
+            405 => Self::new(
+                status,
+                "method_not_allowed",
+                "method not allowed on this resource",
+            ),
             413 => Self::new(status, "payload_too_large", "the request body is too large"),
             415 => Self::new(status, "unsupported_media_type", detail),
             400..=499 => Self::new(status, "invalid_request", detail),
-            _ => Self::new(500, "internal_error", "an internal error occurred; it has been logged"),
+            _ => Self::new(
+                500,
+                "internal_error",
+                "an internal error occurred; it has been logged",
+            ),
         }
     }
 }
@@ -78,7 +89,10 @@ fn title(status: u16) -> &'static str {
         429 => "Too Many Requests",
         503 => "Service Unavailable",
         500 => "Internal Server Error",
-        other => poem::http::StatusCode::from_u16(other).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error"),
+        other => poem::http::StatusCode::from_u16(other)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error"),
     }
 }
 
@@ -146,20 +160,31 @@ impl ApiError {
     }
 
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
         let mut problem = Problem::new(422, "validation_failed", detail);
         problem.errors = errors;
         Self::Unprocessable(Json(problem))
     }
 
     pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u64) -> Self {
-        Self::TooManyRequests(Json(Problem::new(429, "too_many_requests", detail)), retry_after_secs.max(1))
+        Self::TooManyRequests(
+            Json(Problem::new(429, "too_many_requests", detail)),
+            retry_after_secs.max(1),
+        )
     }
 
     /// Logs `error` with its context and answers a 500 that reveals nothing.
     pub fn internal(context: &str, error: &dyn std::fmt::Display) -> Self {
         tracing::error!(context, error = %error, "internal error");
-        Self::Internal(Json(Problem::new(500, "internal_error", "an internal error occurred; it has been logged")))
+        Self::Internal(Json(Problem::new(
+            500,
+            "internal_error",
+            "an internal error occurred; it has been logged",
+        )))
     }
 
     pub fn unavailable(code: &str, detail: impl Into<String>) -> Self {

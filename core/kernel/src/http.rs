@@ -13,5 +13,8 @@ pub enum NoContent {
 /// The client's IP address as the socket reports it (proxies are not trusted,
 /// so a forged `X-Forwarded-For` cannot dodge login throttling).
 pub fn client_address(request: &Request) -> String {
-    request.remote_addr().as_socket_addr().map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+    request
+        .remote_addr()
+        .as_socket_addr()
+        .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
 }

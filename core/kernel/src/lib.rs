@@ -52,9 +52,11 @@ impl Kernel {
         let kv = kv::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
             .await
             .context("cannot reach Redis (AEGIS_REDIS__URL)")?;
-        let storage = Storage::from_settings(&settings.storage, &settings.data_dir).context("storage")?;
+        let storage =
+            Storage::from_settings(&settings.storage, &settings.data_dir).context("storage")?;
         Ok(Self {
-            tokens: TokenService::new(&secret, settings.auth.token_ttl_minutes).context("AEGIS_SECRET_KEY")?,
+            tokens: TokenService::new(&secret, settings.auth.token_ttl_minutes)
+                .context("AEGIS_SECRET_KEY")?,
             audit: AuditLog::new(db.clone()),
             settings: Arc::new(settings),
             db,
@@ -74,13 +76,17 @@ pub fn resolve_secret_key(settings: &Settings) -> anyhow::Result<Secret> {
         anyhow::bail!("AEGIS_SECRET_KEY: required in production");
     }
     let path = settings.data_dir.join("secret.key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if !existing.trim().is_empty() {
-            return Ok(Secret::new(existing.trim()));
-        }
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.trim().is_empty()
+    {
+        return Ok(Secret::new(existing.trim()));
     }
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
     let key = auth::token::random_secret(48);
     write_private(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(Secret::new(key))

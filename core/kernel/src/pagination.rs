@@ -17,7 +17,10 @@ impl PageRequest {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         let offset = offset.unwrap_or(0);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::invalid_field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         if offset < 0 {
             return Err(ApiError::invalid_field("offset", "must not be negative"));

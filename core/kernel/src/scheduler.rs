@@ -30,12 +30,22 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    pub fn new<F, Fut>(id: &'static str, default_cron: &'static str, description: &'static str, run: F) -> Self
+    pub fn new<F, Fut>(
+        id: &'static str,
+        default_cron: &'static str,
+        description: &'static str,
+        run: F,
+    ) -> Self
     where
         F: Fn(Kernel) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = anyhow::Result<String>> + Send + 'static,
     {
-        Self { id, default_cron, description, run: Arc::new(move |k| Box::pin(run(k))) }
+        Self {
+            id,
+            default_cron,
+            description,
+            run: Arc::new(move |k| Box::pin(run(k))),
+        }
     }
 }
 
@@ -71,7 +81,12 @@ pub struct JobStatus {
 
 fn parse_cron(expr: &str) -> Option<Cron> {
     // The same parser settings tokio-cron-scheduler uses, so what validates here runs there.
-    CronParser::builder().seconds(Seconds::Required).dom_and_dow(true).build().parse(expr).ok()
+    CronParser::builder()
+        .seconds(Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
+        .ok()
 }
 
 /// Every job of every module, validated; shared with the status endpoint.
@@ -81,23 +96,35 @@ pub struct JobRegistry {
 }
 
 impl JobRegistry {
-    pub fn new(specs: Vec<JobSpec>, overrides: &std::collections::BTreeMap<String, String>) -> Result<Self, SchedulerError> {
+    pub fn new(
+        specs: Vec<JobSpec>,
+        overrides: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Self, SchedulerError> {
         let mut seen = BTreeSet::new();
         let mut jobs = Vec::new();
         for spec in specs {
             if !seen.insert(spec.id) {
                 return Err(SchedulerError::DuplicateId(spec.id.into()));
             }
-            let expr = overrides.get(spec.id).map_or(spec.default_cron, String::as_str).trim().to_owned();
+            let expr = overrides
+                .get(spec.id)
+                .map_or(spec.default_cron, String::as_str)
+                .trim()
+                .to_owned();
             let schedule = if expr.is_empty() {
                 None
             } else {
-                parse_cron(&expr).ok_or_else(|| SchedulerError::BadCron { job: spec.id.to_ascii_uppercase(), expr: expr.clone() })?;
+                parse_cron(&expr).ok_or_else(|| SchedulerError::BadCron {
+                    job: spec.id.to_ascii_uppercase(),
+                    expr: expr.clone(),
+                })?;
                 Some(expr)
             };
             jobs.push(RegisteredJob { spec, schedule });
         }
-        Ok(Self { jobs: Arc::new(jobs) })
+        Ok(Self {
+            jobs: Arc::new(jobs),
+        })
     }
 
     pub fn jobs(&self) -> &[RegisteredJob] {
@@ -110,10 +137,13 @@ impl JobRegistry {
 
     /// Starts every enabled job; drop or `shutdown` the returned scheduler to stop.
     pub async fn start(&self, kernel: Kernel) -> Result<JobScheduler, SchedulerError> {
-        let err = |e: tokio_cron_scheduler::JobSchedulerError| SchedulerError::Runtime(e.to_string());
+        let err =
+            |e: tokio_cron_scheduler::JobSchedulerError| SchedulerError::Runtime(e.to_string());
         let scheduler = JobScheduler::new().await.map_err(err)?;
         for job in self.jobs.iter() {
-            let Some(schedule) = job.schedule.clone() else { continue };
+            let Some(schedule) = job.schedule.clone() else {
+                continue;
+            };
             let (spec, kernel) = (job.spec.clone(), kernel.clone());
             let cron_job = Job::new_async(schedule.as_str(), move |_, _| {
                 let (spec, kernel) = (spec.clone(), kernel.clone());
@@ -135,11 +165,17 @@ impl JobRegistry {
         )
         .fetch_all(kernel.db.pool())
         .await?;
-        let now = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp(), 0).unwrap_or_default();
+        let now =
+            chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp(), 0).unwrap_or_default();
         let mut out = Vec::new();
         for job in self.jobs.iter() {
-            let row = rows.iter().find(|r| r.try_get::<String, _>("job_id").is_ok_and(|id| id == job.spec.id));
-            let started: Option<String> = row.and_then(|r| r.try_get("last_started_at").ok()).flatten();
+            let row = rows.iter().find(|r| {
+                r.try_get::<String, _>("job_id")
+                    .is_ok_and(|id| id == job.spec.id)
+            });
+            let started: Option<String> = row
+                .and_then(|r| r.try_get("last_started_at").ok())
+                .flatten();
             out.push(JobStatus {
                 id: job.spec.id.into(),
                 description: job.spec.description.into(),
@@ -147,7 +183,9 @@ impl JobRegistry {
                 last_started_at: started.and_then(|s| time::from_db(&s).ok()),
                 last_outcome: row.and_then(|r| r.try_get("last_outcome").ok()).flatten(),
                 last_message: row.and_then(|r| r.try_get("last_message").ok()).flatten(),
-                last_duration_ms: row.and_then(|r| r.try_get("last_duration_ms").ok()).flatten(),
+                last_duration_ms: row
+                    .and_then(|r| r.try_get("last_duration_ms").ok())
+                    .flatten(),
                 next_run_at: job
                     .schedule
                     .as_deref()
@@ -164,12 +202,18 @@ async fn run_locked(kernel: &Kernel, spec: &JobSpec) {
     let tick = chrono::Utc::now().timestamp();
     // Replicas fire within a second of each other: one lock per job per 10 s slot.
     let key = format!("job-lock:{}:{}", spec.id, tick / 10);
-    match kernel.kv.set_if_absent(&key, "1", Duration::from_secs(600)).await {
+    match kernel
+        .kv
+        .set_if_absent(&key, "1", Duration::from_secs(600))
+        .await
+    {
         Ok(true) => {
             run_job(kernel, spec).await;
         }
         Ok(false) => tracing::debug!(job = spec.id, "another replica runs this tick"),
-        Err(error) => tracing::error!(job = spec.id, %error, "cannot take the job lock; skipping this tick"),
+        Err(error) => {
+            tracing::error!(job = spec.id, %error, "cannot take the job lock; skipping this tick")
+        }
     }
 }
 

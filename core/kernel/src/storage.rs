@@ -37,21 +37,31 @@ pub struct Storage {
 
 impl Storage {
     /// Builds the configured backend; `data_dir` hosts the default folder.
-    pub fn from_settings(settings: &StorageSettings, data_dir: &Path) -> Result<Self, StorageError> {
+    pub fn from_settings(
+        settings: &StorageSettings,
+        data_dir: &Path,
+    ) -> Result<Self, StorageError> {
         // Installs opendal's reqwest transport once per process (S3 needs it);
         // done here rather than by a life-before-main constructor.
         opendal::install_default();
         let operator = match settings.backend {
             StorageBackend::Fs => {
-                let root = settings.fs_root.clone().unwrap_or_else(|| data_dir.join("storage"));
-                std::fs::create_dir_all(&root)
-                    .map_err(|e| StorageError::Config(format!("cannot create {}: {e}", root.display())))?;
+                let root = settings
+                    .fs_root
+                    .clone()
+                    .unwrap_or_else(|| data_dir.join("storage"));
+                std::fs::create_dir_all(&root).map_err(|e| {
+                    StorageError::Config(format!("cannot create {}: {e}", root.display()))
+                })?;
                 let root = std::fs::canonicalize(&root).unwrap_or(root);
                 Operator::new(services::Fs::default().root(&root.to_string_lossy()))?
             }
             StorageBackend::S3 => {
                 let s3 = &settings.s3;
-                let mut builder = services::S3::default().bucket(&s3.bucket).region(&s3.region).root(&s3.root);
+                let mut builder = services::S3::default()
+                    .bucket(&s3.bucket)
+                    .region(&s3.region)
+                    .root(&s3.root);
                 if let Some(endpoint) = &s3.endpoint {
                     builder = builder.endpoint(endpoint);
                 }
@@ -67,13 +77,19 @@ impl Storage {
             }
             StorageBackend::Memory => Operator::new(services::Memory::default())?,
         };
-        Ok(Self { operator, kind: settings.backend })
+        Ok(Self {
+            operator,
+            kind: settings.backend,
+        })
     }
 
     /// Memory storage for unit tests.
     pub fn memory() -> Self {
         Self::from_settings(
-            &StorageSettings { backend: StorageBackend::Memory, ..StorageSettings::default() },
+            &StorageSettings {
+                backend: StorageBackend::Memory,
+                ..StorageSettings::default()
+            },
             Path::new("."),
         )
         .unwrap_or_else(|_| unreachable!("the memory backend has no settings to get wrong"))

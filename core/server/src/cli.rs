@@ -13,10 +13,19 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "aegis", version, about = "Aegis: the self-hosted purple-team platform")]
+#[command(
+    name = "aegis",
+    version,
+    about = "Aegis: the self-hosted purple-team platform"
+)]
 pub struct Cli {
     /// Folder holding default.toml and {AEGIS_ENV}.toml.
-    #[arg(long, global = true, env = "AEGIS_CONFIG_DIR", default_value = "config")]
+    #[arg(
+        long,
+        global = true,
+        env = "AEGIS_CONFIG_DIR",
+        default_value = "config"
+    )]
     pub config_dir: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -94,11 +103,21 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let app = crate::build(kernel).await?;
             let listener = tokio::net::TcpListener::bind(&address)
                 .await
-                .with_context(|| format!("cannot listen on {address} (AEGIS_HTTP__HOST / AEGIS_HTTP__PORT)"))?;
+                .with_context(|| {
+                    format!("cannot listen on {address} (AEGIS_HTTP__HOST / AEGIS_HTTP__PORT)")
+                })?;
             println!("Aegis is running on http://{address} (API docs at /docs when enabled)");
             crate::run_with_listener(app, listener, shutdown_signal()).await
         }
-        Command::User { command: UserCommand::Create { username, role, display_name, password_stdin } } => {
+        Command::User {
+            command:
+                UserCommand::Create {
+                    username,
+                    role,
+                    display_name,
+                    password_stdin,
+                },
+        } => {
             let kernel = Kernel::connect(settings).await?;
             if kernel.settings.migrate_on_start() {
                 kernel.db.migrate().await.context("migrations failed")?;
@@ -111,11 +130,22 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             } else {
                 (random_secret(18), true)
             };
-            let password = service.parse_password(&raw).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let new_user = parse_new_user(&username, display_name.as_deref(), role.into(), password)
+            let password = service
+                .parse_password(&raw)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let user = service.create(new_user, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("created {} ({}) with id {}", user.username, user.role.as_str(), user.id.0);
+            let new_user =
+                parse_new_user(&username, display_name.as_deref(), role.into(), password)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = service
+                .create(new_user, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created {} ({}) with id {}",
+                user.username,
+                user.role.as_str(),
+                user.id.0
+            );
             if generated {
                 println!("password (shown once): {raw}");
             }

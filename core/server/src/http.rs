@@ -21,7 +21,10 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
         .server("/");
     let mut route = Route::new().at(OPENAPI_PATH, service.spec_endpoint());
     if settings.docs_enabled() {
-        route = route.nest("/docs", service.swagger_ui()).nest("/redoc", service.redoc()).at("/", index);
+        route = route
+            .nest("/docs", service.swagger_ui())
+            .nest("/redoc", service.redoc())
+            .at("/", index);
     }
     let route = route.nest("/", service);
 
@@ -31,9 +34,17 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
             .http
             .cors_origins
             .iter()
-            .fold(Cors::new().allow_credentials(true), |cors, origin| cors.allow_origin(origin.as_str())),
+            .fold(Cors::new().allow_credentials(true), |cors, origin| {
+                cors.allow_origin(origin.as_str())
+            }),
     }
-    .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE]);
+    .allow_methods([
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ]);
 
     let max_body = settings.http.max_body_bytes;
     route
@@ -44,8 +55,14 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
         .with(cors)
         .with(
             SetHeader::new()
-                .overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"))
-                .overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"))
+                .overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                )
+                .overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                )
                 .overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         )
         .with(Tracing)
@@ -53,14 +70,27 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
 
 /// Refuses bodies over `max` bytes: at once when `Content-Length` says so,
 /// otherwise while reading a chunked body (never buffering more than `max`).
-async fn limit_body<E: Endpoint>(ep: std::sync::Arc<E>, mut req: poem::Request, max: usize) -> poem::Result<Response> {
+async fn limit_body<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    mut req: poem::Request,
+    max: usize,
+) -> poem::Result<Response> {
     let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
-    match req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::parse::<usize>) {
+    match req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::parse::<usize>)
+    {
         Some(Ok(length)) if length > max => return Err(too_large()),
         Some(Ok(_)) => {}
         Some(Err(_)) => return Err(poem::Error::from_status(StatusCode::BAD_REQUEST)),
         None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-            let body = req.take_body().into_bytes_limit(max).await.map_err(|_| too_large())?;
+            let body = req
+                .take_body()
+                .into_bytes_limit(max)
+                .await
+                .map_err(|_| too_large())?;
             req.set_body(body);
         }
         None => {}
@@ -81,7 +111,9 @@ async fn problem_response(error: poem::Error) -> Response {
         return error.into_response();
     }
     let status = error.status();
-    let problem = if status == StatusCode::PAYLOAD_TOO_LARGE || error.is::<poem::error::ReadBodyError>() && status.is_client_error() {
+    let problem = if status == StatusCode::PAYLOAD_TOO_LARGE
+        || error.is::<poem::error::ReadBodyError>() && status.is_client_error()
+    {
         Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE.as_u16(), "")
     } else if status.is_server_error() {
         tracing::error!(%error, "unhandled error");
@@ -108,6 +140,12 @@ struct ProblemBody {
 
 impl From<Problem> for ProblemBody {
     fn from(p: Problem) -> Self {
-        Self { kind: p.kind, title: p.title, status: p.status, detail: p.detail, code: p.code }
+        Self {
+            kind: p.kind,
+            title: p.title,
+            status: p.status,
+            detail: p.detail,
+            code: p.code,
+        }
     }
 }

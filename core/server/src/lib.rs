@@ -31,11 +31,22 @@ pub async fn build(kernel: Kernel) -> anyhow::Result<App> {
     }
     let composition = modules::compose(&kernel)?;
     for module in &composition.modules {
-        module.start(&kernel).await.with_context(|| format!("module `{}` failed to start", module.id()))?;
+        module
+            .start(&kernel)
+            .await
+            .with_context(|| format!("module `{}` failed to start", module.id()))?;
     }
-    let auth = AuthContext { tokens: kernel.tokens.clone(), kv: kernel.kv.clone(), identity: composition.identity };
+    let auth = AuthContext {
+        tokens: kernel.tokens.clone(),
+        kv: kernel.kv.clone(),
+        identity: composition.identity,
+    };
     let endpoint = http::endpoint(&kernel.settings, composition.apis, auth);
-    Ok(App { kernel, jobs: composition.jobs, endpoint: endpoint.into_endpoint().map_to_response().boxed() })
+    Ok(App {
+        kernel,
+        jobs: composition.jobs,
+        endpoint: endpoint.into_endpoint().map_to_response().boxed(),
+    })
 }
 
 impl App {

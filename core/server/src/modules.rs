@@ -26,15 +26,28 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let identity = users.identity_resolver();
     let modules: Vec<Box<dyn Module>> = vec![Box::new(users), Box::new(SystemModule)];
     aegis_core::module::check_unique_ids(&modules)?;
-    let jobs = JobRegistry::new(modules.iter().flat_map(|m| m.jobs()).collect(), &kernel.settings.jobs)?;
+    let jobs = JobRegistry::new(
+        modules.iter().flat_map(|m| m.jobs()).collect(),
+        &kernel.settings.jobs,
+    )?;
     check_unique_routes()?;
     let apis = (
-        HealthApi { kernel: kernel.clone() },
+        HealthApi {
+            kernel: kernel.clone(),
+        },
         auth_api,
         users_api,
-        SystemApi { kernel: kernel.clone(), jobs: jobs.clone() },
+        SystemApi {
+            kernel: kernel.clone(),
+            jobs: jobs.clone(),
+        },
     );
-    Ok(Composition { modules, identity, jobs, apis })
+    Ok(Composition {
+        modules,
+        identity,
+        jobs,
+        apis,
+    })
 }
 
 /// poem-openapi lets a later API silently replace an earlier one's route.

@@ -1,7 +1,7 @@
 //! `/health`, `/health/ready`, `/api/v1/system/scheduler-status`, `/api/v1/audit`.
 
-use aegis_core::auth::{AdminOnly, Auth};
 use aegis_core::audit::AuditFilter;
+use aegis_core::auth::{AdminOnly, Auth};
 use aegis_core::pagination::PageRequest;
 use aegis_core::scheduler::JobRegistry;
 use aegis_core::{ApiError, ApiResult, Kernel};
@@ -58,7 +58,9 @@ impl HealthApi {
     /// Liveness: the process answers.
     #[oai(path = "/", method = "get", operation_id = "health")]
     async fn health(&self) -> Json<HealthStatus> {
-        Json(HealthStatus { status: "ok".into() })
+        Json(HealthStatus {
+            status: "ok".into(),
+        })
     }
 
     /// Readiness: database, key-value store and storage each answer.
@@ -66,21 +68,35 @@ impl HealthApi {
     async fn health_ready(&self) -> ReadinessResponse {
         let k = &self.kernel;
         let timeout = std::time::Duration::from_secs(5);
-        let check = |name: &str, kind: &str, result: Result<Result<(), String>, tokio::time::error::Elapsed>| {
-            let error = match result {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some("timed out".into()),
+        let check =
+            |name: &str,
+             kind: &str,
+             result: Result<Result<(), String>, tokio::time::error::Elapsed>| {
+                let error = match result {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e),
+                    Err(_) => Some("timed out".into()),
+                };
+                if let Some(error) = &error {
+                    tracing::warn!(dependency = name, error, "readiness check failed");
+                }
+                DependencyCheck {
+                    name: name.into(),
+                    kind: kind.into(),
+                    ok: error.is_none(),
+                    error,
+                }
             };
-            if let Some(error) = &error {
-                tracing::warn!(dependency = name, error, "readiness check failed");
-            }
-            DependencyCheck { name: name.into(), kind: kind.into(), ok: error.is_none(), error }
-        };
         let (db, kv, storage) = tokio::join!(
-            tokio::time::timeout(timeout, async { k.db.ping().await.map_err(|e| e.to_string()) }),
-            tokio::time::timeout(timeout, async { k.kv.ping().await.map_err(|e| e.to_string()) }),
-            tokio::time::timeout(timeout, async { k.storage.ping().await.map_err(|e| e.to_string()) }),
+            tokio::time::timeout(timeout, async {
+                k.db.ping().await.map_err(|e| e.to_string())
+            }),
+            tokio::time::timeout(timeout, async {
+                k.kv.ping().await.map_err(|e| e.to_string())
+            }),
+            tokio::time::timeout(timeout, async {
+                k.storage.ping().await.map_err(|e| e.to_string())
+            }),
         );
         let storage_kind = format!("{:?}", k.storage.kind()).to_lowercase();
         let checks = vec![
@@ -89,9 +105,15 @@ impl HealthApi {
             check("storage", &storage_kind, storage),
         ];
         if checks.iter().all(|c| c.ok) {
-            ReadinessResponse::Ready(Json(Readiness { status: "ok".into(), checks }))
+            ReadinessResponse::Ready(Json(Readiness {
+                status: "ok".into(),
+                checks,
+            }))
         } else {
-            ReadinessResponse::NotReady(Json(Readiness { status: "unavailable".into(), checks }))
+            ReadinessResponse::NotReady(Json(Readiness {
+                status: "unavailable".into(),
+                checks,
+            }))
         }
     }
 }
@@ -137,10 +159,18 @@ pub struct SystemApi {
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "SystemTag::System")]
+#[allow(clippy::too_many_arguments)] // one argument per query parameter
 impl SystemApi {
     /// Every background job: schedule, last run, outcome, duration and next run.
-    #[oai(path = "/system/scheduler-status", method = "get", operation_id = "get_scheduler_status")]
-    async fn get_scheduler_status(&self, _auth: Auth<AdminOnly>) -> ApiResult<Json<Vec<JobStatusView>>> {
+    #[oai(
+        path = "/system/scheduler-status",
+        method = "get",
+        operation_id = "get_scheduler_status"
+    )]
+    async fn get_scheduler_status(
+        &self,
+        _auth: Auth<AdminOnly>,
+    ) -> ApiResult<Json<Vec<JobStatusView>>> {
         let statuses = self.jobs.statuses(&self.kernel).await?;
         Ok(Json(
             statuses
@@ -174,13 +204,22 @@ impl SystemApi {
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<AuditPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        if let (Some(s), Some(u)) = (since.0, until.0) {
-            if s > u {
-                return Err(ApiError::invalid_field("since", "must not be after until"));
-            }
+        if let (Some(s), Some(u)) = (since.0, until.0)
+            && s > u
+        {
+            return Err(ApiError::invalid_field("since", "must not be after until"));
         }
-        let filter = AuditFilter { actor: actor.0, action: action.0, since: since.0, until: until.0 };
-        let (events, total) = self.kernel.audit.list(&filter, page.limit, page.offset).await?;
+        let filter = AuditFilter {
+            actor: actor.0,
+            action: action.0,
+            since: since.0,
+            until: until.0,
+        };
+        let (events, total) = self
+            .kernel
+            .audit
+            .list(&filter, page.limit, page.offset)
+            .await?;
         Ok(Json(AuditPage {
             items: events
                 .into_iter()

@@ -7,5 +7,7 @@ pub async fn audit_retention(kernel: Kernel) -> anyhow::Result<String> {
     let days = i64::from(kernel.settings.audit.retention_days);
     let cutoff = aegis_core::time::now() - chrono::Duration::days(days);
     let deleted = kernel.audit.delete_before(cutoff).await?;
-    Ok(format!("deleted {deleted} audit events older than {days} days"))
+    Ok(format!(
+        "deleted {deleted} audit events older than {days} days"
+    ))
 }

@@ -21,7 +21,10 @@ pub enum UsersError {
     Throttled(u64),
     /// 422
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     /// 409: an admin may not lock themselves out, nor remove the last admin.
     #[error("{0}")]
     WouldLockOut(&'static str),
@@ -41,7 +44,10 @@ pub enum UsersError {
 
 impl UsersError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid { field, message: message.into() }
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -49,8 +55,12 @@ impl From<UsersError> for ApiError {
     fn from(error: UsersError) -> Self {
         match error {
             UsersError::NotFound => ApiError::not_found("user_not_found", "no such user"),
-            UsersError::TokenNotFound => ApiError::not_found("api_token_not_found", "no such API token"),
-            UsersError::UsernameTaken => ApiError::conflict("username_taken", "the username is taken"),
+            UsersError::TokenNotFound => {
+                ApiError::not_found("api_token_not_found", "no such API token")
+            }
+            UsersError::UsernameTaken => {
+                ApiError::conflict("username_taken", "the username is taken")
+            }
             UsersError::InvalidCredentials => {
                 ApiError::unauthorized("invalid_credentials", "invalid username or password")
             }

@@ -28,18 +28,27 @@ pub struct UsersModule {
 
 impl UsersModule {
     pub fn new(kernel: &Kernel) -> Self {
-        Self { service: UsersService::new(kernel.clone()) }
+        Self {
+            service: UsersService::new(kernel.clone()),
+        }
     }
 
     pub fn apis(&self, kernel: &Kernel) -> (AuthApi, UsersApi) {
         (
-            AuthApi { service: self.service.clone(), secure_cookies: kernel.settings.cookie_secure() },
-            UsersApi { service: self.service.clone() },
+            AuthApi {
+                service: self.service.clone(),
+                secure_cookies: kernel.settings.cookie_secure(),
+            },
+            UsersApi {
+                service: self.service.clone(),
+            },
         )
     }
 
     pub fn identity_resolver(&self) -> Arc<dyn IdentityResolver> {
-        Arc::new(UsersIdentity { repo: self.service.repo().clone() })
+        Arc::new(UsersIdentity {
+            repo: self.service.repo().clone(),
+        })
     }
 }
 
@@ -55,9 +64,14 @@ impl Module for UsersModule {
             match generated {
                 Some(password) => {
                     // Printed, not logged: log pipelines keep lines; a terminal shows this once.
-                    println!("\n  First run: created the administrator `{username}` with the password\n\n      {password}\n\n  Sign in and change it (POST /api/v1/auth/password).\n");
+                    println!(
+                        "\n  First run: created the administrator `{username}` with the password\n\n      {password}\n\n  Sign in and change it (POST /api/v1/auth/password).\n"
+                    );
                 }
-                None => tracing::info!(username, "first run: created the administrator from AEGIS_ADMIN__PASSWORD"),
+                None => tracing::info!(
+                    username,
+                    "first run: created the administrator from AEGIS_ADMIN__PASSWORD"
+                ),
             }
         }
         Ok(())
@@ -71,10 +85,19 @@ struct UsersIdentity {
 #[async_trait]
 impl IdentityResolver for UsersIdentity {
     async fn active_user(&self, user_id: &str) -> Result<Option<Identity>, IdentityError> {
-        self.repo.identity(user_id).await.map_err(|e| IdentityError(e.to_string()))
+        self.repo
+            .identity(user_id)
+            .await
+            .map_err(|e| IdentityError(e.to_string()))
     }
 
-    async fn api_token_owner(&self, token_hash: &str) -> Result<Option<(String, Identity)>, IdentityError> {
-        self.repo.token_owner(token_hash).await.map_err(|e| IdentityError(e.to_string()))
+    async fn api_token_owner(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, Identity)>, IdentityError> {
+        self.repo
+            .token_owner(token_hash)
+            .await
+            .map_err(|e| IdentityError(e.to_string()))
     }
 }

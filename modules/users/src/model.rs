@@ -3,7 +3,6 @@
 use aegis_core::auth::Role;
 use aegis_core::time::Timestamp;
 
-
 /// A user id (UUID v7 text).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserId(pub String);
@@ -31,7 +30,10 @@ impl Username {
         if !(3..=64).contains(&name.chars().count()) {
             return Err("must be 3 to 64 characters".into());
         }
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+        {
             return Err("may contain only letters, digits, '.', '_', '-' and '@'".into());
         }
         Ok(Self(name.to_owned()))
@@ -136,6 +138,8 @@ mod tests {
     fn passwords_have_a_minimum_length() {
         assert!(NewPassword::parse("short", 10).is_err());
         assert!(NewPassword::parse("long enough!", 10).is_ok());
-        assert!(!format!("{:?}", NewPassword::parse("long enough!", 10).unwrap()).contains("enough"));
+        assert!(
+            !format!("{:?}", NewPassword::parse("long enough!", 10).unwrap()).contains("enough")
+        );
     }
 }

@@ -31,7 +31,8 @@ impl TryFrom<UserRow> for User {
     type Error = UsersError;
     fn try_from(row: UserRow) -> Result<Self, UsersError> {
         Ok(User {
-            role: Role::parse(&row.role).ok_or_else(|| UsersError::Corrupt(format!("role `{}`", row.role)))?,
+            role: Role::parse(&row.role)
+                .ok_or_else(|| UsersError::Corrupt(format!("role `{}`", row.role)))?,
             id: UserId(row.id),
             username: row.username,
             display_name: row.display_name,
@@ -69,7 +70,8 @@ impl TryFrom<TokenRow> for ApiToken {
     }
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, role, active, created_at, updated_at, last_login_at";
+const USER_COLUMNS: &str =
+    "id, username, display_name, role, active, created_at, updated_at, last_login_at";
 
 macro_rules! user_filter {
     () => {
@@ -89,13 +91,17 @@ impl UsersRepo {
     }
 
     pub async fn count(&self) -> Result<i64, UsersError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users_user").fetch_one(self.db.pool()).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users_user")
+            .fetch_one(self.db.pool())
+            .await?)
     }
 
     pub async fn count_active_admins(&self) -> Result<i64, UsersError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users_user WHERE role = 'admin' AND active = 1")
-            .fetch_one(self.db.pool())
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users_user WHERE role = 'admin' AND active = 1",
+        )
+        .fetch_one(self.db.pool())
+        .await?)
     }
 
     pub async fn insert(&self, user: &NewUser, password_hash: &str) -> Result<User, UsersError> {
@@ -120,13 +126,18 @@ impl UsersRepo {
 
     pub async fn get(&self, id: &UserId) -> Result<User, UsersError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users_user WHERE id = $1");
-        let row: Option<UserRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&id.0).fetch_optional(self.db.pool()).await?;
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&id.0)
+            .fetch_optional(self.db.pool())
+            .await?;
         row.ok_or(UsersError::NotFound)?.try_into()
     }
 
     /// The user and password hash for a login, by case-folded username.
-    pub async fn credentials(&self, username_key: &str) -> Result<Option<(User, String)>, UsersError> {
+    pub async fn credentials(
+        &self,
+        username_key: &str,
+    ) -> Result<Option<(User, String)>, UsersError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users_user WHERE username_key = $1");
         let Some(row) = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
             .bind(username_key)
@@ -150,16 +161,27 @@ impl UsersRepo {
             .ok_or(UsersError::NotFound)
     }
 
-    pub async fn list(&self, filter: &UserFilter, limit: i64, offset: i64) -> Result<(Vec<User>, i64), UsersError> {
+    pub async fn list(
+        &self,
+        filter: &UserFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<User>, i64), UsersError> {
         let role = filter.role.map(Role::as_str);
         let active = filter.active.map(flag);
-        let query = filter.query.as_ref().map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
-        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM users_user WHERE ", user_filter!()))
-            .bind(role)
-            .bind(active)
-            .bind(&query)
-            .fetch_one(self.db.pool())
-            .await?;
+        let query = filter
+            .query
+            .as_ref()
+            .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
+        let total: i64 = sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM users_user WHERE ",
+            user_filter!()
+        ))
+        .bind(role)
+        .bind(active)
+        .bind(&query)
+        .fetch_one(self.db.pool())
+        .await?;
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users_user WHERE {} ORDER BY username_key LIMIT $4 OFFSET $5",
             user_filter!()
@@ -172,7 +194,12 @@ impl UsersRepo {
             .bind(offset)
             .fetch_all(self.db.pool())
             .await?;
-        Ok((rows.into_iter().map(User::try_from).collect::<Result<_, _>>()?, total))
+        Ok((
+            rows.into_iter()
+                .map(User::try_from)
+                .collect::<Result<_, _>>()?,
+            total,
+        ))
     }
 
     pub async fn update(&self, id: &UserId, patch: &UserPatch) -> Result<User, UsersError> {
@@ -228,7 +255,8 @@ impl UsersRepo {
         .await?;
         row.map(|(user_id, username, role, after)| {
             Ok(Identity {
-                role: Role::parse(&role).ok_or_else(|| UsersError::Corrupt(format!("role `{role}`")))?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| UsersError::Corrupt(format!("role `{role}`")))?,
                 sessions_valid_after: parse_opt_time(after.as_deref())?,
                 user_id,
                 username,
@@ -259,7 +287,11 @@ impl UsersRepo {
         .bind(expires_at.map(time::to_db))
         .execute(self.db.pool())
         .await?;
-        self.tokens(user).await?.into_iter().find(|t| t.id == id).ok_or(UsersError::TokenNotFound)
+        self.tokens(user)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or(UsersError::TokenNotFound)
     }
 
     pub async fn tokens(&self, user: &UserId) -> Result<Vec<ApiToken>, UsersError> {
@@ -289,7 +321,10 @@ impl UsersRepo {
     }
 
     /// The owner of a usable token, marking its use.
-    pub async fn token_owner(&self, token_hash: &str) -> Result<Option<(String, Identity)>, UsersError> {
+    pub async fn token_owner(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, Identity)>, UsersError> {
         let now = time::to_db(time::now());
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT id, user_id FROM users_api_token
@@ -299,8 +334,12 @@ impl UsersRepo {
         .bind(&now)
         .fetch_optional(self.db.pool())
         .await?;
-        let Some((token_id, user_id)) = row else { return Ok(None) };
-        let Some(identity) = self.identity(&user_id).await? else { return Ok(None) };
+        let Some((token_id, user_id)) = row else {
+            return Ok(None);
+        };
+        let Some(identity) = self.identity(&user_id).await? else {
+            return Ok(None);
+        };
         sqlx::query("UPDATE users_api_token SET last_used_at = $2 WHERE id = $1")
             .bind(&token_id)
             .bind(&now)
@@ -312,5 +351,7 @@ impl UsersRepo {
 
 /// `%` and `_` in a search are literal characters, not wildcards.
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

@@ -13,7 +13,10 @@ use aegis_core::time::Timestamp;
 use serde_json::json;
 
 use crate::error::UsersError;
-use crate::model::{ApiToken, NewPassword, NewUser, User, UserFilter, UserId, UserPatch, Username, parse_display_name};
+use crate::model::{
+    ApiToken, NewPassword, NewUser, User, UserFilter, UserId, UserPatch, Username,
+    parse_display_name,
+};
 use crate::repo::UsersRepo;
 
 #[derive(Clone)]
@@ -31,12 +34,18 @@ pub struct Session {
 }
 
 fn actor(principal: &Principal) -> (Option<String>, Option<String>) {
-    (Some(principal.user_id.clone()), Some(principal.username.clone()))
+    (
+        Some(principal.user_id.clone()),
+        Some(principal.username.clone()),
+    )
 }
 
 impl UsersService {
     pub fn new(kernel: Kernel) -> Self {
-        Self { repo: UsersRepo::new(kernel.db.clone()), kernel }
+        Self {
+            repo: UsersRepo::new(kernel.db.clone()),
+            kernel,
+        }
     }
 
     pub fn repo(&self) -> &UsersRepo {
@@ -66,10 +75,12 @@ impl UsersService {
             None => (random_secret(18), true),
         };
         let new_user = NewUser {
-            username: Username::parse(&settings.username).map_err(|m| UsersError::invalid("admin.username", m))?,
+            username: Username::parse(&settings.username)
+                .map_err(|m| UsersError::invalid("admin.username", m))?,
             display_name: "Administrator".into(),
             role: Role::Admin,
-            password: NewPassword::parse(&password, 1).map_err(|m| UsersError::invalid("admin.password", m))?,
+            password: NewPassword::parse(&password, 1)
+                .map_err(|m| UsersError::invalid("admin.password", m))?,
         };
         let user = match self.create_unaudited(&new_user).await {
             // Another replica bootstrapped at the same moment.
@@ -93,7 +104,11 @@ impl UsersService {
     }
 
     /// Creates a user; `by` is `None` for the command line.
-    pub async fn create(&self, new_user: NewUser, by: Option<&Principal>) -> Result<User, UsersError> {
+    pub async fn create(
+        &self,
+        new_user: NewUser,
+        by: Option<&Principal>,
+    ) -> Result<User, UsersError> {
         let user = self.create_unaudited(&new_user).await?;
         let (actor_id, actor_name) = by.map(actor).unwrap_or((None, Some("cli".into())));
         self.audit(AuditEntry {
@@ -109,7 +124,12 @@ impl UsersService {
         Ok(user)
     }
 
-    pub async fn login(&self, username: &str, password: &str, address: &str) -> Result<Session, UsersError> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<Session, UsersError> {
         let settings = &self.kernel.settings.auth;
         let throttle = LoginThrottle::new(self.kernel.kv.as_ref(), settings);
         if let Err(retry) = throttle.check(username, address).await? {
@@ -122,7 +142,10 @@ impl UsersService {
             .await;
             return Err(UsersError::Throttled(retry.0));
         }
-        let found = self.repo.credentials(&username.trim().to_lowercase()).await?;
+        let found = self
+            .repo
+            .credentials(&username.trim().to_lowercase())
+            .await?;
         let verified = match &found {
             Some((user, hash)) => verify_password(password, hash).await && user.active,
             None => {
@@ -144,8 +167,11 @@ impl UsersService {
         };
         throttle.record_success(username).await?;
         self.repo.touch_login(&user.id).await?;
-        let (token, claims) =
-            self.kernel.tokens.issue(&user.id.0).map_err(|e| UsersError::Corrupt(e.to_string()))?;
+        let (token, claims) = self
+            .kernel
+            .tokens
+            .issue(&user.id.0)
+            .map_err(|e| UsersError::Corrupt(e.to_string()))?;
         self.audit(AuditEntry {
             actor_id: Some(user.id.0.clone()),
             actor_name: Some(user.username.clone()),
@@ -155,18 +181,35 @@ impl UsersService {
         })
         .await;
         let csrf_token = self.kernel.tokens.csrf_token(&claims.jti);
-        Ok(Session { token, claims, csrf_token, user })
+        Ok(Session {
+            token,
+            claims,
+            csrf_token,
+            user,
+        })
     }
 
     /// Blacklists the session's `jti` until the token would have expired.
     pub async fn logout(&self, principal: &Principal) -> Result<(), UsersError> {
-        if let Credential::Session { jti, expires_at, .. } = &principal.credential {
+        if let Credential::Session {
+            jti, expires_at, ..
+        } = &principal.credential
+        {
             let remaining = (*expires_at - chrono::Utc::now().timestamp()).max(1);
             let ttl = Duration::from_secs(u64::try_from(remaining).unwrap_or(1));
-            self.kernel.kv.set(&revoked_key(jti), "1", Some(ttl)).await?;
+            self.kernel
+                .kv
+                .set(&revoked_key(jti), "1", Some(ttl))
+                .await?;
         }
         let (actor_id, actor_name) = actor(principal);
-        self.audit(AuditEntry { actor_id, actor_name, action: "auth.logout".into(), ..AuditEntry::default() }).await;
+        self.audit(AuditEntry {
+            actor_id,
+            actor_name,
+            action: "auth.logout".into(),
+            ..AuditEntry::default()
+        })
+        .await;
         Ok(())
     }
 
@@ -174,19 +217,33 @@ impl UsersService {
         self.repo.get(id).await
     }
 
-    pub async fn list(&self, filter: &UserFilter, limit: i64, offset: i64) -> Result<(Vec<User>, i64), UsersError> {
+    pub async fn list(
+        &self,
+        filter: &UserFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<User>, i64), UsersError> {
         self.repo.list(filter, limit, offset).await
     }
 
-    pub async fn update(&self, id: &UserId, patch: UserPatch, by: &Principal) -> Result<User, UsersError> {
+    pub async fn update(
+        &self,
+        id: &UserId,
+        patch: UserPatch,
+        by: &Principal,
+    ) -> Result<User, UsersError> {
         let before = self.repo.get(id).await?;
         let demotes = patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false);
         if demotes && before.role == Role::Admin && before.active {
             if before.id.0 == by.user_id {
-                return Err(UsersError::WouldLockOut("administrators cannot demote or deactivate themselves"));
+                return Err(UsersError::WouldLockOut(
+                    "administrators cannot demote or deactivate themselves",
+                ));
             }
             if self.repo.count_active_admins().await? <= 1 {
-                return Err(UsersError::WouldLockOut("the last active administrator must stay"));
+                return Err(UsersError::WouldLockOut(
+                    "the last active administrator must stay",
+                ));
             }
         }
         let after = self.repo.update(id, &patch).await?;
@@ -216,9 +273,15 @@ impl UsersService {
     ) -> Result<Option<String>, UsersError> {
         let (password, generated) = match password {
             Some(p) => (p, false),
-            None => (NewPassword::parse(&random_secret(18), 1).map_err(|m| UsersError::invalid("password", m))?, true),
+            None => (
+                NewPassword::parse(&random_secret(18), 1)
+                    .map_err(|m| UsersError::invalid("password", m))?,
+                true,
+            ),
         };
-        self.repo.set_password(id, &hash_password(password.expose()).await?).await?;
+        self.repo
+            .set_password(id, &hash_password(password.expose()).await?)
+            .await?;
         let (actor_id, actor_name) = actor(by);
         self.audit(AuditEntry {
             actor_id,
@@ -232,12 +295,19 @@ impl UsersService {
         Ok(generated.then(|| password.expose().to_owned()))
     }
 
-    pub async fn change_own_password(&self, me: &Principal, current: &str, new: NewPassword) -> Result<(), UsersError> {
+    pub async fn change_own_password(
+        &self,
+        me: &Principal,
+        current: &str,
+        new: NewPassword,
+    ) -> Result<(), UsersError> {
         let id = UserId(me.user_id.clone());
         if !verify_password(current, &self.repo.password_hash(&id).await?).await {
             return Err(UsersError::invalid("current_password", "does not match"));
         }
-        self.repo.set_password(&id, &hash_password(new.expose()).await?).await?;
+        self.repo
+            .set_password(&id, &hash_password(new.expose()).await?)
+            .await?;
         let (actor_id, actor_name) = actor(me);
         self.audit(AuditEntry {
             actor_id,
@@ -267,7 +337,10 @@ impl UsersService {
         }
         let (token, hash, prefix) = new_api_token();
         let id = UserId(me.user_id.clone());
-        let record = self.repo.insert_token(&id, name, &hash, &prefix, expires_at).await?;
+        let record = self
+            .repo
+            .insert_token(&id, name, &hash, &prefix, expires_at)
+            .await?;
         let (actor_id, actor_name) = actor(me);
         self.audit(AuditEntry {
             actor_id,
@@ -287,7 +360,9 @@ impl UsersService {
     }
 
     pub async fn revoke_token(&self, me: &Principal, token_id: &str) -> Result<(), UsersError> {
-        self.repo.revoke_token(&UserId(me.user_id.clone()), token_id).await?;
+        self.repo
+            .revoke_token(&UserId(me.user_id.clone()), token_id)
+            .await?;
         let (actor_id, actor_name) = actor(me);
         self.audit(AuditEntry {
             actor_id,
@@ -310,7 +385,12 @@ pub fn parse_new_user(
     password: NewPassword,
 ) -> Result<NewUser, UsersError> {
     let username = Username::parse(username).map_err(|m| UsersError::invalid("username", m))?;
-    let display_name =
-        parse_display_name(display_name.unwrap_or(username.as_str())).map_err(|m| UsersError::invalid("display_name", m))?;
-    Ok(NewUser { username, display_name, role, password })
+    let display_name = parse_display_name(display_name.unwrap_or(username.as_str()))
+        .map_err(|m| UsersError::invalid("display_name", m))?;
+    Ok(NewUser {
+        username,
+        display_name,
+        role,
+        password,
+    })
 }

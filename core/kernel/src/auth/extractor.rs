@@ -67,7 +67,9 @@ impl<'a, P: RolePolicy> ApiExtractor<'a> for Auth<P> {
             BEARER_SCHEME,
             MetaSecurityScheme {
                 ty: "http",
-                description: Some("A session token from login, or a personal API token (`aegis_pat_...`)."),
+                description: Some(
+                    "A session token from login, or a personal API token (`aegis_pat_...`).",
+                ),
                 name: None,
                 key_in: None,
                 scheme: Some("bearer"),
@@ -109,7 +111,10 @@ impl<'a, P: RolePolicy> ApiExtractor<'a> for Auth<P> {
             )
             .into());
         }
-        Ok(Self { principal, policy: PhantomData })
+        Ok(Self {
+            principal,
+            policy: PhantomData,
+        })
     }
 }
 
@@ -123,45 +128,79 @@ pub async fn authenticate(request: &Request) -> Result<Principal, ApiError> {
         .headers()
         .get(poem::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
 
     let (token, from_cookie) = match bearer {
-        Some(token) if token.starts_with(API_TOKEN_PREFIX) => return api_token_principal(ctx, token).await,
+        Some(token) if token.starts_with(API_TOKEN_PREFIX) => {
+            return api_token_principal(ctx, token).await;
+        }
         Some(token) => (token.to_owned(), false),
         None => match request.cookie().get(SESSION_COOKIE) {
             Some(cookie) => (cookie.value_str().to_owned(), true),
-            None => return Err(ApiError::unauthorized("unauthenticated", "sign in or send a bearer token")),
+            None => {
+                return Err(ApiError::unauthorized(
+                    "unauthenticated",
+                    "sign in or send a bearer token",
+                ));
+            }
         },
     };
 
     let claims = ctx.tokens.verify(&token).map_err(|e| match e {
-        TokenError::Expired => ApiError::unauthorized("token_expired", "the session has expired; sign in again"),
+        TokenError::Expired => {
+            ApiError::unauthorized("token_expired", "the session has expired; sign in again")
+        }
         TokenError::Invalid => ApiError::unauthorized("invalid_token", "the token is not valid"),
     })?;
     if ctx.kv.exists(&revoked_key(&claims.jti)).await? {
-        return Err(ApiError::unauthorized("token_revoked", "the session was signed out"));
+        return Err(ApiError::unauthorized(
+            "token_revoked",
+            "the session was signed out",
+        ));
     }
     let identity = ctx
         .identity
         .active_user(&claims.sub)
         .await
         .map_err(|e| ApiError::internal("auth identity", &e))?
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the account is unknown or deactivated"))?;
-    if identity.sessions_valid_after.is_some_and(|after| claims.iat < after.timestamp()) {
-        return Err(ApiError::unauthorized("token_revoked", "the password changed since this session began"));
+        .ok_or_else(|| {
+            ApiError::unauthorized("invalid_token", "the account is unknown or deactivated")
+        })?;
+    if identity
+        .sessions_valid_after
+        .is_some_and(|after| claims.iat < after.timestamp())
+    {
+        return Err(ApiError::unauthorized(
+            "token_revoked",
+            "the password changed since this session began",
+        ));
     }
     if from_cookie && !is_safe(request.method()) {
-        let presented = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let presented = request
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         if !ctx.tokens.csrf_matches(&claims.jti, presented) {
-            return Err(ApiError::forbidden("csrf_failed", "cookie-authenticated changes need a valid X-CSRF-Token header"));
+            return Err(ApiError::forbidden(
+                "csrf_failed",
+                "cookie-authenticated changes need a valid X-CSRF-Token header",
+            ));
         }
     }
     Ok(Principal {
         user_id: identity.user_id,
         username: identity.username,
         role: identity.role,
-        credential: Credential::Session { jti: claims.jti, expires_at: claims.exp, cookie: from_cookie },
+        credential: Credential::Session {
+            jti: claims.jti,
+            expires_at: claims.exp,
+            cookie: from_cookie,
+        },
     })
 }
 
@@ -171,7 +210,12 @@ async fn api_token_principal(ctx: &AuthContext, token: &str) -> Result<Principal
         .api_token_owner(&hash_api_token(token))
         .await
         .map_err(|e| ApiError::internal("auth identity", &e))?
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the API token is unknown, revoked or expired"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "invalid_token",
+                "the API token is unknown, revoked or expired",
+            )
+        })?;
     Ok(Principal {
         user_id: identity.user_id,
         username: identity.username,

@@ -36,7 +36,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Lead, Role::RedTech, Role::BlueTech, Role::Viewer];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Lead,
+        Role::RedTech,
+        Role::BlueTech,
+        Role::Viewer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -67,8 +73,14 @@ pub struct Identity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A session token; `cookie` when it came from the `aegis_token` cookie.
-    Session { jti: String, expires_at: i64, cookie: bool },
-    ApiToken { token_id: String },
+    Session {
+        jti: String,
+        expires_at: i64,
+        cookie: bool,
+    },
+    ApiToken {
+        token_id: String,
+    },
 }
 
 /// The authenticated caller.
@@ -91,7 +103,10 @@ pub trait IdentityResolver: Send + Sync + 'static {
     async fn active_user(&self, user_id: &str) -> Result<Option<Identity>, IdentityError>;
     /// The active owner of an unrevoked, unexpired API token with this hash;
     /// records the token's use.
-    async fn api_token_owner(&self, token_hash: &str) -> Result<Option<(String, Identity)>, IdentityError>;
+    async fn api_token_owner(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, Identity)>, IdentityError>;
 }
 
 /// What the extractor needs; put into the request data by the server.

@@ -18,7 +18,10 @@ pub struct LoginThrottle<'a> {
 pub struct RetryAfter(pub u64);
 
 fn keys(username: &str, address: &str) -> [String; 2] {
-    [format!("login:fail:user:{}", username.to_lowercase()), format!("login:fail:addr:{address}")]
+    [
+        format!("login:fail:user:{}", username.to_lowercase()),
+        format!("login:fail:addr:{address}"),
+    ]
 }
 
 impl<'a> LoginThrottle<'a> {
@@ -31,12 +34,16 @@ impl<'a> LoginThrottle<'a> {
     }
 
     /// Refuses when either counter has reached the limit.
-    pub async fn check(&self, username: &str, address: &str) -> Result<Result<(), RetryAfter>, KvError> {
+    pub async fn check(
+        &self,
+        username: &str,
+        address: &str,
+    ) -> Result<Result<(), RetryAfter>, KvError> {
         for key in keys(username, address) {
-            if let Some(counter) = self.kv.counter(&key).await? {
-                if counter.value >= u64::from(self.settings.login_max_failures) {
-                    return Ok(Err(RetryAfter(counter.resets_in.as_secs().max(1))));
-                }
+            if let Some(counter) = self.kv.counter(&key).await?
+                && counter.value >= u64::from(self.settings.login_max_failures)
+            {
+                return Ok(Err(RetryAfter(counter.resets_in.as_secs().max(1))));
             }
         }
         Ok(Ok(()))

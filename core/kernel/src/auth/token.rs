@@ -46,7 +46,9 @@ pub struct TokenService {
 
 impl std::fmt::Debug for TokenService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenService").field("ttl_seconds", &self.ttl_seconds).finish_non_exhaustive()
+        f.debug_struct("TokenService")
+            .field("ttl_seconds", &self.ttl_seconds)
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,12 +87,12 @@ impl TokenService {
         validation.leeway = 0;
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|d| d.claims).map_err(|e| {
-            match e.kind() {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|d| d.claims)
+            .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            }
-        })
+            })
     }
 
     /// The CSRF token bound to a session: HMAC(secret, jti). The browser sends
@@ -104,7 +106,10 @@ impl TokenService {
     }
 
     pub fn csrf_matches(&self, jti: &str, presented: &str) -> bool {
-        self.csrf_token(jti).as_bytes().ct_eq(presented.as_bytes()).into()
+        self.csrf_token(jti)
+            .as_bytes()
+            .ct_eq(presented.as_bytes())
+            .into()
     }
 }
 

@@ -34,8 +34,14 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Entry>, Instant) -> T) -> Result<T, KvError> {
-        let mut guard = self.entries.lock().map_err(|_| KvError::Unavailable("in-process store poisoned".into()))?;
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<String, Entry>, Instant) -> T,
+    ) -> Result<T, KvError> {
+        let mut guard = self
+            .entries
+            .lock()
+            .map_err(|_| KvError::Unavailable("in-process store poisoned".into()))?;
         let now = Instant::now();
         let (map, writes) = &mut *guard;
         *writes += 1;
@@ -62,7 +68,13 @@ impl KeyValueStore for MemoryStore {
 
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), KvError> {
         self.with(|map, now| {
-            map.insert(key.to_owned(), Entry { value: value.to_owned(), expires_at: ttl.map(|t| now + t) });
+            map.insert(
+                key.to_owned(),
+                Entry {
+                    value: value.to_owned(),
+                    expires_at: ttl.map(|t| now + t),
+                },
+            );
         })
     }
 
@@ -71,7 +83,13 @@ impl KeyValueStore for MemoryStore {
             if live(map, key, now).is_some() {
                 return false;
             }
-            map.insert(key.to_owned(), Entry { value: value.to_owned(), expires_at: Some(now + ttl) });
+            map.insert(
+                key.to_owned(),
+                Entry {
+                    value: value.to_owned(),
+                    expires_at: Some(now + ttl),
+                },
+            );
             true
         })
     }
@@ -86,14 +104,19 @@ impl KeyValueStore for MemoryStore {
 
     async fn increment(&self, key: &str, window: Duration) -> Result<Counter, KvError> {
         self.with(|map, now| {
-            let fresh = || Entry { value: "0".into(), expires_at: Some(now + window) };
+            let fresh = || Entry {
+                value: "0".into(),
+                expires_at: Some(now + window),
+            };
             let entry = map.entry(key.to_owned()).or_insert_with(fresh);
             if !entry.live(now) {
                 *entry = fresh();
             }
             let value = entry.value.parse::<u64>().unwrap_or(0) + 1;
             entry.value = value.to_string();
-            let resets_in = entry.expires_at.map_or(window, |at| at.saturating_duration_since(now));
+            let resets_in = entry
+                .expires_at
+                .map_or(window, |at| at.saturating_duration_since(now));
             Counter { value, resets_in }
         })
     }
@@ -102,7 +125,9 @@ impl KeyValueStore for MemoryStore {
         self.with(|map, now| {
             live(map, key, now).map(|e| Counter {
                 value: e.value.parse().unwrap_or(0),
-                resets_in: e.expires_at.map_or(Duration::ZERO, |at| at.saturating_duration_since(now)),
+                resets_in: e
+                    .expires_at
+                    .map_or(Duration::ZERO, |at| at.saturating_duration_since(now)),
             })
         })
     }

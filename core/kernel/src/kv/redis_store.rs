@@ -26,7 +26,9 @@ pub struct RedisStore {
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -38,7 +40,11 @@ impl RedisStore {
             .set_response_timeout(Some(Duration::from_secs(5)))
             .set_number_of_retries(2);
         let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Self { conn, prefix: format!("{prefix}:"), increment: redis::Script::new(INCREMENT_SCRIPT) })
+        Ok(Self {
+            conn,
+            prefix: format!("{prefix}:"),
+            increment: redis::Script::new(INCREMENT_SCRIPT),
+        })
     }
 
     fn key(&self, key: &str) -> String {
@@ -63,7 +69,10 @@ impl KeyValueStore for RedisStore {
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), KvError> {
         let mut conn = self.conn.clone();
         match ttl {
-            Some(ttl) => conn.pset_ex::<_, _, ()>(self.key(key), value, millis(ttl)).await?,
+            Some(ttl) => {
+                conn.pset_ex::<_, _, ()>(self.key(key), value, millis(ttl))
+                    .await?
+            }
             None => conn.set::<_, _, ()>(self.key(key), value).await?,
         }
         Ok(())
@@ -91,20 +100,36 @@ impl KeyValueStore for RedisStore {
     }
 
     async fn increment(&self, key: &str, window: Duration) -> Result<Counter, KvError> {
-        let (value, ttl_ms): (u64, i64) =
-            self.increment.key(self.key(key)).arg(millis(window)).invoke_async(&mut self.conn.clone()).await?;
-        Ok(Counter { value, resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)) })
+        let (value, ttl_ms): (u64, i64) = self
+            .increment
+            .key(self.key(key))
+            .arg(millis(window))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(Counter {
+            value,
+            resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)),
+        })
     }
 
     async fn counter(&self, key: &str) -> Result<Option<Counter>, KvError> {
         let mut conn = self.conn.clone();
-        let (value, ttl_ms): (Option<u64>, i64) =
-            redis::pipe().get(self.key(key)).cmd("PTTL").arg(self.key(key)).query_async(&mut conn).await?;
-        Ok(value.map(|value| Counter { value, resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)) }))
+        let (value, ttl_ms): (Option<u64>, i64) = redis::pipe()
+            .get(self.key(key))
+            .cmd("PTTL")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await?;
+        Ok(value.map(|value| Counter {
+            value,
+            resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)),
+        }))
     }
 
     async fn ping(&self) -> Result<(), KvError> {
-        let _: String = redis::cmd("PING").query_async(&mut self.conn.clone()).await?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await?;
         Ok(())
     }
 }

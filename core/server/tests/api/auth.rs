@@ -7,7 +7,9 @@ use crate::helpers::{ADMIN_PASSWORD, SECRET_KEY, Stack, TestApp, TestEnv};
 use crate::stack_tests;
 
 async fn login_returns_a_bearer_token_and_a_hardened_cookie(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let reply = app.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
@@ -15,41 +17,84 @@ async fn login_returns_a_bearer_token_and_a_hardened_cookie(stack: Stack) {
     assert_eq!(reply.body["expires_in"], 720 * 60);
     assert_eq!(reply.body["user"]["username"], "admin");
     assert_eq!(reply.body["user"]["role"], "admin");
-    let cookies: Vec<&str> = reply.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
-    let session = cookies.iter().find(|c| c.starts_with("aegis_token=")).expect("session cookie");
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"), "{session}");
-    assert!(!session.contains("Secure"), "development cookies are not Secure: {session}");
+    let cookies: Vec<&str> = reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("aegis_token="))
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    assert!(
+        !session.contains("Secure"),
+        "development cookies are not Secure: {session}"
+    );
 
     let token = reply.body["access_token"].as_str().unwrap();
     let me = app.get("/api/v1/auth/me", token).await;
-    assert_eq!((me.status, me.body["username"].as_str()), (200, Some("admin")));
+    assert_eq!(
+        (me.status, me.body["username"].as_str()),
+        (200, Some("admin"))
+    );
 }
 
 async fn production_cookies_are_secure(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
-    let app = env.spawn_with(|s| s.env = aegis_core::config::Environment::Production).await;
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env
+        .spawn_with(|s| s.env = aegis_core::config::Environment::Production)
+        .await;
     let reply = app.login("admin", ADMIN_PASSWORD).await;
-    let cookie = reply.headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    let cookie = reply
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
-    assert_eq!(app.call("GET", "/docs", None, None).await.status, 404, "docs are off in production");
+    assert_eq!(
+        app.call("GET", "/docs", None, None).await.status,
+        404,
+        "docs are off in production"
+    );
 }
 
 async fn wrong_passwords_and_unknown_users_are_refused_alike(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let wrong = app.login("admin", "not-the-password").await;
     let unknown = app.login("nobody-here", "whatever-password").await;
     for reply in [wrong, unknown] {
-        assert_eq!((reply.status, reply.body["code"].as_str()), (401, Some("invalid_credentials")));
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str()),
+            (401, Some("invalid_credentials"))
+        );
     }
 }
 
 fn forge(claims: serde_json::Value, algorithm: Algorithm, key: &str) -> String {
-    jsonwebtoken::encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret(key.as_bytes()).unwrap()).unwrap()
+    jsonwebtoken::encode(
+        &Header::new(algorithm),
+        &claims,
+        &EncodingKey::from_secret(key.as_bytes()).unwrap(),
+    )
+    .unwrap()
 }
 
 async fn bad_tokens_are_refused(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let good = app.admin_token().await;
     let me = app.get("/api/v1/auth/me", &good).await;
@@ -58,13 +103,28 @@ async fn bad_tokens_are_refused(stack: Stack) {
     let claims = |exp: i64| json!({ "sub": sub, "jti": uuid::Uuid::new_v4().to_string(), "iat": now - 10, "exp": exp, "iss": "aegis" });
 
     // Sanity: a token forged with the real key and HS256 is accepted, so the refusals below are about what changed.
-    assert_eq!(app.get("/api/v1/auth/me", &forge(claims(now + 600), Algorithm::HS256, SECRET_KEY)).await.status, 200);
+    assert_eq!(
+        app.get(
+            "/api/v1/auth/me",
+            &forge(claims(now + 600), Algorithm::HS256, SECRET_KEY)
+        )
+        .await
+        .status,
+        200
+    );
 
     let expired = forge(claims(now - 5), Algorithm::HS256, SECRET_KEY);
     let reply = app.get("/api/v1/auth/me", &expired).await;
-    assert_eq!((reply.status, reply.body["code"].as_str()), (401, Some("token_expired")));
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (401, Some("token_expired"))
+    );
 
-    let other_key = forge(claims(now + 600), Algorithm::HS256, "another-key-entirely-0123456789abcdef");
+    let other_key = forge(
+        claims(now + 600),
+        Algorithm::HS256,
+        "another-key-entirely-0123456789abcdef",
+    );
     let other_alg = forge(claims(now + 600), Algorithm::HS512, SECRET_KEY);
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(claims(now + 600).to_string());
@@ -72,21 +132,46 @@ async fn bad_tokens_are_refused(stack: Stack) {
     let mut tampered_parts: Vec<String> = good.split('.').map(str::to_owned).collect();
     tampered_parts[1] = URL_SAFE_NO_PAD.encode(claims(now + 600).to_string());
     let tampered = tampered_parts.join(".");
-    for (what, token) in [("other key", other_key), ("HS512", other_alg), ("alg none", alg_none), ("tampered", tampered), ("garbage", "abc".into())] {
+    for (what, token) in [
+        ("other key", other_key),
+        ("HS512", other_alg),
+        ("alg none", alg_none),
+        ("tampered", tampered),
+        ("garbage", "abc".into()),
+    ] {
         let reply = app.get("/api/v1/auth/me", &token).await;
-        assert_eq!((reply.status, reply.body["code"].as_str()), (401, Some("invalid_token")), "{what}");
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str()),
+            (401, Some("invalid_token")),
+            "{what}"
+        );
     }
 }
 
 async fn logout_blacklists_the_token(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let token = app.admin_token().await;
-    assert_eq!(app.call("POST", "/api/v1/auth/logout", Some(&token), None).await.status, 204);
+    assert_eq!(
+        app.call("POST", "/api/v1/auth/logout", Some(&token), None)
+            .await
+            .status,
+        204
+    );
     let reply = app.get("/api/v1/auth/me", &token).await;
-    assert_eq!((reply.status, reply.body["code"].as_str()), (401, Some("token_revoked")));
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (401, Some("token_revoked"))
+    );
     // A fresh login still works.
-    assert_eq!(app.get("/api/v1/auth/me", &app.admin_token().await).await.status, 200);
+    assert_eq!(
+        app.get("/api/v1/auth/me", &app.admin_token().await)
+            .await
+            .status,
+        200
+    );
 }
 
 /// Two replicas sharing PostgreSQL and Redis: a logout on one is honoured by the other.
@@ -94,89 +179,224 @@ async fn logout_reaches_every_replica_through_redis(stack: Stack) {
     if stack == Stack::Embedded {
         return; // the in-process store is one replica by definition
     }
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let (first, second) = (env.spawn().await, env.spawn().await);
     let token = first.admin_token().await;
     assert_eq!(second.get("/api/v1/auth/me", &token).await.status, 200);
-    assert_eq!(first.call("POST", "/api/v1/auth/logout", Some(&token), None).await.status, 204);
+    assert_eq!(
+        first
+            .call("POST", "/api/v1/auth/logout", Some(&token), None)
+            .await
+            .status,
+        204
+    );
     let reply = second.get("/api/v1/auth/me", &token).await;
-    assert_eq!((reply.status, reply.body["code"].as_str()), (401, Some("token_revoked")));
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (401, Some("token_revoked"))
+    );
 }
 
 async fn repeated_failures_are_throttled_with_retry_after(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
-    let app = env.spawn_with(|s| {
-        s.auth.login_max_failures = 4;
-        s.auth.login_slowdown_after = 2;
-    })
-    .await;
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env
+        .spawn_with(|s| {
+            s.auth.login_max_failures = 4;
+            s.auth.login_slowdown_after = 2;
+        })
+        .await;
     for attempt in 1..=4 {
         let reply = app.login("admin", "wrong-password").await;
         assert_eq!(reply.status, 401, "attempt {attempt}");
     }
     let reply = app.login("admin", ADMIN_PASSWORD).await;
-    assert_eq!((reply.status, reply.body["code"].as_str()), (429, Some("too_many_requests")));
-    let retry: u64 = reply.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (429, Some("too_many_requests"))
+    );
+    let retry: u64 = reply
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=900).contains(&retry), "Retry-After {retry}");
-    let audit = app.kernel.audit.list(&aegis_core::audit::AuditFilter { action: Some("auth.login_throttled".into()), ..Default::default() }, 10, 0).await.unwrap();
+    let audit = app
+        .kernel
+        .audit
+        .list(
+            &aegis_core::audit::AuditFilter {
+                action: Some("auth.login_throttled".into()),
+                ..Default::default()
+            },
+            10,
+            0,
+        )
+        .await
+        .unwrap();
     assert_eq!(audit.1, 1);
 }
 
 async fn cookie_sessions_need_the_csrf_header_for_changes(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let login = client.post(app.url("/api/v1/auth/login")).json(&json!({"username": "admin", "password": ADMIN_PASSWORD})).send().await.unwrap();
-    let csrf = TestApp::reply(login).await.body["csrf_token"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let csrf = TestApp::reply(login).await.body["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let me = client.get(app.url("/api/v1/auth/me")).send().await.unwrap();
     assert_eq!(me.status(), 200, "the cookie authenticates reads");
     let body = json!({"name": "ci"});
-    let forged = TestApp::reply(client.post(app.url("/api/v1/auth/tokens")).json(&body).send().await.unwrap()).await;
-    assert_eq!((forged.status, forged.body["code"].as_str()), (403, Some("csrf_failed")));
-    let wrong = client.post(app.url("/api/v1/auth/tokens")).header("X-CSRF-Token", "nope").json(&body).send().await.unwrap();
+    let forged = TestApp::reply(
+        client
+            .post(app.url("/api/v1/auth/tokens"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (forged.status, forged.body["code"].as_str()),
+        (403, Some("csrf_failed"))
+    );
+    let wrong = client
+        .post(app.url("/api/v1/auth/tokens"))
+        .header("X-CSRF-Token", "nope")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 403);
-    let right = client.post(app.url("/api/v1/auth/tokens")).header("X-CSRF-Token", &csrf).json(&body).send().await.unwrap();
+    let right = client
+        .post(app.url("/api/v1/auth/tokens"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(right.status(), 201);
 }
 
 async fn personal_api_tokens_are_shown_once_listed_and_revocable(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let session = app.admin_token().await;
-    let created = app.post("/api/v1/auth/tokens", &session, json!({"name": "soar"})).await;
+    let created = app
+        .post("/api/v1/auth/tokens", &session, json!({"name": "soar"}))
+        .await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     let token = created.body["token"].as_str().unwrap().to_owned();
     let id = created.body["details"]["id"].as_str().unwrap().to_owned();
     assert!(token.starts_with("aegis_pat_"));
 
-    assert_eq!(app.get("/api/v1/users", &token).await.status, 200, "the token carries the owner's role");
+    assert_eq!(
+        app.get("/api/v1/users", &token).await.status,
+        200,
+        "the token carries the owner's role"
+    );
     let listed = app.get("/api/v1/auth/tokens", &session).await;
     assert_eq!(listed.body.as_array().unwrap().len(), 1);
-    assert!(!listed.body.to_string().contains(&token), "the token text is never listed");
+    assert!(
+        !listed.body.to_string().contains(&token),
+        "the token text is never listed"
+    );
     assert!(listed.body[0]["last_used_at"].is_string());
 
-    assert_eq!(app.call("DELETE", &format!("/api/v1/auth/tokens/{id}"), Some(&session), None).await.status, 204);
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/auth/tokens/{id}"),
+            Some(&session),
+            None
+        )
+        .await
+        .status,
+        204
+    );
     let reply = app.get("/api/v1/users", &token).await;
-    assert_eq!((reply.status, reply.body["code"].as_str()), (401, Some("invalid_token")));
-    assert_eq!(app.call("DELETE", &format!("/api/v1/auth/tokens/{id}"), Some(&session), None).await.status, 404);
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/auth/tokens/{id}"),
+            Some(&session),
+            None
+        )
+        .await
+        .status,
+        404
+    );
 
-    let past = app.post("/api/v1/auth/tokens", &session, json!({"name": "old", "expires_at": "2020-01-01T00:00:00Z"})).await;
-    assert_eq!((past.status, past.body["code"].as_str()), (422, Some("validation_failed")));
+    let past = app
+        .post(
+            "/api/v1/auth/tokens",
+            &session,
+            json!({"name": "old", "expires_at": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        (past.status, past.body["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
 }
 
 async fn changing_ones_password_ends_other_sessions(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let admin = app.admin_token().await;
     let (_, old_session) = app.user_with_role(&admin, "carol", "viewer").await;
-    let wrong = app.post("/api/v1/auth/password", &old_session, json!({"current_password": "nope", "new_password": "a-new-password-1"})).await;
+    let wrong = app
+        .post(
+            "/api/v1/auth/password",
+            &old_session,
+            json!({"current_password": "nope", "new_password": "a-new-password-1"}),
+        )
+        .await;
     assert_eq!(wrong.status, 422);
-    let short = app.post("/api/v1/auth/password", &old_session, json!({"current_password": "carol-password", "new_password": "short"})).await;
+    let short = app
+        .post(
+            "/api/v1/auth/password",
+            &old_session,
+            json!({"current_password": "carol-password", "new_password": "short"}),
+        )
+        .await;
     assert_eq!(short.status, 422);
     // Sessions are compared at one-second resolution; make the change land in a later second.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let ok = app.post("/api/v1/auth/password", &old_session, json!({"current_password": "carol-password", "new_password": "a-new-password-1"})).await;
+    let ok = app
+        .post(
+            "/api/v1/auth/password",
+            &old_session,
+            json!({"current_password": "carol-password", "new_password": "a-new-password-1"}),
+        )
+        .await;
     assert_eq!(ok.status, 204, "{:?}", ok.body);
     assert_eq!(app.get("/api/v1/auth/me", &old_session).await.status, 401);
     assert_eq!(app.login("carol", "carol-password").await.status, 401);

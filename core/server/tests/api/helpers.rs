@@ -46,7 +46,10 @@ pub fn in_ci() -> bool {
 
 /// A missing service: fail in CI, skip elsewhere.
 pub fn missing(what: &str, error: &dyn std::fmt::Display) -> Option<TestEnv> {
-    assert!(!in_ci(), "{what} is required in CI but unavailable: {error}");
+    assert!(
+        !in_ci(),
+        "{what} is required in CI but unavailable: {error}"
+    );
     eprintln!("SKIPPED: {what} unavailable ({error}); run scripts/test-services.sh");
     None
 }
@@ -77,12 +80,18 @@ impl TestEnv {
         settings.database.max_connections = 5;
         settings.redis.key_prefix = format!("aegis-test-{id}");
         if stack == Stack::Shared {
-            let base = var("AEGIS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres");
+            let base = var(
+                "AEGIS_TEST_POSTGRES_URL",
+                "postgres://postgres@127.0.0.1:5432/postgres",
+            );
             let name = format!("aegis_test_{id}");
             sqlx::any::install_default_drivers();
             match sqlx::AnyConnection::connect(&base).await {
                 Ok(mut conn) => {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.ok()?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                        .execute(&mut conn)
+                        .await
+                        .ok()?;
                 }
                 Err(e) => return missing("PostgreSQL", &e),
             }
@@ -102,12 +111,16 @@ impl TestEnv {
             settings.storage.s3.root = format!("/{id}/");
             settings.storage.s3.access_key_id = Some(Secret::new("test"));
             settings.storage.s3.secret_access_key = Some(Secret::new("test"));
-            let storage = aegis_core::storage::Storage::from_settings(&settings.storage, &dir).ok()?;
+            let storage =
+                aegis_core::storage::Storage::from_settings(&settings.storage, &dir).ok()?;
             if let Err(e) = storage.ping().await {
                 return missing(&format!("S3 at {endpoint}"), &e);
             }
         }
-        Some(Self { settings, _dir: TempDir(dir) })
+        Some(Self {
+            settings,
+            _dir: TempDir(dir),
+        })
     }
 
     pub async fn spawn(&self) -> TestApp {
@@ -119,14 +132,24 @@ impl TestEnv {
         tweak(&mut settings);
         let kernel = Kernel::connect(settings).await.expect("kernel connects");
         let app = aegis::build(kernel.clone()).await.expect("app builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(aegis::run_with_listener(app, listener, async move {
             let _ = stopped.await;
         }));
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-        TestApp { address, client, kernel, _stop: stop }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        TestApp {
+            address,
+            client,
+            kernel,
+            _stop: stop,
+        }
     }
 }
 
@@ -149,7 +172,13 @@ impl TestApp {
     }
 
     /// Any request with an optional bearer token and JSON body.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
@@ -166,7 +195,11 @@ impl TestApp {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -178,14 +211,23 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Reply {
-        self.call("POST", "/api/v1/auth/login", None, Some(json!({ "username": username, "password": password }))).await
+        self.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "username": username, "password": password })),
+        )
+        .await
     }
 
     /// A bearer token for `username`, which must sign in.
     pub async fn token(&self, username: &str, password: &str) -> String {
         let reply = self.login(username, password).await;
         assert_eq!(reply.status, 200, "login of {username}: {:?}", reply.body);
-        reply.body["access_token"].as_str().expect("token").to_owned()
+        reply.body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
     }
 
     pub async fn admin_token(&self) -> String {
@@ -193,10 +235,19 @@ impl TestApp {
     }
 
     /// Creates a user with `role` and returns (id, token).
-    pub async fn user_with_role(&self, admin: &str, username: &str, role: &str) -> (String, String) {
+    pub async fn user_with_role(
+        &self,
+        admin: &str,
+        username: &str,
+        role: &str,
+    ) -> (String, String) {
         let password = format!("{username}-password");
         let reply = self
-            .post("/api/v1/users", admin, json!({ "username": username, "role": role, "password": password }))
+            .post(
+                "/api/v1/users",
+                admin,
+                json!({ "username": username, "role": role, "password": password }),
+            )
             .await;
         assert_eq!(reply.status, 201, "{:?}", reply.body);
         let id = reply.body["id"].as_str().expect("id").to_owned();

@@ -1,6 +1,11 @@
 //! One integration-test binary for the server: every story runs on both
 //! stacks — embedded (SQLite, in-process store, local folder) and shared
 //! (PostgreSQL, Redis, S3) — through `stack_tests!`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 mod helpers;
 

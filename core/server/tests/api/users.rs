@@ -5,28 +5,60 @@ use crate::stack_tests;
 
 /// Every users endpoint for every role: admins may, everyone else gets 403.
 async fn role_matrix_for_every_users_endpoint(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let admin = app.admin_token().await;
     let (target, _) = app.user_with_role(&admin, "target-user", "viewer").await;
     let mut tokens = vec![("admin", admin.clone())];
     for role in ["lead", "red_tech", "blue_tech", "viewer"] {
-        tokens.push((role, app.user_with_role(&admin, &format!("{}-user", role.replace('_', "-")), role).await.1));
+        tokens.push((
+            role,
+            app.user_with_role(&admin, &format!("{}-user", role.replace('_', "-")), role)
+                .await
+                .1,
+        ));
     }
     let cases: Vec<(&str, String, Option<Value>, u16)> = vec![
         ("GET", "/api/v1/users".into(), None, 200),
-        ("POST", "/api/v1/users".into(), Some(json!({"username": "ROLE", "role": "viewer", "password": "matrix-password"})), 201),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            Some(json!({"username": "ROLE", "role": "viewer", "password": "matrix-password"})),
+            201,
+        ),
         ("GET", format!("/api/v1/users/{target}"), None, 200),
-        ("PATCH", format!("/api/v1/users/{target}"), Some(json!({"display_name": "Renamed"})), 200),
-        ("POST", format!("/api/v1/users/{target}/reset-password"), Some(json!({})), 200),
+        (
+            "PATCH",
+            format!("/api/v1/users/{target}"),
+            Some(json!({"display_name": "Renamed"})),
+            200,
+        ),
+        (
+            "POST",
+            format!("/api/v1/users/{target}/reset-password"),
+            Some(json!({})),
+            200,
+        ),
         ("DELETE", format!("/api/v1/users/{target}"), None, 200),
     ];
     for (role, token) in &tokens {
         for (method, path, body, admin_status) in &cases {
-            let body = body.as_ref().map(|b| serde_json::from_str(&b.to_string().replace("ROLE", &format!("made-by-{}", role.replace('_', "-")))).unwrap());
+            let body = body.as_ref().map(|b| {
+                serde_json::from_str(
+                    &b.to_string()
+                        .replace("ROLE", &format!("made-by-{}", role.replace('_', "-"))),
+                )
+                .unwrap()
+            });
             let expected = if *role == "admin" { *admin_status } else { 403 };
             let reply = app.call(method, path, Some(token), body).await;
-            assert_eq!(reply.status, expected, "{role} {method} {path}: {:?}", reply.body);
+            assert_eq!(
+                reply.status, expected,
+                "{role} {method} {path}: {:?}",
+                reply.body
+            );
             if expected == 403 {
                 assert_eq!(reply.body["code"], "insufficient_role");
             }
@@ -34,57 +66,144 @@ async fn role_matrix_for_every_users_endpoint(stack: Stack) {
     }
     // Everyone reads themselves.
     for (role, token) in &tokens {
-        assert_eq!(app.get("/api/v1/auth/me", token).await.status, 200, "{role}");
+        assert_eq!(
+            app.get("/api/v1/auth/me", token).await.status,
+            200,
+            "{role}"
+        );
     }
 }
 
 async fn admins_manage_users(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let admin = app.admin_token().await;
     let (id, token) = app.user_with_role(&admin, "Dave.Red", "red_tech").await;
 
-    let dup = app.post("/api/v1/users", &admin, json!({"username": "dave.red", "role": "viewer", "password": "another-password"})).await;
-    assert_eq!((dup.status, dup.body["code"].as_str()), (409, Some("username_taken")), "usernames are unique regardless of case");
-    let bad = app.post("/api/v1/users", &admin, json!({"username": "x", "role": "viewer", "password": "short"})).await;
+    let dup = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "dave.red", "role": "viewer", "password": "another-password"}),
+        )
+        .await;
+    assert_eq!(
+        (dup.status, dup.body["code"].as_str()),
+        (409, Some("username_taken")),
+        "usernames are unique regardless of case"
+    );
+    let bad = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "x", "role": "viewer", "password": "short"}),
+        )
+        .await;
     assert_eq!(bad.status, 422);
     assert!(bad.body["errors"][0]["field"].is_string());
-    let bad_role = app.post("/api/v1/users", &admin, json!({"username": "eve", "role": "emperor", "password": "long-enough-pw"})).await;
+    let bad_role = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "eve", "role": "emperor", "password": "long-enough-pw"}),
+        )
+        .await;
     assert_eq!(bad_role.status, 400);
 
     let listed = app.get("/api/v1/users?role=red_tech", &admin).await;
     assert_eq!(listed.body["total"], 1);
     let searched = app.get("/api/v1/users?q=DAVE&limit=1", &admin).await;
-    assert_eq!((searched.body["total"].as_i64(), searched.body["items"][0]["id"].as_str()), (Some(1), Some(id.as_str())));
+    assert_eq!(
+        (
+            searched.body["total"].as_i64(),
+            searched.body["items"][0]["id"].as_str()
+        ),
+        (Some(1), Some(id.as_str()))
+    );
     let underscore = app.get("/api/v1/users?q=_", &admin).await;
     assert_eq!(underscore.body["total"], 0, "`_` is a literal in searches");
     assert_eq!(app.get("/api/v1/users?limit=0", &admin).await.status, 422);
 
-    let updated = app.call("PATCH", &format!("/api/v1/users/{id}"), Some(&admin), Some(json!({"role": "lead", "display_name": "Dave"}))).await;
-    assert_eq!((updated.body["role"].as_str(), updated.body["display_name"].as_str()), (Some("lead"), Some("Dave")));
-    assert_eq!(app.get("/api/v1/users", &token).await.status, 403, "the new role applies at once");
+    let updated = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            Some(json!({"role": "lead", "display_name": "Dave"})),
+        )
+        .await;
+    assert_eq!(
+        (
+            updated.body["role"].as_str(),
+            updated.body["display_name"].as_str()
+        ),
+        (Some("lead"), Some("Dave"))
+    );
+    assert_eq!(
+        app.get("/api/v1/users", &token).await.status,
+        403,
+        "the new role applies at once"
+    );
 
-    let reset = app.post(&format!("/api/v1/users/{id}/reset-password"), &admin, json!({})).await;
-    let generated = reset.body["generated_password"].as_str().unwrap().to_owned();
+    let reset = app
+        .post(
+            &format!("/api/v1/users/{id}/reset-password"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    let generated = reset.body["generated_password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let fresh = app.token("dave.red", &generated).await;
 
-    let gone = app.call("DELETE", &format!("/api/v1/users/{id}"), Some(&admin), None).await;
+    let gone = app
+        .call("DELETE", &format!("/api/v1/users/{id}"), Some(&admin), None)
+        .await;
     assert_eq!(gone.body["active"], false);
-    assert_eq!(app.get("/api/v1/auth/me", &fresh).await.status, 401, "a deactivated user's session stops");
+    assert_eq!(
+        app.get("/api/v1/auth/me", &fresh).await.status,
+        401,
+        "a deactivated user's session stops"
+    );
     assert_eq!(app.login("dave.red", &generated).await.status, 401);
     assert_eq!(app.get("/api/v1/users/nope", &admin).await.status, 404);
 }
 
 async fn the_last_administrator_cannot_be_removed(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let admin = app.admin_token().await;
-    let me = app.get("/api/v1/auth/me", &admin).await.body["id"].as_str().unwrap().to_owned();
-    let reply = app.call("DELETE", &format!("/api/v1/users/{me}"), Some(&admin), None).await;
-    assert_eq!((reply.status, reply.body["code"].as_str()), (409, Some("would_lock_out")));
-    let reply = app.call("PATCH", &format!("/api/v1/users/{me}"), Some(&admin), Some(json!({"role": "viewer"}))).await;
+    let me = app.get("/api/v1/auth/me", &admin).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = app
+        .call("DELETE", &format!("/api/v1/users/{me}"), Some(&admin), None)
+        .await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (409, Some("would_lock_out"))
+    );
+    let reply = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{me}"),
+            Some(&admin),
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
     assert_eq!(reply.status, 409);
 }
 
-stack_tests!(role_matrix_for_every_users_endpoint, admins_manage_users, the_last_administrator_cannot_be_removed);
+stack_tests!(
+    role_matrix_for_every_users_endpoint,
+    admins_manage_users,
+    the_last_administrator_cannot_be_removed
+);

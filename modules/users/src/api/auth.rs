@@ -9,7 +9,8 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::UsersTag;
 use crate::dto::{
-    ApiTokenView, ChangePasswordRequest, CreateTokenRequest, CreatedToken, LoginRequest, LoginResponse, UserView,
+    ApiTokenView, ChangePasswordRequest, CreateTokenRequest, CreatedToken, LoginRequest,
+    LoginResponse, UserView,
 };
 use crate::model::UserId;
 use crate::service::UsersService;
@@ -32,7 +33,9 @@ impl AuthApi {
         cookie.set_http_only(http_only);
         cookie.set_secure(self.secure_cookies);
         cookie.set_same_site(SameSite::Strict);
-        cookie.set_max_age(std::time::Duration::from_secs(u64::try_from(max_age_secs).unwrap_or(0)));
+        cookie.set_max_age(std::time::Duration::from_secs(
+            u64::try_from(max_age_secs).unwrap_or(0),
+        ));
         cookie
     }
 }
@@ -41,8 +44,16 @@ impl AuthApi {
 impl AuthApi {
     /// Sign in: sets the HttpOnly `aegis_token` cookie and returns a bearer token.
     #[oai(path = "/login", method = "post", operation_id = "login")]
-    async fn login(&self, request: &Request, jar: &CookieJar, body: Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
-        let session = self.service.login(&body.username, &body.password, &client_address(request)).await?;
+    async fn login(
+        &self,
+        request: &Request,
+        jar: &CookieJar,
+        body: Json<LoginRequest>,
+    ) -> ApiResult<Json<LoginResponse>> {
+        let session = self
+            .service
+            .login(&body.username, &body.password, &client_address(request))
+            .await?;
         let expires_in = session.claims.exp - session.claims.iat;
         jar.add(self.cookie(SESSION_COOKIE, &session.token, expires_in, true));
         jar.add(self.cookie(CSRF_COOKIE, &session.csrf_token, expires_in, false));
@@ -67,35 +78,81 @@ impl AuthApi {
     /// The signed-in user.
     #[oai(path = "/me", method = "get", operation_id = "get_me")]
     async fn get_me(&self, auth: Auth<AnyRole>) -> ApiResult<Json<UserView>> {
-        Ok(Json(self.service.get(&UserId(auth.user_id.clone())).await?.into()))
+        Ok(Json(
+            self.service
+                .get(&UserId(auth.user_id.clone()))
+                .await?
+                .into(),
+        ))
     }
 
     /// Change one's own password; every other session of the user ends.
-    #[oai(path = "/password", method = "post", operation_id = "change_own_password")]
-    async fn change_own_password(&self, auth: Auth<AnyRole>, body: Json<ChangePasswordRequest>) -> ApiResult<NoContent> {
-        let new = self.service.parse_password(&body.new_password).map_err(|_| {
-            ApiError::invalid_field("new_password", "too short or too long for the configured policy")
-        })?;
-        self.service.change_own_password(&auth, &body.current_password, new).await?;
+    #[oai(
+        path = "/password",
+        method = "post",
+        operation_id = "change_own_password"
+    )]
+    async fn change_own_password(
+        &self,
+        auth: Auth<AnyRole>,
+        body: Json<ChangePasswordRequest>,
+    ) -> ApiResult<NoContent> {
+        let new = self
+            .service
+            .parse_password(&body.new_password)
+            .map_err(|_| {
+                ApiError::invalid_field(
+                    "new_password",
+                    "too short or too long for the configured policy",
+                )
+            })?;
+        self.service
+            .change_own_password(&auth, &body.current_password, new)
+            .await?;
         Ok(NoContent::Done)
     }
 
     /// One's personal API tokens (never the token text).
     #[oai(path = "/tokens", method = "get", operation_id = "list_api_tokens")]
     async fn list_api_tokens(&self, auth: Auth<AnyRole>) -> ApiResult<Json<Vec<ApiTokenView>>> {
-        Ok(Json(self.service.tokens(&auth).await?.into_iter().map(Into::into).collect()))
+        Ok(Json(
+            self.service
+                .tokens(&auth)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
     }
 
     /// Create a personal API token for OpenAPI clients; the token is shown once.
     #[oai(path = "/tokens", method = "post", operation_id = "create_api_token")]
-    async fn create_api_token(&self, auth: Auth<AnyRole>, body: Json<CreateTokenRequest>) -> ApiResult<TokenCreated> {
-        let (record, token) = self.service.create_token(&auth, &body.name, body.expires_at).await?;
-        Ok(TokenCreated::Created(Json(CreatedToken { token, details: record.into() })))
+    async fn create_api_token(
+        &self,
+        auth: Auth<AnyRole>,
+        body: Json<CreateTokenRequest>,
+    ) -> ApiResult<TokenCreated> {
+        let (record, token) = self
+            .service
+            .create_token(&auth, &body.name, body.expires_at)
+            .await?;
+        Ok(TokenCreated::Created(Json(CreatedToken {
+            token,
+            details: record.into(),
+        })))
     }
 
     /// Revoke one of one's API tokens.
-    #[oai(path = "/tokens/:id", method = "delete", operation_id = "revoke_api_token")]
-    async fn revoke_api_token(&self, auth: Auth<AnyRole>, id: Path<String>) -> ApiResult<NoContent> {
+    #[oai(
+        path = "/tokens/:id",
+        method = "delete",
+        operation_id = "revoke_api_token"
+    )]
+    async fn revoke_api_token(
+        &self,
+        auth: Auth<AnyRole>,
+        id: Path<String>,
+    ) -> ApiResult<NoContent> {
         self.service.revoke_token(&auth, &id).await?;
         Ok(NoContent::Done)
     }

@@ -6,7 +6,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::UsersTag;
-use crate::dto::{CreateUserRequest, ResetPasswordRequest, ResetPasswordResponse, UpdateUserRequest, UserPage, UserView};
+use crate::dto::{
+    CreateUserRequest, ResetPasswordRequest, ResetPasswordResponse, UpdateUserRequest, UserPage,
+    UserView,
+};
 use crate::model::{UserFilter, UserId, UserPatch, parse_display_name};
 use crate::service::{UsersService, parse_new_user};
 
@@ -35,55 +38,116 @@ impl UsersApi {
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<UserPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let filter = UserFilter { role: role.0, active: active.0, query: q.0.filter(|s| !s.trim().is_empty()) };
+        let filter = UserFilter {
+            role: role.0,
+            active: active.0,
+            query: q.0.filter(|s| !s.trim().is_empty()),
+        };
         let (users, total) = self.service.list(&filter, page.limit, page.offset).await?;
-        Ok(Json(UserPage { items: users.into_iter().map(Into::into).collect(), total, limit: page.limit, offset: page.offset }))
+        Ok(Json(UserPage {
+            items: users.into_iter().map(Into::into).collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
     }
 
     /// Create a user.
     #[oai(path = "/", method = "post", operation_id = "create_user")]
-    async fn create_user(&self, auth: Auth<AdminOnly>, body: Json<CreateUserRequest>) -> ApiResult<UserCreated> {
+    async fn create_user(
+        &self,
+        auth: Auth<AdminOnly>,
+        body: Json<CreateUserRequest>,
+    ) -> ApiResult<UserCreated> {
         let password = self.service.parse_password(&body.password)?;
-        let new_user = parse_new_user(&body.username, body.display_name.as_deref(), body.role, password)?;
-        Ok(UserCreated::Created(Json(self.service.create(new_user, Some(&auth)).await?.into())))
+        let new_user = parse_new_user(
+            &body.username,
+            body.display_name.as_deref(),
+            body.role,
+            password,
+        )?;
+        Ok(UserCreated::Created(Json(
+            self.service.create(new_user, Some(&auth)).await?.into(),
+        )))
     }
 
     /// One user.
     #[oai(path = "/:id", method = "get", operation_id = "get_user")]
-    async fn get_user(&self, _auth: Auth<AdminOnly>, id: Path<String>) -> ApiResult<Json<UserView>> {
+    async fn get_user(
+        &self,
+        _auth: Auth<AdminOnly>,
+        id: Path<String>,
+    ) -> ApiResult<Json<UserView>> {
         Ok(Json(self.service.get(&UserId(id.0)).await?.into()))
     }
 
     /// Change a user's display name, role or active flag.
     #[oai(path = "/:id", method = "patch", operation_id = "update_user")]
-    async fn update_user(&self, auth: Auth<AdminOnly>, id: Path<String>, body: Json<UpdateUserRequest>) -> ApiResult<Json<UserView>> {
+    async fn update_user(
+        &self,
+        auth: Auth<AdminOnly>,
+        id: Path<String>,
+        body: Json<UpdateUserRequest>,
+    ) -> ApiResult<Json<UserView>> {
         let display_name = body
             .display_name
             .as_deref()
             .map(parse_display_name)
             .transpose()
             .map_err(|m| ApiError::invalid_field("display_name", m))?;
-        let patch = UserPatch { display_name, role: body.role, active: body.active };
-        Ok(Json(self.service.update(&UserId(id.0), patch, &auth).await?.into()))
+        let patch = UserPatch {
+            display_name,
+            role: body.role,
+            active: body.active,
+        };
+        Ok(Json(
+            self.service
+                .update(&UserId(id.0), patch, &auth)
+                .await?
+                .into(),
+        ))
     }
 
     /// Deactivate a user: they can no longer sign in, and their sessions and tokens stop working.
     #[oai(path = "/:id", method = "delete", operation_id = "deactivate_user")]
-    async fn deactivate_user(&self, auth: Auth<AdminOnly>, id: Path<String>) -> ApiResult<Json<UserView>> {
-        let patch = UserPatch { active: Some(false), ..UserPatch::default() };
-        Ok(Json(self.service.update(&UserId(id.0), patch, &auth).await?.into()))
+    async fn deactivate_user(
+        &self,
+        auth: Auth<AdminOnly>,
+        id: Path<String>,
+    ) -> ApiResult<Json<UserView>> {
+        let patch = UserPatch {
+            active: Some(false),
+            ..UserPatch::default()
+        };
+        Ok(Json(
+            self.service
+                .update(&UserId(id.0), patch, &auth)
+                .await?
+                .into(),
+        ))
     }
 
     /// Set a new password for a user (generated when none is given); their sessions end.
-    #[oai(path = "/:id/reset-password", method = "post", operation_id = "reset_user_password")]
+    #[oai(
+        path = "/:id/reset-password",
+        method = "post",
+        operation_id = "reset_user_password"
+    )]
     async fn reset_user_password(
         &self,
         auth: Auth<AdminOnly>,
         id: Path<String>,
         body: Json<ResetPasswordRequest>,
     ) -> ApiResult<Json<ResetPasswordResponse>> {
-        let password = body.password.as_deref().map(|p| self.service.parse_password(p)).transpose()?;
-        let generated_password = self.service.reset_password(&UserId(id.0), password, &auth).await?;
+        let password = body
+            .password
+            .as_deref()
+            .map(|p| self.service.parse_password(p))
+            .transpose()?;
+        let generated_password = self
+            .service
+            .reset_password(&UserId(id.0), password, &auth)
+            .await?;
         Ok(Json(ResetPasswordResponse { generated_password }))
     }
 }

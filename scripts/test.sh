@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: starts (and on first use installs) the services the suite
+# needs, then the whole Rust workspace on both stacks. CI=true makes a missing
+# service a failure rather than a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aegis/target}"
+eval "$(bash scripts/test-services.sh)"
+
+# Databases left by earlier runs (each test makes its own).
+psql "$AEGIS_TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'aegis\_test\_%'" 2>/dev/null \
+  | while read -r db; do psql "$AEGIS_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+  cargo test --workspace --doc --quiet
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
