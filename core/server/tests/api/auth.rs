@@ -415,3 +415,43 @@ stack_tests!(
     personal_api_tokens_are_shown_once_listed_and_revocable,
     changing_ones_password_ends_other_sessions,
 );
+
+mod cors {
+    use crate::helpers::{Stack, TestEnv};
+
+    /// Production answers CORS only for configured origins.
+    #[tokio::test]
+    async fn production_cors_admits_only_configured_origins() {
+        let Some(env) = TestEnv::new(Stack::Embedded).await else {
+            return;
+        };
+        let app = env
+            .spawn_with(|s| {
+                s.env = aegis_core::config::Environment::Production;
+                s.http.cors_origins = vec!["https://aegis.example".into()];
+            })
+            .await;
+        let preflight = |origin: &'static str| {
+            app.client
+                .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/me"))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "GET")
+                .send()
+        };
+        let allowed = preflight("https://aegis.example").await.unwrap();
+        assert_eq!(
+            allowed
+                .headers()
+                .get("access-control-allow-origin")
+                .unwrap(),
+            "https://aegis.example"
+        );
+        let refused = preflight("https://evil.example").await.unwrap();
+        assert!(
+            refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+    }
+}

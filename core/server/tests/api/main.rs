@@ -12,6 +12,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod backends;
+mod cli;
 mod health;
 mod openapi;
 mod users;
