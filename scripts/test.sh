@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aegis/target}"
 eval "$(bash scripts/test-services.sh)"
 
+# The shared test data lives beside the project; a clone elsewhere finds it at /work/shared.
+if [[ -z "${AEGIS_SHARED_DATA:-}" ]]; then
+  for candidate in "$PWD/../shared/data" /work/shared/data; do
+    if [[ -d "$candidate" ]]; then export AEGIS_SHARED_DATA="$(cd "$candidate" && pwd)"; break; fi
+  done
+fi
+
 # Databases left by earlier runs (each test makes its own).
 psql "$AEGIS_TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'aegis\_test\_%'" 2>/dev/null \
   | while read -r db; do psql "$AEGIS_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done

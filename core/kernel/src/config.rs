@@ -53,6 +53,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub log: LogSettings,
     pub audit: AuditSettings,
+    pub mitre: MitreSettings,
     /// Cron overrides per job id; an empty string disables the job.
     pub jobs: BTreeMap<String, String>,
 }
@@ -200,6 +201,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             log: LogSettings::default(),
             audit: AuditSettings::default(),
+            mitre: MitreSettings::default(),
             jobs: BTreeMap::new(),
         }
     }
@@ -286,6 +288,31 @@ impl Default for LogSettings {
         Self {
             level: "info".into(),
             format: LogFormat::Auto,
+        }
+    }
+}
+
+/// Where the ATT&CK catalog comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MitreSettings {
+    /// The Enterprise bundle: an http(s) URL, a `file://` URL or a path (gzip is read too).
+    #[serde(deserialize_with = "lenient_string")]
+    pub source: String,
+    /// Further domains' bundles (mobile, ics), same forms as `source`.
+    pub extra_sources: Vec<String>,
+    /// Largest bundle accepted, in bytes (the Enterprise bundle is about 50 MB).
+    pub max_bundle_bytes: usize,
+    pub timeout_seconds: u64,
+}
+
+impl Default for MitreSettings {
+    fn default() -> Self {
+        Self {
+            source: "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/enterprise-attack/enterprise-attack.json".into(),
+            extra_sources: Vec::new(),
+            max_bundle_bytes: 256 * 1024 * 1024,
+            timeout_seconds: 120,
         }
     }
 }

@@ -7,6 +7,8 @@ use aegis_core::Kernel;
 use aegis_core::auth::Role;
 use aegis_core::auth::token::random_secret;
 use aegis_core::config::Settings;
+use aegis_mod_techniques::SyncService;
+use aegis_mod_techniques::service::SyncOutcome;
 use aegis_mod_users::UsersService;
 use aegis_mod_users::service::parse_new_user;
 use anyhow::Context;
@@ -44,6 +46,12 @@ pub enum Command {
     },
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Sync the ATT&CK catalog now, with a progress bar.
+    SyncMitre {
+        /// A bundle URL, `file://` URL or path; default: every configured source.
+        #[arg(long)]
+        source: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +95,7 @@ impl From<RoleArg> for Role {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
+        Command::SyncMitre { source } => sync_mitre(settings, source).await,
         Command::Config => {
             print!("{}", settings.to_redacted_toml());
             Ok(())
@@ -171,4 +180,39 @@ async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = terminate => {} }
     tracing::info!("shutting down");
+}
+
+async fn sync_mitre(settings: Settings, source: Option<String>) -> anyhow::Result<()> {
+    let kernel = Kernel::connect(settings).await?;
+    if kernel.settings.migrate_on_start() {
+        kernel.db.migrate().await.context("migrations failed")?;
+    }
+    let service = SyncService::new(kernel);
+    let sources = source.map_or_else(|| service.configured_sources(), |s| vec![s]);
+    for source in sources {
+        let bar = indicatif::ProgressBar::new(1);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        let progress = |stage: &str, done: usize, total: usize| {
+            bar.set_message(stage.to_owned());
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        };
+        let result = service.run("cli", &source, &progress).await;
+        bar.finish_and_clear();
+        match result.map_err(|e| anyhow::anyhow!("{source}: {e}"))? {
+            (run, SyncOutcome::Applied { version, counts }) => println!(
+                "ATT&CK {version} from {source}: {} added, {} updated, {} revoked, {} deprecated, {} missing (run {run})",
+                counts.added, counts.updated, counts.revoked, counts.deprecated, counts.missing
+            ),
+            (run, SyncOutcome::Unchanged { version }) => println!(
+                "{source}: release {} unchanged (run {run})",
+                version.unwrap_or_else(|| "not modified".into())
+            ),
+        }
+    }
+    Ok(())
 }

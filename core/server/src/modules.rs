@@ -6,12 +6,20 @@ use aegis_core::auth::IdentityResolver;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobRegistry;
 use aegis_mod_system::{HealthApi, SystemApi, SystemModule};
+use aegis_mod_techniques::{MitreSyncApi, TechniquesApi, TechniquesModule};
 use aegis_mod_users::{AuthApi, UsersApi, UsersModule};
 use poem_openapi::OpenApi;
 use std::sync::Arc;
 
 /// Every module's API, composed into one OpenAPI document.
-pub type Apis = (HealthApi, AuthApi, UsersApi, SystemApi);
+pub type Apis = (
+    HealthApi,
+    AuthApi,
+    UsersApi,
+    SystemApi,
+    TechniquesApi,
+    MitreSyncApi,
+);
 
 pub struct Composition {
     pub modules: Vec<Box<dyn Module>>,
@@ -24,7 +32,13 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let users = UsersModule::new(kernel);
     let (auth_api, users_api) = users.apis(kernel);
     let identity = users.identity_resolver();
-    let modules: Vec<Box<dyn Module>> = vec![Box::new(users), Box::new(SystemModule)];
+    let techniques = TechniquesModule::new(kernel);
+    let (techniques_api, mitre_sync_api) = techniques.apis();
+    let modules: Vec<Box<dyn Module>> = vec![
+        Box::new(users),
+        Box::new(SystemModule),
+        Box::new(techniques),
+    ];
     aegis_core::module::check_unique_ids(&modules)?;
     let jobs = JobRegistry::new(
         modules.iter().flat_map(|m| m.jobs()).collect(),
@@ -41,6 +55,8 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
             kernel: kernel.clone(),
             jobs: jobs.clone(),
         },
+        techniques_api,
+        mitre_sync_api,
     );
     Ok(Composition {
         modules,

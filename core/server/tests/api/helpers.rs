@@ -254,3 +254,16 @@ impl TestApp {
         (id, self.token(username, &password).await)
     }
 }
+
+/// A file of the shared test data (`../shared/data` beside the project, or
+/// `AEGIS_SHARED_DATA`).
+pub fn shared_data(relative: &str) -> String {
+    let root = std::env::var("AEGIS_SHARED_DATA")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into());
+    let path = format!("{root}/{relative}");
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "test data {path} is missing; set AEGIS_SHARED_DATA"
+    );
+    path
+}

@@ -15,4 +15,5 @@ mod backends;
 mod cli;
 mod health;
 mod openapi;
+mod techniques;
 mod users;

@@ -1,0 +1,291 @@
+//! `/api/v1/techniques`, `/api/v1/tactics`, `/api/v1/matrix` (every role) and
+//! the sync endpoints under `/api/v1/system` (admin).
+
+use aegis_core::auth::{AdminOnly, AnyRole, Auth};
+use aegis_core::pagination::PageRequest;
+use aegis_core::{ApiError, ApiResult};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi, Tags};
+
+use crate::dto::{
+    Matrix, MatrixColumn, MatrixTechnique, SyncRunPage, SyncStarted, TacticView, TechniqueDetail,
+    TechniquePage, TechniqueSummary,
+};
+use crate::model::{DEFAULT_DOMAIN, DOMAINS, TechniqueFilter, TechniqueSort};
+use crate::service::SyncService;
+
+#[derive(Tags)]
+enum TechniquesTag {
+    /// The MITRE ATT&CK catalog.
+    Techniques,
+    /// Keeping the catalog in step with MITRE (admin).
+    MitreSync,
+}
+
+pub struct TechniquesApi {
+    pub service: SyncService,
+}
+
+#[derive(ApiResponse)]
+enum SyncAccepted {
+    /// The sync runs in the background.
+    #[oai(status = 202)]
+    Accepted(Json<SyncStarted>),
+}
+
+fn parse_domain(raw: Option<String>) -> ApiResult<String> {
+    let domain = raw.unwrap_or_else(|| DEFAULT_DOMAIN.into());
+    if DOMAINS.contains(&domain.as_str()) {
+        Ok(domain)
+    } else {
+        Err(ApiError::invalid_field(
+            "domain",
+            format!("must be one of {}", DOMAINS.join(", ")),
+        ))
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "TechniquesTag::Techniques")]
+#[allow(clippy::too_many_arguments)] // one argument per query parameter
+impl TechniquesApi {
+    /// Search the catalog.
+    #[oai(path = "/techniques", method = "get", operation_id = "list_techniques")]
+    async fn list_techniques(
+        &self,
+        _auth: Auth<AnyRole>,
+        /// `enterprise-attack` (default), `mobile-attack` or `ics-attack`.
+        domain: Query<Option<String>>,
+        /// Tactic short name, e.g. `execution`.
+        tactic: Query<Option<String>>,
+        /// Platform, e.g. `Windows`.
+        platform: Query<Option<String>>,
+        /// Part of an ATT&CK id or name.
+        q: Query<Option<String>>,
+        /// Include sub-techniques (default true).
+        subtechniques: Query<Option<bool>>,
+        /// Include revoked techniques (default false).
+        revoked: Query<Option<bool>>,
+        /// Include deprecated techniques (default false).
+        deprecated: Query<Option<bool>>,
+        /// `attack_id`, `name` or `modified`; a leading `-` sorts descending.
+        sort: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<TechniquePage>> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let sort = match sort.0.as_deref() {
+            None => TechniqueSort::default(),
+            Some(s) => TechniqueSort::parse(s).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "sort",
+                    "must be attack_id, name or modified, optionally prefixed by -",
+                )
+            })?,
+        };
+        let filter = TechniqueFilter {
+            domain: parse_domain(domain.0)?,
+            tactic: tactic.0.filter(|s| !s.is_empty()),
+            platform: platform.0.filter(|s| !s.is_empty()),
+            text: q
+                .0
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim().to_owned()),
+            include_subtechniques: subtechniques.0.unwrap_or(true),
+            include_revoked: revoked.0.unwrap_or(false),
+            include_deprecated: deprecated.0.unwrap_or(false),
+            sort,
+        };
+        let (items, total) = self
+            .service
+            .repo()
+            .search(&filter, page.limit, page.offset)
+            .await?;
+        Ok(Json(TechniquePage {
+            items: items.into_iter().map(Into::into).collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+
+    /// One technique with its tactics, parent, sub-techniques and replacement.
+    #[oai(
+        path = "/techniques/:attack_id",
+        method = "get",
+        operation_id = "get_technique"
+    )]
+    async fn get_technique(
+        &self,
+        _auth: Auth<AnyRole>,
+        attack_id: Path<String>,
+        domain: Query<Option<String>>,
+    ) -> ApiResult<Json<TechniqueDetail>> {
+        let domain = parse_domain(domain.0)?;
+        let repo = self.service.repo();
+        let attack_id = attack_id.0.trim().to_uppercase();
+        let stored = repo.technique(&domain, &attack_id).await?.ok_or_else(|| {
+            ApiError::not_found(
+                "technique_not_found",
+                format!("no technique {attack_id} in {domain}"),
+            )
+        })?;
+        let tactics = repo.tactics(&domain).await?;
+        let t = &stored.technique;
+        let parent = match &t.parent_attack_id {
+            Some(p) => repo.technique(&domain, p).await?.map(Into::into),
+            None => None,
+        };
+        let replaced_by = match &t.revoked_by {
+            Some(r) => repo.technique(&domain, r).await?.map(Into::into),
+            None => None,
+        };
+        let subtechniques = repo
+            .subtechniques(&domain, &t.attack_id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let t = stored.technique;
+        Ok(Json(TechniqueDetail {
+            tactics: tactics
+                .into_iter()
+                .filter(|s| t.tactics.contains(&s.tactic.short_name))
+                .map(Into::into)
+                .collect(),
+            attack_id: t.attack_id,
+            domain,
+            name: t.name,
+            description: t.description,
+            detection: t.detection,
+            platforms: t.platforms,
+            data_sources: t.data_sources,
+            url: t.url,
+            version: t.version,
+            created: t.created,
+            modified: t.modified,
+            is_subtechnique: t.is_subtechnique,
+            parent,
+            subtechniques,
+            revoked: t.revoked,
+            replaced_by,
+            deprecated: t.deprecated,
+            missing_since: stored.missing_since,
+        }))
+    }
+
+    /// Tactics in matrix order.
+    #[oai(path = "/tactics", method = "get", operation_id = "list_tactics")]
+    async fn list_tactics(
+        &self,
+        _auth: Auth<AnyRole>,
+        domain: Query<Option<String>>,
+    ) -> ApiResult<Json<Vec<TacticView>>> {
+        let domain = parse_domain(domain.0)?;
+        Ok(Json(
+            self.service
+                .repo()
+                .tactics(&domain)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
+    }
+
+    /// The matrix: tactics in order, each with its active techniques and their sub-techniques.
+    #[oai(path = "/matrix", method = "get", operation_id = "get_matrix")]
+    async fn get_matrix(
+        &self,
+        _auth: Auth<AnyRole>,
+        domain: Query<Option<String>>,
+    ) -> ApiResult<Json<Matrix>> {
+        let domain = parse_domain(domain.0)?;
+        let repo = self.service.repo();
+        let tactics = repo.tactics(&domain).await?;
+        let active = repo.active(&domain).await?;
+        let release_version = repo.release(&domain).await?.map(|(r, _)| r.version);
+        let columns = tactics
+            .into_iter()
+            .filter(|t| t.missing_since.is_none() && !t.tactic.deprecated)
+            .map(|tactic| {
+                let short = tactic.tactic.short_name.clone();
+                let techniques = active
+                    .iter()
+                    .filter(|s| {
+                        !s.technique.is_subtechnique && s.technique.tactics.contains(&short)
+                    })
+                    .map(|s| MatrixTechnique {
+                        attack_id: s.technique.attack_id.clone(),
+                        name: s.technique.name.clone(),
+                        platforms: s.technique.platforms.clone(),
+                        subtechniques: active
+                            .iter()
+                            .filter(|sub| {
+                                sub.technique.parent_attack_id.as_deref()
+                                    == Some(s.technique.attack_id.as_str())
+                            })
+                            .cloned()
+                            .map(TechniqueSummary::from)
+                            .collect(),
+                    })
+                    .collect();
+                MatrixColumn {
+                    tactic: tactic.into(),
+                    techniques,
+                }
+            })
+            .collect();
+        Ok(Json(Matrix {
+            domain,
+            release_version,
+            tactics: columns,
+        }))
+    }
+}
+
+pub struct MitreSyncApi {
+    pub service: SyncService,
+}
+
+#[OpenApi(prefix_path = "/api/v1/system", tag = "TechniquesTag::MitreSync")]
+impl MitreSyncApi {
+    /// Start a sync of every configured source now; 409 while one runs.
+    #[oai(path = "/sync-mitre", method = "post", operation_id = "sync_mitre")]
+    async fn sync_mitre(&self, _auth: Auth<AdminOnly>) -> ApiResult<SyncAccepted> {
+        let mut sources = self.service.configured_sources().into_iter();
+        let first = sources.next().unwrap_or_default();
+        let run_id = self.service.begin("api", &first).await?;
+        let (service, id) = (self.service.clone(), run_id.clone());
+        tokio::spawn(async move {
+            // Failures are recorded on the runs; nothing more to do with them here.
+            let _ = service.execute(&id, &first, &|_, _, _| {}).await;
+            for source in sources {
+                let _ = service.run("api", &source, &|_, _, _| {}).await;
+            }
+        });
+        Ok(SyncAccepted::Accepted(Json(SyncStarted { run_id })))
+    }
+
+    /// Every sync run, newest first.
+    #[oai(
+        path = "/mitre-sync-runs",
+        method = "get",
+        operation_id = "list_mitre_sync_runs"
+    )]
+    async fn list_mitre_sync_runs(
+        &self,
+        _auth: Auth<AdminOnly>,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<SyncRunPage>> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let (runs, total) = self.service.repo().runs(page.limit, page.offset).await?;
+        Ok(Json(SyncRunPage {
+            items: runs.into_iter().map(Into::into).collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+}

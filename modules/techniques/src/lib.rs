@@ -1,0 +1,59 @@
+//! Techniques: the MITRE ATT&CK catalog (tactics, techniques, sub-techniques)
+//! that tests, coverage and reports point into, and the STIX 2.1 sync that
+//! keeps it current. Depends on the kernel only.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod dto;
+pub mod error;
+pub mod model;
+pub mod repo;
+pub mod service;
+pub mod source;
+pub mod stix;
+
+use aegis_core::Kernel;
+use aegis_core::module::Module;
+use aegis_core::scheduler::JobSpec;
+
+pub use api::{MitreSyncApi, TechniquesApi};
+pub use service::SyncService;
+
+pub struct TechniquesModule {
+    service: SyncService,
+}
+
+impl TechniquesModule {
+    pub fn new(kernel: &Kernel) -> Self {
+        Self {
+            service: SyncService::new(kernel.clone()),
+        }
+    }
+
+    pub fn apis(&self) -> (TechniquesApi, MitreSyncApi) {
+        (
+            TechniquesApi {
+                service: self.service.clone(),
+            },
+            MitreSyncApi {
+                service: self.service.clone(),
+            },
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl Module for TechniquesModule {
+    fn id(&self) -> &'static str {
+        "techniques"
+    }
+
+    fn jobs(&self) -> Vec<JobSpec> {
+        vec![JobSpec::new(
+            "mitre_sync",
+            "0 0 * * * *",
+            "Fetches the ATT&CK STIX bundles and updates the catalog; skips unchanged releases",
+            service::mitre_sync_job,
+        )]
+    }
+}

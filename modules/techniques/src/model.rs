@@ -1,0 +1,74 @@
+//! Catalog queries and sync-run records.
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncCounts {
+    pub added: i64,
+    pub updated: i64,
+    /// Newly revoked (on first sync: every revoked object).
+    pub revoked: i64,
+    /// Newly deprecated (on first sync: every deprecated object).
+    pub deprecated: i64,
+    /// Gone from the release; kept and marked.
+    pub missing: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SyncRun {
+    pub id: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// `running`, `succeeded`, `unchanged`, `failed`.
+    pub status: String,
+    pub trigger_kind: String,
+    pub domain: String,
+    pub source: String,
+    pub release_version: Option<String>,
+    pub added: i64,
+    pub updated: i64,
+    pub revoked: i64,
+    pub deprecated: i64,
+    pub missing: i64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TechniqueSort {
+    #[default]
+    AttackId,
+    AttackIdDesc,
+    Name,
+    NameDesc,
+    Modified,
+    ModifiedDesc,
+}
+
+impl TechniqueSort {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "attack_id" => Self::AttackId,
+            "-attack_id" => Self::AttackIdDesc,
+            "name" => Self::Name,
+            "-name" => Self::NameDesc,
+            "modified" => Self::Modified,
+            "-modified" => Self::ModifiedDesc,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TechniqueFilter {
+    pub domain: String,
+    /// Tactic short name (`execution`).
+    pub tactic: Option<String>,
+    pub platform: Option<String>,
+    /// Part of the ATT&CK id or name, any case.
+    pub text: Option<String>,
+    pub include_subtechniques: bool,
+    pub include_revoked: bool,
+    pub include_deprecated: bool,
+    pub sort: TechniqueSort,
+}
+
+pub const DEFAULT_DOMAIN: &str = "enterprise-attack";
+pub const DOMAINS: [&str; 3] = ["enterprise-attack", "mobile-attack", "ics-attack"];

@@ -1,0 +1,364 @@
+//! Reads an ATT&CK STIX 2.1 bundle into a [`Catalog`]: tactics in matrix
+//! order, techniques with their tactics, parent, replacement and flags. Only
+//! what Aegis keeps is read; anything malformed is an error naming the object.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StixError {
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("not a STIX bundle: {0}")]
+    NotABundle(String),
+    #[error("object {id}: {problem}")]
+    BadObject { id: String, problem: String },
+    #[error("the bundle holds no {0}")]
+    Missing(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Release {
+    /// `enterprise-attack`, `mobile-attack`, `ics-attack`.
+    pub domain: String,
+    pub version: String,
+    pub modified: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tactic {
+    pub attack_id: String,
+    pub stix_id: String,
+    pub short_name: String,
+    pub name: String,
+    pub description: String,
+    pub url: Option<String>,
+    pub matrix_order: i64,
+    pub deprecated: bool,
+    pub modified: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Technique {
+    pub attack_id: String,
+    pub stix_id: String,
+    pub name: String,
+    pub description: String,
+    pub detection: String,
+    /// Tactic short names (`execution`), from the kill-chain phases.
+    pub tactics: Vec<String>,
+    pub platforms: Vec<String>,
+    pub data_sources: Vec<String>,
+    pub url: Option<String>,
+    pub version: Option<String>,
+    pub created: String,
+    pub modified: String,
+    pub is_subtechnique: bool,
+    pub parent_attack_id: Option<String>,
+    pub revoked: bool,
+    pub revoked_by: Option<String>,
+    pub deprecated: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub release: Release,
+    pub tactics: Vec<Tactic>,
+    pub techniques: Vec<Technique>,
+}
+
+#[derive(Deserialize)]
+struct Bundle {
+    #[serde(rename = "type")]
+    kind: String,
+    objects: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct ExternalReference {
+    source_name: String,
+    external_id: Option<String>,
+    url: Option<String>,
+}
+
+fn text<'a>(o: &'a Value, key: &str) -> Option<&'a str> {
+    o.get(key).and_then(Value::as_str)
+}
+
+fn flag(o: &Value, key: &str) -> bool {
+    o.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn strings(o: &Value, key: &str) -> Vec<String> {
+    o.get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn required<'a>(o: &'a Value, key: &str, id: &str) -> Result<&'a str, StixError> {
+    text(o, key).ok_or_else(|| StixError::BadObject {
+        id: id.into(),
+        problem: format!("`{key}` is missing or not text"),
+    })
+}
+
+/// The ATT&CK id and page of an object (`mitre-attack`, `mitre-mobile-attack`, `mitre-ics-attack`).
+fn attack_reference(o: &Value, id: &str) -> Result<(String, Option<String>), StixError> {
+    let refs: Vec<ExternalReference> = o
+        .get("external_references")
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(|e| StixError::BadObject {
+            id: id.into(),
+            problem: format!("external_references: {e}"),
+        })?
+        .unwrap_or_default();
+    refs.into_iter()
+        .find(|r| {
+            r.source_name.starts_with("mitre-")
+                && r.source_name.ends_with("attack")
+                && r.external_id.is_some()
+        })
+        .map(|r| (r.external_id.unwrap_or_default(), r.url))
+        .ok_or_else(|| StixError::BadObject {
+            id: id.into(),
+            problem: "no ATT&CK external id".into(),
+        })
+}
+
+pub fn parse(bytes: &[u8]) -> Result<Catalog, StixError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| StixError::NotJson(e.to_string()))?;
+    let bundle: Bundle =
+        serde_json::from_value(value).map_err(|e| StixError::NotABundle(e.to_string()))?;
+    if bundle.kind != "bundle" {
+        return Err(StixError::NotABundle(format!("type is `{}`", bundle.kind)));
+    }
+
+    let mut release = None;
+    let mut matrix_order: Vec<String> = Vec::new();
+    let mut parents: HashMap<String, String> = HashMap::new();
+    let mut replacements: HashMap<String, String> = HashMap::new();
+    for o in &bundle.objects {
+        let id = text(o, "id").unwrap_or("(no id)");
+        match text(o, "type") {
+            Some("x-mitre-collection") => {
+                let domain = strings(o, "x_mitre_domains").into_iter().next();
+                release = Some(Release {
+                    domain: domain
+                        .unwrap_or_else(|| domain_from_name(text(o, "name").unwrap_or_default())),
+                    version: required(o, "x_mitre_version", id)?.to_owned(),
+                    modified: required(o, "modified", id)?.to_owned(),
+                });
+            }
+            Some("x-mitre-matrix") if matrix_order.is_empty() => {
+                matrix_order = strings(o, "tactic_refs")
+            }
+            Some("relationship") if !flag(o, "revoked") => {
+                let (source, target) = (
+                    required(o, "source_ref", id)?,
+                    required(o, "target_ref", id)?,
+                );
+                match text(o, "relationship_type") {
+                    Some("subtechnique-of") => {
+                        parents.insert(source.into(), target.into());
+                    }
+                    Some("revoked-by") => {
+                        replacements.insert(source.into(), target.into());
+                    }
+                    _ => {}
+                }
+            }
+            None => {
+                return Err(StixError::BadObject {
+                    id: id.into(),
+                    problem: "`type` is missing".into(),
+                });
+            }
+            _ => {}
+        }
+    }
+    let release = release.ok_or(StixError::Missing("x-mitre-collection object"))?;
+
+    let mut tactics = Vec::new();
+    for o in bundle
+        .objects
+        .iter()
+        .filter(|o| text(o, "type") == Some("x-mitre-tactic"))
+    {
+        let id = required(o, "id", "(tactic)")?;
+        let (attack_id, url) = attack_reference(o, id)?;
+        let order = matrix_order
+            .iter()
+            .position(|r| r == id)
+            .map_or(i64::MAX / 2, |p| p as i64);
+        tactics.push(Tactic {
+            attack_id,
+            stix_id: id.into(),
+            short_name: required(o, "x_mitre_shortname", id)?.into(),
+            name: required(o, "name", id)?.into(),
+            description: text(o, "description").unwrap_or_default().into(),
+            url,
+            matrix_order: order,
+            deprecated: flag(o, "x_mitre_deprecated") || flag(o, "revoked"),
+            modified: required(o, "modified", id)?.into(),
+        });
+    }
+    tactics.sort_by_key(|t| (t.matrix_order, t.attack_id.clone()));
+    for (position, tactic) in tactics.iter_mut().enumerate() {
+        tactic.matrix_order = position as i64 + 1;
+    }
+
+    let mut attack_ids: HashMap<String, String> = HashMap::new();
+    let patterns: Vec<&Value> = bundle
+        .objects
+        .iter()
+        .filter(|o| text(o, "type") == Some("attack-pattern"))
+        .collect();
+    for o in &patterns {
+        let id = required(o, "id", "(attack-pattern)")?;
+        attack_ids.insert(id.into(), attack_reference(o, id)?.0);
+    }
+    let mut techniques = Vec::new();
+    for o in patterns {
+        let id = required(o, "id", "(attack-pattern)")?;
+        let (attack_id, url) = attack_reference(o, id)?;
+        let tactics_of = o
+            .get("kill_chain_phases")
+            .and_then(Value::as_array)
+            .map(|phases| {
+                phases
+                    .iter()
+                    .filter_map(|p| text(p, "phase_name").map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let is_subtechnique = flag(o, "x_mitre_is_subtechnique");
+        let parent = parents
+            .get(id)
+            .and_then(|p| attack_ids.get(p))
+            .cloned()
+            .or_else(|| {
+                // A sub-technique without its relationship still names its parent in its id.
+                is_subtechnique.then(|| attack_id.split('.').next().unwrap_or_default().to_owned())
+            });
+        let revoked = flag(o, "revoked");
+        techniques.push(Technique {
+            stix_id: id.into(),
+            name: required(o, "name", id)?.into(),
+            description: text(o, "description").unwrap_or_default().into(),
+            detection: text(o, "x_mitre_detection").unwrap_or_default().into(),
+            tactics: tactics_of,
+            platforms: strings(o, "x_mitre_platforms"),
+            data_sources: strings(o, "x_mitre_data_sources"),
+            url,
+            version: text(o, "x_mitre_version").map(str::to_owned),
+            created: text(o, "created").unwrap_or_default().into(),
+            modified: required(o, "modified", id)?.into(),
+            is_subtechnique,
+            parent_attack_id: if is_subtechnique { parent } else { None },
+            revoked,
+            revoked_by: if revoked {
+                replacements
+                    .get(id)
+                    .and_then(|r| attack_ids.get(r))
+                    .cloned()
+            } else {
+                None
+            },
+            deprecated: flag(o, "x_mitre_deprecated"),
+            attack_id,
+        });
+    }
+    if tactics.is_empty() {
+        return Err(StixError::Missing("x-mitre-tactic objects"));
+    }
+    if techniques.is_empty() {
+        return Err(StixError::Missing("attack-pattern objects"));
+    }
+    techniques.sort_by(|a, b| a.attack_id.cmp(&b.attack_id));
+    Ok(Catalog {
+        release,
+        tactics,
+        techniques,
+    })
+}
+
+fn domain_from_name(name: &str) -> String {
+    let lower = name.to_lowercase();
+    if lower.contains("mobile") {
+        "mobile-attack".into()
+    } else if lower.contains("ics") {
+        "ics-attack".into()
+    } else {
+        "enterprise-attack".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared test data sits beside the project (`../shared/data`);
+    /// `AEGIS_SHARED_DATA` points elsewhere.
+    fn mini() -> Vec<u8> {
+        let root = std::env::var("AEGIS_SHARED_DATA").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()
+        });
+        std::fs::read(format!(
+            "{root}/attack/fixtures/enterprise-attack-18.1-mini.json"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_mini_bundle_reads_whole() {
+        let catalog = parse(&mini()).unwrap();
+        assert_eq!(catalog.release.domain, "enterprise-attack");
+        assert_eq!(catalog.release.version, "18.1");
+        assert_eq!(catalog.tactics.len(), 14);
+        assert_eq!(catalog.tactics[0].short_name, "reconnaissance");
+        assert_eq!(catalog.tactics[13].short_name, "impact");
+        let powershell = catalog
+            .techniques
+            .iter()
+            .find(|t| t.attack_id == "T1059.001")
+            .unwrap();
+        assert_eq!(powershell.parent_attack_id.as_deref(), Some("T1059"));
+        assert!(powershell.tactics.contains(&"execution".to_owned()));
+        assert_eq!(catalog.techniques.iter().filter(|t| t.revoked).count(), 3);
+        assert!(
+            catalog
+                .techniques
+                .iter()
+                .filter(|t| t.revoked)
+                .all(|t| t.revoked_by.is_some())
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_are_named_errors() {
+        assert!(matches!(
+            parse(b"{\"type\": \"bundle\", \"objects\": ["),
+            Err(StixError::NotJson(_))
+        ));
+        assert!(matches!(parse(b"[1, 2]"), Err(StixError::NotABundle(_))));
+        assert!(matches!(
+            parse(br#"{"type": "report", "objects": []}"#),
+            Err(StixError::NotABundle(_))
+        ));
+        assert_eq!(
+            parse(br#"{"type": "bundle", "objects": []}"#).unwrap_err(),
+            StixError::Missing("x-mitre-collection object")
+        );
+        let truncated = &mini()[..20_000];
+        assert!(parse(truncated).is_err());
+    }
+}
