@@ -531,7 +531,40 @@ async fn the_mitre_sync_job_is_registered_hourly(stack: Stack) {
     assert!(row["last_message"].as_str().unwrap().contains("49 added"));
 }
 
+/// The optional domains sync beside Enterprise and are queried by `domain`.
+async fn mobile_and_ics_domains_sync_beside_enterprise(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    sync(&app, &shared_data(MINI)).await.unwrap();
+    for (file, domain) in [
+        ("attack/mobile-attack-18.1.json", "mobile-attack"),
+        ("attack/ics-attack-18.1.json", "ics-attack"),
+    ] {
+        let (_, outcome) = sync(&app, &shared_data(file)).await.unwrap();
+        assert!(matches!(outcome, SyncOutcome::Applied { .. }), "{file}");
+        let admin = app.admin_token().await;
+        let page = app
+            .get(
+                &format!("/api/v1/techniques?domain={domain}&limit=1"),
+                &admin,
+            )
+            .await
+            .body;
+        assert!(page["total"].as_i64().unwrap() > 30, "{domain}: {page}");
+        let tactics = app
+            .get(&format!("/api/v1/tactics?domain={domain}"), &admin)
+            .await
+            .body;
+        assert!(tactics.as_array().unwrap().len() >= 10, "{domain}");
+    }
+    let enterprise = count(&app, "domain = 'enterprise-attack'").await;
+    assert_eq!(enterprise, 49, "other domains leave Enterprise alone");
+}
+
 stack_tests!(
+    mobile_and_ics_domains_sync_beside_enterprise,
     the_full_enterprise_bundle_syncs_to_the_published_figures,
     upgrades_add_update_and_never_delete,
     failed_syncs_change_nothing_and_say_why,
