@@ -148,7 +148,7 @@ impl JobRegistry {
             let cron_job = Job::new_async(schedule.as_str(), move |_, _| {
                 let (spec, kernel) = (spec.clone(), kernel.clone());
                 Box::pin(async move {
-                    run_locked(&kernel, &spec).await;
+                    run_tick(&kernel, &spec).await;
                 })
             })
             .map_err(err)?;
@@ -197,11 +197,13 @@ impl JobRegistry {
     }
 }
 
-/// One tick: take the cluster-wide lock for this job, run it, record the outcome.
-async fn run_locked(kernel: &Kernel, spec: &JobSpec) {
-    let tick = chrono::Utc::now().timestamp();
-    // Replicas fire within a second of each other: one lock per job per 10 s slot.
-    let key = format!("job-lock:{}:{}", spec.id, tick / 10);
+/// One scheduled tick: take the cluster-wide lock for this job and, when this
+/// replica got it, run and record the job. Returns whether it ran here.
+pub async fn run_tick(kernel: &Kernel, spec: &JobSpec) -> bool {
+    // Replicas fire within moments of the scheduled instant, a little early or
+    // late: rounding to the nearest 10 s gives them all the same lock key.
+    let slot = (chrono::Utc::now().timestamp_millis() + 5_000) / 10_000;
+    let key = format!("job-lock:{}:{slot}", spec.id);
     match kernel
         .kv
         .set_if_absent(&key, "1", Duration::from_secs(600))
@@ -209,10 +211,15 @@ async fn run_locked(kernel: &Kernel, spec: &JobSpec) {
     {
         Ok(true) => {
             run_job(kernel, spec).await;
+            true
         }
-        Ok(false) => tracing::debug!(job = spec.id, "another replica runs this tick"),
+        Ok(false) => {
+            tracing::debug!(job = spec.id, "another replica runs this tick");
+            false
+        }
         Err(error) => {
-            tracing::error!(job = spec.id, %error, "cannot take the job lock; skipping this tick")
+            tracing::error!(job = spec.id, %error, "cannot take the job lock; skipping this tick");
+            false
         }
     }
 }

@@ -475,16 +475,6 @@ impl CatalogRepo {
         .await?;
         Ok((rows, total))
     }
-
-    pub async fn run(&self, id: &str) -> Result<Option<SyncRun>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT id, started_at, finished_at, status, trigger_kind, domain, source, release_version, added, updated, revoked, deprecated, missing, error
-             FROM techniques_sync_run WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.db.pool())
-        .await
-    }
 }
 
 async fn upsert_tactic(

@@ -135,7 +135,39 @@ async fn cron_overrides_are_validated_and_can_disable_jobs(stack: Stack) {
     assert!(registry.get("audit_retention").unwrap().schedule.is_none());
 }
 
+/// Two replicas fire the same tick: the key-value lock lets one run it.
+async fn a_tick_runs_once_across_replicas(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let (first, second) = (env.spawn().await, env.spawn().await);
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = runs.clone();
+    let spec =
+        aegis_core::scheduler::JobSpec::new("count_ticks", "0 * * * * *", "counts", move |_| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok("counted".into())
+            }
+        });
+    // With the in-process store each replica has its own lock, so the embedded
+    // stack fires the tick twice on one replica instead.
+    let other = if stack == Stack::Shared {
+        &second.kernel
+    } else {
+        &first.kernel
+    };
+    let (a, b) = tokio::join!(
+        aegis_core::scheduler::run_tick(&first.kernel, &spec),
+        aegis_core::scheduler::run_tick(other, &spec)
+    );
+    assert!(a ^ b, "exactly one replica ran the tick ({a}, {b})");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
 stack_tests!(
+    a_tick_runs_once_across_replicas,
     logins_logouts_failures_and_user_changes_are_audited,
     scheduler_status_reports_job_runs,
     cron_overrides_are_validated_and_can_disable_jobs,

@@ -12,6 +12,13 @@ async fn health_and_readiness_name_the_backends(stack: Stack) {
         (200, Some("ok"))
     );
 
+    for docs in ["/docs", "/redoc", "/api/v1/openapi.json"] {
+        assert_eq!(
+            app.call("GET", docs, None, None).await.status,
+            200,
+            "{docs} in development"
+        );
+    }
     let reply = app.call("GET", "/health/ready", None, None).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let kinds: Vec<&str> = reply.body["checks"]
