@@ -8,7 +8,7 @@ use aegis_core::error::Problem;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::middleware::{CookieJarManager, Cors, SetHeader, Tracing};
 use poem::web::{Json, Redirect};
-use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, handler};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 use poem_openapi::OpenApiService;
 
 use crate::modules::Apis;
@@ -23,10 +23,16 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
     if settings.docs_enabled() {
         route = route
             .nest("/docs", service.swagger_ui())
-            .nest("/redoc", service.redoc())
-            .at("/", index);
+            .nest("/redoc", service.redoc());
     }
-    let route = route.nest("/", service);
+    let docs = settings.docs_enabled();
+    // The API's own paths sit under `/`, so the landing page is answered before routing.
+    let route = route.nest("/", service).around(move |ep, req| async move {
+        if docs && req.uri().path() == "/" && req.method() == Method::GET {
+            return Ok(Redirect::see_other("/docs").into_response());
+        }
+        ep.call(req).await.map(IntoResponse::into_response)
+    });
 
     let cors = match settings.env {
         Environment::Development => Cors::new().allow_credentials(true),
@@ -96,11 +102,6 @@ async fn limit_body<E: Endpoint>(
         None => {}
     }
     ep.call(req).await.map(IntoResponse::into_response)
-}
-
-#[handler]
-fn index() -> Redirect {
-    Redirect::see_other("/docs")
 }
 
 /// Every error becomes a JSON problem. Our own `ApiError`s already are one;

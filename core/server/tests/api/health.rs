@@ -12,6 +12,11 @@ async fn health_and_readiness_name_the_backends(stack: Stack) {
         (200, Some("ok"))
     );
 
+    let landing = app.client.get(app.url("/")).send().await.unwrap();
+    assert!(
+        landing.url().path().starts_with("/docs"),
+        "/ leads to the API docs in development"
+    );
     for docs in ["/docs", "/redoc", "/api/v1/openapi.json"] {
         assert_eq!(
             app.call("GET", docs, None, None).await.status,
