@@ -41,7 +41,7 @@ pub struct AuditFilter {
 macro_rules! audit_condition {
     () => {
         "($1 IS NULL OR actor_name = $1 OR actor_id = $1)
-         AND ($2 IS NULL OR action LIKE $2)
+         AND ($2 IS NULL OR action LIKE $2 ESCAPE '\\')
          AND ($3 IS NULL OR at >= $3)
          AND ($4 IS NULL OR at < $4)"
     };
@@ -83,11 +83,16 @@ impl AuditLog {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
+        // `_` and `%` in an action are literal; only a trailing `.` asks for a prefix.
         let action_pattern = filter.action.as_ref().map(|a| {
+            let escaped = a
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             if a.ends_with('.') {
-                format!("{a}%")
+                format!("{escaped}%")
             } else {
-                a.clone()
+                escaped
             }
         });
         let since = filter.since.map(time::to_db);

@@ -505,8 +505,29 @@ impl Settings {
 
     /// The effective settings as TOML, secrets redacted (`aegis config`).
     pub fn to_redacted_toml(&self) -> String {
-        let value = serde_json::to_value(self).unwrap_or_default();
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        for section in ["database", "redis"] {
+            if let Some(url) = value.pointer_mut(&format!("/{section}/url"))
+                && let Some(text) = url.as_str()
+            {
+                *url = serde_json::Value::String(redact_url_password(text));
+            }
+        }
         toml_lines(&value)
+    }
+}
+
+/// `postgres://user:pw@host/db` → `postgres://user:[redacted]@host/db`.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:[redacted]@{host}"),
+        None => url.to_owned(),
     }
 }
 
@@ -700,10 +721,23 @@ mod tests {
         let loaded = load(&[
             ("AEGIS_SECRET_KEY", "super-hidden-value"),
             ("AEGIS_HTTP__PROT", "1"),
+            (
+                "AEGIS_DATABASE__URL",
+                "postgres://aegis:db-hidden-pw@db/aegis",
+            ),
+            ("AEGIS_REDIS__URL", "redis://:redis-hidden-pw@cache:6379"),
         ])
         .unwrap();
         let shown = loaded.settings.to_redacted_toml();
         assert!(!shown.contains("super-hidden-value"));
+        assert!(
+            !shown.contains("db-hidden-pw") && !shown.contains("redis-hidden-pw"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://aegis:[redacted]@db/aegis"),
+            "{shown}"
+        );
         assert!(shown.contains("[redacted]"));
         assert!(format!("{:?}", loaded.settings).contains("[redacted]"));
         assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);

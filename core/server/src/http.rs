@@ -36,13 +36,14 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
 
     let cors = match settings.env {
         Environment::Development => Cors::new().allow_credentials(true),
-        Environment::Production => settings
-            .http
-            .cors_origins
-            .iter()
-            .fold(Cors::new().allow_credentials(true), |cors, origin| {
-                cors.allow_origin(origin.as_str())
-            }),
+        // Exactly the configured origins; with none configured, no cross-origin
+        // caller at all (poem's Cors would otherwise admit every origin).
+        Environment::Production => {
+            let origins = settings.http.cors_origins.clone();
+            Cors::new()
+                .allow_credentials(true)
+                .allow_origins_fn(move |origin| origins.iter().any(|o| o == origin))
+        }
     }
     .allow_methods([
         Method::GET,

@@ -72,14 +72,18 @@ impl HealthApi {
             |name: &str,
              kind: &str,
              result: Result<Result<(), String>, tokio::time::error::Elapsed>| {
+                // The detail (hosts, paths) goes to the log; anonymous callers see only that it failed.
                 let error = match result {
                     Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some(e),
-                    Err(_) => Some("timed out".into()),
+                    Ok(Err(detail)) => {
+                        tracing::warn!(dependency = name, error = detail, "readiness check failed");
+                        Some("unavailable".to_owned())
+                    }
+                    Err(_) => {
+                        tracing::warn!(dependency = name, "readiness check timed out");
+                        Some("timed out".to_owned())
+                    }
                 };
-                if let Some(error) = &error {
-                    tracing::warn!(dependency = name, error, "readiness check failed");
-                }
                 DependencyCheck {
                     name: name.into(),
                     kind: kind.into(),

@@ -115,8 +115,8 @@ const TACTIC_COLUMNS: &str = "attack_id, stix_id, short_name, name, description,
 macro_rules! technique_filter {
     () => {
         "domain = $1
-         AND ($2 IS NULL OR tactics LIKE $2)
-         AND ($3 IS NULL OR platforms LIKE $3)
+         AND ($2 IS NULL OR tactics LIKE $2 ESCAPE '\\')
+         AND ($3 IS NULL OR platforms LIKE $3 ESCAPE '\\')
          AND ($4 IS NULL OR LOWER(attack_id) LIKE $4 ESCAPE '\\' OR LOWER(name) LIKE $4 ESCAPE '\\')
          AND ($5 = 1 OR is_subtechnique = 0)
          AND ($6 = 1 OR revoked = 0)

@@ -202,23 +202,31 @@ impl SyncService {
     }
 }
 
-/// The `mitre_sync` job: every configured source in turn.
+/// The `mitre_sync` job: every configured source in turn. A failing source
+/// does not stop the others; the job fails when any source failed.
 pub async fn mitre_sync_job(kernel: Kernel) -> anyhow::Result<String> {
     let service = SyncService::new(kernel);
-    let mut summary = Vec::new();
+    let (mut summary, mut failures) = (Vec::new(), Vec::new());
     for source in service.configured_sources() {
-        let (_, outcome) = service.run("schedule", &source, &|_, _, _| {}).await?;
-        summary.push(match outcome {
-            SyncOutcome::Applied { version, counts } => {
-                format!(
-                    "{version}: {} added, {} updated, {} missing",
-                    counts.added, counts.updated, counts.missing
-                )
-            }
-            SyncOutcome::Unchanged { version } => {
-                format!("{} unchanged", version.unwrap_or_else(|| "release".into()))
-            }
-        });
+        match service.run("schedule", &source, &|_, _, _| {}).await {
+            Ok((_, SyncOutcome::Applied { version, counts })) => summary.push(format!(
+                "{version}: {} added, {} updated, {} missing",
+                counts.added, counts.updated, counts.missing
+            )),
+            Ok((_, SyncOutcome::Unchanged { version })) => summary.push(format!(
+                "{} unchanged",
+                version.unwrap_or_else(|| "release".into())
+            )),
+            Err(error) => failures.push(format!("{source}: {error}")),
+        }
     }
-    Ok(summary.join("; "))
+    if failures.is_empty() {
+        Ok(summary.join("; "))
+    } else {
+        anyhow::bail!(
+            "{} (succeeded: {})",
+            failures.join("; "),
+            summary.join("; ")
+        )
+    }
 }

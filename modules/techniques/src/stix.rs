@@ -283,7 +283,14 @@ pub fn parse(bytes: &[u8]) -> Result<Catalog, StixError> {
     if techniques.is_empty() {
         return Err(StixError::Missing("attack-pattern objects"));
     }
-    techniques.sort_by(|a, b| a.attack_id.cmp(&b.attack_id));
+    // An ATT&CK id should name one object; if a bundle repeats one, the
+    // active object wins over revoked or deprecated ones.
+    techniques.sort_by(|a, b| {
+        a.attack_id
+            .cmp(&b.attack_id)
+            .then((a.revoked || a.deprecated).cmp(&(b.revoked || b.deprecated)))
+    });
+    techniques.dedup_by(|later, kept| later.attack_id == kept.attack_id);
     Ok(Catalog {
         release,
         tactics,

@@ -138,19 +138,21 @@ impl UsersRepo {
         &self,
         username_key: &str,
     ) -> Result<Option<(User, String)>, UsersError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users_user WHERE username_key = $1");
-        let Some(row) = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+        // One round trip, so a known username costs what an unknown one does.
+        #[derive(sqlx::FromRow)]
+        struct Credentials {
+            #[sqlx(flatten)]
+            user: UserRow,
+            password_hash: String,
+        }
+        let sql =
+            format!("SELECT {USER_COLUMNS}, password_hash FROM users_user WHERE username_key = $1");
+        let row: Option<Credentials> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(username_key)
             .fetch_optional(self.db.pool())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let hash: String = sqlx::query_scalar("SELECT password_hash FROM users_user WHERE id = $1")
-            .bind(&row.id)
-            .fetch_one(self.db.pool())
             .await?;
-        Ok(Some((row.try_into()?, hash)))
+        row.map(|c| Ok((c.user.try_into()?, c.password_hash)))
+            .transpose()
     }
 
     pub async fn password_hash(&self, id: &UserId) -> Result<String, UsersError> {
@@ -220,20 +222,30 @@ impl UsersRepo {
         self.get(id).await
     }
 
-    /// Stores a new hash and ends every session issued before now.
+    /// Stores a new hash, ends every session issued before now and revokes the
+    /// user's API tokens (a password change is how a compromise is answered).
     pub async fn set_password(&self, id: &UserId, password_hash: &str) -> Result<(), UsersError> {
         let now = time::to_db(time::now());
+        let mut tx = self.db.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE users_user SET password_hash = $2, sessions_valid_after = $3, updated_at = $3 WHERE id = $1",
         )
         .bind(&id.0)
         .bind(password_hash)
-        .bind(now)
-        .execute(self.db.pool())
+        .bind(&now)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(UsersError::NotFound);
         }
+        sqlx::query(
+            "UPDATE users_api_token SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(&id.0)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -295,14 +295,21 @@ impl UsersService {
         Ok(generated.then(|| password.expose().to_owned()))
     }
 
+    /// Throttled like logins: a stolen session must not become a password oracle.
     pub async fn change_own_password(
         &self,
         me: &Principal,
         current: &str,
         new: NewPassword,
+        address: &str,
     ) -> Result<(), UsersError> {
+        let throttle = LoginThrottle::new(self.kernel.kv.as_ref(), &self.kernel.settings.auth);
+        if let Err(retry) = throttle.check(&me.username, address).await? {
+            return Err(UsersError::Throttled(retry.0));
+        }
         let id = UserId(me.user_id.clone());
         if !verify_password(current, &self.repo.password_hash(&id).await?).await {
+            tokio::time::sleep(throttle.record_failure(&me.username, address).await?).await;
             return Err(UsersError::invalid("current_password", "does not match"));
         }
         self.repo

@@ -17,9 +17,12 @@ pub struct LoginThrottle<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
 
+/// The username as the login lookup sees it (trimmed, case-folded, bounded),
+/// so `" Admin"` and `"admin"` share one counter.
 fn keys(username: &str, address: &str) -> [String; 2] {
+    let user: String = username.trim().to_lowercase().chars().take(64).collect();
     [
-        format!("login:fail:user:{}", username.to_lowercase()),
+        format!("login:fail:user:{user}"),
         format!("login:fail:addr:{address}"),
     ]
 }

@@ -55,6 +55,15 @@ async fn readiness_answers_503_naming_the_failed_dependency(stack: Stack) {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(failed, ["database"]);
+    assert!(
+        reply.body["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["error"].is_null() || c["error"] == "unavailable"),
+        "no internals reach anonymous callers: {:?}",
+        reply.body
+    );
 }
 
 async fn unknown_routes_and_bad_bodies_are_json_problems(stack: Stack) {

@@ -94,6 +94,7 @@ impl AuthApi {
     )]
     async fn change_own_password(
         &self,
+        request: &Request,
         auth: Auth<AnyRole>,
         body: Json<ChangePasswordRequest>,
     ) -> ApiResult<NoContent> {
@@ -107,7 +108,7 @@ impl AuthApi {
                 )
             })?;
         self.service
-            .change_own_password(&auth, &body.current_password, new)
+            .change_own_password(&auth, &body.current_password, new, &client_address(request))
             .await?;
         Ok(NoContent::Done)
     }
