@@ -419,18 +419,22 @@ impl CatalogRepo {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    pub async fn start_run(&self, trigger: &str, source: &str) -> Result<String, sqlx::Error> {
-        let id = uuid::Uuid::now_v7().to_string();
+    pub async fn start_run(
+        &self,
+        id: &str,
+        trigger: &str,
+        source: &str,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO techniques_sync_run (id, started_at, status, trigger_kind, domain, source) VALUES ($1, $2, 'running', $3, '', $4)",
         )
-        .bind(&id)
+        .bind(id)
         .bind(time::to_db(time::now()))
         .bind(trigger)
         .bind(source)
         .execute(self.db.pool())
         .await?;
-        Ok(id)
+        Ok(())
     }
 
     pub async fn finish_run(

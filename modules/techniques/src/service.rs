@@ -68,26 +68,32 @@ impl SyncService {
     /// Takes the cluster-wide lock and records a run; the caller then runs
     /// [`SyncService::execute`]. Split so an endpoint can answer with the run id at once.
     pub async fn begin(&self, trigger: &str, source: &str) -> Result<String, SyncError> {
+        // The run id is the lock's value, so a run frees only its own lock.
+        let run_id = uuid::Uuid::now_v7().to_string();
         if !self
             .kernel
             .kv
-            .set_if_absent(LOCK_KEY, "1", LOCK_TTL)
+            .set_if_absent(LOCK_KEY, &run_id, LOCK_TTL)
             .await?
         {
             return Err(SyncError::AlreadyRunning);
         }
-        match self.repo.start_run(trigger, source).await {
-            Ok(id) => Ok(id),
+        match self.repo.start_run(&run_id, trigger, source).await {
+            Ok(()) => Ok(run_id),
             Err(e) => {
-                self.release_lock().await;
+                self.release_lock(&run_id).await;
                 Err(e.into())
             }
         }
     }
 
-    async fn release_lock(&self) {
-        if let Err(error) = self.kernel.kv.delete(LOCK_KEY).await {
-            tracing::warn!(%error, "cannot release the sync lock; it expires on its own");
+    async fn release_lock(&self, run_id: &str) {
+        match self.kernel.kv.delete_if_equals(LOCK_KEY, run_id).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(run_id, "the sync lock had expired before the run ended"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot release the sync lock; it expires on its own")
+            }
         }
     }
 
@@ -129,7 +135,7 @@ impl SyncService {
                     .await
             }
         };
-        self.release_lock().await;
+        self.release_lock(run_id).await;
         recorded?;
         result.map(|(outcome, _)| outcome)
     }

@@ -102,6 +102,17 @@ impl KeyValueStore for MemoryStore {
         self.with(|map, now| map.remove(key).is_some_and(|e| e.live(now)))
     }
 
+    async fn delete_if_equals(&self, key: &str, expected: &str) -> Result<bool, KvError> {
+        self.with(|map, now| {
+            if live(map, key, now).is_some_and(|e| e.value == expected) {
+                map.remove(key);
+                true
+            } else {
+                false
+            }
+        })
+    }
+
     async fn increment(&self, key: &str, window: Duration) -> Result<Counter, KvError> {
         self.with(|map, now| {
             let fresh = || Entry {

@@ -50,6 +50,10 @@ pub trait KeyValueStore: Send + Sync + 'static {
     /// Deletes `key`; true when it existed.
     async fn delete(&self, key: &str) -> Result<bool, KvError>;
 
+    /// Deletes `key` only while it holds `expected`: frees a lock without
+    /// freeing someone else's after ours expired. True when it deleted.
+    async fn delete_if_equals(&self, key: &str, expected: &str) -> Result<bool, KvError>;
+
     /// Adds one to a counter, starting a `window` on the first increment.
     async fn increment(&self, key: &str, window: Duration) -> Result<Counter, KvError>;
 

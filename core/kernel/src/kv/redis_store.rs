@@ -17,11 +17,18 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {value, ttl}
 ";
 
+/// DEL only while the value is still ours.
+const DELETE_IF_EQUALS_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     increment: redis::Script,
+    delete_if_equals: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -44,6 +51,7 @@ impl RedisStore {
             conn,
             prefix: format!("{prefix}:"),
             increment: redis::Script::new(INCREMENT_SCRIPT),
+            delete_if_equals: redis::Script::new(DELETE_IF_EQUALS_SCRIPT),
         })
     }
 
@@ -97,6 +105,16 @@ impl KeyValueStore for RedisStore {
     async fn delete(&self, key: &str) -> Result<bool, KvError> {
         let removed: u64 = self.conn.clone().del(self.key(key)).await?;
         Ok(removed > 0)
+    }
+
+    async fn delete_if_equals(&self, key: &str, expected: &str) -> Result<bool, KvError> {
+        let deleted: u64 = self
+            .delete_if_equals
+            .key(self.key(key))
+            .arg(expected)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(deleted > 0)
     }
 
     async fn increment(&self, key: &str, window: Duration) -> Result<Counter, KvError> {

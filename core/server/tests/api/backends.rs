@@ -58,6 +58,12 @@ async fn key_value_contract(stack: Stack) {
             .unwrap()
     );
     assert_eq!(kv.get("lock").await.unwrap().as_deref(), Some("me"));
+    assert!(
+        !kv.delete_if_equals("lock", "you").await.unwrap(),
+        "only the holder frees a lock"
+    );
+    assert!(kv.delete_if_equals("lock", "me").await.unwrap());
+    assert!(!kv.exists("lock").await.unwrap());
 
     assert_eq!(kv.counter("hits").await.unwrap(), None);
     let first = kv.increment("hits", Duration::from_secs(60)).await.unwrap();

@@ -505,6 +505,37 @@ async fn sync_endpoints_are_for_admins_and_run_in_the_background(stack: Stack) {
     );
 }
 
+/// One sync at a time across replicas; the holder frees its lock when done.
+async fn a_second_sync_waits_for_the_first(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let (first, second) = (env.spawn().await, env.spawn().await);
+    let service = SyncService::new(first.kernel.clone());
+    let mini = shared_data(MINI);
+    let run = service.begin("test", &mini).await.unwrap();
+    if stack == Stack::Shared {
+        let admin = second.admin_token().await;
+        let reply = second
+            .post("/api/v1/system/sync-mitre", &admin, json!({}))
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str()),
+            (409, Some("sync_running"))
+        );
+    }
+    assert!(
+        service.begin("test", &mini).await.is_err(),
+        "the lock holds on this replica too"
+    );
+    service.execute(&run, &mini, &|_, _, _| {}).await.unwrap();
+    sqlx::query("DELETE FROM techniques_release")
+        .execute(first.kernel.db.pool())
+        .await
+        .unwrap();
+    assert!(sync(&first, &mini).await.is_ok(), "the lock was freed");
+}
+
 async fn the_mitre_sync_job_is_registered_hourly(stack: Stack) {
     let Some(env) = TestEnv::new(stack).await else {
         return;
@@ -564,6 +595,7 @@ async fn mobile_and_ics_domains_sync_beside_enterprise(stack: Stack) {
 }
 
 stack_tests!(
+    a_second_sync_waits_for_the_first,
     mobile_and_ics_domains_sync_beside_enterprise,
     the_full_enterprise_bundle_syncs_to_the_published_figures,
     upgrades_add_update_and_never_delete,
