@@ -19,6 +19,9 @@ use crate::model::{
 };
 use crate::repo::UsersRepo;
 
+/// Key-value lock around role and active-flag changes.
+const ROSTER_LOCK: &str = "users:roster-change";
+
 #[derive(Clone)]
 pub struct UsersService {
     kernel: Kernel,
@@ -232,6 +235,46 @@ impl UsersService {
         patch: UserPatch,
         by: &Principal,
     ) -> Result<User, UsersError> {
+        // Role and active changes are serialised across replicas, so two admins
+        // demoting each other at once cannot leave no administrator.
+        let roster_lock = if patch.role.is_some() || patch.active.is_some() {
+            Some(self.lock_roster().await?)
+        } else {
+            None
+        };
+        let result = self.update_unlocked(id, &patch, by).await;
+        if let Some(token) = roster_lock
+            && let Err(error) = self.kernel.kv.delete_if_equals(ROSTER_LOCK, &token).await
+        {
+            tracing::warn!(%error, "cannot free the roster lock; it expires on its own");
+        }
+        result
+    }
+
+    async fn lock_roster(&self) -> Result<String, UsersError> {
+        let token = uuid::Uuid::new_v4().to_string();
+        for _ in 0..50 {
+            if self
+                .kernel
+                .kv
+                .set_if_absent(ROSTER_LOCK, &token, Duration::from_secs(30))
+                .await?
+            {
+                return Ok(token);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(UsersError::WouldLockOut(
+            "another role change is in progress; retry",
+        ))
+    }
+
+    async fn update_unlocked(
+        &self,
+        id: &UserId,
+        patch: &UserPatch,
+        by: &Principal,
+    ) -> Result<User, UsersError> {
         let before = self.repo.get(id).await?;
         let demotes = patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false);
         if demotes && before.role == Role::Admin && before.active {
@@ -246,7 +289,7 @@ impl UsersService {
                 ));
             }
         }
-        let after = self.repo.update(id, &patch).await?;
+        let after = self.repo.update(id, patch).await?;
         let (actor_id, actor_name) = actor(by);
         self.audit(AuditEntry {
             actor_id,

@@ -202,7 +202,52 @@ async fn the_last_administrator_cannot_be_removed(stack: Stack) {
     assert_eq!(reply.status, 409);
 }
 
+/// Two admins demote each other at the same moment (on two replicas when
+/// they share Redis): one change wins, and an administrator remains.
+async fn concurrent_demotions_leave_an_administrator(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let (first, second) = (env.spawn().await, env.spawn().await);
+    let other = if stack == Stack::Shared {
+        &second
+    } else {
+        &first
+    };
+    let admin = first.admin_token().await;
+    let me = first.get("/api/v1/auth/me", &admin).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (admin2_id, admin2) = first.user_with_role(&admin, "second-admin", "admin").await;
+    let (path_a, path_b) = (
+        format!("/api/v1/users/{admin2_id}"),
+        format!("/api/v1/users/{me}"),
+    );
+    let body = json!({"role": "viewer"});
+    let (a, b) = tokio::join!(
+        first.call("PATCH", &path_a, Some(&admin), Some(body.clone())),
+        other.call("PATCH", &path_b, Some(&admin2), Some(body.clone())),
+    );
+    let (a, b) = (a.status, b.status);
+    // The loser is refused either by the last-admin rule (409) or, when the
+    // winner's change landed first, because they are no longer an admin (403).
+    let mut statuses = [a, b];
+    statuses.sort_unstable();
+    assert!(
+        statuses[0] == 200 && [403, 409].contains(&statuses[1]),
+        "exactly one demotion wins: {statuses:?}"
+    );
+    let admins: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users_user WHERE role = 'admin' AND active = 1")
+            .fetch_one(first.kernel.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(admins, 1);
+}
+
 stack_tests!(
+    concurrent_demotions_leave_an_administrator,
     role_matrix_for_every_users_endpoint,
     admins_manage_users,
     the_last_administrator_cannot_be_removed
