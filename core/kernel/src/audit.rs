@@ -85,10 +85,7 @@ impl AuditLog {
     ) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
         // `_` and `%` in an action are literal; only a trailing `.` asks for a prefix.
         let action_pattern = filter.action.as_ref().map(|a| {
-            let escaped = a
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
+            let escaped = crate::db::escape_like(a);
             if a.ends_with('.') {
                 format!("{escaped}%")
             } else {

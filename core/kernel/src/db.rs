@@ -142,7 +142,25 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation())
 }
 
+/// Makes `%`, `_` and `\` literal in a LIKE pattern; pair it with
+/// `LIKE $n ESCAPE '\'`, which both backends understand.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// Booleans live in integer columns on both backends.
 pub fn flag(value: bool) -> i64 {
     i64::from(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_keep_wildcards_literal() {
+        assert_eq!(escape_like(r"red_tech 50% \x"), r"red\_tech 50\% \\x");
+    }
 }

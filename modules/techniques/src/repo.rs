@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aegis_core::db::{Db, flag};
+use aegis_core::db::{Db, escape_like, flag};
 use aegis_core::time;
 use sqlx::{Any, Transaction};
 
@@ -122,12 +122,6 @@ macro_rules! technique_filter {
          AND ($6 = 1 OR revoked = 0)
          AND ($7 = 1 OR deprecated = 0)"
     };
-}
-
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 #[derive(Clone, Debug)]
@@ -360,15 +354,15 @@ impl CatalogRepo {
         let tactic = filter
             .tactic
             .as_ref()
-            .map(|t| format!("%\"{}\"%", like_escape(t)));
+            .map(|t| format!("%\"{}\"%", escape_like(t)));
         let platform = filter
             .platform
             .as_ref()
-            .map(|p| format!("%\"{}\"%", like_escape(p)));
+            .map(|p| format!("%\"{}\"%", escape_like(p)));
         let text = filter
             .text
             .as_ref()
-            .map(|q| format!("%{}%", like_escape(&q.to_lowercase())));
+            .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
         macro_rules! bind_filter {
             ($query:expr) => {
                 $query

@@ -1,7 +1,7 @@
 //! SQL for users and API tokens: portable statements over the kernel's Any pool.
 
 use aegis_core::auth::{Identity, Role};
-use aegis_core::db::{Db, flag, is_unique_violation};
+use aegis_core::db::{Db, escape_like, flag, is_unique_violation};
 use aegis_core::time::{self, Timestamp};
 
 use crate::error::UsersError;
@@ -359,11 +359,4 @@ impl UsersRepo {
             .await?;
         Ok(Some((token_id, identity)))
     }
-}
-
-/// `%` and `_` in a search are literal characters, not wildcards.
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
