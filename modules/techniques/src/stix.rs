@@ -216,20 +216,24 @@ pub fn parse(bytes: &[u8]) -> Result<Catalog, StixError> {
         tactic.matrix_order = position as i64 + 1;
     }
 
-    let mut attack_ids: HashMap<String, String> = HashMap::new();
-    let patterns: Vec<&Value> = bundle
+    // Each pattern's STIX id and ATT&CK reference, read once: the second pass
+    // needs every pattern's ATT&CK id to name parents and replacements.
+    let mut patterns = Vec::new();
+    for o in bundle
         .objects
         .iter()
         .filter(|o| text(o, "type") == Some("attack-pattern"))
-        .collect();
-    for o in &patterns {
-        let id = required(o, "id", "(attack-pattern)")?;
-        attack_ids.insert(id.into(), attack_reference(o, id)?.0);
-    }
-    let mut techniques = Vec::new();
-    for o in patterns {
+    {
         let id = required(o, "id", "(attack-pattern)")?;
         let (attack_id, url) = attack_reference(o, id)?;
+        patterns.push((o, id, attack_id, url));
+    }
+    let attack_ids: HashMap<&str, String> = patterns
+        .iter()
+        .map(|(_, id, attack_id, _)| (*id, attack_id.clone()))
+        .collect();
+    let mut techniques = Vec::new();
+    for (o, id, attack_id, url) in patterns.iter().cloned() {
         let tactics_of = o
             .get("kill_chain_phases")
             .and_then(Value::as_array)
@@ -243,7 +247,7 @@ pub fn parse(bytes: &[u8]) -> Result<Catalog, StixError> {
         let is_subtechnique = flag(o, "x_mitre_is_subtechnique");
         let parent = parents
             .get(id)
-            .and_then(|p| attack_ids.get(p))
+            .and_then(|p| attack_ids.get(p.as_str()))
             .cloned()
             .or_else(|| {
                 // A sub-technique without its relationship still names its parent in its id.
@@ -268,7 +272,7 @@ pub fn parse(bytes: &[u8]) -> Result<Catalog, StixError> {
             revoked_by: if revoked {
                 replacements
                     .get(id)
-                    .and_then(|r| attack_ids.get(r))
+                    .and_then(|r| attack_ids.get(r.as_str()))
                     .cloned()
             } else {
                 None
