@@ -35,6 +35,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
+    /// Events about one object (`test`, its id); both or neither.
+    pub target: Option<(String, String)>,
 }
 
 /// The filter of [`AuditLog::list`], shared by its count and page queries.
@@ -43,7 +45,8 @@ macro_rules! audit_condition {
         "($1 IS NULL OR actor_name = $1 OR actor_id = $1)
          AND ($2 IS NULL OR action LIKE $2 ESCAPE '\\')
          AND ($3 IS NULL OR at >= $3)
-         AND ($4 IS NULL OR at < $4)"
+         AND ($4 IS NULL OR at < $4)
+         AND ($5 IS NULL OR (target_type = $5 AND target_id = $6))"
     };
 }
 
@@ -94,6 +97,7 @@ impl AuditLog {
         });
         let since = filter.since.map(time::to_db);
         let until = filter.until.map(time::to_db);
+        let (target_type, target_id) = filter.target.clone().unzip();
         let total: i64 = sqlx::query_scalar(concat!(
             "SELECT COUNT(*) FROM kernel_audit_event WHERE ",
             audit_condition!()
@@ -102,18 +106,22 @@ impl AuditLog {
         .bind(&action_pattern)
         .bind(&since)
         .bind(&until)
+        .bind(&target_type)
+        .bind(&target_id)
         .fetch_one(self.db.pool())
         .await?;
         let rows = sqlx::query(concat!(
             "SELECT id, at, actor_id, actor_name, action, target_type, target_id, detail, address
              FROM kernel_audit_event WHERE ",
             audit_condition!(),
-            " ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6"
+            " ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8"
         ))
         .bind(&filter.actor)
         .bind(&action_pattern)
         .bind(&since)
         .bind(&until)
+        .bind(&target_type)
+        .bind(&target_id)
         .bind(limit)
         .bind(offset)
         .fetch_all(self.db.pool())

@@ -54,6 +54,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub audit: AuditSettings,
     pub mitre: MitreSettings,
+    pub evidence: EvidenceSettings,
     /// Cron overrides per job id; an empty string disables the job.
     pub jobs: BTreeMap<String, String>,
 }
@@ -202,6 +203,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             audit: AuditSettings::default(),
             mitre: MitreSettings::default(),
+            evidence: EvidenceSettings::default(),
             jobs: BTreeMap::new(),
         }
     }
@@ -317,6 +319,61 @@ impl Default for MitreSettings {
     }
 }
 
+/// Files attached to tests as evidence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvidenceSettings {
+    /// Largest evidence file, in bytes.
+    pub max_bytes: u64,
+    /// Media types accepted, as the upload declares them (parameters ignored).
+    pub allowed_media_types: Vec<String>,
+    /// Objects without a database row are removed by `evidence_orphan_sweep`
+    /// once older than this, so uploads in progress are left alone.
+    pub orphan_grace_minutes: u32,
+}
+
+impl Default for EvidenceSettings {
+    fn default() -> Self {
+        let types = [
+            "text/plain",
+            "text/csv",
+            "application/json",
+            "application/xml",
+            "application/pdf",
+            "application/zip",
+            "application/gzip",
+            "application/x-7z-compressed",
+            "application/vnd.tcpdump.pcap",
+            "application/x-pcapng",
+            "application/octet-stream",
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "video/mp4",
+        ];
+        Self {
+            max_bytes: 256 * 1024 * 1024,
+            allowed_media_types: types.iter().map(|t| (*t).to_owned()).collect(),
+            orphan_grace_minutes: 60,
+        }
+    }
+}
+
+/// Room for multipart boundaries and small form fields around an upload.
+const MULTIPART_OVERHEAD_BYTES: u64 = 1024 * 1024;
+
+impl Settings {
+    /// The body limit of multipart uploads: the largest upload any module
+    /// accepts plus framing; each upload handler enforces its own limit too.
+    pub fn upload_body_limit(&self) -> u64 {
+        self.evidence
+            .max_bytes
+            .max(self.http.max_body_bytes as u64)
+            .saturating_add(MULTIPART_OVERHEAD_BYTES)
+    }
+}
+
 impl Default for AuditSettings {
     fn default() -> Self {
         Self {
@@ -425,6 +482,18 @@ impl Settings {
             return bad(
                 "AEGIS_STORAGE__S3__BUCKET",
                 "required when the storage backend is s3".into(),
+            );
+        }
+        if self.evidence.max_bytes == 0 {
+            return bad("AEGIS_EVIDENCE__MAX_BYTES", "must be positive".into());
+        }
+        if let Some(bad_type) = self.evidence.allowed_media_types.iter().find(|t| {
+            t.split_once('/')
+                .is_none_or(|(a, b)| a.is_empty() || b.is_empty())
+        }) {
+            return bad(
+                "AEGIS_EVIDENCE__ALLOWED_MEDIA_TYPES",
+                format!("`{bad_type}` is not a media type (type/subtype)"),
             );
         }
         if self.auth.token_ttl_minutes == 0 || self.auth.token_ttl_minutes > 30 * 24 * 60 {

@@ -20,6 +20,12 @@ pub struct Problem {
     /// Per-field validation errors, when the request body was the problem.
     #[oai(skip_serializing_if_is_empty)]
     pub errors: Vec<FieldError>,
+    /// The resource's state when a state-machine transition was refused.
+    #[oai(skip_serializing_if_is_none)]
+    pub current_state: Option<String>,
+    /// The resource's version when a stale update was refused.
+    #[oai(skip_serializing_if_is_none)]
+    pub current_version: Option<i64>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -46,6 +52,8 @@ impl Problem {
             detail: detail.into(),
             code: code.into(),
             errors: Vec::new(),
+            current_state: None,
+            current_version: None,
         }
     }
 }
@@ -83,6 +91,7 @@ fn title(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         409 => "Conflict",
+        412 => "Precondition Failed",
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",
         422 => "Unprocessable Content",
@@ -112,11 +121,20 @@ pub enum ApiError {
     /// The request conflicts with the current state (duplicate, illegal transition).
     #[oai(status = 409)]
     Conflict(Json<Problem>),
+    /// The `If-Match` version is not the current one: reload and retry.
+    #[oai(status = 412)]
+    PreconditionFailed(Json<Problem>),
     #[oai(status = 413)]
     PayloadTooLarge(Json<Problem>),
+    /// The media type of an upload is not accepted.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<Problem>),
     /// Well-formed but invalid values; `errors` names the fields.
     #[oai(status = 422)]
     Unprocessable(Json<Problem>),
+    /// A change must say which version it is based on (`If-Match` or `version`).
+    #[oai(status = 428)]
+    PreconditionRequired(Json<Problem>),
     /// Slow down; retry after the given seconds.
     #[oai(status = 429)]
     TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
@@ -148,6 +166,28 @@ impl ApiError {
 
     pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
         Self::Conflict(Json(Problem::new(409, code, detail)))
+    }
+
+    /// An illegal state-machine transition; the body names the current state.
+    pub fn wrong_state(code: &str, detail: impl Into<String>, current_state: &str) -> Self {
+        let mut problem = Problem::new(409, code, detail);
+        problem.current_state = Some(current_state.to_owned());
+        Self::Conflict(Json(problem))
+    }
+
+    /// A change based on an old version; the body names the current one.
+    pub fn stale_version(detail: impl Into<String>, current_version: i64) -> Self {
+        let mut problem = Problem::new(412, "stale_version", detail);
+        problem.current_version = Some(current_version);
+        Self::PreconditionFailed(Json(problem))
+    }
+
+    pub fn version_required(detail: impl Into<String>) -> Self {
+        Self::PreconditionRequired(Json(Problem::new(428, "version_required", detail)))
+    }
+
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::UnsupportedMediaType(Json(Problem::new(415, "unsupported_media_type", detail)))
     }
 
     pub fn payload_too_large(detail: impl Into<String>) -> Self {
@@ -198,8 +238,11 @@ impl ApiError {
             | Self::Forbidden(p)
             | Self::NotFound(p)
             | Self::Conflict(p)
+            | Self::PreconditionFailed(p)
             | Self::PayloadTooLarge(p)
+            | Self::UnsupportedMediaType(p)
             | Self::Unprocessable(p)
+            | Self::PreconditionRequired(p)
             | Self::TooManyRequests(p, _)
             | Self::Internal(p)
             | Self::Unavailable(p) => &p.0,

@@ -52,6 +52,18 @@ pub enum Command {
         #[arg(long)]
         source: Option<String>,
     },
+    /// Import test templates.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import Atomic Red Team atomics: every `*.yaml` under DIR (e.g. the
+    /// repository's `atomics/` folder). Re-importing updates, never duplicates.
+    Atomics { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +108,9 @@ impl From<RoleArg> for Role {
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::SyncMitre { source } => sync_mitre(settings, source).await,
+        Command::Import {
+            command: ImportCommand::Atomics { dir },
+        } => import_atomics(settings, &dir).await,
         Command::Config => {
             print!("{}", settings.to_redacted_toml());
             Ok(())
@@ -213,6 +228,58 @@ async fn sync_mitre(settings: Settings, source: Option<String>) -> anyhow::Resul
                 version.unwrap_or_else(|| "not modified".into())
             ),
         }
+    }
+    Ok(())
+}
+
+async fn import_atomics(settings: Settings, dir: &std::path::Path) -> anyhow::Result<()> {
+    let kernel = Kernel::connect(settings).await?;
+    if kernel.settings.migrate_on_start() {
+        kernel.db.migrate().await.context("migrations failed")?;
+    }
+    let identity = aegis_mod_users::UsersModule::new(&kernel).identity_resolver();
+    let tests = aegis_mod_tests::TestsModule::new(&kernel, identity);
+    let actor = aegis_mod_tests::repo::Actor {
+        user_id: "cli".into(),
+        username: "aegis-cli".into(),
+        at: aegis_core::time::now(),
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} files")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let progress = |done: usize, total: usize, file: &str| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(file.to_owned());
+    };
+    let report = aegis_mod_tests::import_atomic_dir(tests.templates(), &actor, dir, &progress)
+        .await
+        .with_context(|| format!("importing {}", dir.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "{} files: {} templates created, {} updated, {} unchanged",
+        report.files, report.created, report.updated, report.unchanged
+    );
+    if !report.unknown_techniques.is_empty() {
+        println!(
+            "not in the ATT&CK catalog (imported anyway; run `aegis sync-mitre`): {}",
+            report.unknown_techniques.join(", ")
+        );
+    }
+    for problem in &report.problems {
+        println!(
+            "skipped {}{}: {}",
+            problem.file,
+            problem
+                .test
+                .as_deref()
+                .map(|t| format!(" / {t}"))
+                .unwrap_or_default(),
+            problem.reason
+        );
     }
     Ok(())
 }

@@ -53,11 +53,14 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
         Method::DELETE,
     ]);
 
-    let max_body = settings.http.max_body_bytes;
+    let limits = BodyLimits {
+        body: settings.http.max_body_bytes as u64,
+        upload: settings.upload_body_limit(),
+    };
     route
         .with(CookieJarManager::new())
         .data(auth)
-        .around(move |ep, req| limit_body(ep, req, max_body))
+        .around(move |ep, req| limit_body(ep, req, limits))
         .catch_all_error(problem_response)
         .with(cors)
         .with(
@@ -75,34 +78,61 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
         .with(Tracing)
 }
 
-/// Refuses bodies over `max` bytes: at once when `Content-Length` says so,
-/// otherwise while reading a chunked body (never buffering more than `max`).
+/// Refuses bodies over the limit: at once when `Content-Length` says so,
+/// otherwise while the handler reads a chunked body. Nothing is buffered here,
+/// so an upload still streams. Multipart uploads get the upload limit.
 async fn limit_body<E: Endpoint>(
     ep: std::sync::Arc<E>,
     mut req: poem::Request,
-    max: usize,
+    limits: BodyLimits,
 ) -> poem::Result<Response> {
-    let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
+    let multipart = req.content_type().is_some_and(|t| {
+        t.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+    });
+    let max = if multipart {
+        limits.upload
+    } else {
+        limits.body
+    };
     match req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .map(str::parse::<usize>)
+        .map(str::parse::<u64>)
     {
-        Some(Ok(length)) if length > max => return Err(too_large()),
+        Some(Ok(length)) if length > max => {
+            return Err(poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
         Some(Ok(_)) => {}
         Some(Err(_)) => return Err(poem::Error::from_status(StatusCode::BAD_REQUEST)),
         None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-            let body = req
-                .take_body()
-                .into_bytes_limit(max)
-                .await
-                .map_err(|_| too_large())?;
-            req.set_body(body);
+            use futures::StreamExt;
+            let mut seen: u64 = 0;
+            let limited = req.take_body().into_bytes_stream().map(move |chunk| {
+                let chunk = chunk?;
+                seen += chunk.len() as u64;
+                if seen > max {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        aegis_core::http::BODY_TOO_LARGE,
+                    ))
+                } else {
+                    Ok(chunk)
+                }
+            });
+            req.set_body(poem::Body::from_bytes_stream(limited));
         }
         None => {}
     }
     ep.call(req).await.map(IntoResponse::into_response)
+}
+
+#[derive(Clone, Copy)]
+struct BodyLimits {
+    body: u64,
+    upload: u64,
 }
 
 /// Every error becomes a JSON problem. Our own `ApiError`s already are one;

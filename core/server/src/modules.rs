@@ -7,6 +7,7 @@ use aegis_core::module::Module;
 use aegis_core::scheduler::JobRegistry;
 use aegis_mod_system::{HealthApi, SystemApi, SystemModule};
 use aegis_mod_techniques::{MitreSyncApi, TechniquesApi, TechniquesModule};
+use aegis_mod_tests::{EvidenceApi, TemplatesApi, TestsApi, TestsModule};
 use aegis_mod_users::{AuthApi, UsersApi, UsersModule};
 use poem_openapi::OpenApi;
 use std::sync::Arc;
@@ -19,6 +20,9 @@ pub type Apis = (
     SystemApi,
     TechniquesApi,
     MitreSyncApi,
+    TestsApi,
+    EvidenceApi,
+    TemplatesApi,
 );
 
 pub struct Composition {
@@ -34,10 +38,13 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let identity = users.identity_resolver();
     let techniques = TechniquesModule::new(kernel);
     let (techniques_api, mitre_sync_api) = techniques.apis();
+    let tests = TestsModule::new(kernel, identity.clone());
+    let (tests_api, evidence_api, templates_api) = tests.apis();
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(users),
         Box::new(SystemModule),
         Box::new(techniques),
+        Box::new(tests),
     ];
     aegis_core::module::check_unique_ids(&modules)?;
     let jobs = JobRegistry::new(
@@ -57,6 +64,9 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         },
         techniques_api,
         mitre_sync_api,
+        tests_api,
+        evidence_api,
+        templates_api,
     );
     Ok(Composition {
         modules,

@@ -204,6 +204,9 @@ impl SystemApi {
         action: Query<Option<String>>,
         since: Query<Option<DateTime<Utc>>>,
         until: Query<Option<DateTime<Utc>>>,
+        /// Events about one kind of object (`user`, `test`); needs `target_id`.
+        target_type: Query<Option<String>>,
+        target_id: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<AuditPage>> {
@@ -213,11 +216,22 @@ impl SystemApi {
         {
             return Err(ApiError::invalid_field("since", "must not be after until"));
         }
+        let target = match (target_type.0, target_id.0) {
+            (Some(kind), Some(id)) => Some((kind, id)),
+            (None, None) => None,
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "target_id",
+                    "target_type and target_id go together",
+                ));
+            }
+        };
         let filter = AuditFilter {
             actor: actor.0,
             action: action.0,
             since: since.0,
             until: until.0,
+            target,
         };
         let (events, total) = self
             .kernel

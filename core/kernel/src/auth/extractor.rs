@@ -31,6 +31,8 @@ macro_rules! policy {
 
 policy!(/// Every signed-in user, viewers included.
     AnyRole => [Admin, Lead, RedTech, BlueTech, Viewer]);
+policy!(/// Everyone who records work: every role but viewers.
+    Contributor => [Admin, Lead, RedTech, BlueTech]);
 policy!(/// Administrators only.
     AdminOnly => [Admin]);
 policy!(/// Leads and administrators.

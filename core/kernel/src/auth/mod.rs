@@ -12,7 +12,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use poem_openapi::Enum;
 
-pub use extractor::{AdminOnly, AnyRole, Auth, BlueTechPlus, LeadPlus, RedTechPlus, RolePolicy};
+pub use extractor::{
+    AdminOnly, AnyRole, Auth, BlueTechPlus, Contributor, LeadPlus, RedTechPlus, RolePolicy,
+};
 pub use token::{Claims, TokenService};
 
 use crate::kv::SharedKv;

@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 use crate::helpers::{Stack, TestEnv};
 use crate::stack_tests;
 
-fn aegis(args: &[&str], env: &[(&str, String)], stdin: Option<&str>) -> Output {
+pub fn aegis(args: &[&str], env: &[(&str, String)], stdin: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_aegis"));
     command
         .args(args)

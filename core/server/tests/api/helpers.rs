@@ -202,6 +202,18 @@ impl TestApp {
         }
     }
 
+    /// A request to build on (headers, multipart), signed in with `token`.
+    pub fn request(&self, method: &str, path: &str, token: &str) -> reqwest::RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        Self::reply(request.send().await.expect("request sent")).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.call("GET", path, Some(token), None).await
     }

@@ -16,4 +16,7 @@ mod cli;
 mod health;
 mod openapi;
 mod techniques;
+mod test_cases;
+mod test_evidence;
+mod test_templates;
 mod users;

@@ -1,0 +1,358 @@
+//! Templates: CRUD, tests made from them, and the Atomic Red Team import of
+//! one file through the API, a folder through the CLI, and the full corpus.
+
+use reqwest::multipart::{Form, Part};
+use serde_json::json;
+
+use crate::cli::aegis;
+use crate::helpers::{Reply, Stack, TestApp, TestEnv, shared_data};
+use crate::stack_tests;
+use crate::test_cases::{MINI, Team, load_catalog};
+
+async fn import(app: &TestApp, token: &str, name: &str, yaml: Vec<u8>) -> Reply {
+    let part = Part::bytes(yaml)
+        .file_name(name.to_owned())
+        .mime_str("application/yaml")
+        .unwrap();
+    app.send(
+        app.request("POST", "/api/v1/templates/import/atomic", token)
+            .multipart(Form::new().part("file", part)),
+    )
+    .await
+}
+
+fn atomic_tests_in(yaml: &str) -> u64 {
+    yaml.lines()
+        .filter(|l| l.trim_start().starts_with("auto_generated_guid:"))
+        .count() as u64
+}
+
+async fn templates_are_written_edited_and_instantiated(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let team = Team::new(&app).await;
+    let red = team.token("red_tech");
+    let body = json!({
+        "name": "Read /etc/shadow",
+        "technique_id": "T1003.008",
+        "platforms": ["Linux"],
+        "executor": "sh",
+        "command": "cat #{file} > #{out}",
+        "input_arguments": {
+            "file": {"description": "what to read", "type": "path", "default": "/etc/shadow"},
+            "out": {"default": "/tmp/loot"}
+        }
+    });
+    assert_eq!(
+        app.post("/api/v1/templates", team.token("blue_tech"), body.clone())
+            .await
+            .status,
+        403
+    );
+    let created = app.post("/api/v1/templates", red, body).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["source"], "manual");
+    assert_eq!(created.body["platforms"], json!(["linux"]));
+    assert_eq!(created.body["input_arguments"]["out"]["type"], "string");
+
+    let edited = app
+        .send(
+            app.request("PATCH", &format!("/api/v1/templates/{id}"), red)
+                .header("If-Match", "\"1\"")
+                .json(&json!({"description": "credential access on Linux"})),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{:?}", edited.body);
+    assert_eq!(edited.headers["etag"], "\"2\"");
+    let stale = app
+        .send(
+            app.request("PATCH", &format!("/api/v1/templates/{id}"), red)
+                .header("If-Match", "\"1\"")
+                .json(&json!({"name": "stale"})),
+        )
+        .await;
+    assert_eq!(stale.status, 412);
+    let bad = app
+        .post(
+            "/api/v1/templates",
+            red,
+            json!({"name": "x", "technique_id": "T1066"}),
+        )
+        .await;
+    assert_eq!(
+        bad.status, 422,
+        "revoked techniques are refused: {:?}",
+        bad.body
+    );
+
+    let test = app
+        .post(
+            &format!("/api/v1/templates/{id}/tests"),
+            red,
+            json!({
+                "arguments": {"out": "/dev/shm/x"}, "target_host": "db-01", "tags": ["linux-creds"]
+            }),
+        )
+        .await;
+    assert_eq!(test.status, 201, "{:?}", test.body);
+    assert_eq!(test.body["procedure"], "cat /etc/shadow > /dev/shm/x");
+    assert_eq!(test.body["technique"]["attack_id"], "T1003.008");
+    assert_eq!(test.body["template_id"], id.as_str());
+    assert_eq!(test.body["platform"], "linux");
+    assert_eq!(test.body["state"], "draft");
+    assert_eq!(test.body["name"], "Read /etc/shadow");
+    let unknown = app
+        .post(
+            &format!("/api/v1/templates/{id}/tests"),
+            red,
+            json!({"arguments": {"nope": "1"}}),
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+
+    let listed = app
+        .get(
+            "/api/v1/templates?technique=T1003&platform=linux&q=shadow",
+            team.token("viewer"),
+        )
+        .await;
+    assert_eq!(listed.body["total"], 1, "{:?}", listed.body);
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/templates/{id}"),
+            Some(red),
+            None
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/templates/{id}"),
+            Some(team.token("lead")),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/templates/{id}"), red)
+            .await
+            .status,
+        404
+    );
+    let kept = app
+        .get(
+            &format!("/api/v1/tests/{}", test.body["id"].as_str().unwrap()),
+            red,
+        )
+        .await;
+    assert_eq!(kept.status, 200, "tests made from a deleted template stay");
+}
+
+async fn one_atomic_file_imports_through_the_api(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let team = Team::new(&app).await;
+    let lead = team.token("lead");
+    let yaml = std::fs::read(shared_data("atomic-red-team/T1003/T1003.yaml")).unwrap();
+    let expected = atomic_tests_in(std::str::from_utf8(&yaml).unwrap());
+    assert!(expected > 5);
+    assert_eq!(
+        import(&app, team.token("red_tech"), "T1003.yaml", yaml.clone())
+            .await
+            .status,
+        403
+    );
+    let first = import(&app, lead, "T1003.yaml", yaml.clone()).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(first.body["created"], expected);
+    assert_eq!(first.body["unknown_techniques"], json!([]));
+    let again = import(&app, lead, "T1003.yaml", yaml.clone()).await;
+    assert_eq!(again.body["created"], 0);
+    assert_eq!(again.body["unchanged"], expected);
+    let listed = app
+        .get("/api/v1/templates?source=atomic-red-team&limit=500", lead)
+        .await;
+    assert_eq!(listed.body["total"], expected);
+    let gsecdump = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["external_id"] == "96345bfc-8ae7-4b6a-80b7-223200f24ef9")
+        .unwrap();
+    assert_eq!(gsecdump["name"], "Gsecdump");
+    assert_eq!(gsecdump["executor"], "command_prompt");
+    assert_eq!(gsecdump["elevation_required"], true);
+    assert!(
+        gsecdump["command"]
+            .as_str()
+            .unwrap()
+            .contains("#{gsecdump_exe}")
+    );
+
+    // An edited atomic updates its template; a technique the catalog lacks is reported.
+    let edited = String::from_utf8(yaml).unwrap().replacen(
+        "Dump credentials from memory using Gsecdump.",
+        "Dump credentials with Gsecdump (edited).",
+        1,
+    );
+    let update = import(&app, lead, "T1003.yaml", edited.into_bytes()).await;
+    assert_eq!(update.body["updated"], 1, "{:?}", update.body);
+    assert_eq!(update.body["unchanged"], expected - 1);
+    let foreign = "attack_technique: T1999\natomic_tests:\n- name: Unknown\n  auto_generated_guid: 0b7a4c3e-1111-4d2b-9c35-2f3d2e1a9b10\n  supported_platforms: [linux]\n  executor: {name: sh, command: id}\n";
+    let unknown = import(&app, lead, "T1999.yaml", foreign.as_bytes().to_vec()).await;
+    assert_eq!(unknown.status, 200);
+    assert_eq!(unknown.body["created"], 1);
+    assert_eq!(unknown.body["unknown_techniques"], json!(["T1999"]));
+    for junk in [
+        "not: [an atomic",
+        "plain text",
+        "attack_technique: T1003\natomic_tests: 5",
+    ] {
+        let reply = import(&app, lead, "junk.yaml", junk.as_bytes().to_vec()).await;
+        assert_eq!(reply.status, 422, "{junk}: {:?}", reply.body);
+    }
+}
+
+async fn the_whole_atomic_red_team_corpus_imports_once(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data("attack/enterprise-attack.json.gz")).await;
+    let identity = aegis_mod_users::UsersModule::new(&app.kernel).identity_resolver();
+    let module = aegis_mod_tests::TestsModule::new(&app.kernel, identity);
+    let actor = aegis_mod_tests::repo::Actor {
+        user_id: "test".into(),
+        username: "corpus-test".into(),
+        at: aegis_core::time::now(),
+    };
+    let dir = std::path::PathBuf::from(shared_data("atomic-red-team"));
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |done: usize, total: usize, _: &str| {
+        assert!(done <= total);
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let first = aegis_mod_tests::import_atomic_dir(module.templates(), &actor, &dir, &progress)
+        .await
+        .unwrap();
+    assert_eq!(first.files, 333);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 333);
+    assert_eq!(first.created, 1790, "{:?}", first.problems);
+    assert!(first.problems.is_empty(), "{:?}", first.problems);
+    assert!(
+        first.unknown_techniques.is_empty(),
+        "{:?}",
+        first.unknown_techniques
+    );
+    let stamp = |app: &TestApp| {
+        let pool = app.kernel.db.pool().clone();
+        async move {
+            sqlx::query_as::<_, (i64, String, i64)>(
+                "SELECT COUNT(*), MAX(updated_at), CAST(SUM(version) AS BIGINT) FROM tests_template",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let before = stamp(&app).await;
+    assert_eq!(before.0, 1790);
+    let again = aegis_mod_tests::import_atomic_dir(module.templates(), &actor, &dir, &|_, _, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.created, again.updated, again.unchanged),
+        (0, 0, 1790)
+    );
+    assert_eq!(stamp(&app).await, before, "a re-import writes nothing");
+    // Platforms as the atomics name them, searchable.
+    let admin = app.admin_token().await;
+    let windows = app
+        .get("/api/v1/templates?platform=windows&limit=1", &admin)
+        .await;
+    assert!(
+        windows.body["total"].as_i64().unwrap() > 1000,
+        "{:?}",
+        windows.body["total"]
+    );
+}
+
+async fn the_cli_imports_a_folder_with_progress(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let dir = env.settings.data_dir.join("atomics");
+    for technique in ["T1003", "T1059.001"] {
+        std::fs::create_dir_all(dir.join(technique)).unwrap();
+        std::fs::copy(
+            shared_data(&format!("atomic-red-team/{technique}/{technique}.yaml")),
+            dir.join(technique).join(format!("{technique}.yaml")),
+        )
+        .unwrap();
+    }
+    let expected: u64 = ["T1003", "T1059.001"]
+        .iter()
+        .map(|t| {
+            atomic_tests_in(
+                &std::fs::read_to_string(dir.join(t).join(format!("{t}.yaml"))).unwrap(),
+            )
+        })
+        .sum();
+    let vars = [
+        ("AEGIS_DATABASE__URL", env.settings.database_url()),
+        (
+            "AEGIS_DATA_DIR",
+            env.settings.data_dir.display().to_string(),
+        ),
+    ];
+    let out = aegis(&["import", "atomics", dir.to_str().unwrap()], &vars, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "2 files: {expected} templates created, 0 updated, 0 unchanged"
+        )),
+        "{stdout}"
+    );
+    // With an empty catalog the techniques are reported, not fatal.
+    assert!(
+        stdout.contains(
+            "not in the ATT&CK catalog (imported anyway; run `aegis sync-mitre`): T1003, T1059.001"
+        ),
+        "{stdout}"
+    );
+    let out = aegis(&["import", "atomics", dir.to_str().unwrap()], &vars, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "0 templates created, 0 updated, {expected} unchanged"
+        )),
+        "{stdout}"
+    );
+    let missing = aegis(&["import", "atomics", "/nonexistent/atomics"], &vars, None);
+    assert!(!missing.status.success());
+}
+
+stack_tests!(
+    templates_are_written_edited_and_instantiated,
+    one_atomic_file_imports_through_the_api,
+    the_whole_atomic_red_team_corpus_imports_once,
+    the_cli_imports_a_folder_with_progress,
+);

@@ -1,0 +1,357 @@
+//! Evidence files: streamed to object storage while their SHA-256 is
+//! computed, never held whole in memory. A row exists only for a stored
+//! object; an object without a row (a crash mid-way) is swept by a job.
+
+use aegis_core::Kernel;
+use aegis_core::auth::{Principal, Role};
+use aegis_core::http::BODY_TOO_LARGE;
+use aegis_core::time;
+use futures::Stream;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::error::TestsError;
+use crate::evidence_repo::{EvidenceRecord, EvidenceRepo};
+use crate::service::TestService;
+use crate::workflow::{EvidenceRefusal, TestState, evidence_side};
+
+/// Objects under this prefix are evidence: `evidence/{test_id}/{evidence_id}`.
+pub const PREFIX: &str = "evidence/";
+/// S3 multipart parts must be at least 5 MiB; this bounds the memory an upload holds.
+const WRITE_CHUNK: usize = 8 * 1024 * 1024;
+const READ_BUFFER: usize = 256 * 1024;
+const MAX_FILE_NAME: usize = 255;
+
+/// What the client said about the file.
+#[derive(Debug, Clone, Default)]
+pub struct UploadMeta {
+    pub file_name: Option<String>,
+    pub media_type: Option<String>,
+    pub description: String,
+}
+
+#[derive(Clone)]
+pub struct EvidenceService {
+    kernel: Kernel,
+    repo: EvidenceRepo,
+    tests: TestService,
+}
+
+impl EvidenceService {
+    pub fn new(kernel: Kernel, tests: TestService) -> Self {
+        Self {
+            repo: EvidenceRepo::new(kernel.db.clone()),
+            kernel,
+            tests,
+        }
+    }
+
+    pub fn repo(&self) -> &EvidenceRepo {
+        &self.repo
+    }
+
+    /// Streams `body` into storage and records it. On any failure nothing
+    /// is left: no row without its object, no object without its row.
+    pub async fn upload<R: AsyncRead + Unpin + Send>(
+        &self,
+        who: &Principal,
+        test_id: &str,
+        meta: UploadMeta,
+        mut body: R,
+    ) -> Result<EvidenceRecord, TestsError> {
+        let test = self.tests.get(test_id).await?;
+        let side = evidence_side(who.role, test.state)
+            .map_err(|refusal| refused(refusal, who.role, test.state))?;
+        let file_name = clean_file_name(meta.file_name.as_deref())?;
+        let media_type = aegis_core::http::essence(
+            meta.media_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+        );
+        let settings = &self.kernel.settings.evidence;
+        if !settings
+            .allowed_media_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&media_type))
+        {
+            return Err(TestsError::UnsupportedMediaType(format!(
+                "{media_type} is not an accepted evidence type"
+            )));
+        }
+        if meta.description.chars().count() > 2000 {
+            return Err(TestsError::invalid(
+                "description",
+                "at most 2000 characters",
+            ));
+        }
+
+        let id = uuid::Uuid::now_v7().to_string();
+        let key = format!("{PREFIX}{test_id}/{id}");
+        let operator = self.kernel.storage.operator();
+        let mut writer = operator
+            .writer_with(&key)
+            .chunk(WRITE_CHUNK)
+            .content_type(&media_type)
+            .await?;
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        let mut buffer = vec![0u8; READ_BUFFER];
+        let outcome: Result<(), TestsError> = async {
+            loop {
+                let n = body.read(&mut buffer).await.map_err(|e| {
+                    if e.to_string().contains(BODY_TOO_LARGE) {
+                        TestsError::TooLarge("the upload exceeds the size limit".into())
+                    } else {
+                        TestsError::BadUpload(format!("the upload stopped before its end: {e}"))
+                    }
+                })?;
+                if n == 0 {
+                    return Ok(());
+                }
+                size += n as u64;
+                if size > settings.max_bytes {
+                    return Err(TestsError::TooLarge(format!(
+                        "evidence files are limited to {} bytes",
+                        settings.max_bytes
+                    )));
+                }
+                hasher.update(&buffer[..n]);
+                writer.write(buffer[..n].to_vec()).await?;
+            }
+        }
+        .await;
+        if let Err(error) = outcome {
+            // Abort drops pending multipart parts; some backends (the local
+            // folder) have already written bytes, which the delete removes.
+            if let Err(abort) = writer.abort().await {
+                tracing::warn!(%abort, key, "cannot abort an evidence upload");
+            }
+            self.remove_object(&key).await;
+            return Err(error);
+        }
+        writer.close().await?;
+        if size == 0 {
+            self.remove_object(&key).await;
+            return Err(TestsError::invalid("file", "the file is empty"));
+        }
+
+        let record = EvidenceRecord {
+            id,
+            test_id: test_id.to_owned(),
+            side,
+            file_name,
+            media_type,
+            size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+            sha256: format!("{:x}", hasher.finalize()),
+            storage_key: key.clone(),
+            description: meta.description.trim().to_owned(),
+            uploaded_by_id: who.user_id.clone(),
+            uploaded_by_name: who.username.clone(),
+            uploaded_at: time::now(),
+        };
+        if let Err(error) = self.repo.insert(&record).await {
+            self.remove_object(&key).await;
+            return Err(error.into());
+        }
+        self.tests
+            .audit(
+                who,
+                "test.evidence_add",
+                test_id,
+                json!({
+                    "evidence_id": record.id,
+                    "side": side.as_str(),
+                    "file_name": record.file_name,
+                    "media_type": record.media_type,
+                    "size_bytes": record.size_bytes,
+                    "sha256": record.sha256,
+                }),
+            )
+            .await;
+        Ok(record)
+    }
+
+    async fn remove_object(&self, key: &str) {
+        if let Err(error) = self.kernel.storage.delete(key).await {
+            tracing::warn!(%error, key, "cannot remove an evidence object; the sweep job will");
+        }
+    }
+
+    pub async fn list(&self, test_id: &str) -> Result<Vec<EvidenceRecord>, TestsError> {
+        self.tests.get(test_id).await?;
+        Ok(self.repo.list(test_id).await?)
+    }
+
+    pub async fn get(&self, test_id: &str, id: &str) -> Result<EvidenceRecord, TestsError> {
+        self.repo
+            .get(test_id, id)
+            .await?
+            .ok_or_else(|| TestsError::NotFound(format!("no evidence {id} on test {test_id}")))
+    }
+
+    /// The file's bytes as a stream, read from storage as the client reads.
+    pub async fn open(
+        &self,
+        record: &EvidenceRecord,
+    ) -> Result<impl Stream<Item = std::io::Result<bytes::Bytes>> + Send + use<>, TestsError> {
+        let reader = self
+            .kernel
+            .storage
+            .operator()
+            .reader_with(&record.storage_key)
+            .chunk(1024 * 1024)
+            .await?;
+        Ok(reader.into_bytes_stream(..).await?)
+    }
+
+    /// Removes a file: its uploader or a lead may, until the test completes.
+    pub async fn delete(&self, who: &Principal, test_id: &str, id: &str) -> Result<(), TestsError> {
+        let test = self.tests.get(test_id).await?;
+        let record = self.get(test_id, id).await?;
+        let is_lead = matches!(who.role, Role::Admin | Role::Lead);
+        if !is_lead && (record.uploaded_by_id != who.user_id || who.role == Role::Viewer) {
+            return Err(TestsError::Forbidden(
+                "only the uploader or a lead may delete evidence".into(),
+            ));
+        }
+        if test.state == TestState::Completed {
+            return Err(TestsError::WrongState {
+                code: "evidence_locked",
+                detail: "evidence of a completed test is locked".into(),
+                state: test.state.as_str().into(),
+            });
+        }
+        // Row first: a failure after it leaves an object for the sweep, never a row without a file.
+        if self.repo.delete(id).await? {
+            self.remove_object(&record.storage_key).await;
+            self.tests
+                .audit(
+                    who,
+                    "test.evidence_delete",
+                    test_id,
+                    json!({ "evidence_id": id, "file_name": record.file_name, "sha256": record.sha256 }),
+                )
+                .await;
+        }
+        Ok(())
+    }
+}
+
+/// Deletes evidence objects that have no row and are older than `grace`
+/// (their upload cannot still be running). Returns how many went.
+pub async fn sweep_orphans(kernel: &Kernel, grace: chrono::Duration) -> Result<u64, TestsError> {
+    use futures::TryStreamExt;
+    let cutoff = time::now() - grace;
+    let repo = EvidenceRepo::new(kernel.db.clone());
+    let operator = kernel.storage.operator();
+    let mut lister = operator.lister_with(PREFIX).recursive(true).await?;
+    let mut removed = 0;
+    while let Some(entry) = lister.try_next().await? {
+        if !entry.metadata().is_file() {
+            continue;
+        }
+        let key = entry.path();
+        // The evidence id is a UUIDv7: it carries the upload's start time.
+        let started = key
+            .rsplit('/')
+            .next()
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            .and_then(|id| id.get_timestamp())
+            .and_then(|ts| {
+                let (secs, nanos) = ts.to_unix();
+                chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
+            });
+        let Some(started) = started else {
+            tracing::warn!(
+                key,
+                "an object under evidence/ that Aegis did not name; left alone"
+            );
+            continue;
+        };
+        if started < cutoff && !repo.key_exists(key).await? {
+            kernel.storage.delete(key).await?;
+            tracing::info!(key, "removed an evidence object without a row");
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn refused(refusal: EvidenceRefusal, role: Role, state: TestState) -> TestsError {
+    match refusal {
+        EvidenceRefusal::Role => {
+            TestsError::Forbidden(format!("a {} cannot add evidence", role.as_str()))
+        }
+        EvidenceRefusal::Locked => TestsError::WrongState {
+            code: "evidence_locked",
+            detail: "evidence of a completed test is locked".into(),
+            state: state.as_str().into(),
+        },
+        EvidenceRefusal::State => TestsError::WrongState {
+            code: "evidence_side_closed",
+            detail: format!(
+                "a {} cannot add evidence while the test is {}",
+                role.as_str(),
+                state.as_str()
+            ),
+            state: state.as_str().into(),
+        },
+    }
+}
+
+/// The name a download will carry. Names that try to leave their folder
+/// (`..`, `/`, `\`) or carry control characters are refused, not rewritten,
+/// so the uploader learns; quotes and other awkward characters become `_`.
+pub fn clean_file_name(raw: Option<&str>) -> Result<String, TestsError> {
+    let bad = |why: &str| TestsError::invalid("file", format!("file name {why}"));
+    let name = raw.map(str::trim).unwrap_or_default();
+    if name.is_empty() {
+        return Err(bad("is missing"));
+    }
+    if name.contains(['/', '\\']) || name.chars().all(|c| c == '.') {
+        return Err(bad("must be a plain name, not a path"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(bad("contains control characters"));
+    }
+    if name.len() > MAX_FILE_NAME {
+        return Err(bad("is too long"));
+    }
+    Ok(name
+        .chars()
+        .map(|c| {
+            if matches!(c, '"' | ';' | '<' | '>' | '|' | ':' | '*' | '?') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_plain_names() {
+        assert_eq!(clean_file_name(Some("dump.pcap")).unwrap(), "dump.pcap");
+        assert_eq!(clean_file_name(Some("a\"b;c.txt")).unwrap(), "a_b_c.txt");
+        assert_eq!(
+            clean_file_name(Some("résumé 1.png")).unwrap(),
+            "résumé 1.png"
+        );
+        for bad in [
+            "../etc/passwd",
+            "..",
+            "a/b",
+            "c:\\x\\y",
+            "x\u{0}y",
+            "",
+            "...",
+        ] {
+            assert!(clean_file_name(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Tests: the heart of Aegis, where red and blue record what happened. Test
+//! cases and their state machine, evidence files, templates and the Atomic
+//! Red Team import. Depends on the kernel, and reads the techniques catalog.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod atomic;
+pub mod dto;
+pub mod error;
+pub mod evidence;
+pub mod evidence_repo;
+pub mod model;
+pub mod repo;
+pub mod service;
+pub mod template;
+pub mod template_repo;
+pub mod workflow;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aegis_core::Kernel;
+use aegis_core::auth::IdentityResolver;
+use aegis_core::module::Module;
+use aegis_core::scheduler::JobSpec;
+
+pub use api::{EvidenceApi, TemplatesApi, TestsApi};
+pub use evidence::EvidenceService;
+pub use service::TestService;
+pub use template::{ImportReport, TemplateService};
+
+pub struct TestsModule {
+    tests: TestService,
+    evidence: EvidenceService,
+    templates: TemplateService,
+}
+
+impl TestsModule {
+    pub fn new(kernel: &Kernel, identity: Arc<dyn IdentityResolver>) -> Self {
+        let tests = TestService::new(kernel.clone(), identity);
+        Self {
+            evidence: EvidenceService::new(kernel.clone(), tests.clone()),
+            templates: TemplateService::new(kernel.clone(), tests.clone()),
+            tests,
+        }
+    }
+
+    pub fn apis(&self) -> (TestsApi, EvidenceApi, TemplatesApi) {
+        (
+            TestsApi {
+                tests: self.tests.clone(),
+            },
+            EvidenceApi {
+                evidence: self.evidence.clone(),
+            },
+            TemplatesApi {
+                templates: self.templates.clone(),
+            },
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl Module for TestsModule {
+    fn id(&self) -> &'static str {
+        "tests"
+    }
+
+    fn jobs(&self) -> Vec<JobSpec> {
+        vec![JobSpec::new(
+            "evidence_orphan_sweep",
+            "0 17 * * * *",
+            "Removes evidence objects left without a database row by an interrupted upload",
+            evidence_orphan_sweep,
+        )]
+    }
+}
+
+impl TestsModule {
+    pub fn templates(&self) -> &TemplateService {
+        &self.templates
+    }
+}
+
+async fn evidence_orphan_sweep(kernel: Kernel) -> anyhow::Result<String> {
+    let grace = chrono::Duration::minutes(kernel.settings.evidence.orphan_grace_minutes.into());
+    let removed = evidence::sweep_orphans(&kernel, grace).await?;
+    Ok(format!("{removed} orphaned evidence objects removed"))
+}
+
+/// Imports every `*.yaml` under `dir` (the atomics folder layout), reporting
+/// `(done, total, file)` after each file. A file that cannot be read is a
+/// problem in the report, not the end of the import.
+pub async fn import_atomic_dir(
+    templates: &TemplateService,
+    actor: &repo::Actor,
+    dir: &Path,
+    progress: &dyn Fn(usize, usize, &str),
+) -> anyhow::Result<ImportReport> {
+    let mut files = Vec::new();
+    collect_yaml(dir, &mut files)?;
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!("no .yaml files under {}", dir.display());
+    }
+    let mut report = ImportReport::default();
+    let mut known = HashMap::new();
+    for (done, path) in files.iter().enumerate() {
+        let label = path.strip_prefix(dir).unwrap_or(path).display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(yaml) => {
+                report.absorb(
+                    templates
+                        .import_atomic(actor, &label, &yaml, &mut known)
+                        .await?,
+                );
+            }
+            Err(error) => report.problems.push(template::ImportProblem {
+                file: label.clone(),
+                test: None,
+                reason: error.to_string(),
+            }),
+        }
+        progress(done + 1, files.len(), &label);
+    }
+    Ok(report)
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_yaml(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,470 @@
+//! SQL for tests, their tags and transitions. Reads join the catalog's
+//! `techniques_technique` (read-only) to flag revoked and deprecated
+//! techniques and name their replacements.
+
+use std::collections::HashMap;
+
+use aegis_core::db::{Db, escape_like};
+use aegis_core::time::{self, Timestamp};
+use sqlx::{Any, Transaction};
+
+use crate::model::{
+    AttackOutcome, DetectionOutcome, TechniqueRef, TestFields, TestFilter, TestRecord,
+    TransitionRecord,
+};
+use crate::workflow::{TestState, Transition};
+
+macro_rules! test_select {
+    () => {
+        "SELECT t.id, t.name, t.technique_domain, t.technique_id, t.campaign_id, t.template_id,
+                t.procedure, t.platform, t.target_host, t.red_assignee_id, t.blue_assignee_id,
+                t.state, t.executed_at, t.attack_outcome, t.red_notes, t.detection_outcome,
+                t.detected_at, t.detection_source, t.blue_notes, t.version, t.created_at,
+                t.created_by, t.updated_at, t.updated_by,
+                k.name AS technique_name, k.revoked AS technique_revoked,
+                k.deprecated AS technique_deprecated, k.revoked_by AS technique_replaced_by,
+                r.name AS replacement_name
+         FROM tests_test t
+         LEFT JOIN techniques_technique k
+                ON k.domain = t.technique_domain AND k.attack_id = t.technique_id
+         LEFT JOIN techniques_technique r
+                ON r.domain = k.domain AND r.attack_id = k.revoked_by "
+    };
+}
+
+/// The filter of [`TestRepo::list`], shared by its count and page queries.
+macro_rules! test_filter {
+    () => {
+        "($1 IS NULL OR t.state = $1)
+         AND ($2 IS NULL OR t.technique_id = $2 OR t.technique_id LIKE $3)
+         AND ($4 IS NULL OR k.tactics LIKE $4 ESCAPE '\\')
+         AND ($5 IS NULL OR t.campaign_id = $5)
+         AND ($6 IS NULL OR t.red_assignee_id = $6 OR t.blue_assignee_id = $6)
+         AND ($7 IS NULL OR t.attack_outcome = $7 OR t.detection_outcome = $7)
+         AND ($8 IS NULL OR LOWER(t.platform) = $8)
+         AND ($9 IS NULL OR EXISTS (SELECT 1 FROM tests_test_tag g WHERE g.test_id = t.id AND g.tag = $9))
+         AND ($10 IS NULL OR t.created_at >= $10)
+         AND ($11 IS NULL OR t.created_at < $11)
+         AND ($12 IS NULL OR t.executed_at >= $12)
+         AND ($13 IS NULL OR t.executed_at < $13)
+         AND ($14 IS NULL OR LOWER(t.name) LIKE $14 ESCAPE '\\'
+              OR LOWER(t.procedure) LIKE $14 ESCAPE '\\'
+              OR LOWER(t.target_host) LIKE $14 ESCAPE '\\'
+              OR LOWER(t.technique_id) LIKE $14 ESCAPE '\\')"
+    };
+}
+
+/// Binds the editable columns in the order both INSERT and UPDATE list them.
+macro_rules! bind_fields {
+    ($query:expr, $f:expr) => {
+        $query
+            .bind(&$f.name)
+            .bind(&$f.technique_domain)
+            .bind(&$f.technique_id)
+            .bind(&$f.campaign_id)
+            .bind(&$f.procedure)
+            .bind(&$f.platform)
+            .bind(&$f.target_host)
+            .bind(&$f.red_assignee_id)
+            .bind(&$f.blue_assignee_id)
+            .bind($f.executed_at.map(time::to_db))
+            .bind($f.attack_outcome.map(AttackOutcome::as_str))
+            .bind(&$f.red_notes)
+            .bind($f.detection_outcome.map(DetectionOutcome::as_str))
+            .bind($f.detected_at.map(time::to_db))
+            .bind(&$f.detection_source)
+            .bind(&$f.blue_notes)
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct TestRow {
+    id: String,
+    name: String,
+    technique_domain: String,
+    technique_id: String,
+    campaign_id: Option<String>,
+    template_id: Option<String>,
+    procedure: String,
+    platform: Option<String>,
+    target_host: Option<String>,
+    red_assignee_id: Option<String>,
+    blue_assignee_id: Option<String>,
+    state: String,
+    executed_at: Option<String>,
+    attack_outcome: Option<String>,
+    red_notes: String,
+    detection_outcome: Option<String>,
+    detected_at: Option<String>,
+    detection_source: Option<String>,
+    blue_notes: String,
+    version: i64,
+    created_at: String,
+    created_by: String,
+    updated_at: String,
+    updated_by: String,
+    technique_name: Option<String>,
+    technique_revoked: Option<i64>,
+    technique_deprecated: Option<i64>,
+    technique_replaced_by: Option<String>,
+    replacement_name: Option<String>,
+}
+
+fn decode_time(text: &str) -> Result<Timestamp, sqlx::Error> {
+    time::from_db(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn decode_opt_time(text: Option<String>) -> Result<Option<Timestamp>, sqlx::Error> {
+    text.as_deref().map(decode_time).transpose()
+}
+
+fn decode_enum<T>(
+    text: Option<String>,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, sqlx::Error> {
+    text.map(|t| {
+        parse(&t).ok_or_else(|| sqlx::Error::Decode(format!("unknown value `{t}`").into()))
+    })
+    .transpose()
+}
+
+impl TestRow {
+    fn into_record(self, tags: Vec<String>) -> Result<TestRecord, sqlx::Error> {
+        let state = TestState::parse(&self.state)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown state `{}`", self.state).into()))?;
+        Ok(TestRecord {
+            technique: TechniqueRef {
+                domain: self.technique_domain.clone(),
+                attack_id: self.technique_id.clone(),
+                name: self.technique_name,
+                revoked: self.technique_revoked.unwrap_or(0) != 0,
+                deprecated: self.technique_deprecated.unwrap_or(0) != 0,
+                replaced_by: self.technique_replaced_by,
+                replaced_by_name: self.replacement_name,
+            },
+            fields: TestFields {
+                name: self.name,
+                technique_domain: self.technique_domain,
+                technique_id: self.technique_id,
+                campaign_id: self.campaign_id,
+                procedure: self.procedure,
+                platform: self.platform,
+                target_host: self.target_host,
+                red_assignee_id: self.red_assignee_id,
+                blue_assignee_id: self.blue_assignee_id,
+                tags,
+                executed_at: decode_opt_time(self.executed_at)?,
+                attack_outcome: decode_enum(self.attack_outcome, AttackOutcome::parse)?,
+                red_notes: self.red_notes,
+                detection_outcome: decode_enum(self.detection_outcome, DetectionOutcome::parse)?,
+                detected_at: decode_opt_time(self.detected_at)?,
+                detection_source: self.detection_source,
+                blue_notes: self.blue_notes,
+            },
+            id: self.id,
+            template_id: self.template_id,
+            state,
+            version: self.version,
+            created_at: decode_time(&self.created_at)?,
+            created_by: self.created_by,
+            updated_at: decode_time(&self.updated_at)?,
+            updated_by: self.updated_by,
+        })
+    }
+}
+
+/// What an optimistic write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Written; the new version.
+    Written(i64),
+    /// The row moved on (another version or state) before this write.
+    Conflict,
+}
+
+/// Who changes a test, and when.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: String,
+    pub username: String,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct TestRepo {
+    db: Db,
+}
+
+impl TestRepo {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn insert(
+        &self,
+        id: &str,
+        fields: &TestFields,
+        template_id: Option<&str>,
+        actor: &Actor,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        let at = time::to_db(actor.at);
+        bind_fields!(
+            sqlx::query(
+                "INSERT INTO tests_test (id, state, template_id, version, created_at, created_by,
+                    updated_at, updated_by, name, technique_domain, technique_id, campaign_id,
+                    procedure, platform, target_host, red_assignee_id, blue_assignee_id,
+                    executed_at, attack_outcome, red_notes, detection_outcome, detected_at,
+                    detection_source, blue_notes)
+                 VALUES ($1, $2, $3, 1, $4, $5, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                    $15, $16, $17, $18, $19, $20, $21)"
+            )
+            .bind(id)
+            .bind(TestState::Draft.as_str())
+            .bind(template_id)
+            .bind(&at)
+            .bind(&actor.username),
+            fields
+        )
+        .execute(&mut *tx)
+        .await?;
+        replace_tags(&mut tx, id, &fields.tags).await?;
+        tx.commit().await
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<TestRecord>, sqlx::Error> {
+        let row: Option<TestRow> = sqlx::query_as(concat!(test_select!(), "WHERE t.id = $1"))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut tags = self.tags_of(std::slice::from_ref(&row.id)).await?;
+        let own = tags.remove(&row.id).unwrap_or_default();
+        row.into_record(own).map(Some)
+    }
+
+    /// Writes `fields` if the row is still at `expected_version`.
+    pub async fn update(
+        &self,
+        id: &str,
+        expected_version: i64,
+        fields: &TestFields,
+        actor: &Actor,
+    ) -> Result<WriteOutcome, sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        let done = bind_fields!(
+            sqlx::query(
+                "UPDATE tests_test SET version = version + 1, updated_at = $3, updated_by = $4,
+                    name = $5, technique_domain = $6, technique_id = $7, campaign_id = $8,
+                    procedure = $9, platform = $10, target_host = $11, red_assignee_id = $12,
+                    blue_assignee_id = $13, executed_at = $14, attack_outcome = $15,
+                    red_notes = $16, detection_outcome = $17, detected_at = $18,
+                    detection_source = $19, blue_notes = $20
+                 WHERE id = $1 AND version = $2"
+            )
+            .bind(id)
+            .bind(expected_version)
+            .bind(time::to_db(actor.at))
+            .bind(&actor.username),
+            fields
+        )
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(WriteOutcome::Conflict);
+        }
+        replace_tags(&mut tx, id, &fields.tags).await?;
+        tx.commit().await?;
+        Ok(WriteOutcome::Written(expected_version + 1))
+    }
+
+    /// Moves the test from `from` to the transition's target state if it is
+    /// still in `from`, and records the transition with its actor.
+    pub async fn transition(
+        &self,
+        id: &str,
+        from: TestState,
+        transition: Transition,
+        actor: &Actor,
+    ) -> Result<WriteOutcome, sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        let at = time::to_db(actor.at);
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE tests_test SET state = $2, version = version + 1, updated_at = $3, updated_by = $4
+             WHERE id = $1 AND state = $5 RETURNING version",
+        )
+        .bind(id)
+        .bind(transition.to_state().as_str())
+        .bind(&at)
+        .bind(&actor.username)
+        .bind(from.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(version) = version else {
+            return Ok(WriteOutcome::Conflict);
+        };
+        sqlx::query(
+            "INSERT INTO tests_transition (id, test_id, transition, from_state, to_state, actor_id, actor_name, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(id)
+        .bind(transition.name())
+        .bind(from.as_str())
+        .bind(transition.to_state().as_str())
+        .bind(&actor.user_id)
+        .bind(&actor.username)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(WriteOutcome::Written(version))
+    }
+
+    pub async fn transitions(&self, id: &str) -> Result<Vec<TransitionRecord>, sqlx::Error> {
+        let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT transition, from_state, to_state, actor_id, actor_name, at
+             FROM tests_transition WHERE test_id = $1 ORDER BY at, id",
+        )
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.into_iter()
+            .map(
+                |(transition, from_state, to_state, actor_id, actor_name, at)| {
+                    Ok(TransitionRecord {
+                        transition,
+                        from_state,
+                        to_state,
+                        actor_id,
+                        actor_name,
+                        at: decode_time(&at)?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// One page of tests and the total matching the filter.
+    pub async fn list(
+        &self,
+        filter: &TestFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<TestRecord>, i64), sqlx::Error> {
+        let subtechniques = filter.technique.as_ref().map(|t| format!("{t}.%"));
+        let tactic = filter
+            .tactic
+            .as_ref()
+            .map(|t| format!("%\"{}\"%", escape_like(t)));
+        let platform = filter.platform.as_ref().map(|p| p.to_lowercase());
+        let text = filter
+            .text
+            .as_ref()
+            .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
+        let times = [
+            filter.created_after,
+            filter.created_before,
+            filter.executed_after,
+            filter.executed_before,
+        ]
+        .map(|t| t.map(time::to_db));
+        macro_rules! bind_filter {
+            ($query:expr) => {
+                $query
+                    .bind(filter.state.map(TestState::as_str))
+                    .bind(&filter.technique)
+                    .bind(&subtechniques)
+                    .bind(&tactic)
+                    .bind(&filter.campaign_id)
+                    .bind(&filter.assignee_id)
+                    .bind(&filter.outcome)
+                    .bind(&platform)
+                    .bind(&filter.tag)
+                    .bind(&times[0])
+                    .bind(&times[1])
+                    .bind(&times[2])
+                    .bind(&times[3])
+                    .bind(&text)
+            };
+        }
+        let total: i64 = bind_filter!(sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM tests_test t
+             LEFT JOIN techniques_technique k
+                    ON k.domain = t.technique_domain AND k.attack_id = t.technique_id
+             WHERE ",
+            test_filter!()
+        )))
+        .fetch_one(self.db.pool())
+        .await?;
+        let direction = if filter.sort.descending {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        // The column is one of TestSort::KEYS; NULLs sort last on both backends.
+        let sql = format!(
+            "{} WHERE {} ORDER BY CASE WHEN t.{col} IS NULL THEN 1 ELSE 0 END, t.{col} {direction}, t.id {direction} LIMIT $15 OFFSET $16",
+            test_select!(),
+            test_filter!(),
+            col = filter.sort.column,
+        );
+        let rows: Vec<TestRow> = bind_filter!(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.db.pool())
+            .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut tags = self.tags_of(&ids).await?;
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                let own = tags.remove(&row.id).unwrap_or_default();
+                row.into_record(own)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((items, total))
+    }
+
+    async fn tags_of(&self, ids: &[String]) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
+        let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(tags);
+        }
+        // Only numbered placeholders are formatted in; every id is bound.
+        let placeholders = (1..=ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT test_id, tag FROM tests_test_tag WHERE test_id IN ({placeholders}) ORDER BY tag"
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id);
+        }
+        for (test_id, tag) in query.fetch_all(self.db.pool()).await? {
+            tags.entry(test_id).or_default().push(tag);
+        }
+        Ok(tags)
+    }
+}
+
+async fn replace_tags(
+    tx: &mut Transaction<'static, Any>,
+    test_id: &str,
+    tags: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM tests_test_tag WHERE test_id = $1")
+        .bind(test_id)
+        .execute(&mut **tx)
+        .await?;
+    for tag in tags {
+        sqlx::query("INSERT INTO tests_test_tag (test_id, tag) VALUES ($1, $2)")
+            .bind(test_id)
+            .bind(tag)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}

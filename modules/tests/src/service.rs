@@ -1,0 +1,703 @@
+//! The rules of a test's life: who may change which fields in which state,
+//! the transitions, optimistic versions and the field-by-field history.
+
+use std::sync::Arc;
+
+use aegis_core::Kernel;
+use aegis_core::audit::{AuditEntry, AuditEvent, AuditFilter};
+use aegis_core::auth::{IdentityResolver, Principal, Role};
+use aegis_core::error::FieldError;
+use aegis_core::time;
+use aegis_mod_techniques::repo::CatalogRepo;
+use serde_json::{Value, json};
+
+use crate::error::TestsError;
+use crate::model::{TestFields, TestFilter, TestPatch, TestRecord, TransitionRecord, is_attack_id};
+use crate::repo::{Actor, TestRepo, WriteOutcome};
+use crate::workflow::{FieldGroup, TestState, Transition};
+
+pub const DEFAULT_DOMAIN: &str = aegis_mod_techniques::model::DEFAULT_DOMAIN;
+const MAX_NAME: usize = 200;
+const MAX_TEXT: usize = 64 * 1024;
+const MAX_SHORT: usize = 255;
+const MAX_TAGS: usize = 32;
+const MAX_TAG: usize = 64;
+
+/// One changed field, as the history shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+#[derive(Clone)]
+pub struct TestService {
+    kernel: Kernel,
+    repo: TestRepo,
+    catalog: CatalogRepo,
+    identity: Arc<dyn IdentityResolver>,
+}
+
+/// Records an audit event about `target` (kind, id); a failed write is
+/// logged, never the end of the request that made the change.
+pub(crate) async fn record(
+    kernel: &Kernel,
+    actor: &Actor,
+    action: &str,
+    target: (&str, &str),
+    detail: Value,
+) {
+    let entry = AuditEntry {
+        actor_id: Some(actor.user_id.clone()),
+        actor_name: Some(actor.username.clone()),
+        action: action.into(),
+        target_type: Some(target.0.into()),
+        target_id: Some(target.1.into()),
+        detail,
+        address: None,
+    };
+    if let Err(error) = kernel.audit.record(entry).await {
+        tracing::error!(%error, "cannot write an audit event");
+    }
+}
+
+pub fn actor(who: &Principal) -> Actor {
+    Actor {
+        user_id: who.user_id.clone(),
+        username: who.username.clone(),
+        at: time::now(),
+    }
+}
+
+impl TestService {
+    pub fn new(kernel: Kernel, identity: Arc<dyn IdentityResolver>) -> Self {
+        Self {
+            repo: TestRepo::new(kernel.db.clone()),
+            catalog: CatalogRepo::new(kernel.db.clone()),
+            kernel,
+            identity,
+        }
+    }
+
+    pub fn repo(&self) -> &TestRepo {
+        &self.repo
+    }
+
+    pub(crate) async fn audit(&self, who: &Principal, action: &str, test_id: &str, detail: Value) {
+        record(&self.kernel, &actor(who), action, ("test", test_id), detail).await;
+    }
+
+    pub async fn get(&self, id: &str) -> Result<TestRecord, TestsError> {
+        self.repo
+            .get(id)
+            .await?
+            .ok_or_else(|| TestsError::NotFound(format!("no test {id}")))
+    }
+
+    pub async fn transitions(&self, id: &str) -> Result<Vec<TransitionRecord>, TestsError> {
+        Ok(self.repo.transitions(id).await?)
+    }
+
+    pub async fn list(
+        &self,
+        filter: &TestFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<TestRecord>, i64), TestsError> {
+        Ok(self.repo.list(filter, limit, offset).await?)
+    }
+
+    /// A new draft. The plan and red halves may be filled at once; the blue
+    /// half waits for blue_evaluating like any other change.
+    pub async fn create(
+        &self,
+        who: &Principal,
+        patch: &TestPatch,
+        template_id: Option<&str>,
+    ) -> Result<TestRecord, TestsError> {
+        let empty = TestFields {
+            name: String::new(),
+            technique_domain: DEFAULT_DOMAIN.into(),
+            technique_id: String::new(),
+            campaign_id: None,
+            procedure: String::new(),
+            platform: None,
+            target_host: None,
+            red_assignee_id: None,
+            blue_assignee_id: None,
+            tags: Vec::new(),
+            executed_at: None,
+            attack_outcome: None,
+            red_notes: String::new(),
+            detection_outcome: None,
+            detected_at: None,
+            detection_source: None,
+            blue_notes: String::new(),
+        };
+        let mut missing = Vec::new();
+        if patch.name.is_none() {
+            missing.push(FieldError::new("name", "required"));
+        }
+        if patch.technique_id.is_none() {
+            missing.push(FieldError::new("technique_id", "required"));
+        }
+        if !missing.is_empty() {
+            return Err(TestsError::Invalid(missing));
+        }
+        let fields = apply_patch(&empty, TestState::Draft, who.role, patch)?;
+        self.check_references(&empty, &fields).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        self.repo
+            .insert(&id, &fields, template_id, &actor(who))
+            .await?;
+        let changes = diff(&empty, &fields);
+        self.audit(
+            who,
+            "test.create",
+            &id,
+            json!({ "changes": changes, "template_id": template_id }),
+        )
+        .await;
+        self.get(&id).await
+    }
+
+    /// Applies `patch` if `expected_version` is still current.
+    pub async fn update(
+        &self,
+        who: &Principal,
+        id: &str,
+        expected_version: Option<i64>,
+        patch: &TestPatch,
+    ) -> Result<TestRecord, TestsError> {
+        let expected = expected_version.ok_or(TestsError::VersionRequired)?;
+        let current = self.get(id).await?;
+        if current.version != expected {
+            return Err(TestsError::Stale {
+                current: current.version,
+            });
+        }
+        let fields = apply_patch(&current.fields, current.state, who.role, patch)?;
+        let changes = diff(&current.fields, &fields);
+        if changes.is_empty() {
+            return Ok(current);
+        }
+        self.check_references(&current.fields, &fields).await?;
+        match self.repo.update(id, expected, &fields, &actor(who)).await? {
+            WriteOutcome::Written(version) => {
+                self.audit(
+                    who,
+                    "test.update",
+                    id,
+                    json!({ "changes": changes, "version": version }),
+                )
+                .await;
+                self.get(id).await
+            }
+            WriteOutcome::Conflict => Err(TestsError::Stale {
+                current: self.get(id).await?.version,
+            }),
+        }
+    }
+
+    pub async fn transition(
+        &self,
+        who: &Principal,
+        id: &str,
+        transition: Transition,
+    ) -> Result<TestRecord, TestsError> {
+        if !transition.roles().contains(&who.role) {
+            return Err(TestsError::Forbidden(format!(
+                "a {} cannot {}",
+                who.role.as_str(),
+                transition.slug()
+            )));
+        }
+        let current = self.get(id).await?;
+        check_transition(&current, transition)?;
+        match self
+            .repo
+            .transition(id, current.state, transition, &actor(who))
+            .await?
+        {
+            WriteOutcome::Written(version) => {
+                self.audit(
+                    who,
+                    &format!("test.{}", transition.name()),
+                    id,
+                    json!({
+                        "from": current.state.as_str(),
+                        "to": transition.to_state().as_str(),
+                        "version": version,
+                    }),
+                )
+                .await;
+                self.get(id).await
+            }
+            // Another transition got there first: answer from the state it left.
+            WriteOutcome::Conflict => {
+                let now = self.get(id).await?;
+                check_transition(&now, transition)?;
+                Err(TestsError::Stale {
+                    current: now.version,
+                })
+            }
+        }
+    }
+
+    /// Every recorded change of a test, newest first.
+    pub async fn history(
+        &self,
+        id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<AuditEvent>, i64), TestsError> {
+        self.get(id).await?;
+        let filter = AuditFilter {
+            target: Some(("test".into(), id.into())),
+            ..AuditFilter::default()
+        };
+        Ok(self.kernel.audit.list(&filter, limit, offset).await?)
+    }
+
+    /// The technique must be in the catalog and current; assignees must be
+    /// active users. Only what changed is checked, so a test whose technique
+    /// was revoked later can still be edited.
+    async fn check_references(
+        &self,
+        before: &TestFields,
+        after: &TestFields,
+    ) -> Result<(), TestsError> {
+        if before.technique_id != after.technique_id
+            || before.technique_domain != after.technique_domain
+        {
+            self.check_technique(&after.technique_domain, &after.technique_id)
+                .await?;
+        }
+        for (field, old, new) in [
+            (
+                "red_assignee_id",
+                &before.red_assignee_id,
+                &after.red_assignee_id,
+            ),
+            (
+                "blue_assignee_id",
+                &before.blue_assignee_id,
+                &after.blue_assignee_id,
+            ),
+        ] {
+            if let Some(user_id) = new
+                && old.as_ref() != Some(user_id)
+                && self.identity.active_user(user_id).await?.is_none()
+            {
+                return Err(TestsError::invalid(field, "no active user with this id"));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn check_technique(&self, domain: &str, attack_id: &str) -> Result<(), TestsError> {
+        let Some(stored) = self.catalog.technique(domain, attack_id).await? else {
+            return Err(TestsError::invalid(
+                "technique_id",
+                format!(
+                    "{attack_id} is not in the ATT&CK catalog (run a MITRE sync first if the catalog is empty)"
+                ),
+            ));
+        };
+        let t = stored.technique;
+        if t.revoked {
+            let hint = t
+                .revoked_by
+                .map(|r| format!("; use {r} instead"))
+                .unwrap_or_default();
+            return Err(TestsError::invalid(
+                "technique_id",
+                format!("{attack_id} is revoked{hint}"),
+            ));
+        }
+        if t.deprecated {
+            return Err(TestsError::invalid(
+                "technique_id",
+                format!("{attack_id} is deprecated"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_transition(current: &TestRecord, transition: Transition) -> Result<(), TestsError> {
+    if !transition.from_states().contains(&current.state) {
+        let allowed: Vec<&str> = transition
+            .from_states()
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        return Err(TestsError::WrongState {
+            code: "illegal_transition",
+            detail: format!(
+                "cannot {} a test in state {}; allowed from {}",
+                transition.slug(),
+                current.state.as_str(),
+                allowed.join(" or ")
+            ),
+            state: current.state.as_str().into(),
+        });
+    }
+    let f = &current.fields;
+    let mut missing = Vec::new();
+    match transition {
+        Transition::SubmitToBlue => {
+            if f.executed_at.is_none() {
+                missing.push(FieldError::new(
+                    "executed_at",
+                    "required before submitting to blue",
+                ));
+            }
+            if f.attack_outcome.is_none() {
+                missing.push(FieldError::new(
+                    "attack_outcome",
+                    "required before submitting to blue",
+                ));
+            }
+        }
+        Transition::Complete if f.detection_outcome.is_none() => {
+            missing.push(FieldError::new(
+                "detection_outcome",
+                "required before completing",
+            ));
+        }
+        _ => {}
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(TestsError::Invalid(missing))
+    }
+}
+
+fn groups_of(patch: &TestPatch) -> Vec<(FieldGroup, Vec<&'static str>)> {
+    let mut plan = Vec::new();
+    let mut red = Vec::new();
+    let mut blue = Vec::new();
+    macro_rules! touched {
+        ($list:ident: $($field:ident),+) => {
+            $(if patch.$field.is_some() { $list.push(stringify!($field)); })+
+        };
+    }
+    touched!(plan: name, technique_id, campaign_id, procedure, platform, target_host,
+        red_assignee_id, blue_assignee_id, tags);
+    touched!(red: executed_at, attack_outcome, red_notes);
+    touched!(blue: detection_outcome, detected_at, detection_source, blue_notes);
+    [
+        (FieldGroup::Plan, plan),
+        (FieldGroup::Red, red),
+        (FieldGroup::Blue, blue),
+    ]
+    .into_iter()
+    .filter(|(_, fields)| !fields.is_empty())
+    .collect()
+}
+
+/// The fields after `patch`, if `role` may write every touched group and each
+/// group is open in `state`; values are normalised and validated.
+pub fn apply_patch(
+    current: &TestFields,
+    state: TestState,
+    role: Role,
+    patch: &TestPatch,
+) -> Result<TestFields, TestsError> {
+    let groups = groups_of(patch);
+    for (group, fields) in &groups {
+        if !group.writers().contains(&role) {
+            return Err(TestsError::Forbidden(format!(
+                "a {} cannot change the {} fields ({})",
+                role.as_str(),
+                group.name(),
+                fields.join(", ")
+            )));
+        }
+    }
+    for (group, fields) in &groups {
+        if !group.open_in().contains(&state) {
+            let open: Vec<&str> = group.open_in().iter().map(|s| s.as_str()).collect();
+            return Err(TestsError::WrongState {
+                code: "fields_locked",
+                detail: format!(
+                    "the {} fields ({}) can change only in {}; the test is {}",
+                    group.name(),
+                    fields.join(", "),
+                    open.join(" or "),
+                    state.as_str()
+                ),
+                state: state.as_str().into(),
+            });
+        }
+    }
+
+    let mut errors = Vec::new();
+    let mut next = current.clone();
+    if let Some(name) = &patch.name {
+        match bounded(name, 1, MAX_NAME) {
+            Ok(n) => next.name = n,
+            Err(m) => errors.push(FieldError::new("name", m)),
+        }
+    }
+    if let Some(technique) = &patch.technique_id {
+        let id = technique.trim().to_ascii_uppercase();
+        if is_attack_id(&id) {
+            next.technique_id = id;
+        } else {
+            errors.push(FieldError::new(
+                "technique_id",
+                "expected an ATT&CK id such as T1059 or T1059.001",
+            ));
+        }
+    }
+    if let Some(procedure) = &patch.procedure {
+        match bounded(procedure, 0, MAX_TEXT) {
+            Ok(p) => next.procedure = p,
+            Err(m) => errors.push(FieldError::new("procedure", m)),
+        }
+    }
+    let short = |field: &'static str,
+                 value: &Option<Option<String>>,
+                 slot: &mut Option<String>,
+                 errors: &mut Vec<FieldError>| {
+        if let Some(v) = value {
+            match v.as_deref().map(|s| bounded(s, 0, MAX_SHORT)).transpose() {
+                Ok(s) => *slot = s.filter(|s| !s.is_empty()),
+                Err(m) => errors.push(FieldError::new(field, m)),
+            }
+        }
+    };
+    short("platform", &patch.platform, &mut next.platform, &mut errors);
+    short(
+        "target_host",
+        &patch.target_host,
+        &mut next.target_host,
+        &mut errors,
+    );
+    short(
+        "detection_source",
+        &patch.detection_source,
+        &mut next.detection_source,
+        &mut errors,
+    );
+    let id_field = |field: &'static str,
+                    value: &Option<Option<String>>,
+                    slot: &mut Option<String>,
+                    errors: &mut Vec<FieldError>| {
+        if let Some(v) = value {
+            match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => *slot = None,
+                Some(s) => match uuid::Uuid::parse_str(s) {
+                    Ok(u) => *slot = Some(u.to_string()),
+                    Err(_) => errors.push(FieldError::new(field, "expected an id (UUID)")),
+                },
+            }
+        }
+    };
+    id_field(
+        "campaign_id",
+        &patch.campaign_id,
+        &mut next.campaign_id,
+        &mut errors,
+    );
+    id_field(
+        "red_assignee_id",
+        &patch.red_assignee_id,
+        &mut next.red_assignee_id,
+        &mut errors,
+    );
+    id_field(
+        "blue_assignee_id",
+        &patch.blue_assignee_id,
+        &mut next.blue_assignee_id,
+        &mut errors,
+    );
+    if let Some(tags) = &patch.tags {
+        match normalise_tags(tags) {
+            Ok(t) => next.tags = t,
+            Err(m) => errors.push(FieldError::new("tags", m)),
+        }
+    }
+    if let Some(v) = patch.executed_at {
+        next.executed_at = v;
+    }
+    if let Some(v) = patch.attack_outcome {
+        next.attack_outcome = v;
+    }
+    if let Some(v) = patch.detection_outcome {
+        next.detection_outcome = v;
+    }
+    if let Some(v) = patch.detected_at {
+        next.detected_at = v;
+    }
+    for (field, value, slot) in [
+        ("red_notes", &patch.red_notes, &mut next.red_notes),
+        ("blue_notes", &patch.blue_notes, &mut next.blue_notes),
+    ] {
+        if let Some(v) = value {
+            match bounded(v, 0, MAX_TEXT) {
+                Ok(n) => *slot = n,
+                Err(m) => errors.push(FieldError::new(field, m)),
+            }
+        }
+    }
+    if let (Some(executed), Some(detected)) = (next.executed_at, next.detected_at)
+        && detected < executed
+    {
+        errors.push(FieldError::new(
+            "detected_at",
+            "must not be before executed_at",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(next)
+    } else {
+        Err(TestsError::Invalid(errors))
+    }
+}
+
+/// Trimmed text of `min..=max` characters.
+fn bounded(text: &str, min: usize, max: usize) -> Result<String, String> {
+    let trimmed = text.trim();
+    let length = trimmed.chars().count();
+    if length < min {
+        Err("must not be empty".into())
+    } else if length > max {
+        Err(format!("at most {max} characters"))
+    } else {
+        Ok(trimmed.to_owned())
+    }
+}
+
+/// Lower-case, de-duplicated, sorted tags of letters, digits and `-_.:/`.
+pub fn normalise_tags(tags: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().to_lowercase();
+        if tag.is_empty() || tag.chars().count() > MAX_TAG {
+            return Err(format!("each tag has 1 to {MAX_TAG} characters"));
+        }
+        if !tag
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.:/ ".contains(c))
+        {
+            return Err(format!("`{tag}`: letters, digits, spaces and -_.:/ only"));
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(format!("at most {MAX_TAGS} tags"));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Field-by-field differences, in field-name order.
+pub fn diff(before: &TestFields, after: &TestFields) -> Vec<FieldChange> {
+    let (Ok(Value::Object(old)), Ok(Value::Object(new))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return Vec::new();
+    };
+    new.into_iter()
+        .filter_map(|(field, after)| {
+            let before = old.get(&field).cloned().unwrap_or(Value::Null);
+            (before != after).then_some(FieldChange {
+                field,
+                before,
+                after,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AttackOutcome, DetectionOutcome};
+
+    fn fields() -> TestFields {
+        TestFields {
+            name: "n".into(),
+            technique_domain: DEFAULT_DOMAIN.into(),
+            technique_id: "T1059".into(),
+            campaign_id: None,
+            procedure: String::new(),
+            platform: None,
+            target_host: None,
+            red_assignee_id: None,
+            blue_assignee_id: None,
+            tags: vec![],
+            executed_at: None,
+            attack_outcome: None,
+            red_notes: String::new(),
+            detection_outcome: None,
+            detected_at: None,
+            detection_source: None,
+            blue_notes: String::new(),
+        }
+    }
+
+    #[test]
+    fn each_side_writes_only_its_own_half() {
+        let red = TestPatch {
+            attack_outcome: Some(Some(AttackOutcome::Succeeded)),
+            ..TestPatch::default()
+        };
+        let blue = TestPatch {
+            detection_outcome: Some(Some(DetectionOutcome::Alerted)),
+            ..TestPatch::default()
+        };
+        assert!(apply_patch(&fields(), TestState::RedExecuting, Role::RedTech, &red).is_ok());
+        assert!(matches!(
+            apply_patch(&fields(), TestState::BlueEvaluating, Role::RedTech, &blue),
+            Err(TestsError::Forbidden(_))
+        ));
+        assert!(matches!(
+            apply_patch(&fields(), TestState::RedExecuting, Role::BlueTech, &red),
+            Err(TestsError::Forbidden(_))
+        ));
+        assert!(apply_patch(&fields(), TestState::BlueEvaluating, Role::BlueTech, &blue).is_ok());
+        assert!(matches!(
+            apply_patch(&fields(), TestState::RedExecuting, Role::Lead, &blue),
+            Err(TestsError::WrongState { .. })
+        ));
+        assert!(matches!(
+            apply_patch(
+                &fields(),
+                TestState::Draft,
+                Role::Viewer,
+                &TestPatch {
+                    name: Some("x".into()),
+                    ..TestPatch::default()
+                }
+            ),
+            Err(TestsError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn diffs_name_each_changed_field() {
+        let mut after = fields();
+        after.name = "renamed".into();
+        after.tags = vec!["apt29".into()];
+        let changes = diff(&fields(), &after);
+        let names: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(names, ["name", "tags"]);
+        assert_eq!(changes[0].before, json!("n"));
+        assert_eq!(changes[0].after, json!("renamed"));
+    }
+
+    #[test]
+    fn tags_are_normalised() {
+        let tags = normalise_tags(&[" APT29 ".into(), "apt29".into(), "q3".into()]).unwrap();
+        assert_eq!(tags, ["apt29", "q3"]);
+        assert!(normalise_tags(&["<script>".into()]).is_err());
+    }
+}

@@ -1,0 +1,517 @@
+//! Test templates: reusable procedures written by hand or imported from
+//! Atomic Red Team, and tests made from them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aegis_core::Kernel;
+use aegis_core::auth::Principal;
+use aegis_core::error::FieldError;
+use aegis_core::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::atomic;
+use crate::error::TestsError;
+use crate::model::{Change, TestPatch, TestRecord, is_attack_id};
+use crate::repo::{Actor, WriteOutcome};
+use crate::service::{DEFAULT_DOMAIN, TestService, actor};
+use crate::template_repo::{TemplateRepo, Upserted};
+
+pub const SOURCE_MANUAL: &str = "manual";
+pub const SOURCE_ATOMIC: &str = "atomic-red-team";
+const MAX_COMMAND: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputArgument {
+    pub description: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub default: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TemplateFields {
+    pub name: String,
+    pub description: String,
+    pub technique_domain: String,
+    pub technique_id: String,
+    pub platforms: Vec<String>,
+    pub executor: Option<String>,
+    pub command: String,
+    pub cleanup_command: Option<String>,
+    pub elevation_required: bool,
+    pub input_arguments: BTreeMap<String, InputArgument>,
+}
+
+impl TemplateFields {
+    /// Identifies the content, so a re-import can tell "unchanged".
+    pub fn content_hash(&self) -> String {
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        format!("{:x}", Sha256::digest(canonical))
+    }
+
+    /// The command with `#{argument}` replaced by `values` or the defaults.
+    pub fn render(&self, values: &HashMap<String, String>) -> Result<String, TestsError> {
+        if let Some(unknown) = values
+            .keys()
+            .find(|k| !self.input_arguments.contains_key(*k))
+        {
+            return Err(TestsError::invalid(
+                "arguments",
+                format!("the template has no input argument `{unknown}`"),
+            ));
+        }
+        let mut command = self.command.clone();
+        for (name, argument) in &self.input_arguments {
+            let value = values.get(name).unwrap_or(&argument.default);
+            command = command.replace(&format!("#{{{name}}}"), value);
+        }
+        Ok(command)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TemplateRecord {
+    pub id: String,
+    pub fields: TemplateFields,
+    pub source: String,
+    pub external_id: Option<String>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TemplatePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub technique_id: Option<String>,
+    pub platforms: Option<Vec<String>>,
+    pub executor: Change<String>,
+    pub command: Option<String>,
+    pub cleanup_command: Change<String>,
+    pub elevation_required: Option<bool>,
+    pub input_arguments: Option<BTreeMap<String, InputArgument>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TemplateFilter {
+    pub technique: Option<String>,
+    pub platform: Option<String>,
+    pub source: Option<String>,
+    pub text: Option<String>,
+}
+
+/// A test made from a template: the template gives technique and procedure.
+#[derive(Debug, Clone, Default)]
+pub struct FromTemplate {
+    pub name: Option<String>,
+    pub arguments: HashMap<String, String>,
+    /// Plan fields of the new test (name and technique are ignored here).
+    pub plan: TestPatch,
+}
+
+/// The outcome of importing atomics.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub files: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Technique ids the catalog does not know; their templates are imported
+    /// anyway and start working once a sync brings the technique.
+    pub unknown_techniques: Vec<String>,
+    /// Files or tests that could not be read, with the reason.
+    pub problems: Vec<ImportProblem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportProblem {
+    pub file: String,
+    pub test: Option<String>,
+    pub reason: String,
+}
+
+impl ImportReport {
+    pub fn absorb(&mut self, other: ImportReport) {
+        self.files += other.files;
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        for id in other.unknown_techniques {
+            if !self.unknown_techniques.contains(&id) {
+                self.unknown_techniques.push(id);
+            }
+        }
+        self.problems.extend(other.problems);
+    }
+}
+
+#[derive(Clone)]
+pub struct TemplateService {
+    kernel: Kernel,
+    repo: TemplateRepo,
+    tests: TestService,
+}
+
+impl TemplateService {
+    pub fn new(kernel: Kernel, tests: TestService) -> Self {
+        Self {
+            repo: TemplateRepo::new(kernel.db.clone()),
+            kernel,
+            tests,
+        }
+    }
+
+    pub fn repo(&self) -> &TemplateRepo {
+        &self.repo
+    }
+
+    async fn audit(&self, actor: &Actor, action: &str, id: &str, detail: serde_json::Value) {
+        crate::service::record(&self.kernel, actor, action, ("template", id), detail).await;
+    }
+
+    pub async fn get(&self, id: &str) -> Result<TemplateRecord, TestsError> {
+        self.repo
+            .get(id)
+            .await?
+            .ok_or_else(|| TestsError::NotFound(format!("no template {id}")))
+    }
+
+    pub async fn list(
+        &self,
+        filter: &TemplateFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<TemplateRecord>, i64), TestsError> {
+        Ok(self.repo.list(filter, limit, offset).await?)
+    }
+
+    pub async fn create(
+        &self,
+        who: &Principal,
+        patch: &TemplatePatch,
+    ) -> Result<TemplateRecord, TestsError> {
+        let mut missing = Vec::new();
+        if patch.name.is_none() {
+            missing.push(FieldError::new("name", "required"));
+        }
+        if patch.technique_id.is_none() {
+            missing.push(FieldError::new("technique_id", "required"));
+        }
+        if !missing.is_empty() {
+            return Err(TestsError::Invalid(missing));
+        }
+        let empty = TemplateFields {
+            name: String::new(),
+            description: String::new(),
+            technique_domain: DEFAULT_DOMAIN.into(),
+            technique_id: String::new(),
+            platforms: Vec::new(),
+            executor: None,
+            command: String::new(),
+            cleanup_command: None,
+            elevation_required: false,
+            input_arguments: BTreeMap::new(),
+        };
+        let fields = apply(&empty, patch)?;
+        self.tests
+            .check_technique(&fields.technique_domain, &fields.technique_id)
+            .await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let actor = actor(who);
+        self.repo
+            .insert(
+                &id,
+                &fields,
+                SOURCE_MANUAL,
+                None,
+                &fields.content_hash(),
+                &actor,
+            )
+            .await?;
+        self.audit(
+            &actor,
+            "template.create",
+            &id,
+            json!({ "name": fields.name }),
+        )
+        .await;
+        self.get(&id).await
+    }
+
+    pub async fn update(
+        &self,
+        who: &Principal,
+        id: &str,
+        expected_version: Option<i64>,
+        patch: &TemplatePatch,
+    ) -> Result<TemplateRecord, TestsError> {
+        let expected = expected_version.ok_or(TestsError::VersionRequired)?;
+        let current = self.get(id).await?;
+        if current.version != expected {
+            return Err(TestsError::Stale {
+                current: current.version,
+            });
+        }
+        let fields = apply(&current.fields, patch)?;
+        if fields == current.fields {
+            return Ok(current);
+        }
+        if fields.technique_id != current.fields.technique_id {
+            self.tests
+                .check_technique(&fields.technique_domain, &fields.technique_id)
+                .await?;
+        }
+        let actor = actor(who);
+        match self
+            .repo
+            .update(id, expected, &fields, &fields.content_hash(), &actor)
+            .await?
+        {
+            WriteOutcome::Written(version) => {
+                self.audit(&actor, "template.update", id, json!({ "version": version }))
+                    .await;
+                self.get(id).await
+            }
+            WriteOutcome::Conflict => Err(TestsError::Stale {
+                current: self.get(id).await?.version,
+            }),
+        }
+    }
+
+    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), TestsError> {
+        let current = self.get(id).await?;
+        if self.repo.delete(id).await? {
+            self.audit(
+                &actor(who),
+                "template.delete",
+                id,
+                json!({ "name": current.fields.name }),
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// A new draft test carrying the template's technique and rendered command.
+    pub async fn create_test(
+        &self,
+        who: &Principal,
+        id: &str,
+        request: FromTemplate,
+    ) -> Result<TestRecord, TestsError> {
+        let template = self.get(id).await?;
+        let t = &template.fields;
+        let mut patch = request.plan;
+        patch.name = Some(request.name.unwrap_or_else(|| t.name.clone()));
+        patch.technique_id = Some(t.technique_id.clone());
+        patch.procedure = Some(t.render(&request.arguments)?);
+        if patch.platform.is_none() && t.platforms.len() == 1 {
+            patch.platform = Some(t.platforms.first().cloned());
+        }
+        self.tests.create(who, &patch, Some(&template.id)).await
+    }
+
+    /// Imports one Atomic Red Team file; `label` names it in the report.
+    pub async fn import_atomic(
+        &self,
+        actor: &Actor,
+        label: &str,
+        yaml: &str,
+        known: &mut HashMap<String, bool>,
+    ) -> Result<ImportReport, TestsError> {
+        let mut report = ImportReport {
+            files: 1,
+            ..ImportReport::default()
+        };
+        let parsed = match atomic::parse(yaml) {
+            Ok(p) => p,
+            Err(e) => {
+                report.problems.push(ImportProblem {
+                    file: label.into(),
+                    test: None,
+                    reason: e.to_string(),
+                });
+                return Ok(report);
+            }
+        };
+        for (test, reason) in parsed.skipped {
+            report.problems.push(ImportProblem {
+                file: label.into(),
+                test: Some(test),
+                reason,
+            });
+        }
+        let known_technique = match known.get(&parsed.technique_id) {
+            Some(k) => *k,
+            None => {
+                let k = self
+                    .tests
+                    .check_technique(DEFAULT_DOMAIN, &parsed.technique_id)
+                    .await
+                    .is_ok();
+                known.insert(parsed.technique_id.clone(), k);
+                k
+            }
+        };
+        if !known_technique && !parsed.drafts.is_empty() {
+            report.unknown_techniques.push(parsed.technique_id.clone());
+        }
+        let mut tx = self.repo.db().pool().begin().await?;
+        for draft in &parsed.drafts {
+            let hash = draft.fields.content_hash();
+            match TemplateRepo::upsert_external(
+                &mut tx,
+                SOURCE_ATOMIC,
+                &draft.guid,
+                &draft.fields,
+                &hash,
+                actor,
+            )
+            .await?
+            {
+                Upserted::Created => report.created += 1,
+                Upserted::Updated => report.updated += 1,
+                Upserted::Unchanged => report.unchanged += 1,
+            }
+        }
+        tx.commit().await?;
+        if report.created + report.updated > 0 {
+            self.audit(
+                actor,
+                "template.import",
+                &parsed.technique_id,
+                json!({ "file": label, "created": report.created, "updated": report.updated }),
+            )
+            .await;
+        }
+        Ok(report)
+    }
+}
+
+fn apply(current: &TemplateFields, patch: &TemplatePatch) -> Result<TemplateFields, TestsError> {
+    let mut next = current.clone();
+    let mut errors = Vec::new();
+    let mut text =
+        |field: &'static str, value: &Option<String>, slot: &mut String, min: usize, max: usize| {
+            if let Some(v) = value {
+                let t = v.trim();
+                if t.chars().count() < min || t.chars().count() > max {
+                    errors.push(FieldError::new(field, format!("{min} to {max} characters")));
+                } else {
+                    *slot = t.to_owned();
+                }
+            }
+        };
+    text("name", &patch.name, &mut next.name, 1, 200);
+    text(
+        "description",
+        &patch.description,
+        &mut next.description,
+        0,
+        MAX_COMMAND,
+    );
+    text("command", &patch.command, &mut next.command, 0, MAX_COMMAND);
+    if let Some(id) = &patch.technique_id {
+        let id = id.trim().to_ascii_uppercase();
+        if is_attack_id(&id) {
+            next.technique_id = id;
+        } else {
+            errors.push(FieldError::new(
+                "technique_id",
+                "expected an ATT&CK id such as T1059 or T1059.001",
+            ));
+        }
+    }
+    if let Some(platforms) = &patch.platforms {
+        let mut list: Vec<String> = platforms
+            .iter()
+            .map(|p| p.trim().to_lowercase())
+            .filter(|p| !p.is_empty())
+            .collect();
+        list.dedup();
+        if list.len() > 16 || list.iter().any(|p| p.len() > 64) {
+            errors.push(FieldError::new(
+                "platforms",
+                "at most 16 platforms of 64 characters",
+            ));
+        } else {
+            next.platforms = list;
+        }
+    }
+    if let Some(executor) = &patch.executor {
+        next.executor = executor
+            .as_ref()
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty());
+    }
+    if let Some(cleanup) = &patch.cleanup_command {
+        next.cleanup_command = cleanup
+            .as_ref()
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty());
+    }
+    if let Some(elevation) = patch.elevation_required {
+        next.elevation_required = elevation;
+    }
+    if let Some(arguments) = &patch.input_arguments {
+        if arguments.len() > 64
+            || arguments.keys().any(|k| {
+                k.is_empty()
+                    || k.len() > 64
+                    || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        {
+            errors.push(FieldError::new(
+                "input_arguments",
+                "at most 64 arguments named with letters, digits and _",
+            ));
+        } else {
+            next.input_arguments = arguments.clone();
+        }
+    }
+    if errors.is_empty() {
+        Ok(next)
+    } else {
+        Err(TestsError::Invalid(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_render_with_defaults_and_overrides() {
+        let mut arguments = BTreeMap::new();
+        arguments.insert(
+            "file".to_owned(),
+            InputArgument {
+                description: String::new(),
+                kind: "path".into(),
+                default: "/tmp/x".into(),
+            },
+        );
+        let fields = TemplateFields {
+            name: "n".into(),
+            description: String::new(),
+            technique_domain: DEFAULT_DOMAIN.into(),
+            technique_id: "T1003".into(),
+            platforms: vec![],
+            executor: None,
+            command: "cat #{file} #{file}".into(),
+            cleanup_command: None,
+            elevation_required: false,
+            input_arguments: arguments,
+        };
+        assert_eq!(fields.render(&HashMap::new()).unwrap(), "cat /tmp/x /tmp/x");
+        let custom = HashMap::from([("file".to_owned(), "/etc/hosts".to_owned())]);
+        assert_eq!(fields.render(&custom).unwrap(), "cat /etc/hosts /etc/hosts");
+        let unknown = HashMap::from([("nope".to_owned(), String::new())]);
+        assert!(fields.render(&unknown).is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! The test state machine and who may write what: pure rules, no I/O.
+//!
+//! `draft → red_executing → blue_evaluating → completed`, `reopen`
+//! (completed → blue_evaluating) and `cancel` (from draft or red_executing).
+
+use aegis_core::auth::Role;
+use poem_openapi::Enum;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TestState {
+    Draft,
+    RedExecuting,
+    BlueEvaluating,
+    Completed,
+    Cancelled,
+}
+
+impl TestState {
+    pub const ALL: [TestState; 5] = [
+        Self::Draft,
+        Self::RedExecuting,
+        Self::BlueEvaluating,
+        Self::Completed,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::RedExecuting => "red_executing",
+            Self::BlueEvaluating => "blue_evaluating",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transition {
+    StartExecution,
+    SubmitToBlue,
+    Complete,
+    Reopen,
+    Cancel,
+}
+
+const RED_SIDE: &[Role] = &[Role::Admin, Role::Lead, Role::RedTech];
+const BLUE_SIDE: &[Role] = &[Role::Admin, Role::Lead, Role::BlueTech];
+const LEADS: &[Role] = &[Role::Admin, Role::Lead];
+
+impl Transition {
+    pub const ALL: [Transition; 5] = [
+        Self::StartExecution,
+        Self::SubmitToBlue,
+        Self::Complete,
+        Self::Reopen,
+        Self::Cancel,
+    ];
+
+    /// The endpoint's last path segment, e.g. `start-execution`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::StartExecution => "start-execution",
+            Self::SubmitToBlue => "submit-to-blue",
+            Self::Complete => "complete",
+            Self::Reopen => "reopen",
+            Self::Cancel => "cancel",
+        }
+    }
+
+    /// Stored and audited name, e.g. `start_execution`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::StartExecution => "start_execution",
+            Self::SubmitToBlue => "submit_to_blue",
+            Self::Complete => "complete",
+            Self::Reopen => "reopen",
+            Self::Cancel => "cancel",
+        }
+    }
+
+    pub fn from_states(self) -> &'static [TestState] {
+        match self {
+            Self::StartExecution => &[TestState::Draft],
+            Self::SubmitToBlue => &[TestState::RedExecuting],
+            Self::Complete => &[TestState::BlueEvaluating],
+            Self::Reopen => &[TestState::Completed],
+            Self::Cancel => &[TestState::Draft, TestState::RedExecuting],
+        }
+    }
+
+    pub fn to_state(self) -> TestState {
+        match self {
+            Self::StartExecution => TestState::RedExecuting,
+            Self::SubmitToBlue => TestState::BlueEvaluating,
+            Self::Complete => TestState::Completed,
+            Self::Reopen => TestState::BlueEvaluating,
+            Self::Cancel => TestState::Cancelled,
+        }
+    }
+
+    /// Roles that may take this transition.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Self::StartExecution | Self::SubmitToBlue | Self::Cancel => RED_SIDE,
+            Self::Complete => BLUE_SIDE,
+            Self::Reopen => LEADS,
+        }
+    }
+}
+
+/// The three groups of test fields, each with its writers and open states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldGroup {
+    /// Name, technique, campaign, procedure, platform, host, assignees, tags.
+    Plan,
+    /// executed_at, attack_outcome, red_notes.
+    Red,
+    /// detection_outcome, detected_at, detection_source, blue_notes.
+    Blue,
+}
+
+impl FieldGroup {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Plan => "plan",
+            Self::Red => "red",
+            Self::Blue => "blue",
+        }
+    }
+
+    pub fn writers(self) -> &'static [Role] {
+        match self {
+            Self::Plan | Self::Red => RED_SIDE,
+            Self::Blue => BLUE_SIDE,
+        }
+    }
+
+    /// States in which the group may change: the red half until it is handed
+    /// to blue, the blue half while blue evaluates, the plan until the end.
+    pub fn open_in(self) -> &'static [TestState] {
+        match self {
+            Self::Plan => &[
+                TestState::Draft,
+                TestState::RedExecuting,
+                TestState::BlueEvaluating,
+            ],
+            Self::Red => &[TestState::Draft, TestState::RedExecuting],
+            Self::Blue => &[TestState::BlueEvaluating],
+        }
+    }
+}
+
+/// Which side of a test a file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum Side {
+    Red,
+    Blue,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Red => "red",
+            Self::Blue => "blue",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "red" => Some(Self::Red),
+            "blue" => Some(Self::Blue),
+            _ => None,
+        }
+    }
+
+    fn group(self) -> FieldGroup {
+        match self {
+            Self::Red => FieldGroup::Red,
+            Self::Blue => FieldGroup::Blue,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceRefusal {
+    /// The role writes neither side (viewers).
+    Role,
+    /// The test is completed: its evidence is locked.
+    Locked,
+    /// The uploader's side is not open in this state.
+    State,
+}
+
+/// The side a new file belongs to: red techs add red evidence, blue techs
+/// blue evidence; leads and admins add to whichever side the state has open.
+pub fn evidence_side(role: Role, state: TestState) -> Result<Side, EvidenceRefusal> {
+    let side = match role {
+        Role::RedTech => Side::Red,
+        Role::BlueTech => Side::Blue,
+        Role::Admin | Role::Lead if state == TestState::BlueEvaluating => Side::Blue,
+        Role::Admin | Role::Lead => Side::Red,
+        Role::Viewer => return Err(EvidenceRefusal::Role),
+    };
+    if state == TestState::Completed {
+        return Err(EvidenceRefusal::Locked);
+    }
+    if side.group().open_in().contains(&state) {
+        Ok(side)
+    } else {
+        Err(EvidenceRefusal::State)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_is_reachable_and_only_cancelled_is_a_dead_end() {
+        for state in TestState::ALL {
+            let leaves = Transition::ALL
+                .iter()
+                .any(|t| t.from_states().contains(&state));
+            assert_eq!(leaves, state != TestState::Cancelled, "{state:?}");
+            if state != TestState::Draft {
+                assert!(Transition::ALL.iter().any(|t| t.to_state() == state));
+            }
+        }
+    }
+
+    #[test]
+    fn evidence_sides_follow_role_and_state() {
+        use TestState::*;
+        assert_eq!(evidence_side(Role::RedTech, Draft), Ok(Side::Red));
+        assert_eq!(
+            evidence_side(Role::RedTech, BlueEvaluating),
+            Err(EvidenceRefusal::State)
+        );
+        assert_eq!(
+            evidence_side(Role::BlueTech, BlueEvaluating),
+            Ok(Side::Blue)
+        );
+        assert_eq!(
+            evidence_side(Role::BlueTech, RedExecuting),
+            Err(EvidenceRefusal::State)
+        );
+        assert_eq!(evidence_side(Role::Lead, BlueEvaluating), Ok(Side::Blue));
+        assert_eq!(evidence_side(Role::Admin, RedExecuting), Ok(Side::Red));
+        assert_eq!(
+            evidence_side(Role::Lead, Completed),
+            Err(EvidenceRefusal::Locked)
+        );
+        assert_eq!(
+            evidence_side(Role::Viewer, Draft),
+            Err(EvidenceRefusal::Role)
+        );
+        assert_eq!(
+            evidence_side(Role::Admin, Cancelled),
+            Err(EvidenceRefusal::State)
+        );
+    }
+}
