@@ -55,6 +55,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub mitre: MitreSettings,
     pub evidence: EvidenceSettings,
+    pub coverage: CoverageSettings,
     /// Cron overrides per job id; an empty string disables the job.
     pub jobs: BTreeMap<String, String>,
 }
@@ -204,6 +205,7 @@ impl Default for Settings {
             audit: AuditSettings::default(),
             mitre: MitreSettings::default(),
             evidence: EvidenceSettings::default(),
+            coverage: CoverageSettings::default(),
             jobs: BTreeMap::new(),
         }
     }
@@ -356,6 +358,22 @@ impl Default for EvidenceSettings {
             max_bytes: 256 * 1024 * 1024,
             allowed_media_types: types.iter().map(|t| (*t).to_owned()).collect(),
             orphan_grace_minutes: 60,
+        }
+    }
+}
+
+/// Coverage snapshots.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CoverageSettings {
+    /// `snapshot_retention` deletes snapshots older than this (never the newest).
+    pub snapshot_retention_days: u32,
+}
+
+impl Default for CoverageSettings {
+    fn default() -> Self {
+        Self {
+            snapshot_retention_days: 365,
         }
     }
 }

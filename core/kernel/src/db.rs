@@ -39,6 +39,20 @@ impl Backend {
         }
     }
 
+    /// SQL for the seconds since 1970 of an RFC 3339 text column, as a
+    /// floating-point number, so durations can be aggregated in SQL.
+    /// `column` must be a trusted identifier, never user input.
+    pub fn epoch_seconds(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("((julianday({column}) - 2440587.5) * 86400.0)"),
+            Self::Postgres => {
+                format!(
+                    "CAST(EXTRACT(EPOCH FROM CAST({column} AS TIMESTAMPTZ)) AS DOUBLE PRECISION)"
+                )
+            }
+        }
+    }
+
     /// The migration tree of this backend, embedded in the binary.
     pub fn migrator(self) -> &'static Migrator {
         match self {

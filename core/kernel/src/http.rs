@@ -85,3 +85,50 @@ pub fn essence(media_type: &str) -> String {
         .trim()
         .to_ascii_lowercase()
 }
+
+/// The version an update is based on: `If-Match` (`"3"`, `W/"3"` or `3`)
+/// or the body's `version`; they must agree when both are sent.
+pub fn expected_version(
+    if_match: Option<&str>,
+    body: Option<i64>,
+) -> crate::error::ApiResult<Option<i64>> {
+    let header = match if_match {
+        None => None,
+        Some(raw) => {
+            let tag = raw.trim().trim_start_matches("W/").trim_matches('"');
+            Some(tag.parse::<i64>().map_err(|_| {
+                crate::error::ApiError::bad_request(
+                    "invalid_if_match",
+                    "If-Match must be a version such as \"3\"",
+                )
+            })?)
+        }
+    };
+    match (header, body) {
+        (Some(h), Some(b)) if h != b => Err(crate::error::ApiError::bad_request(
+            "invalid_if_match",
+            "If-Match and version disagree",
+        )),
+        (Some(h), _) => Ok(Some(h)),
+        (None, b) => Ok(b),
+    }
+}
+
+/// The `ETag` of a resource version: the version in quotes.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// A multipart body that could not be read: 413 when it was cut at the
+/// size limit, 400 otherwise.
+pub fn multipart_error(error: &dyn std::fmt::Display) -> crate::error::ApiError {
+    let text = error.to_string();
+    if text.contains(BODY_TOO_LARGE) {
+        crate::error::ApiError::payload_too_large("the upload exceeds the size limit")
+    } else {
+        crate::error::ApiError::bad_request(
+            "invalid_multipart",
+            format!("cannot read the form: {text}"),
+        )
+    }
+}

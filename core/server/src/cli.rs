@@ -238,7 +238,8 @@ async fn import_atomics(settings: Settings, dir: &std::path::Path) -> anyhow::Re
         kernel.db.migrate().await.context("migrations failed")?;
     }
     let identity = aegis_mod_users::UsersModule::new(&kernel).identity_resolver();
-    let tests = aegis_mod_tests::TestsModule::new(&kernel, identity);
+    let campaigns = std::sync::Arc::new(aegis_mod_campaigns::CampaignRepo::new(kernel.db.clone()));
+    let tests = aegis_mod_tests::TestsModule::new(&kernel, identity, campaigns);
     let actor = aegis_mod_tests::repo::Actor {
         user_id: "cli".into(),
         username: "aegis-cli".into(),

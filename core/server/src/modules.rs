@@ -5,6 +5,8 @@ use aegis_core::Kernel;
 use aegis_core::auth::IdentityResolver;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobRegistry;
+use aegis_mod_campaigns::{CampaignRepo, CampaignsApi, CampaignsModule};
+use aegis_mod_coverage::{CoverageApi, CoverageModule};
 use aegis_mod_system::{HealthApi, SystemApi, SystemModule};
 use aegis_mod_techniques::{MitreSyncApi, TechniquesApi, TechniquesModule};
 use aegis_mod_tests::{EvidenceApi, TemplatesApi, TestsApi, TestsModule};
@@ -23,6 +25,8 @@ pub type Apis = (
     TestsApi,
     EvidenceApi,
     TemplatesApi,
+    CampaignsApi,
+    CoverageApi,
 );
 
 pub struct Composition {
@@ -38,13 +42,20 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let identity = users.identity_resolver();
     let techniques = TechniquesModule::new(kernel);
     let (techniques_api, mitre_sync_api) = techniques.apis();
-    let tests = TestsModule::new(kernel, identity.clone());
+    // Tests ask campaigns whether one exists through a port; campaigns use tests.
+    let campaign_directory = Arc::new(CampaignRepo::new(kernel.db.clone()));
+    let tests = TestsModule::new(kernel, identity.clone(), campaign_directory);
     let (tests_api, evidence_api, templates_api) = tests.apis();
+    let coverage = CoverageModule::new(kernel);
+    let campaigns = CampaignsModule::new(kernel, tests.tests().clone(), coverage.service().clone());
+    let (campaigns_api, coverage_api) = (campaigns.api(), coverage.api());
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(users),
         Box::new(SystemModule),
         Box::new(techniques),
         Box::new(tests),
+        Box::new(coverage),
+        Box::new(campaigns),
     ];
     aegis_core::module::check_unique_ids(&modules)?;
     let jobs = JobRegistry::new(
@@ -67,6 +78,8 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         tests_api,
         evidence_api,
         templates_api,
+        campaigns_api,
+        coverage_api,
     );
     Ok(Composition {
         modules,

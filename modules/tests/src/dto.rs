@@ -155,6 +155,8 @@ pub struct NewTestInput {
     pub name: String,
     /// ATT&CK id from the catalog, e.g. `T1059.001`.
     pub technique_id: String,
+    /// `enterprise-attack` (default), `mobile-attack` or `ics-attack`.
+    pub technique_domain: Option<String>,
     pub campaign_id: Option<String>,
     pub procedure: Option<String>,
     pub platform: Option<String>,
@@ -171,6 +173,7 @@ impl From<NewTestInput> for TestPatch {
     fn from(i: NewTestInput) -> Self {
         TestPatch {
             name: Some(i.name),
+            technique_domain: i.technique_domain,
             technique_id: Some(i.technique_id),
             campaign_id: i.campaign_id.map(Some),
             procedure: i.procedure,
@@ -195,6 +198,7 @@ pub struct TestPatchInput {
     /// The version you edited, unless sent as `If-Match`.
     pub version: Option<i64>,
     pub name: Option<String>,
+    pub technique_domain: Option<String>,
     pub technique_id: Option<String>,
     pub campaign_id: MaybeUndefined<String>,
     pub procedure: Option<String>,
@@ -216,6 +220,7 @@ impl From<TestPatchInput> for TestPatch {
     fn from(i: TestPatchInput) -> Self {
         TestPatch {
             name: i.name,
+            technique_domain: i.technique_domain,
             technique_id: i.technique_id,
             campaign_id: change(i.campaign_id),
             procedure: i.procedure,

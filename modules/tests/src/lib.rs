@@ -37,8 +37,12 @@ pub struct TestsModule {
 }
 
 impl TestsModule {
-    pub fn new(kernel: &Kernel, identity: Arc<dyn IdentityResolver>) -> Self {
-        let tests = TestService::new(kernel.clone(), identity);
+    pub fn new(
+        kernel: &Kernel,
+        identity: Arc<dyn IdentityResolver>,
+        campaigns: Arc<dyn service::CampaignDirectory>,
+    ) -> Self {
+        let tests = TestService::new(kernel.clone(), identity, campaigns);
         Self {
             evidence: EvidenceService::new(kernel.clone(), tests.clone()),
             templates: TemplateService::new(kernel.clone(), tests.clone()),
@@ -80,6 +84,10 @@ impl Module for TestsModule {
 impl TestsModule {
     pub fn templates(&self) -> &TemplateService {
         &self.templates
+    }
+
+    pub fn tests(&self) -> &TestService {
+        &self.tests
     }
 }
 

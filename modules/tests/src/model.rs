@@ -113,6 +113,7 @@ pub type Change<T> = Option<Option<T>>;
 #[derive(Debug, Clone, Default)]
 pub struct TestPatch {
     pub name: Option<String>,
+    pub technique_domain: Option<String>,
     pub technique_id: Option<String>,
     pub campaign_id: Change<String>,
     pub procedure: Option<String>,

@@ -31,17 +31,25 @@ pub struct FieldChange {
     pub after: Value,
 }
 
+/// Port to the campaigns module, which depends on this one: the status of a
+/// campaign (`planned`, `active`, `completed`), or `None` when there is none.
+#[async_trait::async_trait]
+pub trait CampaignDirectory: Send + Sync + 'static {
+    async fn status(&self, id: &str) -> Result<Option<String>, sqlx::Error>;
+}
+
 #[derive(Clone)]
 pub struct TestService {
     kernel: Kernel,
     repo: TestRepo,
     catalog: CatalogRepo,
     identity: Arc<dyn IdentityResolver>,
+    campaigns: Arc<dyn CampaignDirectory>,
 }
 
 /// Records an audit event about `target` (kind, id); a failed write is
 /// logged, never the end of the request that made the change.
-pub(crate) async fn record(
+pub async fn record(
     kernel: &Kernel,
     actor: &Actor,
     action: &str,
@@ -71,12 +79,17 @@ pub fn actor(who: &Principal) -> Actor {
 }
 
 impl TestService {
-    pub fn new(kernel: Kernel, identity: Arc<dyn IdentityResolver>) -> Self {
+    pub fn new(
+        kernel: Kernel,
+        identity: Arc<dyn IdentityResolver>,
+        campaigns: Arc<dyn CampaignDirectory>,
+    ) -> Self {
         Self {
             repo: TestRepo::new(kernel.db.clone()),
             catalog: CatalogRepo::new(kernel.db.clone()),
             kernel,
             identity,
+            campaigns,
         }
     }
 
@@ -274,6 +287,20 @@ impl TestService {
             self.check_technique(&after.technique_domain, &after.technique_id)
                 .await?;
         }
+        if let Some(campaign) = &after.campaign_id
+            && before.campaign_id.as_ref() != Some(campaign)
+        {
+            match self.campaigns.status(campaign).await?.as_deref() {
+                None => return Err(TestsError::invalid("campaign_id", "no such campaign")),
+                Some("completed") => {
+                    return Err(TestsError::invalid(
+                        "campaign_id",
+                        "the campaign is completed; it takes no more tests",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
         for (field, old, new) in [
             (
                 "red_assignee_id",
@@ -385,7 +412,7 @@ fn groups_of(patch: &TestPatch) -> Vec<(FieldGroup, Vec<&'static str>)> {
             $(if patch.$field.is_some() { $list.push(stringify!($field)); })+
         };
     }
-    touched!(plan: name, technique_id, campaign_id, procedure, platform, target_host,
+    touched!(plan: name, technique_domain, technique_id, campaign_id, procedure, platform, target_host,
         red_assignee_id, blue_assignee_id, tags);
     touched!(red: executed_at, attack_outcome, red_notes);
     touched!(blue: detection_outcome, detected_at, detection_source, blue_notes);
@@ -441,6 +468,16 @@ pub fn apply_patch(
         match bounded(name, 1, MAX_NAME) {
             Ok(n) => next.name = n,
             Err(m) => errors.push(FieldError::new("name", m)),
+        }
+    }
+    if let Some(domain) = &patch.technique_domain {
+        if aegis_mod_techniques::model::DOMAINS.contains(&domain.as_str()) {
+            next.technique_domain = domain.clone();
+        } else {
+            errors.push(FieldError::new(
+                "technique_domain",
+                format!("one of {}", aegis_mod_techniques::model::DOMAINS.join(", ")),
+            ));
         }
     }
     if let Some(technique) = &patch.technique_id {

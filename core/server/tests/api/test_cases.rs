@@ -145,6 +145,44 @@ pub async fn test_in_state(app: &TestApp, admin: &str, state: &str) -> Value {
     current
 }
 
+/// Syncs a later release of `bundle` in which `old` is revoked by `new`.
+pub async fn revoke_in_catalog(app: &TestApp, bundle: &str, old: &str, new: &str) {
+    let mut document: Value = serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap();
+    let objects = document["objects"].as_array_mut().unwrap();
+    let stix_id = |objects: &Vec<Value>, attack_id: &str| -> String {
+        objects
+            .iter()
+            .find(|o| {
+                o["type"] == "attack-pattern"
+                    && o["external_references"][0]["external_id"] == attack_id
+            })
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (old, new) = (stix_id(objects, old), stix_id(objects, new));
+    let later = "2026-12-01T00:00:00.000Z";
+    for o in objects.iter_mut() {
+        if o["id"] == old.as_str() {
+            o["revoked"] = json!(true);
+            o["modified"] = json!(later);
+        }
+        if o["type"] == "x-mitre-collection" {
+            o["modified"] = json!(later);
+        }
+    }
+    objects.push(json!({
+        "type": "relationship", "id": format!("relationship--{}", uuid::Uuid::new_v4()),
+        "spec_version": "2.1", "created": later, "modified": later,
+        "relationship_type": "revoked-by", "source_ref": old, "target_ref": new,
+    }));
+    let next = std::env::temp_dir().join(format!("aegis-revoked-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&next, serde_json::to_vec(&document).unwrap()).unwrap();
+    load_catalog(app, next.to_str().unwrap()).await;
+    std::fs::remove_file(&next).ok();
+}
+
 async fn every_transition_for_every_role_from_every_state(stack: Stack) {
     let Some(env) = TestEnv::new(stack).await else {
         return;
@@ -554,7 +592,15 @@ async fn lists_filter_sort_and_page(stack: Stack) {
     load_catalog(&app, &shared_data(MINI)).await;
     let team = Team::new(&app).await;
     let admin = team.token("admin").to_owned();
-    let campaign = uuid::Uuid::new_v4().to_string();
+    let created = app
+        .post(
+            "/api/v1/campaigns",
+            &admin,
+            json!({"name": "APT29 emulation"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let campaign = created.body["id"].as_str().unwrap().to_owned();
     let specs = [
         (
             "Alpha PowerShell",
@@ -747,39 +793,7 @@ async fn revoked_techniques_are_flagged_with_their_replacement(stack: Stack) {
     assert!(test["technique"]["warning"].is_null());
 
     // A later release revokes T1059.007 in favour of T1059.001.
-    let mut bundle: Value = serde_json::from_slice(&std::fs::read(&mini_path).unwrap()).unwrap();
-    let objects = bundle["objects"].as_array_mut().unwrap();
-    let stix_id = |objects: &Vec<Value>, attack_id: &str| -> String {
-        objects
-            .iter()
-            .find(|o| {
-                o["type"] == "attack-pattern"
-                    && o["external_references"][0]["external_id"] == attack_id
-            })
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let (old, new) = (stix_id(objects, "T1059.007"), stix_id(objects, "T1059.001"));
-    for o in objects.iter_mut() {
-        if o["id"] == old.as_str() {
-            o["revoked"] = json!(true);
-            o["modified"] = json!("2026-12-01T00:00:00.000Z");
-        }
-        if o["type"] == "x-mitre-collection" {
-            o["modified"] = json!("2026-12-01T00:00:00.000Z");
-        }
-    }
-    objects.push(json!({
-        "type": "relationship", "id": format!("relationship--{}", uuid::Uuid::new_v4()),
-        "spec_version": "2.1", "created": "2026-12-01T00:00:00.000Z", "modified": "2026-12-01T00:00:00.000Z",
-        "relationship_type": "revoked-by", "source_ref": old, "target_ref": new,
-    }));
-    let next = std::env::temp_dir().join(format!("aegis-revoked-{}.json", uuid::Uuid::new_v4()));
-    std::fs::write(&next, serde_json::to_vec(&bundle).unwrap()).unwrap();
-    load_catalog(&app, next.to_str().unwrap()).await;
-    std::fs::remove_file(&next).ok();
+    revoke_in_catalog(&app, &mini_path, "T1059.007", "T1059.001").await;
 
     let id = test["id"].as_str().unwrap();
     for reply in [

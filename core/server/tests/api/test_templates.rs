@@ -233,7 +233,10 @@ async fn the_whole_atomic_red_team_corpus_imports_once(stack: Stack) {
     let app = env.spawn().await;
     load_catalog(&app, &shared_data("attack/enterprise-attack.json.gz")).await;
     let identity = aegis_mod_users::UsersModule::new(&app.kernel).identity_resolver();
-    let module = aegis_mod_tests::TestsModule::new(&app.kernel, identity);
+    let campaigns = std::sync::Arc::new(aegis_mod_campaigns::CampaignRepo::new(
+        app.kernel.db.clone(),
+    ));
+    let module = aegis_mod_tests::TestsModule::new(&app.kernel, identity, campaigns);
     let actor = aegis_mod_tests::repo::Actor {
         user_id: "test".into(),
         username: "corpus-test".into(),

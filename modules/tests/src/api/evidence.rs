@@ -97,7 +97,7 @@ impl EvidenceApi {
     }
 
     /// The file itself, as an attachment with its stored media type and its
-    /// SHA-256 in `Digest`-style `X-Checksum-SHA256`.
+    /// SHA-256 in `X-Checksum-SHA256`.
     #[oai(
         path = "/tests/:id/evidence/:evidence_id/download",
         method = "get",

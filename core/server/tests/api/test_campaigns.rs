@@ -1,0 +1,332 @@
+//! Campaigns: roles, status, progress and KPIs, a snapshot on completion,
+//! and the import of every Navigator layer found in the shared samples.
+
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+use crate::helpers::{Reply, Stack, TestApp, TestEnv, shared_data};
+use crate::stack_tests;
+use crate::test_cases::{MINI, Team, create_test, load_catalog};
+use crate::test_coverage::completed;
+
+async fn import_layer(app: &TestApp, token: &str, bytes: Vec<u8>) -> Reply {
+    let part = Part::bytes(bytes).file_name("layer.json");
+    app.send(
+        app.request("POST", "/api/v1/campaigns/import/navigator", token)
+            .multipart(Form::new().part("file", part)),
+    )
+    .await
+}
+
+async fn campaigns_move_from_planned_to_completed(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let team = Team::new(&app).await;
+    let lead = team.token("lead").to_owned();
+    let body = json!({"name": "APT29", "description": "Emulation plan", "threat_actor": "APT29", "starts_on": "2026-11-01", "ends_on": "2026-11-30"});
+    for role in ["red_tech", "blue_tech", "viewer"] {
+        assert_eq!(
+            app.post("/api/v1/campaigns", team.token(role), body.clone())
+                .await
+                .status,
+            403,
+            "{role}"
+        );
+    }
+    let bad = app
+        .post(
+            "/api/v1/campaigns",
+            &lead,
+            json!({"name": "x", "starts_on": "2026-11-30", "ends_on": "2026-11-01"}),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let created = app.post("/api/v1/campaigns", &lead, body).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["status"], "planned");
+    assert_eq!(created.body["threat_actor"], "APT29");
+
+    let edited = app
+        .send(
+            app.request("PATCH", &format!("/api/v1/campaigns/{id}"), &lead)
+                .header("If-Match", "\"1\"")
+                .json(&json!({"threat_actor": null})),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{:?}", edited.body);
+    assert!(edited.body["threat_actor"].is_null());
+    let stale = app
+        .send(
+            app.request("PATCH", &format!("/api/v1/campaigns/{id}"), &lead)
+                .header("If-Match", "\"1\"")
+                .json(&json!({"name": "y"})),
+        )
+        .await;
+    assert_eq!(stale.status, 412);
+
+    let premature = app
+        .post(
+            &format!("/api/v1/campaigns/{id}/complete"),
+            &lead,
+            json!({}),
+        )
+        .await;
+    assert_eq!(premature.status, 409);
+    assert_eq!(premature.body["current_state"], "planned");
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/campaigns/{id}/activate"),
+            team.token("red_tech"),
+            json!({})
+        )
+        .await
+        .status,
+        403
+    );
+    let active = app
+        .post(
+            &format!("/api/v1/campaigns/{id}/activate"),
+            &lead,
+            json!({}),
+        )
+        .await;
+    assert_eq!(active.body["status"], "active");
+    assert!(active.body["activated_at"].is_string());
+
+    let admin = team.token("admin").to_owned();
+    completed(
+        &app,
+        &admin,
+        "T1003.001",
+        "a",
+        "alerted",
+        0,
+        2,
+        json!({"campaign_id": id}),
+    )
+    .await;
+    completed(
+        &app,
+        &admin,
+        "T1003.002",
+        "b",
+        "not_detected",
+        0,
+        0,
+        json!({"campaign_id": id}),
+    )
+    .await;
+    create_test(
+        &app,
+        &admin,
+        json!({"name": "open", "technique_id": "T1059", "campaign_id": id}),
+    )
+    .await;
+    completed(
+        &app,
+        &admin,
+        "T1059.001",
+        "elsewhere",
+        "alerted",
+        0,
+        1,
+        json!({}),
+    )
+    .await;
+    let detail = app
+        .get(&format!("/api/v1/campaigns/{id}"), team.token("viewer"))
+        .await;
+    assert_eq!(detail.body["progress"], json!({"completed": 2, "draft": 1}));
+    assert_eq!(detail.body["tests_total"], 3);
+    assert_eq!(detail.body["kpis"]["completed"], 2);
+    assert_eq!(detail.body["kpis"]["detection_rate"], 50.0);
+    assert_eq!(detail.body["kpis"]["techniques"]["covered"], 1);
+    let listed = app
+        .get(
+            "/api/v1/campaigns?status=active&q=apt",
+            team.token("viewer"),
+        )
+        .await;
+    assert_eq!(listed.body["total"], 1);
+    assert_eq!(listed.body["items"][0]["progress"]["completed"], 2);
+
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/campaigns/{id}"),
+            Some(&lead),
+            None
+        )
+        .await
+        .status,
+        409
+    );
+    let done = app
+        .post(
+            &format!("/api/v1/campaigns/{id}/complete"),
+            &lead,
+            json!({}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    assert_eq!(done.body["status"], "completed");
+    let snapshots = app
+        .get(
+            &format!("/api/v1/coverage/snapshots?campaign_id={id}"),
+            &lead,
+        )
+        .await;
+    assert_eq!(snapshots.body["total"], 1);
+    assert_eq!(snapshots.body["items"][0]["trigger"], "campaign");
+    assert_eq!(snapshots.body["items"][0]["kpis"]["completed"], 2);
+    let again = app
+        .post(
+            &format!("/api/v1/campaigns/{id}/activate"),
+            &lead,
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body["current_state"], "completed");
+
+    // A completed campaign takes no more tests; an unknown one is refused.
+    let late = app
+        .post(
+            "/api/v1/tests",
+            &admin,
+            json!({"name": "late", "technique_id": "T1003", "campaign_id": id}),
+        )
+        .await;
+    assert_eq!(late.status, 422);
+    let unknown = app.post("/api/v1/tests", &admin, json!({"name": "x", "technique_id": "T1003", "campaign_id": uuid::Uuid::new_v4().to_string()})).await;
+    assert_eq!(unknown.status, 422);
+    let empty = app
+        .post("/api/v1/campaigns", &lead, json!({"name": "empty"}))
+        .await
+        .body;
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/campaigns/{}", empty["id"].as_str().unwrap()),
+            Some(&lead),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+}
+
+async fn every_sample_layer_imports(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data("attack/enterprise-attack.json.gz")).await;
+    let admin = app.admin_token().await;
+    let root = std::path::PathBuf::from(shared_data("navigator-layers"));
+    let mut files = Vec::new();
+    let mut stack_dirs = vec![root.join("samples"), root.join("spec/v4.5/examples")];
+    while let Some(dir) = stack_dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack_dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 25, "{files:?}");
+    let mut campaigns = 0;
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let document: Value = serde_json::from_slice(&bytes).unwrap();
+        let layers = document.as_array().map_or(1, Vec::len);
+        let reply = import_layer(&app, &admin, bytes).await;
+        assert_eq!(reply.status, 201, "{}: {:?}", file.display(), reply.body);
+        let results = reply.body.as_array().unwrap();
+        assert_eq!(results.len(), layers, "{}", file.display());
+        for (i, result) in results.iter().enumerate() {
+            let layer = document.as_array().map_or(&document, |l| &l[i]);
+            let listed: std::collections::BTreeSet<String> = layer["techniques"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|e| e["techniqueID"].as_str())
+                        .map(|s| s.to_ascii_uppercase())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let created = result["tests_created"].as_u64().unwrap() as usize;
+            let skipped = result["skipped"].as_array().unwrap().len();
+            assert_eq!(
+                created + skipped,
+                listed.len(),
+                "{}: every technique is a test or reported",
+                file.display()
+            );
+            assert_eq!(result["campaign"]["tests_total"], created);
+            assert_eq!(result["campaign"]["source"], "navigator");
+            campaigns += 1;
+        }
+    }
+    // The Atomic Red Team layer for v18 names only techniques Enterprise 18.1 has.
+    let art = import_layer(
+        &app,
+        &admin,
+        std::fs::read(shared_data(
+            "navigator-layers/samples/atomic-red-team-attack-v18/art-navigator-layer-windows.json",
+        ))
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        art.body[0]["skipped"],
+        json!([]),
+        "{:?}",
+        art.body[0]["skipped"]
+    );
+    assert_eq!(art.body[0]["tests_created"], 300);
+    // Mobile and ICS techniques are reported while those catalogs are not synced.
+    let ics = import_layer(
+        &app,
+        &admin,
+        std::fs::read(shared_data(
+            "navigator-layers/samples/mitreattack-python/changelog-v16.1_to_v17.0-layer-ics.json",
+        ))
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(ics.body[0]["tests_created"], 0);
+    assert!(
+        ics.body[0]["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ics-attack")
+    );
+    let listed = app.get("/api/v1/campaigns?limit=1", &admin).await;
+    assert_eq!(listed.body["total"], campaigns + 2);
+    for junk in [
+        b"not json".to_vec(),
+        b"{\"name\": \"no domain\"}".to_vec(),
+        b"[]".to_vec(),
+    ] {
+        assert_eq!(import_layer(&app, &admin, junk).await.status, 422);
+    }
+    let red = app
+        .user_with_role(&admin, "red-importer", "red_tech")
+        .await
+        .1;
+    assert_eq!(import_layer(&app, &red, b"{}".to_vec()).await.status, 403);
+}
+
+stack_tests!(
+    campaigns_move_from_planned_to_completed,
+    every_sample_layer_imports,
+);

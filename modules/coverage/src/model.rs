@@ -1,0 +1,206 @@
+//! Coverage, KPIs and snapshots as the service computes them.
+
+use std::collections::BTreeMap;
+
+use aegis_core::time::Timestamp;
+use poem_openapi::{Enum, Object};
+use serde::{Deserialize, Serialize};
+
+/// Which tests count: one campaign, one platform, a date range on when the
+/// test ran (or was created, before it ran). Empty means everything.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Object)]
+pub struct Scope {
+    pub campaign_id: Option<String>,
+    pub platform: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// A technique's standing, from the latest completed test of each of its
+/// procedures: `covered` when every one was prevented or alerted, `gap` when
+/// every one went undetected, `partial` otherwise (logged only, or a mix),
+/// `untested` without completed tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Covered,
+    Partial,
+    Gap,
+    Untested,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Self::Covered, Self::Partial, Self::Gap, Self::Untested];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Covered => "covered",
+            Self::Partial => "partial",
+            Self::Gap => "gap",
+            Self::Untested => "untested",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// From the latest outcome of each procedure: how many there are, how
+    /// many were prevented or alerted, how many went undetected.
+    pub fn from_counts(procedures: i64, detected: i64, missed: i64) -> Self {
+        if procedures == 0 {
+            Self::Untested
+        } else if detected == procedures {
+            Self::Covered
+        } else if missed == procedures {
+            Self::Gap
+        } else {
+            Self::Partial
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+pub struct TechniqueCoverage {
+    pub attack_id: String,
+    pub name: String,
+    pub tactics: Vec<String>,
+    pub status: Status,
+    /// Completed tests in scope, every one.
+    pub tests: i64,
+    /// Procedures tested (the latest test of each decides).
+    pub procedures: i64,
+    pub detected: i64,
+    pub logged: i64,
+    pub missed: i64,
+    pub last_tested_at: Option<String>,
+    /// Detected before, missed by the latest test of the same procedure.
+    pub regression: bool,
+    pub revoked: bool,
+    pub deprecated: bool,
+    pub replaced_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Object)]
+pub struct Counts {
+    pub covered: i64,
+    pub partial: i64,
+    pub gap: i64,
+    pub untested: i64,
+}
+
+impl Counts {
+    pub fn add(&mut self, status: Status) {
+        match status {
+            Status::Covered => self.covered += 1,
+            Status::Partial => self.partial += 1,
+            Status::Gap => self.gap += 1,
+            Status::Untested => self.untested += 1,
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.covered + self.partial + self.gap + self.untested
+    }
+
+    /// Covered share of all techniques, in percent (0 when there are none).
+    pub fn covered_percent(&self) -> f64 {
+        percent(self.covered, self.total())
+    }
+}
+
+pub fn percent(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 * 10_000.0 / whole as f64).round() / 100.0
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+pub struct TacticCoverage {
+    pub attack_id: String,
+    pub short_name: String,
+    pub name: String,
+    pub counts: Counts,
+    pub covered_percent: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+pub struct Coverage {
+    pub scope: Scope,
+    pub overall: Counts,
+    pub covered_percent: f64,
+    pub tactics: Vec<TacticCoverage>,
+    pub techniques: Vec<TechniqueCoverage>,
+}
+
+impl Coverage {
+    pub fn statuses(&self) -> BTreeMap<String, Status> {
+        self.techniques
+            .iter()
+            .map(|t| (t.attack_id.clone(), t.status))
+            .collect()
+    }
+}
+
+/// The numbers a lead reads first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Object)]
+pub struct Kpis {
+    pub tests_total: i64,
+    pub tests_by_state: BTreeMap<String, i64>,
+    pub completed: i64,
+    pub outcomes: BTreeMap<String, i64>,
+    /// Prevented or alerted, of completed tests, in percent.
+    pub detection_rate: f64,
+    /// Prevented, of completed tests, in percent.
+    pub prevention_rate: f64,
+    /// detected_at − executed_at over detected tests, in seconds.
+    pub mean_time_to_detect_seconds: Option<f64>,
+    pub median_time_to_detect_seconds: Option<f64>,
+    /// From submit-to-blue to completion, in seconds.
+    pub mean_blue_review_seconds: Option<f64>,
+    pub techniques: Counts,
+    pub regressions: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+pub struct Snapshot {
+    pub id: String,
+    pub taken_at: Timestamp,
+    /// `daily`, `campaign` or `manual`.
+    pub trigger: String,
+    pub scope: Scope,
+    pub kpis: Kpis,
+    pub statuses: BTreeMap<String, Status>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_latest_outcome_of_each_procedure() {
+        // (procedures, detected, missed) → status
+        let table = [
+            ((0, 0, 0), Status::Untested),
+            ((1, 1, 0), Status::Covered),
+            ((3, 3, 0), Status::Covered),
+            ((1, 0, 0), Status::Partial), // logged only
+            ((2, 1, 1), Status::Partial), // one procedure detected, one missed
+            ((2, 1, 0), Status::Partial), // alerted and logged
+            ((1, 0, 1), Status::Gap),
+            ((2, 0, 2), Status::Gap),
+        ];
+        for ((p, d, m), expected) in table {
+            assert_eq!(Status::from_counts(p, d, m), expected, "{p} {d} {m}");
+        }
+    }
+
+    #[test]
+    fn percentages_round_to_hundredths() {
+        assert_eq!(percent(1, 3), 33.33);
+        assert_eq!(percent(0, 0), 0.0);
+    }
+}
