@@ -21,6 +21,14 @@ CREATE TABLE tests_test (
     detected_at        TEXT,
     detection_source   TEXT,
     blue_notes         TEXT NOT NULL,
+    -- Set by the transitions, for the time a test spends in blue review.
+    submitted_at       TEXT,
+    completed_at       TEXT,
+    -- Kept by the repository for coverage: the procedure a test repeats (its
+    -- template, else a hash of its procedure text) and when it ran (executed_at,
+    -- else created_at).
+    procedure_key      TEXT NOT NULL,
+    ran_at             TEXT NOT NULL,
     version            BIGINT NOT NULL,
     created_at         TEXT NOT NULL,
     created_by         TEXT NOT NULL,

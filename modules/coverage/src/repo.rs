@@ -15,22 +15,20 @@ macro_rules! in_scope {
     () => {
         "($1 IS NULL OR t.campaign_id = $1)
          AND ($2 IS NULL OR LOWER(t.platform) = $2)
-         AND ($3 IS NULL OR COALESCE(t.executed_at, t.created_at) >= $3)
-         AND ($4 IS NULL OR COALESCE(t.executed_at, t.created_at) < $4)"
+         AND ($3 IS NULL OR t.ran_at >= $3)
+         AND ($4 IS NULL OR t.ran_at < $4)"
     };
 }
 
 /// Completed tests in scope, each ranked within its procedure (the template
-/// it came from, else its procedure text): rank 1 is the latest.
+/// it came from, else its procedure text): position 1 is the latest.
 macro_rules! ranked_tests {
     () => {
         concat!(
-            "SELECT t.technique_domain, t.technique_id, t.detection_outcome,
-                    COALESCE(t.executed_at, t.created_at) AS ran_at,
-                    COALESCE(t.template_id, t.procedure) AS procedure_key,
+            "SELECT t.technique_domain, t.technique_id, t.detection_outcome, t.ran_at, t.procedure_key,
                     ROW_NUMBER() OVER (
-                        PARTITION BY t.technique_domain, t.technique_id, COALESCE(t.template_id, t.procedure)
-                        ORDER BY COALESCE(t.executed_at, t.created_at) DESC, t.updated_at DESC, t.id DESC
+                        PARTITION BY t.technique_domain, t.technique_id, t.procedure_key
+                        ORDER BY t.ran_at DESC, t.updated_at DESC, t.id DESC
                     ) AS pos
              FROM tests_test t
              WHERE t.state = 'completed' AND t.detection_outcome IS NOT NULL AND ",
@@ -44,32 +42,31 @@ macro_rules! ranked_tests {
 pub const COVERAGE_SQL: &str = concat!(
     "WITH ranked AS (",
     ranked_tests!(),
-    "), per_technique AS (
+    "), per_procedure AS (
         SELECT technique_domain, technique_id,
                COUNT(*) AS tests,
-               SUM(CASE WHEN pos = 1 THEN 1 ELSE 0 END) AS procedures,
-               SUM(CASE WHEN pos = 1 AND detection_outcome IN ('prevented', 'alerted') THEN 1 ELSE 0 END) AS detected,
-               SUM(CASE WHEN pos = 1 AND detection_outcome = 'logged' THEN 1 ELSE 0 END) AS logged,
-               SUM(CASE WHEN pos = 1 AND detection_outcome = 'not_detected' THEN 1 ELSE 0 END) AS missed,
-               MAX(ran_at) AS last_tested_at
-        FROM ranked GROUP BY technique_domain, technique_id
-     ), regressed AS (
-        SELECT DISTINCT r.technique_domain, r.technique_id
-        FROM ranked r
-        WHERE r.pos = 1 AND r.detection_outcome = 'not_detected'
-          AND EXISTS (SELECT 1 FROM ranked e
-                      WHERE e.technique_domain = r.technique_domain AND e.technique_id = r.technique_id
-                        AND e.procedure_key = r.procedure_key AND e.pos > 1
-                        AND e.detection_outcome <> 'not_detected')
+               MAX(CASE WHEN pos = 1 THEN detection_outcome END) AS latest,
+               MAX(CASE WHEN pos > 1 AND detection_outcome <> 'not_detected' THEN 1 ELSE 0 END) AS detected_before,
+               MAX(ran_at) AS last_ran
+        FROM ranked GROUP BY technique_domain, technique_id, procedure_key
+     ), per_technique AS (
+        SELECT technique_domain, technique_id,
+               CAST(SUM(tests) AS BIGINT) AS tests,
+               COUNT(*) AS procedures,
+               SUM(CASE WHEN latest IN ('prevented', 'alerted') THEN 1 ELSE 0 END) AS detected,
+               SUM(CASE WHEN latest = 'logged' THEN 1 ELSE 0 END) AS logged,
+               SUM(CASE WHEN latest = 'not_detected' THEN 1 ELSE 0 END) AS missed,
+               MAX(CASE WHEN latest = 'not_detected' AND detected_before = 1 THEN 1 ELSE 0 END) AS regression,
+               MAX(last_ran) AS last_tested_at
+        FROM per_procedure GROUP BY technique_domain, technique_id
      )
      SELECT k.attack_id, k.name, k.tactics, k.revoked, k.deprecated, k.revoked_by,
             COALESCE(p.tests, 0) AS tests, COALESCE(p.procedures, 0) AS procedures,
             COALESCE(p.detected, 0) AS detected, COALESCE(p.logged, 0) AS logged,
             COALESCE(p.missed, 0) AS missed, p.last_tested_at,
-            CASE WHEN g.technique_id IS NULL THEN 0 ELSE 1 END AS regression
+            COALESCE(p.regression, 0) AS regression
      FROM techniques_technique k
      LEFT JOIN per_technique p ON p.technique_domain = k.domain AND p.technique_id = k.attack_id
-     LEFT JOIN regressed g ON g.technique_domain = k.domain AND g.technique_id = k.attack_id
      WHERE k.domain = $5
        AND (p.technique_id IS NOT NULL
             OR (k.revoked = 0 AND k.deprecated = 0 AND k.missing_since IS NULL
@@ -78,11 +75,16 @@ pub const COVERAGE_SQL: &str = concat!(
 );
 
 /// Test counts by state and outcome, and the mean time to detect.
-fn kpi_sql(backend: Backend) -> String {
+pub fn kpi_sql(backend: Backend) -> String {
     let ttd = format!(
         "{} - {}",
         backend.epoch_seconds("t.detected_at"),
         backend.epoch_seconds("t.executed_at")
+    );
+    let review = format!(
+        "{} - {}",
+        backend.epoch_seconds("t.completed_at"),
+        backend.epoch_seconds("t.submitted_at")
     );
     format!(
         "SELECT COUNT(*) AS total,
@@ -96,7 +98,9 @@ fn kpi_sql(backend: Backend) -> String {
             SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'logged' THEN 1 ELSE 0 END) AS logged,
             SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'not_detected' THEN 1 ELSE 0 END) AS not_detected,
             AVG(CASE WHEN {detected} THEN {ttd} END) AS mean_ttd,
-            SUM(CASE WHEN {detected} THEN 1 ELSE 0 END) AS ttd_count
+            SUM(CASE WHEN {detected} THEN 1 ELSE 0 END) AS ttd_count,
+            AVG(CASE WHEN t.state = 'completed' AND t.submitted_at IS NOT NULL AND t.completed_at IS NOT NULL
+                     THEN {review} END) AS mean_review
          FROM tests_test t WHERE {scope}",
         detected = DETECTED_WITH_TIMES,
         scope = in_scope!(),
@@ -137,6 +141,7 @@ struct KpiRow {
     not_detected: Option<i64>,
     mean_ttd: Option<f64>,
     ttd_count: Option<i64>,
+    mean_review: Option<f64>,
 }
 
 #[derive(Clone, Debug)]
@@ -237,6 +242,7 @@ impl CoverageRepo {
             detection_rate: crate::model::percent(n(row.prevented) + n(row.alerted), completed),
             prevention_rate: crate::model::percent(n(row.prevented), completed),
             mean_time_to_detect_seconds: row.mean_ttd.map(round2),
+            mean_blue_review_seconds: row.mean_review.map(round2),
             ..Kpis::default()
         };
         let count = n(row.ttd_count);
@@ -246,10 +252,6 @@ impl CoverageRepo {
                     .await?,
             ));
         }
-        kpis.mean_blue_review_seconds = self
-            .mean_review(backend, (&campaign, &platform, &from, &to))
-            .await?
-            .map(round2);
         Ok(kpis)
     }
 
@@ -281,38 +283,6 @@ impl CoverageRepo {
             .fetch_all(self.db.pool())
             .await?;
         Ok(middle.iter().sum::<f64>() / middle.len().max(1) as f64)
-    }
-
-    /// Mean time from the first hand-over to blue to the first completion.
-    async fn mean_review(
-        &self,
-        backend: Backend,
-        binds: (
-            &Option<String>,
-            &Option<String>,
-            &Option<String>,
-            &Option<String>,
-        ),
-    ) -> Result<Option<f64>, sqlx::Error> {
-        let sql = format!(
-            "SELECT AVG({} - {}) FROM (
-                SELECT MIN(CASE WHEN x.transition = 'submit_to_blue' THEN x.at END) AS submitted,
-                       MIN(CASE WHEN x.transition = 'complete' THEN x.at END) AS completed
-                FROM tests_transition x JOIN tests_test t ON t.id = x.test_id
-                WHERE t.state = 'completed' AND {}
-                GROUP BY x.test_id
-             ) r WHERE r.submitted IS NOT NULL AND r.completed IS NOT NULL",
-            backend.epoch_seconds("r.completed"),
-            backend.epoch_seconds("r.submitted"),
-            in_scope!(),
-        );
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(binds.0)
-            .bind(binds.1)
-            .bind(binds.2)
-            .bind(binds.3)
-            .fetch_one(self.db.pool())
-            .await
     }
 
     pub async fn insert_snapshot(&self, s: &Snapshot) -> Result<(), sqlx::Error> {

@@ -215,9 +215,9 @@ impl TestRepo {
                     updated_at, updated_by, name, technique_domain, technique_id, campaign_id,
                     procedure, platform, target_host, red_assignee_id, blue_assignee_id,
                     executed_at, attack_outcome, red_notes, detection_outcome, detected_at,
-                    detection_source, blue_notes)
+                    detection_source, blue_notes, procedure_key, ran_at)
                  VALUES ($1, $2, $3, 1, $4, $5, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                    $15, $16, $17, $18, $19, $20, $21)"
+                    $15, $16, $17, $18, $19, $20, $21, COALESCE($3, $22), COALESCE($15, $4))"
             )
             .bind(id)
             .bind(TestState::Draft.as_str())
@@ -226,6 +226,7 @@ impl TestRepo {
             .bind(&actor.username),
             fields
         )
+        .bind(procedure_hash(&fields.procedure))
         .execute(&mut *tx)
         .await?;
         replace_tags(&mut tx, id, &fields.tags).await?;
@@ -259,7 +260,8 @@ impl TestRepo {
                     procedure = $9, platform = $10, target_host = $11, red_assignee_id = $12,
                     blue_assignee_id = $13, executed_at = $14, attack_outcome = $15,
                     red_notes = $16, detection_outcome = $17, detected_at = $18,
-                    detection_source = $19, blue_notes = $20
+                    detection_source = $19, blue_notes = $20,
+                    procedure_key = COALESCE(template_id, $21), ran_at = COALESCE($14, created_at)
                  WHERE id = $1 AND version = $2"
             )
             .bind(id)
@@ -268,6 +270,7 @@ impl TestRepo {
             .bind(&actor.username),
             fields
         )
+        .bind(procedure_hash(&fields.procedure))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -290,7 +293,9 @@ impl TestRepo {
         let mut tx = self.db.pool().begin().await?;
         let at = time::to_db(actor.at);
         let version: Option<i64> = sqlx::query_scalar(
-            "UPDATE tests_test SET state = $2, version = version + 1, updated_at = $3, updated_by = $4
+            "UPDATE tests_test SET state = $2, version = version + 1, updated_at = $3, updated_by = $4,
+                submitted_at = CASE WHEN $6 = 'submit_to_blue' THEN $3 ELSE submitted_at END,
+                completed_at = CASE WHEN $6 = 'complete' THEN $3 ELSE completed_at END
              WHERE id = $1 AND state = $5 RETURNING version",
         )
         .bind(id)
@@ -298,6 +303,7 @@ impl TestRepo {
         .bind(&at)
         .bind(&actor.username)
         .bind(from.as_str())
+        .bind(transition.name())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(version) = version else {
@@ -448,6 +454,14 @@ impl TestRepo {
         }
         Ok(tags)
     }
+}
+
+/// Tests without a template repeat the same procedure when their text is
+/// the same: a short, indexable key for it.
+pub fn procedure_hash(procedure: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = format!("{:x}", Sha256::digest(procedure.trim().as_bytes()));
+    format!("p:{}", &digest[..32])
 }
 
 async fn replace_tags(
