@@ -2,7 +2,11 @@
 //! given by `AEGIS_DATABASE__URL`, then times `GET /api/v1/dashboard/kpis`,
 //! `/coverage` and `/coverage/navigator-layer` against the aggregate SQL
 //! each runs, executed directly in the same run. Run by bench/coverage.sh.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 use std::time::{Duration, Instant};
 
