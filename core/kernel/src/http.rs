@@ -7,6 +7,25 @@ use poem_openapi::ApiResponse;
 /// handlers can tell it from a client that hung up.
 pub const BODY_TOO_LARGE: &str = "request body exceeds the size limit";
 
+/// Set in a request's extensions when its body has no length: tripped once
+/// the body limit cut it off, since multipart errors lose the reason.
+#[derive(Clone, Default, Debug)]
+pub struct BodyCut(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl BodyCut {
+    pub fn trip(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether `request`'s body was cut at the size limit.
+    pub fn happened(request: &Request) -> bool {
+        request
+            .extensions()
+            .get::<BodyCut>()
+            .is_some_and(|cut| cut.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// A change with nothing to return.
 #[derive(Debug, ApiResponse)]
 pub enum NoContent {
@@ -121,9 +140,9 @@ pub fn etag(version: i64) -> String {
 
 /// A multipart body that could not be read: 413 when it was cut at the
 /// size limit, 400 otherwise.
-pub fn multipart_error(error: &dyn std::fmt::Display) -> crate::error::ApiError {
+pub fn multipart_error(request: &Request, error: &dyn std::fmt::Display) -> crate::error::ApiError {
     let text = error.to_string();
-    if text.contains(BODY_TOO_LARGE) {
+    if BodyCut::happened(request) || text.contains(BODY_TOO_LARGE) {
         crate::error::ApiError::payload_too_large("the upload exceeds the size limit")
     } else {
         crate::error::ApiError::bad_request(

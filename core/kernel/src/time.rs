@@ -16,6 +16,13 @@ pub fn to_db(time: Timestamp) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Whether a client-given time fits the stored form: years 1970 to 9999
+/// (a five-digit year would break the fixed width, and with it the order).
+pub fn storable(time: Timestamp) -> bool {
+    use chrono::Datelike;
+    (1970..=9999).contains(&time.year())
+}
+
 /// Reads a stored time; repositories map a failure to a corrupt-row error.
 pub fn from_db(text: &str) -> Result<Timestamp, chrono::ParseError> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc))

@@ -107,13 +107,17 @@ async fn limit_body<E: Endpoint>(
         }
         Some(Ok(_)) => {}
         Some(Err(_)) => return Err(poem::Error::from_status(StatusCode::BAD_REQUEST)),
-        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+        // Chunked, or HTTP/2 without a length: count while the handler reads.
+        None => {
             use futures::StreamExt;
+            let cut = aegis_core::http::BodyCut::default();
+            req.extensions_mut().insert(cut.clone());
             let mut seen: u64 = 0;
             let limited = req.take_body().into_bytes_stream().map(move |chunk| {
                 let chunk = chunk?;
                 seen += chunk.len() as u64;
                 if seen > max {
+                    cut.trip();
                     Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
                         aegis_core::http::BODY_TOO_LARGE,
@@ -124,7 +128,6 @@ async fn limit_body<E: Endpoint>(
             });
             req.set_body(poem::Body::from_bytes_stream(limited));
         }
-        None => {}
     }
     ep.call(req).await.map(IntoResponse::into_response)
 }

@@ -305,11 +305,16 @@ impl CampaignsApi {
     async fn import_navigator(
         &self,
         auth: Auth<LeadPlus>,
+        request: &poem::Request,
         body: MultipartUpload,
     ) -> ApiResult<LayersImported> {
         use tokio::io::AsyncReadExt;
         let mut form = body.0;
-        while let Some(field) = form.next_field().await.map_err(|e| multipart_error(&e))? {
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| multipart_error(request, &e))?
+        {
             if field.name() != Some("file") {
                 continue;
             }
@@ -319,7 +324,7 @@ impl CampaignsApi {
                 .take(MAX_LAYER_BYTES + 1)
                 .read_to_end(&mut bytes)
                 .await
-                .map_err(|e| multipart_error(&e))?;
+                .map_err(|e| multipart_error(request, &e))?;
             if bytes.len() as u64 > MAX_LAYER_BYTES {
                 return Err(ApiError::payload_too_large(format!(
                     "layer files are limited to {MAX_LAYER_BYTES} bytes"

@@ -4,6 +4,10 @@
 
 use serde_json::Value;
 
+/// Far above any ATT&CK domain's size (Enterprise has under 1,000 techniques
+/// and sub-techniques); a bound on what one import creates.
+pub const MAX_TECHNIQUES: usize = 5_000;
+
 /// What a campaign is made from: one layer's name, text and techniques.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerDraft {
@@ -53,15 +57,22 @@ fn parse_one(index: usize, layer: &Value) -> Result<LayerDraft, LayerError> {
         .transpose()?
         .map(Vec::as_slice)
         .unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
     let mut ids: Vec<String> = Vec::new();
     for entry in techniques {
         let Some(id) = entry.get("techniqueID").and_then(Value::as_str) else {
             continue;
         };
         let id = id.trim().to_ascii_uppercase();
-        if !ids.contains(&id) {
+        if seen.insert(id.clone()) {
             ids.push(id);
         }
+    }
+    if ids.len() > MAX_TECHNIQUES {
+        return Err(at(&format!(
+            "{} techniques; a layer may list at most {MAX_TECHNIQUES}",
+            ids.len()
+        )));
     }
     let text = |key: &str| {
         object

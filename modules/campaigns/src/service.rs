@@ -162,17 +162,27 @@ impl CampaignService {
         if current.status != from {
             return Err(wrong(current.status));
         }
-        if !self.repo.set_status(id, from, to, &actor(who)).await? {
-            return Err(wrong(self.get(id).await?.status));
-        }
-        let mut detail = json!({ "from": from.as_str(), "to": to.as_str() });
-        if to == CampaignStatus::Completed {
+        // Completion's snapshot is taken first: if it fails the campaign stays
+        // active and the request can be retried; if the status change then
+        // loses a race, the snapshot goes again.
+        let snapshot = if to == CampaignStatus::Completed {
             let scope = Scope {
                 campaign_id: Some(id.to_owned()),
                 ..Scope::default()
             };
-            let snapshot = self.coverage.take_snapshot("campaign", &scope).await?;
-            detail["snapshot_id"] = json!(snapshot.id);
+            Some(self.coverage.take_snapshot("campaign", &scope).await?)
+        } else {
+            None
+        };
+        if !self.repo.set_status(id, from, to, &actor(who)).await? {
+            if let Some(s) = &snapshot {
+                self.coverage.repo().delete_snapshot(&s.id).await?;
+            }
+            return Err(wrong(self.get(id).await?.status));
+        }
+        let mut detail = json!({ "from": from.as_str(), "to": to.as_str() });
+        if let Some(s) = &snapshot {
+            detail["snapshot_id"] = json!(s.id);
         }
         self.audit(who, &format!("campaign.{}", to.as_str()), id, detail)
             .await;
@@ -218,6 +228,10 @@ impl CampaignService {
         let mut tests_created = 0;
         let mut skipped = Vec::new();
         for id in &layer.techniques {
+            if !aegis_mod_tests::model::is_attack_id(id) {
+                skipped.push((id.clone(), "not an ATT&CK technique id".into()));
+                continue;
+            }
             let name = match self.catalog.technique(&layer.domain, id).await? {
                 Some(stored) => format!("{id} {}", stored.technique.name),
                 None => {

@@ -87,6 +87,14 @@ pub fn scope(
     from: Option<Timestamp>,
     to: Option<Timestamp>,
 ) -> ApiResult<Scope> {
+    for (field, value) in [("from", from), ("to", to)] {
+        if value.is_some_and(|t| !aegis_core::time::storable(t)) {
+            return Err(ApiError::invalid_field(
+                field,
+                "must be between the years 1970 and 9999",
+            ));
+        }
+    }
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {

@@ -75,7 +75,8 @@ pub struct TechniqueCoverage {
     pub logged: i64,
     pub missed: i64,
     pub last_tested_at: Option<String>,
-    /// Detected before, missed by the latest test of the same procedure.
+    /// Detected (prevented or alerted) before, missed by the latest test of
+    /// the same procedure.
     pub regression: bool,
     pub revoked: bool,
     pub deprecated: bool,

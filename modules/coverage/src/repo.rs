@@ -46,7 +46,7 @@ pub const COVERAGE_SQL: &str = concat!(
         SELECT technique_domain, technique_id,
                COUNT(*) AS tests,
                MAX(CASE WHEN pos = 1 THEN detection_outcome END) AS latest,
-               MAX(CASE WHEN pos > 1 AND detection_outcome <> 'not_detected' THEN 1 ELSE 0 END) AS detected_before,
+               MAX(CASE WHEN pos > 1 AND detection_outcome IN ('prevented', 'alerted') THEN 1 ELSE 0 END) AS detected_before,
                MAX(ran_at) AS last_ran
         FROM ranked GROUP BY technique_domain, technique_id, procedure_key
      ), per_technique AS (
@@ -351,6 +351,14 @@ impl CoverageRepo {
         .fetch_optional(self.db.pool())
         .await?;
         row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn delete_snapshot(&self, id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM coverage_snapshot WHERE id = $1")
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
     }
 
     /// Deletes snapshots taken before `cutoff`, never the newest one.

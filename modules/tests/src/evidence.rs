@@ -130,7 +130,13 @@ impl EvidenceService {
             self.remove_object(&key).await;
             return Err(error);
         }
-        writer.close().await?;
+        if let Err(error) = writer.close().await {
+            if let Err(abort) = writer.abort().await {
+                tracing::warn!(%abort, key, "cannot abort an evidence upload");
+            }
+            self.remove_object(&key).await;
+            return Err(error.into());
+        }
         if size == 0 {
             self.remove_object(&key).await;
             return Err(TestsError::invalid("file", "the file is empty"));
@@ -150,9 +156,25 @@ impl EvidenceService {
             uploaded_by_name: who.username.clone(),
             uploaded_at: time::now(),
         };
-        if let Err(error) = self.repo.insert(&record).await {
-            self.remove_object(&key).await;
-            return Err(error.into());
+        let open: Vec<&str> = side.open_states().iter().map(|s| s.as_str()).collect();
+        match self.repo.insert_if_open(&record, &open).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // The test moved on while the bytes streamed in.
+                self.remove_object(&key).await;
+                let now = self.tests.get(test_id).await?;
+                return Err(refused(
+                    evidence_side(who.role, now.state)
+                        .err()
+                        .unwrap_or(EvidenceRefusal::State),
+                    who.role,
+                    now.state,
+                ));
+            }
+            Err(error) => {
+                self.remove_object(&key).await;
+                return Err(error.into());
+            }
         }
         self.tests
             .audit(

@@ -72,11 +72,23 @@ impl EvidenceRepo {
         Self { db }
     }
 
-    pub async fn insert(&self, e: &EvidenceRecord) -> Result<(), sqlx::Error> {
-        sqlx::query(
+    /// Records the file if its test is still in one of `open_states` (the
+    /// upload may have taken minutes); false when the test moved on.
+    pub async fn insert_if_open(
+        &self,
+        e: &EvidenceRecord,
+        open_states: &[&str],
+    ) -> Result<bool, sqlx::Error> {
+        let (first, second) = match open_states {
+            [one] => (*one, *one),
+            [one, two, ..] => (*one, *two),
+            [] => return Ok(false),
+        };
+        let done = sqlx::query(
             "INSERT INTO tests_evidence (id, test_id, side, file_name, media_type, size_bytes, sha256,
                 storage_key, description, uploaded_by_id, uploaded_by_name, uploaded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+             WHERE EXISTS (SELECT 1 FROM tests_test WHERE id = $2 AND state IN ($13, $14))",
         )
         .bind(&e.id)
         .bind(&e.test_id)
@@ -90,9 +102,11 @@ impl EvidenceRepo {
         .bind(&e.uploaded_by_id)
         .bind(&e.uploaded_by_name)
         .bind(time::to_db(e.uploaded_at))
+        .bind(first)
+        .bind(second)
         .execute(self.db.pool())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn get(

@@ -282,11 +282,13 @@ impl TestRepo {
     }
 
     /// Moves the test from `from` to the transition's target state if it is
-    /// still in `from`, and records the transition with its actor.
+    /// still in `from` at `from_version` (the fields the preconditions were
+    /// checked on), and records the transition with its actor.
     pub async fn transition(
         &self,
         id: &str,
         from: TestState,
+        from_version: i64,
         transition: Transition,
         actor: &Actor,
     ) -> Result<WriteOutcome, sqlx::Error> {
@@ -296,7 +298,7 @@ impl TestRepo {
             "UPDATE tests_test SET state = $2, version = version + 1, updated_at = $3, updated_by = $4,
                 submitted_at = CASE WHEN $6 = 'submit_to_blue' THEN $3 ELSE submitted_at END,
                 completed_at = CASE WHEN $6 = 'complete' THEN $3 ELSE completed_at END
-             WHERE id = $1 AND state = $5 RETURNING version",
+             WHERE id = $1 AND state = $5 AND version = $7 RETURNING version",
         )
         .bind(id)
         .bind(transition.to_state().as_str())
@@ -304,6 +306,7 @@ impl TestRepo {
         .bind(&actor.username)
         .bind(from.as_str())
         .bind(transition.name())
+        .bind(from_version)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(version) = version else {

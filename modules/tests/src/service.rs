@@ -230,7 +230,7 @@ impl TestService {
         check_transition(&current, transition)?;
         match self
             .repo
-            .transition(id, current.state, transition, &actor(who))
+            .transition(id, current.state, current.version, transition, &actor(who))
             .await?
         {
             WriteOutcome::Written(version) => {
@@ -580,6 +580,17 @@ pub fn apply_patch(
                 Ok(n) => *slot = n,
                 Err(m) => errors.push(FieldError::new(field, m)),
             }
+        }
+    }
+    for (field, value) in [
+        ("executed_at", next.executed_at),
+        ("detected_at", next.detected_at),
+    ] {
+        if value.is_some_and(|t| !aegis_core::time::storable(t)) {
+            errors.push(FieldError::new(
+                field,
+                "must be between the years 1970 and 9999",
+            ));
         }
     }
     if let (Some(executed), Some(detected)) = (next.executed_at, next.detected_at)

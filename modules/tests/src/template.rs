@@ -97,6 +97,23 @@ pub struct TemplatePatch {
     pub input_arguments: Option<BTreeMap<String, InputArgument>>,
 }
 
+impl From<&TemplateFields> for TemplatePatch {
+    /// Every field set, to run a whole template through validation.
+    fn from(f: &TemplateFields) -> Self {
+        Self {
+            name: Some(f.name.clone()),
+            description: Some(f.description.clone()),
+            technique_id: Some(f.technique_id.clone()),
+            platforms: Some(f.platforms.clone()),
+            executor: Some(f.executor.clone()),
+            command: Some(f.command.clone()),
+            cleanup_command: Some(f.cleanup_command.clone()),
+            elevation_required: Some(f.elevation_required),
+            input_arguments: Some(f.input_arguments.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct TemplateFilter {
     pub technique: Option<String>,
@@ -363,12 +380,29 @@ impl TemplateService {
         }
         let mut tx = self.repo.db().pool().begin().await?;
         for draft in &parsed.drafts {
-            let hash = draft.fields.content_hash();
+            // The same bounds and normal forms as a hand-written template.
+            let fields = match apply(&draft.fields, &TemplatePatch::from(&draft.fields)) {
+                Ok(fields) => fields,
+                Err(TestsError::Invalid(errors)) => {
+                    report.problems.push(ImportProblem {
+                        file: label.into(),
+                        test: Some(draft.fields.name.clone()),
+                        reason: errors
+                            .into_iter()
+                            .map(|e| format!("{}: {}", e.field, e.message))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    });
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            let hash = fields.content_hash();
             match TemplateRepo::upsert_external(
                 &mut tx,
                 SOURCE_ATOMIC,
                 &draft.guid,
-                &draft.fields,
+                &fields,
                 &hash,
                 actor,
             )
@@ -433,6 +467,7 @@ fn apply(current: &TemplateFields, patch: &TemplatePatch) -> Result<TemplateFiel
             .map(|p| p.trim().to_lowercase())
             .filter(|p| !p.is_empty())
             .collect();
+        list.sort();
         list.dedup();
         if list.len() > 16 || list.iter().any(|p| p.len() > 64) {
             errors.push(FieldError::new(
@@ -463,12 +498,14 @@ fn apply(current: &TemplateFields, patch: &TemplatePatch) -> Result<TemplateFiel
             || arguments.keys().any(|k| {
                 k.is_empty()
                     || k.len() > 64
-                    || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    || !k
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             })
         {
             errors.push(FieldError::new(
                 "input_arguments",
-                "at most 64 arguments named with letters, digits and _",
+                "at most 64 arguments named with letters, digits, - and _",
             ));
         } else {
             next.input_arguments = arguments.clone();

@@ -180,6 +180,11 @@ impl Side {
         }
     }
 
+    /// The states in which this side takes files.
+    pub fn open_states(self) -> &'static [TestState] {
+        self.group().open_in()
+    }
+
     fn group(self) -> FieldGroup {
         match self {
             Self::Red => FieldGroup::Red,

@@ -2,7 +2,7 @@
 //! download and delete.
 
 use aegis_core::auth::{AnyRole, Auth, Contributor};
-use aegis_core::http::{MultipartUpload, NoContent};
+use aegis_core::http::{BodyCut, MultipartUpload, NoContent};
 use aegis_core::{ApiError, ApiResult};
 use poem::Body;
 use poem::http::header;
@@ -12,6 +12,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::{TestsTag, multipart_error, read_text_field};
 use crate::dto::EvidenceView;
+use crate::error::TestsError;
 use crate::evidence::{EvidenceService, UploadMeta};
 
 pub struct EvidenceApi {
@@ -39,23 +40,36 @@ impl EvidenceApi {
         &self,
         auth: Auth<Contributor>,
         id: Path<String>,
+        request: &poem::Request,
         body: MultipartUpload,
     ) -> ApiResult<EvidenceCreated> {
         let mut form = body.0;
         let mut description = String::new();
-        while let Some(field) = form.next_field().await.map_err(|e| multipart_error(&e))? {
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| multipart_error(request, &e))?
+        {
             match field.name() {
-                Some("description") => description = read_text_field(field, 4096).await?,
+                Some("description") => description = read_text_field(request, field, 4096).await?,
                 Some("file") => {
                     let meta = UploadMeta {
                         file_name: field.file_name().map(str::to_owned),
                         media_type: field.content_type().map(str::to_owned),
                         description,
                     };
-                    let record = self
+                    let record = match self
                         .evidence
                         .upload(&auth, &id.0, meta, field.into_async_read())
-                        .await?;
+                        .await
+                    {
+                        Err(TestsError::BadUpload(_)) if BodyCut::happened(request) => {
+                            return Err(ApiError::payload_too_large(
+                                "the upload exceeds the size limit",
+                            ));
+                        }
+                        other => other?,
+                    };
                     let view = EvidenceView::from(record);
                     let location = view.download_url.clone();
                     return Ok(EvidenceCreated::Created(Json(view), location));

@@ -24,7 +24,11 @@ pub(crate) enum TestsTag {
 }
 
 /// Reads a small text form field whole, bounded.
-pub(crate) async fn read_text_field(field: poem::web::Field, max: usize) -> ApiResult<String> {
+pub(crate) async fn read_text_field(
+    request: &poem::Request,
+    field: poem::web::Field,
+    max: usize,
+) -> ApiResult<String> {
     use tokio::io::AsyncReadExt;
     let mut text = String::new();
     field
@@ -32,6 +36,6 @@ pub(crate) async fn read_text_field(field: poem::web::Field, max: usize) -> ApiR
         .take(max as u64)
         .read_to_string(&mut text)
         .await
-        .map_err(|e| multipart_error(&e))?;
+        .map_err(|e| multipart_error(request, &e))?;
     Ok(text)
 }

@@ -186,11 +186,16 @@ impl TemplatesApi {
     async fn import_atomic(
         &self,
         auth: Auth<LeadPlus>,
+        request: &poem::Request,
         body: MultipartUpload,
     ) -> ApiResult<Json<ImportReportView>> {
         use tokio::io::AsyncReadExt;
         let mut form = body.0;
-        while let Some(field) = form.next_field().await.map_err(|e| multipart_error(&e))? {
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| multipart_error(request, &e))?
+        {
             if field.name() != Some("file") {
                 continue;
             }
@@ -201,7 +206,7 @@ impl TemplatesApi {
                 .take(MAX_ATOMIC_FILE + 1)
                 .read_to_end(&mut bytes)
                 .await
-                .map_err(|e| multipart_error(&e))?;
+                .map_err(|e| multipart_error(request, &e))?;
             if bytes.len() as u64 > MAX_ATOMIC_FILE {
                 return Err(ApiError::payload_too_large(format!(
                     "atomic files are limited to {MAX_ATOMIC_FILE} bytes"
