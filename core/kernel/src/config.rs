@@ -72,6 +72,9 @@ pub struct HttpSettings {
     pub docs: Option<bool>,
     /// Largest request body outside of uploads.
     pub max_body_bytes: usize,
+    /// The built dashboard (`npm run build` in `frontend/`); served at `/`
+    /// when it holds an `index.html`.
+    pub frontend_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -219,6 +222,7 @@ impl Default for HttpSettings {
             cors_origins: Vec::new(),
             docs: None,
             max_body_bytes: 1024 * 1024,
+            frontend_dir: PathBuf::from("frontend/dist"),
         }
     }
 }

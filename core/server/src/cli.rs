@@ -52,6 +52,8 @@ pub enum Command {
         #[arg(long)]
         source: Option<String>,
     },
+    /// Print the OpenAPI document (what the dashboard's client is generated from).
+    Openapi,
     /// Import test templates.
     Import {
         #[command(subcommand)]
@@ -111,6 +113,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Import {
             command: ImportCommand::Atomics { dir },
         } => import_atomics(settings, &dir).await,
+        Command::Openapi => {
+            println!("{}", crate::openapi_document(settings).await?);
+            Ok(())
+        }
         Command::Config => {
             print!("{}", settings.to_redacted_toml());
             Ok(())

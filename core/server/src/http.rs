@@ -6,6 +6,7 @@ use aegis_core::auth::AuthContext;
 use aegis_core::config::{Environment, Settings};
 use aegis_core::error::Problem;
 use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::endpoint::StaticFilesEndpoint;
 use poem::middleware::{CookieJarManager, Cors, SetHeader, Tracing};
 use poem::web::{Json, Redirect};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
@@ -15,10 +16,26 @@ use crate::modules::Apis;
 
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
-pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endpoint + 'static {
-    let service = OpenApiService::new(apis, "Aegis", env!("CARGO_PKG_VERSION"))
+/// The dashboard loads only its own scripts and styles and talks only to us.
+const DASHBOARD_CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+/// The one OpenAPI service of every module's API.
+pub fn openapi(apis: Apis) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(apis, "Aegis", env!("CARGO_PKG_VERSION"))
         .description("Aegis purple-team platform API. Sign in with POST /api/v1/auth/login, then send the returned token as `Authorization: Bearer ...` (or use the session cookie with `X-CSRF-Token` on changes).")
-        .server("/");
+        .server("/")
+}
+
+/// Paths the API, its document and the docs UIs own; everything else is
+/// the dashboard's (a single-page app: unknown paths get its index.html).
+fn is_backend_path(path: &str) -> bool {
+    ["/api/", "/health", "/docs", "/redoc"]
+        .iter()
+        .any(|prefix| path == prefix.trim_end_matches('/') || path.starts_with(prefix))
+}
+
+pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endpoint + 'static {
+    let service = openapi(apis);
     let mut route = Route::new().at(OPENAPI_PATH, service.spec_endpoint());
     if settings.docs_enabled() {
         route = route
@@ -26,12 +43,45 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
             .nest("/redoc", service.redoc());
     }
     let docs = settings.docs_enabled();
-    // The API's own paths sit under `/`, so the landing page is answered before routing.
-    let route = route.nest("/", service).around(move |ep, req| async move {
-        if docs && req.uri().path() == "/" && req.method() == Method::GET {
-            return Ok(Redirect::see_other("/docs").into_response());
+    let dashboard = settings
+        .http
+        .frontend_dir
+        .join("index.html")
+        .is_file()
+        .then(|| {
+            std::sync::Arc::new(
+                StaticFilesEndpoint::new(&settings.http.frontend_dir)
+                    .index_file("index.html")
+                    .fallback_to_index(),
+            )
+        });
+    if dashboard.is_none() {
+        tracing::info!(
+            dir = %settings.http.frontend_dir.display(),
+            "no built dashboard; serving the API only (npm run build in frontend/)"
+        );
+    }
+    // The API's own paths sit under `/`, so the dashboard and the landing
+    // page are answered before routing.
+    let route = route.nest("/", service).around(move |ep, req| {
+        let dashboard = dashboard.clone();
+        async move {
+            let read = req.method() == Method::GET || req.method() == Method::HEAD;
+            if read && !is_backend_path(req.uri().path()) {
+                if let Some(files) = dashboard {
+                    let mut response = files.call(req).await?;
+                    response.headers_mut().insert(
+                        header::CONTENT_SECURITY_POLICY,
+                        HeaderValue::from_static(DASHBOARD_CSP),
+                    );
+                    return Ok(response);
+                }
+                if docs && req.uri().path() == "/" {
+                    return Ok(Redirect::see_other("/docs").into_response());
+                }
+            }
+            ep.call(req).await.map(IntoResponse::into_response)
         }
-        ep.call(req).await.map(IntoResponse::into_response)
     });
 
     let cors = match settings.env {

@@ -16,6 +16,20 @@ use anyhow::Context;
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{EndpointExt, IntoEndpoint, Server};
 
+/// The OpenAPI document of every module's API, as JSON, built without
+/// touching any real backend (for `aegis openapi` and the client generator).
+pub async fn openapi_document(mut settings: aegis_core::config::Settings) -> anyhow::Result<String> {
+    settings.database.url = Some("sqlite::memory:".into());
+    settings.redis.url = None;
+    settings.storage.backend = aegis_core::config::StorageBackend::Memory;
+    settings.secret_key = Some(aegis_core::secret::Secret::new(
+        "openapi-document-only-0123456789abcdef",
+    ));
+    let kernel = Kernel::connect(settings).await?;
+    let composition = modules::compose(&kernel)?;
+    Ok(http::openapi(composition.apis).spec())
+}
+
 /// A built application, ready to serve.
 pub struct App {
     pub kernel: Kernel,

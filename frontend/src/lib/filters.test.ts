@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { parseQuery, toParams, toggleSort, withFilter } from "./filters";
+
+describe("list filters in the URL", () => {
+  it("round-trip, dropping defaults and unknown keys", () => {
+    const query = parseQuery(new URLSearchParams("state=completed&tag=apt29&evil=1&limit=50&offset=50&sort=name"));
+    expect(query).toEqual({ filters: { state: "completed", tag: "apt29" }, sort: "name", limit: 50, offset: 50 });
+    expect(toParams(query).toString()).toBe("state=completed&tag=apt29&sort=name&limit=50&offset=50");
+    expect(toParams(parseQuery(new URLSearchParams())).toString()).toBe("");
+  });
+
+  it("refuse bad paging", () => {
+    const query = parseQuery(new URLSearchParams("limit=100000&offset=-3"));
+    expect(query.limit).toBe(25);
+    expect(query.offset).toBe(0);
+  });
+
+  it("go back to the first page when a filter changes and toggle sorting", () => {
+    const query = parseQuery(new URLSearchParams("offset=75&sort=name"));
+    expect(withFilter(query, "q", "lsass").offset).toBe(0);
+    expect(withFilter(withFilter(query, "q", "lsass"), "q", "").filters).toEqual({});
+    expect(toggleSort(query, "name").sort).toBe("-name");
+    expect(toggleSort(query, "state").sort).toBe("state");
+  });
+});

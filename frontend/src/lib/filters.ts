@@ -1,0 +1,70 @@
+// Test-list filters live in the URL, so a view can be bookmarked and shared.
+
+export const FILTER_KEYS = [
+  "state",
+  "technique",
+  "tactic",
+  "campaign_id",
+  "assignee",
+  "outcome",
+  "platform",
+  "tag",
+  "created_after",
+  "created_before",
+  "q",
+] as const;
+
+export type FilterKey = (typeof FILTER_KEYS)[number];
+
+export interface ListQuery {
+  filters: Partial<Record<FilterKey, string>>;
+  sort: string;
+  limit: number;
+  offset: number;
+}
+
+export const DEFAULT_SORT = "-created_at";
+export const PAGE_SIZES = [25, 50, 100];
+
+/** Reads the query from the URL, ignoring unknown keys and bad numbers. */
+export function parseQuery(params: URLSearchParams): ListQuery {
+  const filters: ListQuery["filters"] = {};
+  for (const key of FILTER_KEYS) {
+    const value = params.get(key)?.trim();
+    if (value) filters[key] = value;
+  }
+  const limit = Number(params.get("limit"));
+  const offset = Number(params.get("offset"));
+  return {
+    filters,
+    sort: params.get("sort") || DEFAULT_SORT,
+    limit: PAGE_SIZES.includes(limit) ? limit : 25,
+    offset: Number.isInteger(offset) && offset > 0 ? offset : 0,
+  };
+}
+
+/** The URL form: defaults left out, so URLs stay short. */
+export function toParams(query: ListQuery): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const key of FILTER_KEYS) {
+    const value = query.filters[key];
+    if (value) params.set(key, value);
+  }
+  if (query.sort !== DEFAULT_SORT) params.set("sort", query.sort);
+  if (query.limit !== 25) params.set("limit", String(query.limit));
+  if (query.offset > 0) params.set("offset", String(query.offset));
+  return params;
+}
+
+/** A changed filter starts again from the first page. */
+export function withFilter(query: ListQuery, key: FilterKey, value: string): ListQuery {
+  const filters = { ...query.filters, [key]: value || undefined };
+  if (!value) delete filters[key];
+  return { ...query, filters, offset: 0 };
+}
+
+/** Clicking a column sorts by it; clicking it again reverses. */
+export function toggleSort(query: ListQuery, column: string): ListQuery {
+  const sort = query.sort === column ? `-${column}` : column;
+  return { ...query, sort, offset: 0 };
+}

@@ -1,0 +1,117 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { api, unwrap } from "../api/client";
+import { Badge, Button, Card, Empty, ErrorBox, Field, formatTime, inputClass, Loading, Page } from "../components/ui";
+
+const ROLES = ["admin", "lead", "red_tech", "blue_tech", "viewer"] as const;
+
+function Users() {
+  const client = useQueryClient();
+  const users = useQuery({ queryKey: ["users"], queryFn: () => unwrap(api.GET("/api/v1/users", { params: { query: { limit: 500 } } })) });
+  const [form, setForm] = useState({ username: "", role: "red_tech", password: "" });
+  const create = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/users", { body: { username: form.username, role: form.role as (typeof ROLES)[number], password: form.password } })),
+    onSuccess: () => {
+      setForm({ username: "", role: "red_tech", password: "" });
+      client.invalidateQueries({ queryKey: ["users"] });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Card title="Users">
+      <form onSubmit={submit} className="mb-3 flex flex-wrap items-end gap-2" aria-label="New user">
+        <Field label="Username"><input className={inputClass} value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} required /></Field>
+        <Field label="Role">
+          <select className={inputClass} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value })}>{ROLES.map((r) => <option key={r}>{r}</option>)}</select>
+        </Field>
+        <Field label="Password"><input type="password" className={inputClass} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} required minLength={10} /></Field>
+        <Button type="submit" variant="primary">Create user</Button>
+      </form>
+      <ErrorBox error={create.error || users.error} />
+      {users.isLoading ? <Loading /> : (
+        <table className="w-full text-sm">
+          <thead className="text-left text-muted"><tr><th>User</th><th>Role</th><th>Active</th><th>Last sign-in</th></tr></thead>
+          <tbody>{users.data?.items.map((u) => <tr key={u.id} className="border-t border-line/60"><td className="py-1">{u.username}</td><td><Badge>{u.role}</Badge></td><td>{u.active ? "yes" : "no"}</td><td className="text-muted">{formatTime(u.last_login_at)}</td></tr>)}</tbody>
+        </table>
+      )}
+    </Card>
+  );
+}
+
+function Tokens() {
+  const client = useQueryClient();
+  const tokens = useQuery({ queryKey: ["tokens"], queryFn: () => unwrap(api.GET("/api/v1/auth/tokens")) });
+  const [name, setName] = useState("");
+  const [secret, setSecret] = useState<string | null>(null);
+  const create = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/auth/tokens", { body: { name } })),
+    onSuccess: (t) => {
+      setSecret(t.token);
+      setName("");
+      client.invalidateQueries({ queryKey: ["tokens"] });
+    },
+  });
+  return (
+    <Card title="My API tokens">
+      <form onSubmit={(e) => { e.preventDefault(); create.mutate(); }} className="mb-2 flex items-end gap-2">
+        <Field label="Token name"><input className={inputClass} value={name} onChange={(e) => setName(e.target.value)} required /></Field>
+        <Button type="submit">Create token</Button>
+      </form>
+      {secret && <p className="mb-2 break-all rounded bg-surface p-2 text-sm">Copy it now, it is shown once: <code>{secret}</code></p>}
+      <ErrorBox error={create.error || tokens.error} />
+      {tokens.data?.length ? <ul className="text-sm">{tokens.data.map((t) => <li key={t.id}>{t.name} <span className="text-muted">created {formatTime(t.created_at)}</span></li>)}</ul> : <Empty>No tokens.</Empty>}
+    </Card>
+  );
+}
+
+function Scheduler() {
+  const jobs = useQuery({ queryKey: ["jobs"], queryFn: () => unwrap(api.GET("/api/v1/system/scheduler-status")) });
+  return (
+    <Card title="Scheduler">
+      <ErrorBox error={jobs.error} />
+      <table className="w-full text-sm">
+        <thead className="text-left text-muted"><tr><th>Job</th><th>Schedule</th><th>Last run</th><th>Outcome</th><th>Next run</th></tr></thead>
+        <tbody>{jobs.data?.map((j) => <tr key={j.id} className="border-t border-line/60"><td className="py-1 font-mono">{j.id}</td><td className="font-mono text-xs">{j.schedule ?? "off"}</td><td className="text-muted">{formatTime(j.last_run_at)}</td><td>{j.last_outcome ?? "—"}</td><td className="text-muted">{formatTime(j.next_run_at)}</td></tr>)}</tbody>
+      </table>
+    </Card>
+  );
+}
+
+function MitreSync() {
+  const client = useQueryClient();
+  const runs = useQuery({ queryKey: ["sync-runs"], queryFn: () => unwrap(api.GET("/api/v1/system/mitre-sync-runs", { params: { query: { limit: 20 } } })), refetchInterval: 5000 });
+  const sync = useMutation({ mutationFn: () => unwrap(api.POST("/api/v1/system/sync-mitre")), onSuccess: () => client.invalidateQueries({ queryKey: ["sync-runs"] }) });
+  return (
+    <Card title="MITRE ATT&CK sync">
+      <Button variant="primary" onClick={() => sync.mutate()} disabled={sync.isPending}>Sync now</Button>
+      <ErrorBox error={sync.error || runs.error} />
+      <ul className="mt-2 text-sm">{runs.data?.items.map((r) => <li key={r.id}><Badge>{r.status}</Badge> {formatTime(r.started_at)} · {r.release_version ?? ""} · +{r.added} ~{r.updated} {r.error && <span className="text-gap">{r.error}</span>}</li>)}</ul>
+    </Card>
+  );
+}
+
+function Audit() {
+  const audit = useQuery({ queryKey: ["audit"], queryFn: () => unwrap(api.GET("/api/v1/audit", { params: { query: { limit: 50 } } })) });
+  return (
+    <Card title="Audit log (latest 50)">
+      <ErrorBox error={audit.error} />
+      <ul className="text-sm">{audit.data?.items.map((e) => <li key={e.id} className="border-t border-line/60 py-1"><span className="text-muted">{formatTime(e.at)}</span> · {e.actor_name ?? "system"} · <code>{e.action}</code> {e.target_type && <span className="text-muted">{e.target_type} {e.target_id}</span>}</li>)}</ul>
+    </Card>
+  );
+}
+
+export function Admin() {
+  return (
+    <Page title="Admin">
+      <div className="grid gap-4 xl:grid-cols-2">
+        <Users />
+        <div className="space-y-4"><Tokens /><MitreSync /></div>
+        <Scheduler />
+        <Audit />
+      </div>
+    </Page>
+  );
+}

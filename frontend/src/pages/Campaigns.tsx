@@ -1,0 +1,144 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { hasRole, useUser } from "../api/auth";
+import { api, type Schemas, unwrap, upload } from "../api/client";
+import { Badge, Button, Card, Empty, ErrorBox, Field, formatDuration, inputClass, Loading, Page } from "../components/ui";
+
+export function CampaignsList() {
+  const user = useUser();
+  const lead = hasRole(user, "admin", "lead");
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const campaigns = useQuery({ queryKey: ["campaigns"], queryFn: () => unwrap(api.GET("/api/v1/campaigns", { params: { query: { limit: 200 } } })) });
+  const [name, setName] = useState("");
+  const [actor, setActor] = useState("");
+  const [imported, setImported] = useState<Schemas["ImportedLayer"][] | null>(null);
+  const [importError, setImportError] = useState<unknown>(null);
+  const create = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/campaigns", { body: { name, threat_actor: actor || undefined } })),
+    onSuccess: (c) => navigate(`/campaigns/${c.id}`),
+  });
+  async function importLayer(files: FileList | null) {
+    const file = files?.[0];
+    if (!file) return;
+    const form = new FormData();
+    form.append("file", file, file.name);
+    setImportError(null);
+    try {
+      setImported(await upload<Schemas["ImportedLayer"][]>("/api/v1/campaigns/import/navigator", form, () => {}));
+      client.invalidateQueries({ queryKey: ["campaigns"] });
+    } catch (e) {
+      setImportError(e);
+    }
+  }
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Page title="Campaigns">
+      {lead && (
+        <div className="mb-4 grid gap-4 lg:grid-cols-2">
+          <Card title="New campaign">
+            <form onSubmit={submit} className="flex flex-wrap items-end gap-2">
+              <Field label="Name"><input className={inputClass} value={name} onChange={(e) => setName(e.target.value)} required /></Field>
+              <Field label="Threat actor"><input className={inputClass} value={actor} onChange={(e) => setActor(e.target.value)} /></Field>
+              <Button type="submit" variant="primary">Create</Button>
+            </form>
+            <ErrorBox error={create.error} />
+          </Card>
+          <Card title="Import an ATT&CK Navigator layer">
+            <input type="file" accept=".json,application/json" aria-label="Navigator layer file" onChange={(e) => importLayer(e.target.files)} />
+            <ErrorBox error={importError} />
+            {imported?.map((r) => (
+              <p key={r.campaign.id} className="mt-2 text-sm">
+                <Link className="text-accent underline" to={`/campaigns/${r.campaign.id}`}>{r.campaign.name}</Link>: {r.tests_created} draft tests
+                {r.skipped.length > 0 && <span className="text-muted"> · {r.skipped.length} skipped ({r.skipped.slice(0, 3).map((s) => s.technique_id).join(", ")}{r.skipped.length > 3 ? "…" : ""})</span>}
+              </p>
+            ))}
+          </Card>
+        </div>
+      )}
+      <ErrorBox error={campaigns.error} />
+      <Card>
+        {campaigns.isLoading ? <Loading /> : !campaigns.data?.items.length ? <Empty>No campaigns yet.</Empty> : (
+          <table className="w-full text-sm">
+            <thead className="border-b border-line text-left text-muted"><tr><th className="py-2">Name</th><th>Status</th><th>Threat actor</th><th>Progress</th></tr></thead>
+            <tbody>
+              {campaigns.data.items.map((c) => (
+                <tr key={c.id} className="border-b border-line/60">
+                  <td className="py-2"><Link className="font-medium text-accent underline" to={`/campaigns/${c.id}`}>{c.name}</Link></td>
+                  <td><Badge>{c.status}</Badge></td>
+                  <td>{c.threat_actor ?? "—"}</td>
+                  <td><Progress progress={c.progress} total={c.tests_total} /></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+    </Page>
+  );
+}
+
+function Progress({ progress, total }: { progress: Record<string, number>; total: number }) {
+  const done = (progress.completed ?? 0) + (progress.cancelled ?? 0);
+  const percent = total ? Math.round((done * 100) / total) : 0;
+  return (
+    <div className="flex items-center gap-2" title={Object.entries(progress).map(([k, v]) => `${k}: ${v}`).join(", ")}>
+      <div className="h-2 w-32 overflow-hidden rounded bg-untested"><div className="h-full bg-covered" style={{ width: `${percent}%` }} /></div>
+      <span className="text-xs text-muted">{done}/{total}</span>
+    </div>
+  );
+}
+
+export function CampaignDetail() {
+  const { id = "" } = useParams();
+  const user = useUser();
+  const client = useQueryClient();
+  const campaign = useQuery({ queryKey: ["campaign", id], queryFn: () => unwrap(api.GET("/api/v1/campaigns/{id}", { params: { path: { id } } })) });
+  const tests = useQuery({ queryKey: ["tests", "campaign", id], queryFn: () => unwrap(api.GET("/api/v1/tests", { params: { query: { campaign_id: id, limit: 500, sort: "name" } } })) });
+  const advance = useMutation({
+    mutationFn: (step: "activate" | "complete") => unwrap(api.POST(`/api/v1/campaigns/{id}/${step}` as "/api/v1/campaigns/{id}/activate", { params: { path: { id } } })),
+    onSuccess: (c) => client.setQueryData(["campaign", id], c),
+  });
+  if (campaign.isLoading) return <Page title="Campaign"><Loading /></Page>;
+  if (!campaign.data) return <Page title="Campaign"><ErrorBox error={campaign.error} /></Page>;
+  const c = campaign.data;
+  const lead = hasRole(user, "admin", "lead");
+  const k = c.kpis;
+  return (
+    <Page
+      title={c.name}
+      actions={
+        <>
+          <a className="rounded-md border border-line px-3 py-1.5 text-sm" href={`/api/v1/coverage/navigator-layer?campaign_id=${c.id}`} download={`${c.name}-layer.json`}>Export Navigator layer</a>
+          {lead && c.status === "planned" && <Button variant="primary" onClick={() => advance.mutate("activate")}>Activate</Button>}
+          {lead && c.status === "active" && <Button variant="primary" onClick={() => confirm("Complete the campaign? A coverage snapshot is taken.") && advance.mutate("complete")}>Complete</Button>}
+          {hasRole(user, "admin", "lead", "red_tech") && c.status !== "completed" && <Link className="rounded-md border border-line px-3 py-1.5 text-sm" to={`/tests/new?campaign=${c.id}`}>Add test</Link>}
+        </>
+      }
+    >
+      <ErrorBox error={advance.error} />
+      <div className="mb-4 flex flex-wrap gap-2 text-sm"><Badge>{c.status}</Badge>{c.threat_actor && <Badge tone="red">{c.threat_actor}</Badge>}<span className="text-muted">{c.starts_on ?? ""} {c.ends_on ? `→ ${c.ends_on}` : ""}</span></div>
+      {c.description && <p className="mb-4 max-w-3xl whitespace-pre-wrap text-sm">{c.description}</p>}
+      {k && (
+        <div className="mb-4 grid grid-cols-2 gap-3 md:grid-cols-5">
+          {[["Tests", String(c.tests_total)], ["Completed", String(k.completed)], ["Detection rate", `${k.detection_rate}%`], ["Median time to detect", formatDuration(k.median_time_to_detect_seconds)], ["Gaps", String(k.techniques.gap)]].map(([label, value]) => (
+            <div key={label} className="rounded-lg border border-line bg-panel p-3"><div className="text-xs text-muted">{label}</div><div className="text-xl font-semibold">{value}</div></div>
+          ))}
+        </div>
+      )}
+      <Card title="Tests">
+        {tests.isLoading ? <Loading /> : !tests.data?.items.length ? <Empty>No tests in this campaign.</Empty> : (
+          <ul className="divide-y divide-line text-sm">
+            {tests.data.items.map((t) => (
+              <li key={t.id} className="flex gap-2 py-1.5"><Link className="text-accent underline" to={`/tests/${t.id}`}>{t.name}</Link><span className="text-muted">{t.state}</span>{t.detection_outcome && <Badge tone="blue">{t.detection_outcome}</Badge>}</li>
+            ))}
+          </ul>
+        )}
+      </Card>
+    </Page>
+  );
+}

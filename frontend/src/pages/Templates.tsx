@@ -1,0 +1,105 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link, useParams, useSearchParams } from "react-router";
+import { hasRole, useUser } from "../api/auth";
+import { api, type Schemas, unwrap, upload } from "../api/client";
+import { Badge, Card, Empty, ErrorBox, inputClass, Loading, Page, Pager } from "../components/ui";
+
+export function TemplatesList() {
+  const user = useUser();
+  const client = useQueryClient();
+  const [params, setParams] = useSearchParams();
+  const q = params.get("q") ?? "";
+  const offset = Number(params.get("offset")) || 0;
+  const list = useQuery({
+    queryKey: ["templates", q, offset],
+    queryFn: () => unwrap(api.GET("/api/v1/templates", { params: { query: { q: q || undefined, limit: 50, offset } } })),
+  });
+  const [report, setReport] = useState<Schemas["ImportReportView"] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  async function importAtomic(files: FileList | null) {
+    const file = files?.[0];
+    if (!file) return;
+    const form = new FormData();
+    form.append("file", file, file.name);
+    setError(null);
+    try {
+      setReport(await upload<Schemas["ImportReportView"]>("/api/v1/templates/import/atomic", form, () => {}));
+      client.invalidateQueries({ queryKey: ["templates"] });
+    } catch (e) {
+      setError(e);
+    }
+  }
+  return (
+    <Page title="Templates">
+      <div className="mb-4 grid gap-4 lg:grid-cols-2">
+        <Card>
+          <input aria-label="Search templates" placeholder="Search name, description, command…" className={`${inputClass} w-full`} defaultValue={q} onKeyDown={(e) => e.key === "Enter" && setParams(new URLSearchParams((e.target as HTMLInputElement).value ? { q: (e.target as HTMLInputElement).value } : {}))} />
+        </Card>
+        {hasRole(user, "admin", "lead") && (
+          <Card title="Import Atomic Red Team (one Txxxx.yaml)">
+            <input type="file" accept=".yaml,.yml" aria-label="Atomic file" onChange={(e) => importAtomic(e.target.files)} />
+            <ErrorBox error={error} />
+            {report && (
+              <p className="mt-2 text-sm">
+                {report.created} created, {report.updated} updated, {report.unchanged} unchanged
+                {report.unknown_techniques.length > 0 && ` · not in the catalog: ${report.unknown_techniques.join(", ")}`}
+              </p>
+            )}
+          </Card>
+        )}
+      </div>
+      <ErrorBox error={list.error} />
+      <Card>
+        {list.isLoading ? <Loading /> : !list.data?.items.length ? <Empty>No templates yet. Import atomics or write one.</Empty> : (
+          <>
+            <table className="w-full text-sm">
+              <thead className="border-b border-line text-left text-muted"><tr><th className="py-2">Name</th><th>Technique</th><th>Platforms</th><th>Source</th></tr></thead>
+              <tbody>
+                {list.data.items.map((t) => (
+                  <tr key={t.id} className="border-b border-line/60">
+                    <td className="py-2"><Link className="text-accent underline" to={`/templates/${t.id}`}>{t.name}</Link></td>
+                    <td className="font-mono">{t.technique_id}</td>
+                    <td className="text-muted">{t.platforms.join(", ")}</td>
+                    <td><Badge>{t.source}</Badge></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <Pager total={list.data.total} limit={50} offset={offset} onPage={(o) => { const next = new URLSearchParams(params); next.set("offset", String(o)); setParams(next); }} />
+          </>
+        )}
+      </Card>
+    </Page>
+  );
+}
+
+export function TemplateDetail() {
+  const { id = "" } = useParams();
+  const user = useUser();
+  const template = useQuery({ queryKey: ["template", id], queryFn: () => unwrap(api.GET("/api/v1/templates/{id}", { params: { path: { id } } })) });
+  if (template.isLoading) return <Page title="Template"><Loading /></Page>;
+  if (!template.data) return <Page title="Template"><ErrorBox error={template.error} /></Page>;
+  const t = template.data;
+  return (
+    <Page title={t.name} actions={hasRole(user, "admin", "lead", "red_tech") && <Link className="rounded-md bg-accent px-3 py-1.5 text-sm text-white" to={`/tests/new?template=${t.id}`}>Create test</Link>}>
+      <div className="mb-4 flex flex-wrap gap-2 text-sm">
+        <Link className="text-accent underline" to={`/techniques/${t.technique_id}`}>{t.technique_id}</Link>
+        {t.platforms.map((p) => <Badge key={p}>{p}</Badge>)}
+        {t.executor && <Badge>{t.executor}</Badge>}
+        {t.elevation_required && <Badge tone="warn">elevation required</Badge>}
+        <Badge>{t.source}</Badge>
+      </div>
+      <div className="grid gap-4 lg:grid-cols-2">
+        <Card title="Description"><p className="whitespace-pre-wrap text-sm">{t.description || "—"}</p></Card>
+        <Card title="Input arguments">
+          {Object.keys(t.input_arguments).length === 0 ? <Empty>None.</Empty> : (
+            <dl className="text-sm">{Object.entries(t.input_arguments).map(([name, a]) => <div key={name} className="mb-1"><dt className="font-mono">{name} <span className="text-muted">({a.type})</span></dt><dd className="text-muted">{a.description} · default <code>{a.default}</code></dd></div>)}</dl>
+          )}
+        </Card>
+        <Card title="Command" className="lg:col-span-2"><pre className="overflow-x-auto whitespace-pre-wrap font-mono text-sm">{t.command}</pre></Card>
+        {t.cleanup_command && <Card title="Cleanup" className="lg:col-span-2"><pre className="overflow-x-auto whitespace-pre-wrap font-mono text-sm">{t.cleanup_command}</pre></Card>}
+      </div>
+    </Page>
+  );
+}

@@ -1,0 +1,115 @@
+import { useQuery } from "@tanstack/react-query";
+import { Link, useSearchParams } from "react-router";
+import { hasRole, useUser } from "../api/auth";
+import { api, unwrap } from "../api/client";
+import { Badge, Button, Card, Empty, ErrorBox, formatTime, inputClass, Loading, Page, Pager } from "../components/ui";
+import { parseQuery, toggleSort, toParams, withFilter, type FilterKey, type ListQuery } from "../lib/filters";
+import { STATE_LABELS, type TestState } from "../lib/workflow";
+
+const OUTCOMES = ["succeeded", "failed", "blocked", "prevented", "alerted", "logged", "not_detected"];
+
+export function TestsList() {
+  const user = useUser();
+  const [params, setParams] = useSearchParams();
+  const query = parseQuery(params);
+  const go = (next: ListQuery) => setParams(toParams(next));
+  const set = (key: FilterKey) => (value: string) => go(withFilter(query, key, value));
+  const tests = useQuery({
+    queryKey: ["tests", params.toString()],
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/tests", {
+          params: { query: { ...query.filters, sort: query.sort, limit: query.limit, offset: query.offset } as never },
+        }),
+      ),
+  });
+  const sortHeader = (column: string, label: string) => (
+    <th className="px-2 py-2 text-left">
+      <button onClick={() => go(toggleSort(query, column))} className="font-semibold hover:text-accent">
+        {label}
+        {query.sort === column ? " ▲" : query.sort === `-${column}` ? " ▼" : ""}
+      </button>
+    </th>
+  );
+
+  return (
+    <Page
+      title="Tests"
+      actions={hasRole(user, "admin", "lead", "red_tech") && <Link to="/tests/new" className="rounded-md bg-accent px-3 py-1.5 text-sm font-medium text-white">New test</Link>}
+    >
+      <Card className="mb-4">
+        <div className="grid grid-cols-2 gap-2 md:grid-cols-4 xl:grid-cols-8">
+          <input aria-label="Search" placeholder="Search name, procedure, host…" className={`${inputClass} col-span-2`} defaultValue={query.filters.q} onKeyDown={(e) => e.key === "Enter" && set("q")((e.target as HTMLInputElement).value)} />
+          <select aria-label="State" className={inputClass} value={query.filters.state ?? ""} onChange={(e) => set("state")(e.target.value)}>
+            <option value="">Any state</option>
+            {Object.entries(STATE_LABELS).map(([v, l]) => (
+              <option key={v} value={v}>{l}</option>
+            ))}
+          </select>
+          <select aria-label="Outcome" className={inputClass} value={query.filters.outcome ?? ""} onChange={(e) => set("outcome")(e.target.value)}>
+            <option value="">Any outcome</option>
+            {OUTCOMES.map((o) => (
+              <option key={o}>{o}</option>
+            ))}
+          </select>
+          <input aria-label="Technique" placeholder="Technique, e.g. T1059" className={inputClass} defaultValue={query.filters.technique} onBlur={(e) => set("technique")(e.target.value)} />
+          <input aria-label="Tactic" placeholder="Tactic, e.g. execution" className={inputClass} defaultValue={query.filters.tactic} onBlur={(e) => set("tactic")(e.target.value)} />
+          <input aria-label="Platform" placeholder="Platform" className={inputClass} defaultValue={query.filters.platform} onBlur={(e) => set("platform")(e.target.value)} />
+          <input aria-label="Tag" placeholder="Tag" className={inputClass} defaultValue={query.filters.tag} onBlur={(e) => set("tag")(e.target.value)} />
+        </div>
+        <div className="mt-2 flex gap-2 text-sm">
+          <Button onClick={() => go(withFilter(query, "assignee", query.filters.assignee === "me" ? "" : "me"))}>
+            {query.filters.assignee === "me" ? "Everyone's tests" : "Assigned to me"}
+          </Button>
+          {Object.keys(query.filters).length > 0 && <Button onClick={() => setParams(new URLSearchParams())}>Clear filters</Button>}
+        </div>
+      </Card>
+      <ErrorBox error={tests.error} />
+      <Card>
+        {tests.isLoading ? (
+          <Loading what="Loading tests" />
+        ) : !tests.data || tests.data.items.length === 0 ? (
+          <Empty>No tests match. {hasRole(user, "admin", "lead", "red_tech") && <Link className="text-accent underline" to="/tests/new">Plan one.</Link>}</Empty>
+        ) : (
+          <>
+            <div className="overflow-x-auto">
+              <table className="w-full text-sm">
+                <thead className="border-b border-line text-muted">
+                  <tr>
+                    {sortHeader("name", "Name")}
+                    {sortHeader("technique_id", "Technique")}
+                    {sortHeader("state", "State")}
+                    <th className="px-2 py-2 text-left">Outcome</th>
+                    {sortHeader("executed_at", "Executed")}
+                    {sortHeader("updated_at", "Updated")}
+                  </tr>
+                </thead>
+                <tbody>
+                  {tests.data.items.map((t) => (
+                    <tr key={t.id} className="border-b border-line/60 hover:bg-surface">
+                      <td className="px-2 py-2">
+                        <Link className="font-medium text-accent hover:underline" to={`/tests/${t.id}`}>{t.name}</Link>
+                        <div className="flex gap-1">{t.tags.map((tag) => <Badge key={tag}>{tag}</Badge>)}</div>
+                      </td>
+                      <td className="px-2 py-2">
+                        <span className="font-mono">{t.technique.attack_id}</span> {t.technique.name}
+                        {t.technique.warning && <div><Badge tone="warn">{t.technique.warning}</Badge></div>}
+                      </td>
+                      <td className="px-2 py-2">{STATE_LABELS[t.state as TestState]}</td>
+                      <td className="px-2 py-2">
+                        {t.attack_outcome && <Badge tone="red">{t.attack_outcome}</Badge>} {t.detection_outcome && <Badge tone="blue">{t.detection_outcome}</Badge>}
+                      </td>
+                      <td className="px-2 py-2 text-muted">{formatTime(t.executed_at)}</td>
+                      <td className="px-2 py-2 text-muted">{formatTime(t.updated_at)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pager total={tests.data.total} limit={query.limit} offset={query.offset} onPage={(offset) => go({ ...query, offset })} />
+          </>
+        )}
+      </Card>
+    </Page>
+  );
+}
