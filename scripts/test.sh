@@ -25,3 +25,10 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+
+# The dashboard: its client matches the API, its logic's unit tests, and the
+# end-to-end run in Debian's Chromium against a real server.
+bash scripts/build-frontend.sh
+cargo build --quiet --bin aegis
+(cd frontend && AEGIS_BIN="$CARGO_TARGET_DIR/debug/aegis" npm run --silent check:api && npm test --silent)
+bash scripts/e2e.sh

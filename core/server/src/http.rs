@@ -5,8 +5,8 @@
 use aegis_core::auth::AuthContext;
 use aegis_core::config::{Environment, Settings};
 use aegis_core::error::Problem;
-use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::endpoint::StaticFilesEndpoint;
+use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::middleware::{CookieJarManager, Cors, SetHeader, Tracing};
 use poem::web::{Json, Redirect};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};

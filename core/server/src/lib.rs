@@ -18,7 +18,9 @@ use poem::{EndpointExt, IntoEndpoint, Server};
 
 /// The OpenAPI document of every module's API, as JSON, built without
 /// touching any real backend (for `aegis openapi` and the client generator).
-pub async fn openapi_document(mut settings: aegis_core::config::Settings) -> anyhow::Result<String> {
+pub async fn openapi_document(
+    mut settings: aegis_core::config::Settings,
+) -> anyhow::Result<String> {
     settings.database.url = Some("sqlite::memory:".into());
     settings.redis.url = None;
     settings.storage.backend = aegis_core::config::StorageBackend::Memory;

@@ -27,7 +27,10 @@ const session: Middleware = {
     return request;
   },
   onResponse({ request, response }) {
-    if (response.status === 401 && !request.url.endsWith("/api/v1/auth/login")) onSessionExpired();
+    // Sign-in and "who am I" answer 401 to a visitor who never signed in; the
+    // router sends those to the login page without calling it an expiry.
+    const probe = ["/api/v1/auth/login", "/api/v1/auth/me"].some((p) => new URL(request.url).pathname === p);
+    if (response.status === 401 && !probe) onSessionExpired();
     return response;
   },
 };

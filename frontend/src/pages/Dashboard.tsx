@@ -1,8 +1,9 @@
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { Link } from "react-router";
+import { hasRole, useUser } from "../api/auth";
 import { api, unwrap } from "../api/client";
-import { Card, Empty, ErrorBox, formatDuration, Loading, Page } from "../components/ui";
+import { Button, Card, Empty, ErrorBox, formatDuration, Loading, Page } from "../components/ui";
 import { buildMatrix, displayStatus, STATUS_LABELS, type Cell, type Status } from "../lib/matrix";
 
 const CELL: Record<Status, string> = {
@@ -66,7 +67,7 @@ function TechniqueCell({ cell }: { cell: Cell }) {
 }
 
 function Trend({ points }: { points: { at: string; covered: number }[] }) {
-  if (points.length < 2) return <Empty>Trends appear once two snapshots exist (daily, or “Take snapshot”).</Empty>;
+  if (points.length < 2) return <Empty>Trends appear once two snapshots exist: one is taken daily, and leads can take one now.</Empty>;
   const width = 600;
   const height = 140;
   const max = Math.max(100, ...points.map((p) => p.covered));
@@ -86,6 +87,12 @@ function Trend({ points }: { points: { at: string; covered: number }[] }) {
 }
 
 export function Dashboard() {
+  const user = useUser();
+  const client = useQueryClient();
+  const snapshot = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/coverage/snapshots", { body: {} })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["snapshots"] }).then(() => client.invalidateQueries({ queryKey: ["kpis"] })),
+  });
   const kpis = useQuery({ queryKey: ["kpis"], queryFn: () => unwrap(api.GET("/api/v1/dashboard/kpis")) });
   const matrix = useQuery({ queryKey: ["matrix"], queryFn: () => unwrap(api.GET("/api/v1/matrix")) });
   const coverage = useQuery({ queryKey: ["coverage"], queryFn: () => unwrap(api.GET("/api/v1/coverage")) });
@@ -109,8 +116,11 @@ export function Dashboard() {
   const k = kpis.data?.kpis;
 
   return (
-    <Page title="Dashboard">
-      <ErrorBox error={kpis.error || matrix.error || coverage.error} />
+    <Page
+      title="Dashboard"
+      actions={hasRole(user, "admin", "lead") && <Button onClick={() => snapshot.mutate()} disabled={snapshot.isPending}>Take snapshot</Button>}
+    >
+      <ErrorBox error={kpis.error || matrix.error || coverage.error || snapshot.error} />
       {k ? (
         <div className="mb-6 grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
           <Kpi label="Tests" value={String(k.tests_total)} hint={`${k.completed} completed`} />

@@ -13,6 +13,7 @@ mod audit;
 mod auth;
 mod backends;
 mod cli;
+mod dashboard;
 mod health;
 mod openapi;
 mod techniques;

@@ -1,0 +1,128 @@
+// End-to-end: Debian's Chromium driven by playwright-core against a real
+// `aegis serve` on SQLite (started by scripts/e2e.sh). The whole purple-team
+// loop through the dashboard, with a screenshot of every page.
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
+const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
+const artifacts = process.env.E2E_ARTIFACTS ?? join(import.meta.dirname, "artifacts");
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+mkdirSync(artifacts, { recursive: true });
+
+const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+const page = await context.newPage();
+page.setDefaultTimeout(15_000);
+let step = "start";
+const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+const expect = (condition, message) => {
+  if (!condition) throw new Error(`${step}: ${message}`);
+};
+
+async function signIn(username, password) {
+  if (!new URL(page.url()).pathname.startsWith("/login")) {
+    await page.goto(`${base}/`);
+    await page.waitForURL(/\/login/);
+  }
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith("/login"), { waitUntil: "commit" });
+}
+
+async function signOut() {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/login/, { waitUntil: "commit" });
+}
+
+try {
+  step = "login page";
+  await page.goto(`${base}/tests`);
+  await page.waitForURL(/\/login\?next=/);
+  await shot("01-login");
+
+  step = "admin creates the team";
+  await signIn("admin", adminPassword);
+  expect(new URL(page.url()).pathname === "/tests", `back to where the user was going, not ${page.url()}`);
+  await page.getByRole("link", { name: "Admin" }).click();
+  for (const [username, role] of [["red-e2e", "red_tech"], ["blue-e2e", "blue_tech"]]) {
+    const form = page.getByRole("form", { name: "New user" });
+    await form.getByLabel("Username").fill(username);
+    await form.getByLabel("Role").selectOption(role);
+    await form.getByLabel("Password").fill(`${username}-password`);
+    await form.getByRole("button", { name: "Create user" }).click();
+    await page.getByRole("cell", { name: username, exact: true }).waitFor();
+  }
+  await shot("02-admin");
+  await signOut();
+
+  step = "red plans and executes a test with evidence";
+  await signIn("red-e2e", "red-e2e-password");
+  expect(!(await page.getByRole("link", { name: "Admin" }).count()), "a red tech is not offered the admin page");
+  await page.getByRole("link", { name: "Tests" }).click();
+  await page.getByRole("link", { name: "New test" }).click();
+  await page.getByLabel("Name").fill("Dump LSASS with comsvcs");
+  await page.getByLabel("ATT&CK technique").fill("T1003.001");
+  await page.getByLabel("Procedure / command").fill("rundll32 comsvcs.dll MiniDump");
+  await page.getByRole("button", { name: "Create draft" }).click();
+  await page.waitForURL(/\/tests\/[0-9a-f-]{36}$/, { waitUntil: "commit" });
+  const testUrl = page.url();
+  await page.getByRole("button", { name: "Start execution" }).click();
+  await page.getByRole("button", { name: "Submit to blue" }).waitFor();
+  const red = page.getByRole("form", { name: "red half" });
+  await red.getByLabel("Executed at").fill("2026-11-01T10:00");
+  await red.getByLabel("Attack outcome").selectOption("succeeded");
+  await red.getByRole("button", { name: "Save red half" }).click();
+  await page.getByText("version 3").waitFor();
+  await page.getByLabel("Evidence file").setInputFiles({ name: "lsass-run.txt", mimeType: "text/plain", buffer: Buffer.from("procdump output\n".repeat(2000)) });
+  await page.getByRole("link", { name: "lsass-run.txt" }).waitFor();
+  await shot("03-test-red");
+  await page.getByRole("button", { name: "Submit to blue" }).click();
+  await page.getByText("Blue evaluating").first().waitFor();
+  await signOut();
+
+  step = "blue completes it as detected";
+  await signIn("blue-e2e", "blue-e2e-password");
+  await page.goto(testUrl);
+  const blue = page.getByRole("form", { name: "blue half" });
+  await blue.getByLabel("Detection outcome").selectOption("alerted");
+  await blue.getByLabel("Detected at").fill("2026-11-01T10:04");
+  await blue.getByLabel("Detection source / rule").fill("EDR: LSASS access");
+  await blue.getByRole("button", { name: "Save blue half" }).click();
+  await page.getByText("version 5").waitFor();
+  await page.getByRole("button", { name: "Complete" }).click();
+  await page.getByText("Completed").first().waitFor();
+  await shot("04-test-completed");
+
+  step = "the dashboard shows the technique as covered";
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  await page.getByTestId("matrix").waitFor();
+  await page.getByRole("button", { name: /sub-techniques of OS Credential Dumping/ }).first().click();
+  const cell = page.locator('[data-technique="T1003.001"]').first();
+  expect((await cell.getAttribute("data-status")) === "covered", "T1003.001 is covered on the heatmap");
+  expect((await page.locator('[data-kpi="Detection rate"]').textContent()) === "100%", "the KPI card shows the detection");
+  await shot("05-dashboard");
+
+  step = "a Navigator layer downloads";
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download Navigator layer" }).click()]);
+  const layer = JSON.parse(readFileSync(await download.path(), "utf8"));
+  const entry = layer.techniques.find((t) => t.techniqueID === "T1003.001");
+  expect(layer.versions.layer === "4.5" && entry?.color === "#31a354", "the layer marks T1003.001 covered");
+
+  step = "every page renders";
+  for (const [path, name] of [["/tests", "06-tests"], ["/techniques", "07-techniques"], ["/techniques/T1003.001", "08-technique"], ["/campaigns", "09-campaigns"], ["/templates", "10-templates"]]) {
+    await page.goto(`${base}${path}`);
+    await page.getByRole("heading", { level: 1 }).waitFor();
+    await page.waitForLoadState("networkidle");
+    await shot(name);
+  }
+  console.log(`e2e passed; screenshots in ${artifacts}`);
+} catch (error) {
+  await shot("failure").catch(() => {});
+  console.error(`e2e failed at "${step}": ${error.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
