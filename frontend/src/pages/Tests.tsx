@@ -23,6 +23,9 @@ export function TestsList() {
         }),
       ),
   });
+  const campaigns = useQuery({ queryKey: ["campaigns"], queryFn: () => unwrap(api.GET("/api/v1/campaigns", { params: { query: { limit: 200 } } })) });
+  const day = (value?: string) => (value ? value.slice(0, 10) : "");
+  const setDay = (key: FilterKey) => (value: string) => set(key)(value ? new Date(`${value}T00:00:00`).toISOString() : "");
   const sortHeader = (column: string, label: string) => (
     <th className="px-2 py-2 text-left">
       <button onClick={() => go(toggleSort(query, column))} className="font-semibold hover:text-accent">
@@ -56,6 +59,12 @@ export function TestsList() {
           <input aria-label="Tactic" placeholder="Tactic, e.g. execution" className={inputClass} defaultValue={query.filters.tactic} onBlur={(e) => set("tactic")(e.target.value)} />
           <input aria-label="Platform" placeholder="Platform" className={inputClass} defaultValue={query.filters.platform} onBlur={(e) => set("platform")(e.target.value)} />
           <input aria-label="Tag" placeholder="Tag" className={inputClass} defaultValue={query.filters.tag} onBlur={(e) => set("tag")(e.target.value)} />
+          <select aria-label="Campaign" className={`${inputClass} col-span-2`} value={query.filters.campaign_id ?? ""} onChange={(e) => set("campaign_id")(e.target.value)}>
+            <option value="">Any campaign</option>
+            {campaigns.data?.items.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+          </select>
+          <label className="flex items-center gap-1 text-xs text-muted">From <input type="date" aria-label="Created from" className={inputClass} value={day(query.filters.created_after)} onChange={(e) => setDay("created_after")(e.target.value)} /></label>
+          <label className="flex items-center gap-1 text-xs text-muted">Until <input type="date" aria-label="Created before" className={inputClass} value={day(query.filters.created_before)} onChange={(e) => setDay("created_before")(e.target.value)} /></label>
         </div>
         <div className="mt-2 flex gap-2 text-sm">
           <Button onClick={() => go(withFilter(query, "assignee", query.filters.assignee === "me" ? "" : "me"))}>
