@@ -1,7 +1,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { StrictMode, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
-import { createBrowserRouter, Navigate, RouterProvider, useLocation } from "react-router";
+import { createBrowserRouter, Navigate, RouterProvider, useLocation, useRouteError } from "react-router";
 import { UserProvider, useMe } from "./api/auth";
 import { ApiError, handleSessionExpiry } from "./api/client";
 import { Layout } from "./components/Layout";
@@ -48,9 +48,22 @@ function RequireUser({ children }: { children: ReactNode }) {
   return <UserProvider user={me.data}>{children}</UserProvider>;
 }
 
+/** A page that threw: say so in words instead of a blank screen. */
+function RouteError() {
+  const error = useRouteError();
+  return (
+    <main className="mx-auto max-w-2xl p-8">
+      <h1 className="mb-3 text-xl font-semibold">This page failed to load</h1>
+      <ErrorBox error={error instanceof Error ? error : new Error(String(error))} />
+      <a className="mt-4 inline-block text-accent underline" href="/">Back to the dashboard</a>
+    </main>
+  );
+}
+
 const router = createBrowserRouter([
-  { path: "/login", element: <Login /> },
+  { path: "/login", element: <Login />, errorElement: <RouteError /> },
   {
+    errorElement: <RouteError />,
     element: (
       <RequireUser>
         <Layout />

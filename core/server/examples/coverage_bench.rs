@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use aegis_core::Kernel;
 use aegis_core::config::Settings;
 use aegis_core::secret::Secret;
-use aegis_mod_coverage::repo::{COVERAGE_SQL, kpi_sql};
+use aegis_mod_coverage::repo::{COVERAGE_SQL, KPI_SQL};
 
 const TESTS: usize = 100_000;
 const RUNS: usize = 7;
@@ -106,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
         let pool = pool.clone();
         let none = none.clone();
         async move {
-            sqlx::query(sqlx::AssertSqlSafe(kpi_sql(backend)))
+            sqlx::query(KPI_SQL)
                 .bind(&none)
                 .bind(&none)
                 .bind(&none)
@@ -201,12 +201,14 @@ async fn seed(kernel: &Kernel) -> anyhow::Result<()> {
         let mut sql = String::from(
             "INSERT INTO tests_test (id, name, technique_domain, technique_id, campaign_id, procedure, platform, state,
                 executed_at, attack_outcome, red_notes, detection_outcome, detected_at, blue_notes, version,
-                created_at, created_by, updated_at, updated_by, submitted_at, completed_at, procedure_key, ran_at) VALUES ",
+                created_at, created_by, updated_at, updated_by, submitted_at, completed_at, procedure_key, ran_at,
+                ttd_seconds, review_seconds) VALUES ",
         );
         let mut transitions = String::from(
             "INSERT INTO tests_transition (id, test_id, transition, from_state, to_state, actor_id, actor_name, at) VALUES ",
         );
         let mut rows: Vec<[Option<String>; 13]> = Vec::with_capacity(n);
+        let mut durations: Vec<(Option<f64>, Option<f64>)> = Vec::with_capacity(n);
         let mut moves: Vec<[String; 5]> = Vec::new();
         for i in 0..n {
             let id = uuid::Uuid::now_v7().to_string();
@@ -224,8 +226,11 @@ async fn seed(kernel: &Kernel) -> anyhow::Result<()> {
                 .map(|_| executed + chrono::Duration::seconds(30 + rng.below(7200) as i64));
             let submitted = executed + chrono::Duration::minutes(5);
             let mut closed_at = None;
+            let ttd = detected.map(|d| (d - executed).num_milliseconds() as f64 / 1000.0);
+            let mut review = None;
             if state == "completed" {
                 let closed = submitted + chrono::Duration::minutes(10 + rng.below(600) as i64);
+                review = Some((closed - submitted).num_milliseconds() as f64 / 1000.0);
                 closed_at = Some(aegis_core::time::to_db(closed));
                 moves.push([
                     uuid::Uuid::now_v7().to_string(),
@@ -260,20 +265,22 @@ async fn seed(kernel: &Kernel) -> anyhow::Result<()> {
                     .map(|_| aegis_core::time::to_db(submitted)),
                 closed_at,
             ]);
-            let p = i * 13;
+            durations.push((ttd, review));
+            let p = i * 15;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${}, 'bench test', 'enterprise-attack', ${}, ${}, ${}, ${}, ${}, ${}, 'succeeded', '', ${}, ${}, '', 1, ${}, 'bench', ${}, 'bench', ${}, ${}, ${}, ${})",
-                p + 1, p + 2, p + 3, p + 5, p + 6, p + 7, p + 8, p + 9, p + 10, p + 11, p + 11, p + 12, p + 13, p + 4, p + 8
+                "(${}, 'bench test', 'enterprise-attack', ${}, ${}, ${}, ${}, ${}, ${}, 'succeeded', '', ${}, ${}, '', 1, ${}, 'bench', ${}, 'bench', ${}, ${}, ${}, ${}, ${}, ${})",
+                p + 1, p + 2, p + 3, p + 5, p + 6, p + 7, p + 8, p + 9, p + 10, p + 11, p + 11, p + 12, p + 13, p + 4, p + 8, p + 14, p + 15
             ));
         }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for row in &rows {
+        for (row, (ttd, review)) in rows.iter().zip(&durations) {
             for value in row {
                 query = query.bind(value.clone());
             }
+            query = query.bind(*ttd).bind(*review);
         }
         query.execute(&mut *tx).await?;
         for (i, _) in moves.iter().enumerate() {
@@ -314,10 +321,6 @@ async fn seed(kernel: &Kernel) -> anyhow::Result<()> {
     }
     tx.commit().await?;
     // Fresh statistics, as a running installation would have.
-    let analyze = match kernel.db.backend() {
-        aegis_core::db::Backend::Sqlite => "ANALYZE",
-        aegis_core::db::Backend::Postgres => "ANALYZE",
-    };
-    sqlx::query(analyze).execute(kernel.db.pool()).await?;
+    sqlx::query("ANALYZE").execute(kernel.db.pool()).await?;
     Ok(())
 }

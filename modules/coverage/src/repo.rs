@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use aegis_core::db::{Backend, Db};
+use aegis_core::db::Db;
 use aegis_core::time::{self, Timestamp};
 
 use crate::model::{Kpis, Scope, Snapshot, Status, TechniqueCoverage};
@@ -74,41 +74,32 @@ pub const COVERAGE_SQL: &str = concat!(
      ORDER BY k.attack_id"
 );
 
-/// Test counts by state and outcome, and the mean time to detect.
-pub fn kpi_sql(backend: Backend) -> String {
-    let ttd = format!(
-        "{} - {}",
-        backend.epoch_seconds("t.detected_at"),
-        backend.epoch_seconds("t.executed_at")
-    );
-    let review = format!(
-        "{} - {}",
-        backend.epoch_seconds("t.completed_at"),
-        backend.epoch_seconds("t.submitted_at")
-    );
-    format!(
-        "SELECT COUNT(*) AS total,
-            SUM(CASE WHEN t.state = 'draft' THEN 1 ELSE 0 END) AS draft,
-            SUM(CASE WHEN t.state = 'red_executing' THEN 1 ELSE 0 END) AS red_executing,
-            SUM(CASE WHEN t.state = 'blue_evaluating' THEN 1 ELSE 0 END) AS blue_evaluating,
-            SUM(CASE WHEN t.state = 'completed' THEN 1 ELSE 0 END) AS completed,
-            SUM(CASE WHEN t.state = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-            SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'prevented' THEN 1 ELSE 0 END) AS prevented,
-            SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'alerted' THEN 1 ELSE 0 END) AS alerted,
-            SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'logged' THEN 1 ELSE 0 END) AS logged,
-            SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'not_detected' THEN 1 ELSE 0 END) AS not_detected,
-            AVG(CASE WHEN {detected} THEN {ttd} END) AS mean_ttd,
-            SUM(CASE WHEN {detected} THEN 1 ELSE 0 END) AS ttd_count,
-            AVG(CASE WHEN t.state = 'completed' AND t.submitted_at IS NOT NULL AND t.completed_at IS NOT NULL
-                     THEN {review} END) AS mean_review
-         FROM tests_test t WHERE {scope}",
-        detected = DETECTED_WITH_TIMES,
-        scope = in_scope!(),
-    )
-}
+/// Test counts by state and outcome, and the mean times to detect and to review.
+pub const KPI_SQL: &str = concat!(
+    "SELECT COUNT(*) AS total,
+        SUM(CASE WHEN t.state = 'draft' THEN 1 ELSE 0 END) AS draft,
+        SUM(CASE WHEN t.state = 'red_executing' THEN 1 ELSE 0 END) AS red_executing,
+        SUM(CASE WHEN t.state = 'blue_evaluating' THEN 1 ELSE 0 END) AS blue_evaluating,
+        SUM(CASE WHEN t.state = 'completed' THEN 1 ELSE 0 END) AS completed,
+        SUM(CASE WHEN t.state = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
+        SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'prevented' THEN 1 ELSE 0 END) AS prevented,
+        SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'alerted' THEN 1 ELSE 0 END) AS alerted,
+        SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'logged' THEN 1 ELSE 0 END) AS logged,
+        SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'not_detected' THEN 1 ELSE 0 END) AS not_detected,
+        AVG(CASE WHEN t.state = 'completed' THEN t.ttd_seconds END) AS mean_ttd,
+        SUM(CASE WHEN t.state = 'completed' AND t.ttd_seconds IS NOT NULL THEN 1 ELSE 0 END) AS ttd_count,
+        AVG(CASE WHEN t.state = 'completed' THEN t.review_seconds END) AS mean_review
+     FROM tests_test t WHERE ",
+    in_scope!()
+);
 
-/// Completed, detected (any outcome but not_detected), with both times.
-const DETECTED_WITH_TIMES: &str = "t.state = 'completed' AND t.detection_outcome IN ('prevented', 'alerted', 'logged') AND t.detected_at IS NOT NULL AND t.executed_at IS NOT NULL";
+/// The middle of the times to detect: `$5` values from offset `$6`.
+const MEDIAN_SQL: &str = concat!(
+    "SELECT t.ttd_seconds FROM tests_test t
+     WHERE t.state = 'completed' AND t.ttd_seconds IS NOT NULL AND ",
+    in_scope!(),
+    " ORDER BY t.ttd_seconds LIMIT $5 OFFSET $6"
+);
 
 #[derive(sqlx::FromRow)]
 struct CoverageRow {
@@ -212,9 +203,8 @@ impl CoverageRepo {
     /// KPIs that come straight from the tests (the technique counts are
     /// filled from coverage by the service).
     pub async fn kpis(&self, scope: &Scope) -> Result<Kpis, sqlx::Error> {
-        let backend = self.db.backend();
         let (campaign, platform, from, to) = scope_binds(scope);
-        let row: KpiRow = sqlx::query_as(sqlx::AssertSqlSafe(kpi_sql(backend)))
+        let row: KpiRow = sqlx::query_as(KPI_SQL)
             .bind(&campaign)
             .bind(&platform)
             .bind(&from)
@@ -258,22 +248,10 @@ impl CoverageRepo {
     /// The middle value (or the mean of the two middle values) of `count`.
     async fn median_ttd(
         &self,
-        backend: Backend,
         count: i64,
-        binds: (
-            &Option<String>,
-            &Option<String>,
-            &Option<String>,
-            &Option<String>,
-        ),
+        binds: (&Option<String>, &Option<String>, &Option<String>, &Option<String>),
     ) -> Result<f64, sqlx::Error> {
-        let sql = format!(
-            "SELECT {} - {} AS d FROM tests_test t WHERE {DETECTED_WITH_TIMES} AND {} ORDER BY d LIMIT $5 OFFSET $6",
-            backend.epoch_seconds("t.detected_at"),
-            backend.epoch_seconds("t.executed_at"),
-            in_scope!(),
-        );
-        let middle: Vec<f64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        let middle: Vec<f64> = sqlx::query_scalar(MEDIAN_SQL)
             .bind(binds.0)
             .bind(binds.1)
             .bind(binds.2)

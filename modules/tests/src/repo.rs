@@ -215,9 +215,9 @@ impl TestRepo {
                     updated_at, updated_by, name, technique_domain, technique_id, campaign_id,
                     procedure, platform, target_host, red_assignee_id, blue_assignee_id,
                     executed_at, attack_outcome, red_notes, detection_outcome, detected_at,
-                    detection_source, blue_notes, procedure_key, ran_at)
+                    detection_source, blue_notes, procedure_key, ran_at, ttd_seconds)
                  VALUES ($1, $2, $3, 1, $4, $5, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                    $15, $16, $17, $18, $19, $20, $21, COALESCE($3, $22), COALESCE($15, $4))"
+                    $15, $16, $17, $18, $19, $20, $21, COALESCE($3, $22), COALESCE($15, $4), $23)"
             )
             .bind(id)
             .bind(TestState::Draft.as_str())
@@ -227,6 +227,7 @@ impl TestRepo {
             fields
         )
         .bind(procedure_hash(&fields.procedure))
+        .bind(time_to_detect(fields))
         .execute(&mut *tx)
         .await?;
         replace_tags(&mut tx, id, &fields.tags).await?;
@@ -261,7 +262,8 @@ impl TestRepo {
                     blue_assignee_id = $13, executed_at = $14, attack_outcome = $15,
                     red_notes = $16, detection_outcome = $17, detected_at = $18,
                     detection_source = $19, blue_notes = $20,
-                    procedure_key = COALESCE(template_id, $21), ran_at = COALESCE($14, created_at)
+                    procedure_key = COALESCE(template_id, $21), ran_at = COALESCE($14, created_at),
+                    ttd_seconds = $22
                  WHERE id = $1 AND version = $2"
             )
             .bind(id)
@@ -271,6 +273,7 @@ impl TestRepo {
             fields
         )
         .bind(procedure_hash(&fields.procedure))
+        .bind(time_to_detect(fields))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -294,12 +297,19 @@ impl TestRepo {
     ) -> Result<WriteOutcome, sqlx::Error> {
         let mut tx = self.db.pool().begin().await?;
         let at = time::to_db(actor.at);
-        let version: Option<i64> = sqlx::query_scalar(
+        let backend = self.db.backend();
+        // The review time is computed here, once, so KPIs only average a number.
+        let sql = format!(
             "UPDATE tests_test SET state = $2, version = version + 1, updated_at = $3, updated_by = $4,
                 submitted_at = CASE WHEN $6 = 'submit_to_blue' THEN $3 ELSE submitted_at END,
-                completed_at = CASE WHEN $6 = 'complete' THEN $3 ELSE completed_at END
+                completed_at = CASE WHEN $6 = 'complete' THEN $3 ELSE completed_at END,
+                review_seconds = CASE WHEN $6 = 'complete' AND submitted_at IS NOT NULL
+                                      THEN {} - {} ELSE review_seconds END
              WHERE id = $1 AND state = $5 AND version = $7 RETURNING version",
-        )
+            backend.epoch_seconds("$3"),
+            backend.epoch_seconds("submitted_at"),
+        );
+        let version: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(transition.to_state().as_str())
         .bind(&at)
@@ -456,6 +466,18 @@ impl TestRepo {
             tags.entry(test_id).or_default().push(tag);
         }
         Ok(tags)
+    }
+}
+
+/// Seconds from execution to detection of a detected test, else none.
+pub fn time_to_detect(fields: &TestFields) -> Option<f64> {
+    let detected = matches!(
+        fields.detection_outcome,
+        Some(DetectionOutcome::Prevented | DetectionOutcome::Alerted | DetectionOutcome::Logged)
+    );
+    match (detected, fields.executed_at, fields.detected_at) {
+        (true, Some(executed), Some(seen)) => Some((seen - executed).num_milliseconds() as f64 / 1000.0),
+        _ => None,
     }
 }
 
