@@ -24,10 +24,11 @@ CREATE TABLE tests_test (
     -- Set by the transitions, for the time a test spends in blue review.
     submitted_at       TEXT,
     completed_at       TEXT,
-    -- Kept by the repository for KPIs, so no aggregate parses times:
-    -- detected_at - executed_at of a detected test, and completed_at - submitted_at.
-    ttd_seconds        REAL,
-    review_seconds     REAL,
+    -- Kept by the repository for KPIs, so no aggregate parses times, in
+    -- milliseconds: detected_at - executed_at of a detected test, and
+    -- completed_at - submitted_at.
+    ttd_ms             INTEGER,
+    review_ms          INTEGER,
     -- Kept by the repository for coverage: the procedure a test repeats (its
     -- template, else a hash of its procedure text) and when it ran (executed_at,
     -- else created_at).

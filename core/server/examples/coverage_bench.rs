@@ -202,13 +202,13 @@ async fn seed(kernel: &Kernel) -> anyhow::Result<()> {
             "INSERT INTO tests_test (id, name, technique_domain, technique_id, campaign_id, procedure, platform, state,
                 executed_at, attack_outcome, red_notes, detection_outcome, detected_at, blue_notes, version,
                 created_at, created_by, updated_at, updated_by, submitted_at, completed_at, procedure_key, ran_at,
-                ttd_seconds, review_seconds) VALUES ",
+                ttd_ms, review_ms) VALUES ",
         );
         let mut transitions = String::from(
             "INSERT INTO tests_transition (id, test_id, transition, from_state, to_state, actor_id, actor_name, at) VALUES ",
         );
         let mut rows: Vec<[Option<String>; 13]> = Vec::with_capacity(n);
-        let mut durations: Vec<(Option<f64>, Option<f64>)> = Vec::with_capacity(n);
+        let mut durations: Vec<(Option<i64>, Option<i64>)> = Vec::with_capacity(n);
         let mut moves: Vec<[String; 5]> = Vec::new();
         for i in 0..n {
             let id = uuid::Uuid::now_v7().to_string();
@@ -226,11 +226,11 @@ async fn seed(kernel: &Kernel) -> anyhow::Result<()> {
                 .map(|_| executed + chrono::Duration::seconds(30 + rng.below(7200) as i64));
             let submitted = executed + chrono::Duration::minutes(5);
             let mut closed_at = None;
-            let ttd = detected.map(|d| (d - executed).num_milliseconds() as f64 / 1000.0);
+            let ttd = detected.map(|d| (d - executed).num_milliseconds());
             let mut review = None;
             if state == "completed" {
                 let closed = submitted + chrono::Duration::minutes(10 + rng.below(600) as i64);
-                review = Some((closed - submitted).num_milliseconds() as f64 / 1000.0);
+                review = Some((closed - submitted).num_milliseconds());
                 closed_at = Some(aegis_core::time::to_db(closed));
                 moves.push([
                     uuid::Uuid::now_v7().to_string(),

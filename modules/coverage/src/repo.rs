@@ -86,19 +86,19 @@ pub const KPI_SQL: &str = concat!(
         SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'alerted' THEN 1 ELSE 0 END) AS alerted,
         SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'logged' THEN 1 ELSE 0 END) AS logged,
         SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'not_detected' THEN 1 ELSE 0 END) AS not_detected,
-        AVG(CASE WHEN t.state = 'completed' THEN t.ttd_seconds END) AS mean_ttd,
-        SUM(CASE WHEN t.state = 'completed' AND t.ttd_seconds IS NOT NULL THEN 1 ELSE 0 END) AS ttd_count,
-        AVG(CASE WHEN t.state = 'completed' THEN t.review_seconds END) AS mean_review
+        CAST(AVG(CASE WHEN t.state = 'completed' THEN t.ttd_ms END) AS DOUBLE PRECISION) / 1000.0 AS mean_ttd,
+        SUM(CASE WHEN t.state = 'completed' AND t.ttd_ms IS NOT NULL THEN 1 ELSE 0 END) AS ttd_count,
+        CAST(AVG(CASE WHEN t.state = 'completed' THEN t.review_ms END) AS DOUBLE PRECISION) / 1000.0 AS mean_review
      FROM tests_test t WHERE ",
     in_scope!()
 );
 
 /// The middle of the times to detect: `$5` values from offset `$6`.
 const MEDIAN_SQL: &str = concat!(
-    "SELECT t.ttd_seconds FROM tests_test t
-     WHERE t.state = 'completed' AND t.ttd_seconds IS NOT NULL AND ",
+    "SELECT t.ttd_ms FROM tests_test t
+     WHERE t.state = 'completed' AND t.ttd_ms IS NOT NULL AND ",
     in_scope!(),
-    " ORDER BY t.ttd_seconds LIMIT $5 OFFSET $6"
+    " ORDER BY t.ttd_ms LIMIT $5 OFFSET $6"
 );
 
 #[derive(sqlx::FromRow)]
@@ -238,7 +238,7 @@ impl CoverageRepo {
         let count = n(row.ttd_count);
         if count > 0 {
             kpis.median_time_to_detect_seconds = Some(round2(
-                self.median_ttd(backend, count, (&campaign, &platform, &from, &to))
+                self.median_ttd(count, (&campaign, &platform, &from, &to))
                     .await?,
             ));
         }
@@ -249,9 +249,14 @@ impl CoverageRepo {
     async fn median_ttd(
         &self,
         count: i64,
-        binds: (&Option<String>, &Option<String>, &Option<String>, &Option<String>),
+        binds: (
+            &Option<String>,
+            &Option<String>,
+            &Option<String>,
+            &Option<String>,
+        ),
     ) -> Result<f64, sqlx::Error> {
-        let middle: Vec<f64> = sqlx::query_scalar(MEDIAN_SQL)
+        let middle: Vec<i64> = sqlx::query_scalar(MEDIAN_SQL)
             .bind(binds.0)
             .bind(binds.1)
             .bind(binds.2)
@@ -260,7 +265,7 @@ impl CoverageRepo {
             .bind((count - 1) / 2)
             .fetch_all(self.db.pool())
             .await?;
-        Ok(middle.iter().sum::<f64>() / middle.len().max(1) as f64)
+        Ok(middle.iter().sum::<i64>() as f64 / middle.len().max(1) as f64 / 1000.0)
     }
 
     pub async fn insert_snapshot(&self, s: &Snapshot) -> Result<(), sqlx::Error> {

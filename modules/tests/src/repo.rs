@@ -215,7 +215,7 @@ impl TestRepo {
                     updated_at, updated_by, name, technique_domain, technique_id, campaign_id,
                     procedure, platform, target_host, red_assignee_id, blue_assignee_id,
                     executed_at, attack_outcome, red_notes, detection_outcome, detected_at,
-                    detection_source, blue_notes, procedure_key, ran_at, ttd_seconds)
+                    detection_source, blue_notes, procedure_key, ran_at, ttd_ms)
                  VALUES ($1, $2, $3, 1, $4, $5, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                     $15, $16, $17, $18, $19, $20, $21, COALESCE($3, $22), COALESCE($15, $4), $23)"
             )
@@ -263,7 +263,7 @@ impl TestRepo {
                     red_notes = $16, detection_outcome = $17, detected_at = $18,
                     detection_source = $19, blue_notes = $20,
                     procedure_key = COALESCE(template_id, $21), ran_at = COALESCE($14, created_at),
-                    ttd_seconds = $22
+                    ttd_ms = $22
                  WHERE id = $1 AND version = $2"
             )
             .bind(id)
@@ -303,22 +303,22 @@ impl TestRepo {
             "UPDATE tests_test SET state = $2, version = version + 1, updated_at = $3, updated_by = $4,
                 submitted_at = CASE WHEN $6 = 'submit_to_blue' THEN $3 ELSE submitted_at END,
                 completed_at = CASE WHEN $6 = 'complete' THEN $3 ELSE completed_at END,
-                review_seconds = CASE WHEN $6 = 'complete' AND submitted_at IS NOT NULL
-                                      THEN {} - {} ELSE review_seconds END
+                review_ms = CASE WHEN $6 = 'complete' AND submitted_at IS NOT NULL
+                                 THEN CAST(({} - {}) * 1000 AS BIGINT) ELSE review_ms END
              WHERE id = $1 AND state = $5 AND version = $7 RETURNING version",
             backend.epoch_seconds("$3"),
             backend.epoch_seconds("submitted_at"),
         );
         let version: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .bind(transition.to_state().as_str())
-        .bind(&at)
-        .bind(&actor.username)
-        .bind(from.as_str())
-        .bind(transition.name())
-        .bind(from_version)
-        .fetch_optional(&mut *tx)
-        .await?;
+            .bind(id)
+            .bind(transition.to_state().as_str())
+            .bind(&at)
+            .bind(&actor.username)
+            .bind(from.as_str())
+            .bind(transition.name())
+            .bind(from_version)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(version) = version else {
             return Ok(WriteOutcome::Conflict);
         };
@@ -469,14 +469,14 @@ impl TestRepo {
     }
 }
 
-/// Seconds from execution to detection of a detected test, else none.
-pub fn time_to_detect(fields: &TestFields) -> Option<f64> {
+/// Milliseconds from execution to detection of a detected test, else none.
+pub fn time_to_detect(fields: &TestFields) -> Option<i64> {
     let detected = matches!(
         fields.detection_outcome,
         Some(DetectionOutcome::Prevented | DetectionOutcome::Alerted | DetectionOutcome::Logged)
     );
     match (detected, fields.executed_at, fields.detected_at) {
-        (true, Some(executed), Some(seen)) => Some((seen - executed).num_milliseconds() as f64 / 1000.0),
+        (true, Some(executed), Some(seen)) => Some((seen - executed).num_milliseconds()),
         _ => None,
     }
 }

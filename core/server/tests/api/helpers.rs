@@ -128,6 +128,11 @@ impl TestEnv {
     }
 
     pub async fn spawn_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        // Server warnings and errors go to the test's output, shown when it fails.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn")
+            .with_test_writer()
+            .try_init();
         let mut settings = self.settings.clone();
         tweak(&mut settings);
         let kernel = Kernel::connect(settings).await.expect("kernel connects");
