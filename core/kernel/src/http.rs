@@ -151,3 +151,40 @@ pub fn multipart_error(request: &Request, error: &dyn std::fmt::Display) -> crat
         )
     }
 }
+
+/// The `file` part of a small upload (an import, not evidence), read whole
+/// up to `max` bytes: its file name and its bytes.
+pub async fn read_file_part(
+    request: &Request,
+    form: &mut poem::web::Multipart,
+    max: u64,
+) -> crate::error::ApiResult<(Option<String>, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(request, &e))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().map(str::to_owned);
+        let mut bytes = Vec::new();
+        field
+            .into_async_read()
+            .take(max + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| multipart_error(request, &e))?;
+        if bytes.len() as u64 > max {
+            return Err(crate::error::ApiError::payload_too_large(format!(
+                "this file is limited to {max} bytes"
+            )));
+        }
+        return Ok((name, bytes));
+    }
+    Err(crate::error::ApiError::invalid_field(
+        "file",
+        "required: a `file` part",
+    ))
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use aegis_core::auth::{AnyRole, Auth, LeadPlus};
-use aegis_core::http::{MultipartUpload, NoContent, etag, expected_version, multipart_error};
+use aegis_core::http::{MultipartUpload, NoContent, etag, expected_version, read_file_part};
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
 use aegis_core::{ApiError, ApiResult};
@@ -308,56 +308,34 @@ impl CampaignsApi {
         request: &poem::Request,
         body: MultipartUpload,
     ) -> ApiResult<LayersImported> {
-        use tokio::io::AsyncReadExt;
         let mut form = body.0;
-        while let Some(field) = form
-            .next_field()
-            .await
-            .map_err(|e| multipart_error(request, &e))?
-        {
-            if field.name() != Some("file") {
-                continue;
-            }
-            let mut bytes = Vec::new();
-            field
-                .into_async_read()
-                .take(MAX_LAYER_BYTES + 1)
-                .read_to_end(&mut bytes)
-                .await
-                .map_err(|e| multipart_error(request, &e))?;
-            if bytes.len() as u64 > MAX_LAYER_BYTES {
-                return Err(ApiError::payload_too_large(format!(
-                    "layer files are limited to {MAX_LAYER_BYTES} bytes"
-                )));
-            }
-            let document: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::invalid_field("file", format!("not JSON: {e}")))?;
-            let drafts = layer::parse(&document)
-                .map_err(|e| ApiError::invalid_field("file", e.to_string()))?;
-            let mut imported = Vec::new();
-            for draft in &drafts {
-                let result = self.service.import_layer(&auth, draft).await?;
-                let mut progress = self
-                    .service
-                    .repo()
-                    .progress(std::slice::from_ref(&result.campaign.id))
-                    .await?;
-                let own = progress.remove(&result.campaign.id).unwrap_or_default();
-                imported.push(ImportedLayer {
-                    campaign: CampaignView::new(result.campaign, own, None),
-                    tests_created: result.tests_created,
-                    skipped: result
-                        .skipped
-                        .into_iter()
-                        .map(|(technique_id, reason)| SkippedTechnique {
-                            technique_id,
-                            reason,
-                        })
-                        .collect(),
-                });
-            }
-            return Ok(LayersImported::Created(Json(imported)));
+        let (_, bytes) = read_file_part(request, &mut form, MAX_LAYER_BYTES).await?;
+        let document: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::invalid_field("file", format!("not JSON: {e}")))?;
+        let drafts =
+            layer::parse(&document).map_err(|e| ApiError::invalid_field("file", e.to_string()))?;
+        let mut imported = Vec::new();
+        for draft in &drafts {
+            let result = self.service.import_layer(&auth, draft).await?;
+            let mut progress = self
+                .service
+                .repo()
+                .progress(std::slice::from_ref(&result.campaign.id))
+                .await?;
+            let own = progress.remove(&result.campaign.id).unwrap_or_default();
+            imported.push(ImportedLayer {
+                campaign: CampaignView::new(result.campaign, own, None),
+                tests_created: result.tests_created,
+                skipped: result
+                    .skipped
+                    .into_iter()
+                    .map(|(technique_id, reason)| SkippedTechnique {
+                        technique_id,
+                        reason,
+                    })
+                    .collect(),
+            });
         }
-        Err(ApiError::invalid_field("file", "required: a `file` part"))
+        Ok(LayersImported::Created(Json(imported)))
     }
 }

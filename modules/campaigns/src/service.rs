@@ -7,7 +7,7 @@ use aegis_core::error::FieldError;
 use aegis_mod_coverage::{CoverageService, Scope};
 use aegis_mod_techniques::repo::CatalogRepo;
 use aegis_mod_tests::TestService;
-use aegis_mod_tests::error::TestsError;
+use aegis_mod_tests::error::{TestsError, check_version};
 use aegis_mod_tests::model::TestPatch;
 use aegis_mod_tests::repo::WriteOutcome;
 use aegis_mod_tests::service::actor;
@@ -108,13 +108,8 @@ impl CampaignService {
         expected_version: Option<i64>,
         patch: &CampaignPatch,
     ) -> Result<Campaign, TestsError> {
-        let expected = expected_version.ok_or(TestsError::VersionRequired)?;
         let current = self.get(id).await?;
-        if current.version != expected {
-            return Err(TestsError::Stale {
-                current: current.version,
-            });
-        }
+        let expected = check_version(expected_version, current.version)?;
         let fields = apply(&current.fields, patch)?;
         if fields == current.fields {
             return Ok(current);

@@ -45,6 +45,16 @@ impl TestsError {
     }
 }
 
+/// The optimistic-concurrency rule every editable resource follows: a change
+/// names the version it was made on, and it must still be the current one.
+pub fn check_version(expected: Option<i64>, current: i64) -> Result<i64, TestsError> {
+    match expected {
+        None => Err(TestsError::VersionRequired),
+        Some(v) if v != current => Err(TestsError::Stale { current }),
+        Some(v) => Ok(v),
+    }
+}
+
 impl From<opendal::Error> for TestsError {
     fn from(error: opendal::Error) -> Self {
         Self::Storage(error.into())

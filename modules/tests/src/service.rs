@@ -11,7 +11,7 @@ use aegis_core::time;
 use aegis_mod_techniques::repo::CatalogRepo;
 use serde_json::{Value, json};
 
-use crate::error::TestsError;
+use crate::error::{TestsError, check_version};
 use crate::model::{TestFields, TestFilter, TestPatch, TestRecord, TransitionRecord, is_attack_id};
 use crate::repo::{Actor, TestRepo, WriteOutcome};
 use crate::workflow::{FieldGroup, TestState, Transition};
@@ -183,13 +183,8 @@ impl TestService {
         expected_version: Option<i64>,
         patch: &TestPatch,
     ) -> Result<TestRecord, TestsError> {
-        let expected = expected_version.ok_or(TestsError::VersionRequired)?;
         let current = self.get(id).await?;
-        if current.version != expected {
-            return Err(TestsError::Stale {
-                current: current.version,
-            });
-        }
+        let expected = check_version(expected_version, current.version)?;
         let fields = apply_patch(&current.fields, current.state, who.role, patch)?;
         let changes = diff(&current.fields, &fields);
         if changes.is_empty() {

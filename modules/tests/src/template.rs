@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::atomic;
-use crate::error::TestsError;
+use crate::error::{TestsError, check_version};
 use crate::model::{Change, TestPatch, TestRecord, is_attack_id};
 use crate::repo::{Actor, WriteOutcome};
 use crate::service::{DEFAULT_DOMAIN, TestService, actor};
@@ -267,13 +267,8 @@ impl TemplateService {
         expected_version: Option<i64>,
         patch: &TemplatePatch,
     ) -> Result<TemplateRecord, TestsError> {
-        let expected = expected_version.ok_or(TestsError::VersionRequired)?;
         let current = self.get(id).await?;
-        if current.version != expected {
-            return Err(TestsError::Stale {
-                current: current.version,
-            });
-        }
+        let expected = check_version(expected_version, current.version)?;
         let fields = apply(&current.fields, patch)?;
         if fields == current.fields {
             return Ok(current);

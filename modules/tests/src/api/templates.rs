@@ -11,13 +11,14 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::{TestsTag, etag, expected_version, multipart_error};
+use super::{TestsTag, etag, expected_version};
 use crate::dto::{
     FromTemplateInput, ImportReportView, TemplateInput, TemplatePage, TemplateView, TestView,
 };
 use crate::model::TestPatch;
 use crate::service::actor;
 use crate::template::{FromTemplate, TemplateFilter, TemplateService};
+use aegis_core::http::read_file_part;
 
 /// Atomic files are at most tens of kilobytes; this leaves ample room.
 const MAX_ATOMIC_FILE: u64 = 2 * 1024 * 1024;
@@ -189,42 +190,20 @@ impl TemplatesApi {
         request: &poem::Request,
         body: MultipartUpload,
     ) -> ApiResult<Json<ImportReportView>> {
-        use tokio::io::AsyncReadExt;
         let mut form = body.0;
-        while let Some(field) = form
-            .next_field()
-            .await
-            .map_err(|e| multipart_error(request, &e))?
+        let (name, bytes) = read_file_part(request, &mut form, MAX_ATOMIC_FILE).await?;
+        let label = name.unwrap_or_else(|| "upload.yaml".into());
+        let yaml = String::from_utf8(bytes)
+            .map_err(|_| ApiError::invalid_field("file", "must be UTF-8 YAML"))?;
+        let report = self
+            .templates
+            .import_atomic(&actor(&auth), &label, &yaml, &mut HashMap::new())
+            .await?;
+        if report.created + report.updated + report.unchanged == 0
+            && let Some(problem) = report.problems.first()
         {
-            if field.name() != Some("file") {
-                continue;
-            }
-            let label = field.file_name().unwrap_or("upload.yaml").to_owned();
-            let mut bytes = Vec::new();
-            field
-                .into_async_read()
-                .take(MAX_ATOMIC_FILE + 1)
-                .read_to_end(&mut bytes)
-                .await
-                .map_err(|e| multipart_error(request, &e))?;
-            if bytes.len() as u64 > MAX_ATOMIC_FILE {
-                return Err(ApiError::payload_too_large(format!(
-                    "atomic files are limited to {MAX_ATOMIC_FILE} bytes"
-                )));
-            }
-            let yaml = String::from_utf8(bytes)
-                .map_err(|_| ApiError::invalid_field("file", "must be UTF-8 YAML"))?;
-            let report = self
-                .templates
-                .import_atomic(&actor(&auth), &label, &yaml, &mut HashMap::new())
-                .await?;
-            if report.created + report.updated + report.unchanged == 0
-                && let Some(problem) = report.problems.first()
-            {
-                return Err(ApiError::invalid_field("file", problem.reason.clone()));
-            }
-            return Ok(Json(report.into()));
+            return Err(ApiError::invalid_field("file", problem.reason.clone()));
         }
-        Err(ApiError::invalid_field("file", "required: a `file` part"))
+        Ok(Json(report.into()))
     }
 }
