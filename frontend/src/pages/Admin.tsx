@@ -16,6 +16,13 @@ function Users() {
       client.invalidateQueries({ queryKey: ["users"] });
     },
   });
+  const change = useMutation({
+    mutationFn: ({ id, role, active }: { id: string; role?: string; active?: boolean }) =>
+      active === false
+        ? unwrap(api.DELETE("/api/v1/users/{id}", { params: { path: { id } } }))
+        : unwrap(api.PATCH("/api/v1/users/{id}", { params: { path: { id } }, body: { role: role as (typeof ROLES)[number], active } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["users"] }),
+  });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     create.mutate();
@@ -30,11 +37,31 @@ function Users() {
         <Field label="Password"><input type="password" className={inputClass} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} required minLength={10} /></Field>
         <Button type="submit" variant="primary">Create user</Button>
       </form>
-      <ErrorBox error={create.error || users.error} />
+      <ErrorBox error={create.error || users.error || change.error} />
       {users.isLoading ? <Loading /> : (
         <table className="w-full text-sm">
-          <thead className="text-left text-muted"><tr><th>User</th><th>Role</th><th>Active</th><th>Last sign-in</th></tr></thead>
-          <tbody>{users.data?.items.map((u) => <tr key={u.id} className="border-t border-line/60"><td className="py-1">{u.username}</td><td><Badge>{u.role}</Badge></td><td>{u.active ? "yes" : "no"}</td><td className="text-muted">{formatTime(u.last_login_at)}</td></tr>)}</tbody>
+          <thead className="text-left text-muted"><tr><th>User</th><th>Role</th><th>Active</th><th>Last sign-in</th><th /></tr></thead>
+          <tbody>
+            {users.data?.items.map((u) => (
+              <tr key={u.id} className="border-t border-line/60">
+                <td className="py-1">{u.username}</td>
+                <td>
+                  <select aria-label={`Role of ${u.username}`} className={inputClass} value={u.role} onChange={(e) => change.mutate({ id: u.id, role: e.target.value })}>
+                    {ROLES.map((r) => <option key={r}>{r}</option>)}
+                  </select>
+                </td>
+                <td>{u.active ? "yes" : <Badge tone="warn">deactivated</Badge>}</td>
+                <td className="text-muted">{formatTime(u.last_login_at)}</td>
+                <td>
+                  {u.active ? (
+                    <Button onClick={() => confirm(`Deactivate ${u.username}? Their sessions and tokens stop at once.`) && change.mutate({ id: u.id, active: false })}>Deactivate</Button>
+                  ) : (
+                    <Button onClick={() => change.mutate({ id: u.id, active: true })}>Reactivate</Button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
         </table>
       )}
     </Card>
@@ -54,6 +81,10 @@ function Tokens() {
       client.invalidateQueries({ queryKey: ["tokens"] });
     },
   });
+  const revoke = useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/auth/tokens/{id}", { params: { path: { id } } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["tokens"] }),
+  });
   return (
     <Card title="My API tokens">
       <form onSubmit={(e) => { e.preventDefault(); create.mutate(); }} className="mb-2 flex items-end gap-2">
@@ -61,8 +92,17 @@ function Tokens() {
         <Button type="submit">Create token</Button>
       </form>
       {secret && <p className="mb-2 break-all rounded bg-surface p-2 text-sm">Copy it now, it is shown once: <code>{secret}</code></p>}
-      <ErrorBox error={create.error || tokens.error} />
-      {tokens.data?.length ? <ul className="text-sm">{tokens.data.map((t) => <li key={t.id}>{t.name} <span className="text-muted">created {formatTime(t.created_at)}</span></li>)}</ul> : <Empty>No tokens.</Empty>}
+      <ErrorBox error={create.error || tokens.error || revoke.error} />
+      {tokens.data?.length ? (
+        <ul className="text-sm">
+          {tokens.data.map((t) => (
+            <li key={t.id} className="flex items-center gap-2 py-1">
+              {t.name} <span className="text-muted">created {formatTime(t.created_at)}</span>
+              <Button className="ml-auto" onClick={() => confirm(`Revoke ${t.name}?`) && revoke.mutate(t.id)}>Revoke</Button>
+            </li>
+          ))}
+        </ul>
+      ) : <Empty>No tokens.</Empty>}
     </Card>
   );
 }

@@ -1,9 +1,53 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
-import { Link, useParams, useSearchParams } from "react-router";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
 import { api, type Schemas, unwrap, upload } from "../api/client";
-import { Badge, Card, Empty, ErrorBox, inputClass, Loading, Page, Pager } from "../components/ui";
+import { placeholders } from "../lib/templates";
+import { Badge, Button, Card, Empty, ErrorBox, Field, inputClass, Loading, Page, Pager } from "../components/ui";
+
+/** A template written by hand: its `#{name}` placeholders become arguments. */
+function NewTemplate() {
+  const navigate = useNavigate();
+  const [form, setForm] = useState({ name: "", technique_id: "", platforms: "", executor: "", command: "", description: "" });
+  const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [key]: e.target.value }));
+  const create = useMutation({
+    mutationFn: () => {
+      const names = placeholders(form.command);
+      return unwrap(
+        api.POST("/api/v1/templates", {
+          body: {
+            name: form.name,
+            technique_id: form.technique_id,
+            description: form.description,
+            platforms: form.platforms.split(",").map((p) => p.trim()).filter(Boolean),
+            executor: form.executor || undefined,
+            command: form.command,
+            input_arguments: Object.fromEntries(names.map((n) => [n, { description: "", type: "string", default: "" }])),
+          },
+        }),
+      );
+    },
+    onSuccess: (t) => navigate(`/templates/${t.id}`),
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Card title="Write a template">
+      <form onSubmit={submit} className="grid gap-2 md:grid-cols-2" aria-label="New template">
+        <Field label="Name"><input className={inputClass} value={form.name} onChange={set("name")} required /></Field>
+        <Field label="ATT&CK technique"><input className={inputClass} value={form.technique_id} onChange={set("technique_id")} required placeholder="T1059.001" /></Field>
+        <Field label="Platforms" hint="Comma separated"><input className={inputClass} value={form.platforms} onChange={set("platforms")} /></Field>
+        <Field label="Executor"><input className={inputClass} value={form.executor} onChange={set("executor")} placeholder="powershell, sh, manual…" /></Field>
+        <div className="md:col-span-2"><Field label="Command" hint="#{name} marks an input argument"><textarea rows={3} className={`${inputClass} font-mono`} value={form.command} onChange={set("command")} /></Field></div>
+        <div className="md:col-span-2"><Field label="Description"><textarea rows={2} className={inputClass} value={form.description} onChange={set("description")} /></Field></div>
+        <div className="md:col-span-2"><ErrorBox error={create.error} /><Button type="submit" variant="primary" disabled={create.isPending}>Create template</Button></div>
+      </form>
+    </Card>
+  );
+}
 
 export function TemplatesList() {
   const user = useUser();
@@ -49,6 +93,7 @@ export function TemplatesList() {
           </Card>
         )}
       </div>
+      {hasRole(user, "admin", "lead", "red_tech") && <div className="mb-4"><NewTemplate /></div>}
       <ErrorBox error={list.error} />
       <Card>
         {list.isLoading ? <Loading /> : !list.data?.items.length ? <Empty>No templates yet. Import atomics or write one.</Empty> : (
