@@ -7,6 +7,7 @@ import { ApiError, handleSessionExpiry } from "./api/client";
 import { Layout } from "./components/Layout";
 import { ErrorBox, Loading } from "./components/ui";
 import "./index.css";
+import { Account } from "./pages/Account";
 import { Admin } from "./pages/Admin";
 import { CampaignDetail, CampaignsList } from "./pages/Campaigns";
 import { Dashboard } from "./pages/Dashboard";
@@ -81,6 +82,7 @@ const router = createBrowserRouter([
       { path: "/templates", element: <TemplatesList /> },
       { path: "/templates/:id", element: <TemplateDetail /> },
       { path: "/admin", element: <Admin /> },
+      { path: "/account", element: <Account /> },
       { path: "*", element: <main className="p-8">Nothing here. <a className="text-accent underline" href="/">Back to the dashboard</a></main> },
     ],
   },

@@ -50,9 +50,9 @@ export function Layout() {
             <button onClick={toggleTheme} className="rounded-md px-2 py-1 text-muted hover:text-ink" aria-label="Toggle dark theme">
               {dark ? "Light" : "Dark"}
             </button>
-            <span className="text-muted">
+            <NavLink to="/account" className="text-muted hover:text-ink" title="My account">
               {user.display_name || user.username} · <span className="font-mono text-xs">{user.role}</span>
-            </span>
+            </NavLink>
             <button onClick={logout} className="rounded-md px-2 py-1 text-muted hover:text-ink">
               Sign out
             </button>

@@ -65,7 +65,7 @@ impl Module for UsersModule {
                 Some(password) => {
                     // Printed, not logged: log pipelines keep lines; a terminal shows this once.
                     println!(
-                        "\n  First run: created the administrator `{username}` with the password\n\n      {password}\n\n  Sign in and change it (POST /api/v1/auth/password).\n"
+                        "\n  First run: created the administrator `{username}` with the password\n\n      {password}\n\n  Sign in to the dashboard and change it (or POST /api/v1/auth/password).\n"
                     );
                 }
                 None => tracing::info!(

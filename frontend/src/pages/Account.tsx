@@ -1,0 +1,39 @@
+import { useMutation } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useUser } from "../api/auth";
+import { api, unwrap } from "../api/client";
+import { Button, Card, ErrorBox, Field, inputClass, Page } from "../components/ui";
+
+/** The signed-in user's own account: who they are, and their password. */
+export function Account() {
+  const user = useUser();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [repeat, setRepeat] = useState("");
+  const change = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/auth/password", { body: { current_password: current, new_password: next } })),
+    onSuccess: () => {
+      // Older sessions end with a password change; sign in again.
+      window.location.assign("/login");
+    },
+  });
+  const mismatch = repeat.length > 0 && repeat !== next;
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!mismatch) change.mutate();
+  };
+  return (
+    <Page title="My account">
+      <Card title={`${user.username} · ${user.role}`} className="max-w-md">
+        <form onSubmit={submit} className="space-y-3" aria-label="Change password">
+          <ErrorBox error={change.error} />
+          <Field label="Current password"><input type="password" autoComplete="current-password" className={inputClass} value={current} onChange={(e) => setCurrent(e.target.value)} required /></Field>
+          <Field label="New password" hint="At least 10 characters"><input type="password" autoComplete="new-password" className={inputClass} value={next} onChange={(e) => setNext(e.target.value)} required minLength={10} /></Field>
+          <Field label="New password again"><input type="password" autoComplete="new-password" className={inputClass} value={repeat} onChange={(e) => setRepeat(e.target.value)} required /></Field>
+          {mismatch && <p className="text-sm text-gap">The two new passwords differ.</p>}
+          <Button type="submit" variant="primary" disabled={change.isPending || mismatch}>Change password</Button>
+        </form>
+      </Card>
+    </Page>
+  );
+}
