@@ -46,7 +46,7 @@ try {
   step = "admin creates the team";
   await signIn("admin", adminPassword);
   expect(new URL(page.url()).pathname === "/tests", `back to where the user was going, not ${page.url()}`);
-  await page.getByRole("link", { name: "Admin" }).click();
+  await page.getByRole("link", { name: "Admin", exact: true }).click();
   for (const [username, role] of [["red-e2e", "red_tech"], ["blue-e2e", "blue_tech"]]) {
     const form = page.getByRole("form", { name: "New user" });
     await form.getByLabel("Username").fill(username);
@@ -60,7 +60,7 @@ try {
 
   step = "red plans and executes a test with evidence";
   await signIn("red-e2e", "red-e2e-password");
-  expect(!(await page.getByRole("link", { name: "Admin" }).count()), "a red tech is not offered the admin page");
+  expect(!(await page.getByRole("link", { name: "Admin", exact: true }).count()), "a red tech is not offered the admin page");
   await page.getByRole("link", { name: "Tests" }).click();
   await page.getByRole("link", { name: "New test" }).click();
   await page.getByLabel("Name").fill("Dump LSASS with comsvcs");
@@ -112,7 +112,7 @@ try {
   expect(layer.versions.layer === "4.5" && entry?.color === "#31a354", "the layer marks T1003.001 covered");
 
   step = "every page renders";
-  for (const [path, name] of [["/tests", "06-tests"], ["/techniques", "07-techniques"], ["/techniques/T1003.001", "08-technique"], ["/campaigns", "09-campaigns"], ["/templates", "10-templates"]]) {
+  for (const [path, name] of [["/tests", "06-tests"], ["/techniques", "07-techniques"], ["/techniques/T1003.001", "08-technique"], ["/campaigns", "09-campaigns"], ["/templates", "10-templates"], ["/account", "11-account"]]) {
     await page.goto(`${base}${path}`);
     await page.getByRole("heading", { level: 1 }).waitFor();
     await page.waitForLoadState("networkidle");
