@@ -15,6 +15,12 @@ async fn the_dashboard_is_served_beside_the_api(stack: Stack) {
     )
     .unwrap();
     std::fs::write(dist.join("assets/app.js"), "console.log('aegis')").unwrap();
+    // A file beside the dashboard's folder that must never be served.
+    std::fs::write(
+        env.settings.data_dir.join("secret.key"),
+        crate::helpers::SECRET_KEY,
+    )
+    .unwrap();
     let app = env.spawn_with(|s| s.http.frontend_dir = dist.clone()).await;
     for path in [
         "/",
@@ -61,6 +67,22 @@ async fn the_dashboard_is_served_beside_the_api(stack: Stack) {
     );
     let spec = app.call("GET", "/api/v1/openapi.json", None, None).await;
     assert!(spec.body["paths"]["/api/v1/tests"].is_object());
+    // Nothing outside the dashboard's folder is served (the secret key sits beside it).
+    for path in [
+        "/assets/..%2f..%2fsecret.key",
+        "/%2e%2e/secret.key",
+        "/assets/%2e%2e%2f%2e%2e%2fsecret.key",
+    ] {
+        let reply = app.client.get(app.url(path)).send().await.unwrap();
+        let status = reply.status().as_u16();
+        let body = reply.text().await.unwrap();
+        // Refused, or (where the client folds `..` away) the app's index page.
+        assert!(
+            status == 403 || status == 404 || body.contains("<div id=root>"),
+            "{path}: {status}"
+        );
+        assert!(!body.contains(crate::helpers::SECRET_KEY), "{path}");
+    }
     // Writes never reach the static files.
     let post = app.call("POST", "/", None, None).await;
     assert_eq!(post.status, 404);
