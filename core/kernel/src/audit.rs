@@ -133,7 +133,7 @@ impl AuditLog {
                 let detail: String = row.try_get("detail")?;
                 Ok(AuditEvent {
                     id: row.try_get("id")?,
-                    at: time::from_db(&at).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                    at: crate::db::decode_time(&at)?,
                     entry: AuditEntry {
                         actor_id: row.try_get("actor_id")?,
                         actor_name: row.try_get("actor_name")?,

@@ -165,6 +165,25 @@ pub fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// A stored time column read back; a malformed one is a decode error.
+pub fn decode_time(text: &str) -> Result<crate::time::Timestamp, sqlx::Error> {
+    crate::time::from_db(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// [`decode_time`] for a nullable column.
+pub fn decode_opt_time(text: Option<&str>) -> Result<Option<crate::time::Timestamp>, sqlx::Error> {
+    text.map(decode_time).transpose()
+}
+
+/// `$first, …, $(first + count - 1)`: the placeholders of an `IN (...)` list
+/// whose values are all bound. Only numbers are formatted into the SQL.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Booleans live in integer columns on both backends.
 pub fn flag(value: bool) -> i64 {
     i64::from(value)

@@ -79,8 +79,11 @@ export async function unwrap<T>(
   return result.data as T;
 }
 
-/** A multipart upload with progress (fetch cannot report upload progress). */
-export function upload<T>(url: string, form: FormData, onProgress: (fraction: number) => void): Promise<T> {
+/** Uploads one file as the form's `file` part, with progress (fetch cannot
+ *  report upload progress). */
+export function upload<T>(url: string, file: File, onProgress: (fraction: number) => void = () => {}): Promise<T> {
+  const form = new FormData();
+  form.append("file", file, file.name);
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url);

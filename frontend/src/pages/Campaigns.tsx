@@ -22,11 +22,9 @@ export function CampaignsList() {
   async function importLayer(files: FileList | null) {
     const file = files?.[0];
     if (!file) return;
-    const form = new FormData();
-    form.append("file", file, file.name);
     setImportError(null);
     try {
-      setImported(await upload<Schemas["ImportedLayer"][]>("/api/v1/campaigns/import/navigator", form, () => {}));
+      setImported(await upload<Schemas["ImportedLayer"][]>("/api/v1/campaigns/import/navigator", file));
       client.invalidateQueries({ queryKey: ["campaigns"] });
     } catch (e) {
       setImportError(e);

@@ -64,11 +64,9 @@ export function TemplatesList() {
   async function importAtomic(files: FileList | null) {
     const file = files?.[0];
     if (!file) return;
-    const form = new FormData();
-    form.append("file", file, file.name);
     setError(null);
     try {
-      setReport(await upload<Schemas["ImportReportView"]>("/api/v1/templates/import/atomic", form, () => {}));
+      setReport(await upload<Schemas["ImportReportView"]>("/api/v1/templates/import/atomic", file));
       client.invalidateQueries({ queryKey: ["templates"] });
     } catch (e) {
       setError(e);

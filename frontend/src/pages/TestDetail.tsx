@@ -88,12 +88,10 @@ function Evidence({ test, role, userId }: { test: Test; role: Role; userId: stri
   async function send(files: FileList | null) {
     const file = files?.[0];
     if (!file) return;
-    const form = new FormData();
-    form.append("file", file, file.name);
     setError(null);
     setProgress(0);
     try {
-      await upload(`/api/v1/tests/${test.id}/evidence`, form, setProgress);
+      await upload(`/api/v1/tests/${test.id}/evidence`, file, setProgress);
       await client.invalidateQueries({ queryKey: ["evidence", test.id] });
       await client.invalidateQueries({ queryKey: ["history", test.id] });
     } catch (e) {

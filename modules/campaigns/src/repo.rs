@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aegis_core::db::{Db, escape_like};
-use aegis_core::time::{self, Timestamp};
+use aegis_core::db::{Db, decode_opt_time, decode_time, escape_like, placeholders};
+use aegis_core::time;
 use aegis_mod_tests::repo::{Actor, WriteOutcome};
 use chrono::NaiveDate;
 
@@ -30,19 +30,11 @@ struct CampaignRow {
     completed_at: Option<String>,
 }
 
-fn decode<T, E: std::error::Error + Send + Sync + 'static>(
-    r: Result<T, E>,
-) -> Result<T, sqlx::Error> {
-    r.map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
 fn date(text: Option<String>) -> Result<Option<NaiveDate>, sqlx::Error> {
-    text.map(|t| decode(NaiveDate::parse_from_str(&t, "%Y-%m-%d")))
-        .transpose()
-}
-
-fn stamp(text: Option<String>) -> Result<Option<Timestamp>, sqlx::Error> {
-    text.map(|t| decode(time::from_db(&t))).transpose()
+    text.map(|t| {
+        NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    })
+    .transpose()
 }
 
 impl TryFrom<CampaignRow> for Campaign {
@@ -63,12 +55,12 @@ impl TryFrom<CampaignRow> for Campaign {
             id: r.id,
             source: r.source,
             version: r.version,
-            created_at: decode(time::from_db(&r.created_at))?,
+            created_at: decode_time(&r.created_at)?,
             created_by: r.created_by,
-            updated_at: decode(time::from_db(&r.updated_at))?,
+            updated_at: decode_time(&r.updated_at)?,
             updated_by: r.updated_by,
-            activated_at: stamp(r.activated_at)?,
-            completed_at: stamp(r.completed_at)?,
+            activated_at: decode_opt_time(r.activated_at.as_deref())?,
+            completed_at: decode_opt_time(r.completed_at.as_deref())?,
         })
     }
 }
@@ -146,11 +138,10 @@ impl CampaignRepo {
         .bind(&actor.username)
         .execute(self.db.pool())
         .await?;
-        Ok(if done.rows_affected() == 0 {
-            WriteOutcome::Conflict
-        } else {
-            WriteOutcome::Written(expected_version + 1)
-        })
+        Ok(WriteOutcome::of_update(
+            done.rows_affected(),
+            expected_version,
+        ))
     }
 
     /// Moves the campaign from `from` to `to` if it is still in `from`.
@@ -237,11 +228,7 @@ impl CampaignRepo {
         if ids.is_empty() {
             return Ok(progress);
         }
-        // Only numbered placeholders are formatted in; every id is bound.
-        let placeholders = (1..=ids.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let placeholders = placeholders(1, ids.len());
         let sql = format!(
             "SELECT campaign_id, state, COUNT(*) FROM tests_test WHERE campaign_id IN ({placeholders})
              GROUP BY campaign_id, state"

@@ -373,7 +373,7 @@ impl TryFrom<SnapshotRow> for Snapshot {
     fn try_from(r: SnapshotRow) -> Result<Self, sqlx::Error> {
         let json = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
         Ok(Self {
-            taken_at: time::from_db(&r.taken_at).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            taken_at: aegis_core::db::decode_time(&r.taken_at)?,
             id: r.id,
             trigger: r.trigger_kind,
             scope: serde_json::from_str(&r.scope).map_err(json)?,

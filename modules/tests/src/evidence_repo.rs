@@ -1,6 +1,6 @@
 //! SQL for evidence rows; the files themselves live in object storage.
 
-use aegis_core::db::Db;
+use aegis_core::db::{Db, decode_time};
 use aegis_core::time::{self, Timestamp};
 
 use crate::workflow::Side;
@@ -44,8 +44,7 @@ impl TryFrom<EvidenceRow> for EvidenceRecord {
         Ok(Self {
             side: Side::parse(&r.side)
                 .ok_or_else(|| sqlx::Error::Decode(format!("unknown side `{}`", r.side).into()))?,
-            uploaded_at: time::from_db(&r.uploaded_at)
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            uploaded_at: decode_time(&r.uploaded_at)?,
             id: r.id,
             test_id: r.test_id,
             file_name: r.file_name,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use aegis_core::db::{Db, escape_like};
+use aegis_core::db::{Db, decode_opt_time, decode_time, escape_like, placeholders};
 use aegis_core::time::{self, Timestamp};
 use sqlx::{Any, Transaction};
 
@@ -110,14 +110,6 @@ struct TestRow {
     replacement_name: Option<String>,
 }
 
-fn decode_time(text: &str) -> Result<Timestamp, sqlx::Error> {
-    time::from_db(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
-fn decode_opt_time(text: Option<String>) -> Result<Option<Timestamp>, sqlx::Error> {
-    text.as_deref().map(decode_time).transpose()
-}
-
 fn decode_enum<T>(
     text: Option<String>,
     parse: fn(&str) -> Option<T>,
@@ -153,11 +145,11 @@ impl TestRow {
                 red_assignee_id: self.red_assignee_id,
                 blue_assignee_id: self.blue_assignee_id,
                 tags,
-                executed_at: decode_opt_time(self.executed_at)?,
+                executed_at: decode_opt_time(self.executed_at.as_deref())?,
                 attack_outcome: decode_enum(self.attack_outcome, AttackOutcome::parse)?,
                 red_notes: self.red_notes,
                 detection_outcome: decode_enum(self.detection_outcome, DetectionOutcome::parse)?,
-                detected_at: decode_opt_time(self.detected_at)?,
+                detected_at: decode_opt_time(self.detected_at.as_deref())?,
                 detection_source: self.detection_source,
                 blue_notes: self.blue_notes,
             },
@@ -180,6 +172,18 @@ pub enum WriteOutcome {
     Written(i64),
     /// The row moved on (another version or state) before this write.
     Conflict,
+}
+
+impl WriteOutcome {
+    /// The outcome of `UPDATE ... WHERE version = expected`: written (one
+    /// version on) when it touched the row, a conflict when it did not.
+    pub fn of_update(rows_affected: u64, expected_version: i64) -> Self {
+        if rows_affected == 0 {
+            Self::Conflict
+        } else {
+            Self::Written(expected_version + 1)
+        }
+    }
 }
 
 /// Who changes a test, and when.
@@ -276,12 +280,13 @@ impl TestRepo {
         .bind(time_to_detect(fields))
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Ok(WriteOutcome::Conflict);
+        let outcome = WriteOutcome::of_update(done.rows_affected(), expected_version);
+        if outcome == WriteOutcome::Conflict {
+            return Ok(outcome);
         }
         replace_tags(&mut tx, id, &fields.tags).await?;
         tx.commit().await?;
-        Ok(WriteOutcome::Written(expected_version + 1))
+        Ok(outcome)
     }
 
     /// Moves the test from `from` to the transition's target state if it is
@@ -450,11 +455,7 @@ impl TestRepo {
         if ids.is_empty() {
             return Ok(tags);
         }
-        // Only numbered placeholders are formatted in; every id is bound.
-        let placeholders = (1..=ids.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let placeholders = placeholders(1, ids.len());
         let sql = format!(
             "SELECT test_id, tag FROM tests_test_tag WHERE test_id IN ({placeholders}) ORDER BY tag"
         );

@@ -1,7 +1,7 @@
 //! SQL for test templates.
 
-use aegis_core::db::{Db, escape_like, flag};
-use aegis_core::time::{self, Timestamp};
+use aegis_core::db::{Db, decode_time, escape_like, flag};
+use aegis_core::time;
 use sqlx::{Any, Transaction};
 
 use crate::repo::{Actor, WriteOutcome};
@@ -57,10 +57,6 @@ struct TemplateRow {
     created_by: String,
     updated_at: String,
     updated_by: String,
-}
-
-fn decode_time(text: &str) -> Result<Timestamp, sqlx::Error> {
-    time::from_db(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 impl TryFrom<TemplateRow> for TemplateRecord {
@@ -162,11 +158,10 @@ impl TemplateRepo {
         )
         .execute(self.db.pool())
         .await?;
-        Ok(if done.rows_affected() == 0 {
-            WriteOutcome::Conflict
-        } else {
-            WriteOutcome::Written(expected_version + 1)
-        })
+        Ok(WriteOutcome::of_update(
+            done.rows_affected(),
+            expected_version,
+        ))
     }
 
     pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
