@@ -55,6 +55,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub mitre: MitreSettings,
     pub evidence: EvidenceSettings,
+    pub plugins: PluginSettings,
     pub coverage: CoverageSettings,
     /// Cron overrides per job id; an empty string disables the job.
     pub jobs: BTreeMap<String, String>,
@@ -208,6 +209,7 @@ impl Default for Settings {
             audit: AuditSettings::default(),
             mitre: MitreSettings::default(),
             evidence: EvidenceSettings::default(),
+            plugins: PluginSettings::default(),
             coverage: CoverageSettings::default(),
             jobs: BTreeMap::new(),
         }
@@ -382,6 +384,43 @@ impl Default for CoverageSettings {
     }
 }
 
+/// WebAssembly plugins: what an upload may weigh and what one call may use.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PluginSettings {
+    /// Largest component accepted, in bytes.
+    pub max_bytes: u64,
+    /// Wall-clock deadline of one call.
+    pub call_timeout_ms: u64,
+    /// Linear memory one call may grow to, in bytes.
+    pub memory_limit_bytes: u64,
+    /// Instructions (fuel units) one call may spend; unset means only the deadline bounds it.
+    pub fuel: Option<u64>,
+    /// Largest rendered report, in bytes.
+    pub max_output_bytes: u64,
+    /// Most findings one evaluation may return.
+    pub max_findings: u32,
+    /// A plugin failing this many calls in a row is disabled; 0 never disables.
+    pub max_consecutive_failures: u32,
+    /// Compiled components kept in memory.
+    pub cache_entries: u32,
+}
+
+impl Default for PluginSettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 16 * 1024 * 1024,
+            call_timeout_ms: 2_000,
+            memory_limit_bytes: 64 * 1024 * 1024,
+            fuel: None,
+            max_output_bytes: 32 * 1024 * 1024,
+            max_findings: 1_000,
+            max_consecutive_failures: 5,
+            cache_entries: 64,
+        }
+    }
+}
+
 /// Room for multipart boundaries and small form fields around an upload.
 const MULTIPART_OVERHEAD_BYTES: u64 = 1024 * 1024;
 
@@ -391,6 +430,7 @@ impl Settings {
     pub fn upload_body_limit(&self) -> u64 {
         self.evidence
             .max_bytes
+            .max(self.plugins.max_bytes)
             .max(self.http.max_body_bytes as u64)
             .saturating_add(MULTIPART_OVERHEAD_BYTES)
     }

@@ -210,6 +210,11 @@ impl ApiError {
         Self::Unprocessable(Json(problem))
     }
 
+    /// A 422 with its own code, for input that is well formed but refused.
+    pub fn unprocessable(code: &str, detail: impl Into<String>) -> Self {
+        Self::Unprocessable(Json(Problem::new(422, code, detail)))
+    }
+
     pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u64) -> Self {
         Self::TooManyRequests(
             Json(Problem::new(429, "too_many_requests", detail)),

@@ -152,6 +152,45 @@ pub fn multipart_error(request: &Request, error: &dyn std::fmt::Display) -> crat
     }
 }
 
+/// A small text form field, read whole up to `max` bytes.
+pub async fn read_text_field(
+    request: &Request,
+    field: poem::web::Field,
+    max: usize,
+) -> crate::error::ApiResult<String> {
+    use tokio::io::AsyncReadExt;
+    let mut text = String::new();
+    field
+        .into_async_read()
+        .take(max as u64)
+        .read_to_string(&mut text)
+        .await
+        .map_err(|e| multipart_error(request, &e))?;
+    Ok(text)
+}
+
+/// Reads a whole part up to `max` bytes; one more is a 413.
+pub async fn read_bounded_part(
+    request: &Request,
+    field: poem::web::Field,
+    max: u64,
+) -> crate::error::ApiResult<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    field
+        .into_async_read()
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| multipart_error(request, &e))?;
+    if bytes.len() as u64 > max {
+        return Err(crate::error::ApiError::payload_too_large(format!(
+            "this file is limited to {max} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// The `file` part of a small upload (an import, not evidence), read whole
 /// up to `max` bytes: its file name and its bytes.
 pub async fn read_file_part(
@@ -159,7 +198,6 @@ pub async fn read_file_part(
     form: &mut poem::web::Multipart,
     max: u64,
 ) -> crate::error::ApiResult<(Option<String>, Vec<u8>)> {
-    use tokio::io::AsyncReadExt;
     while let Some(field) = form
         .next_field()
         .await
@@ -169,19 +207,7 @@ pub async fn read_file_part(
             continue;
         }
         let name = field.file_name().map(str::to_owned);
-        let mut bytes = Vec::new();
-        field
-            .into_async_read()
-            .take(max + 1)
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|e| multipart_error(request, &e))?;
-        if bytes.len() as u64 > max {
-            return Err(crate::error::ApiError::payload_too_large(format!(
-                "this file is limited to {max} bytes"
-            )));
-        }
-        return Ok((name, bytes));
+        return Ok((name, read_bounded_part(request, field, max).await?));
     }
     Err(crate::error::ApiError::invalid_field(
         "file",

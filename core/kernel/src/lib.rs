@@ -12,6 +12,7 @@ pub mod http;
 pub mod kv;
 pub mod module;
 pub mod pagination;
+pub mod plugins;
 pub mod scheduler;
 pub mod secret;
 pub mod storage;

@@ -59,6 +59,30 @@ pub enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Work with WebAssembly plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Check a component as an upload would be checked — compiled, world,
+    /// interface version and imports, `describe` called in the sandbox —
+    /// and print what it is. Exits 1 with the reason when it is refused.
+    Validate {
+        file: PathBuf,
+        /// The kind it must be; default: whatever it exports.
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    AlertRule,
+    ReportFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +137,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Import {
             command: ImportCommand::Atomics { dir },
         } => import_atomics(settings, &dir).await,
+        Command::Plugin {
+            command: PluginCommand::Validate { file, kind },
+        } => validate_plugin(&settings, &file, kind).await,
         Command::Openapi => {
             println!("{}", crate::openapi_document(settings).await?);
             Ok(())
@@ -181,6 +208,49 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+async fn validate_plugin(
+    settings: &Settings,
+    file: &std::path::Path,
+    kind: Option<KindArg>,
+) -> anyhow::Result<()> {
+    use aegis_core::plugins::{PluginInspector, PluginKind};
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= settings.plugins.max_bytes,
+        "{} is {} bytes; uploads are limited to {} (AEGIS_PLUGINS__MAX_BYTES)",
+        file.display(),
+        bytes.len(),
+        settings.plugins.max_bytes
+    );
+    let host = aegis_plugin_host::WasmHost::new(
+        &settings.plugins,
+        aegis_core::storage::Storage::memory(),
+    )?;
+    let kind = kind.map(|k| match k {
+        KindArg::AlertRule => PluginKind::AlertRule,
+        KindArg::ReportFormat => PluginKind::ReportFormat,
+    });
+    match host.inspect(bytes, kind).await {
+        Ok(inspected) => {
+            let d = inspected.description;
+            println!("valid {} plugin", d.kind.as_str());
+            println!("  id:                {}", d.id);
+            println!("  name:              {}", d.name);
+            if !d.description.is_empty() {
+                println!("  description:       {}", d.description);
+            }
+            println!("  interface version: aegis:plugin@{}", d.interface_version);
+            if let (Some(media), Some(extension)) = (&d.media_type, &d.file_extension) {
+                println!("  produces:          {media} (.{extension})");
+            }
+            println!("  config schema:     {}", d.config_schema);
+            println!("  sha256:            {}", inspected.sha256);
+            Ok(())
+        }
+        Err(fault) => anyhow::bail!("refused ({}): the plugin {fault}", fault.code()),
     }
 }
 

@@ -7,6 +7,7 @@ use aegis_core::module::Module;
 use aegis_core::scheduler::JobRegistry;
 use aegis_mod_campaigns::{CampaignRepo, CampaignsApi, CampaignsModule};
 use aegis_mod_coverage::{CoverageApi, CoverageModule};
+use aegis_mod_plugins::{PluginsApi, PluginsModule};
 use aegis_mod_system::{HealthApi, SystemApi, SystemModule};
 use aegis_mod_techniques::{MitreSyncApi, TechniquesApi, TechniquesModule};
 use aegis_mod_tests::{EvidenceApi, TemplatesApi, TestsApi, TestsModule};
@@ -27,6 +28,7 @@ pub type Apis = (
     TemplatesApi,
     CampaignsApi,
     CoverageApi,
+    PluginsApi,
 );
 
 pub struct Composition {
@@ -49,6 +51,10 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let coverage = CoverageModule::new(kernel);
     let campaigns = CampaignsModule::new(kernel, tests.tests().clone(), coverage.service().clone());
     let (campaigns_api, coverage_api) = (campaigns.api(), coverage.api());
+    // The one place wasmtime enters: the host implements the kernel's plugin ports.
+    let plugin_host = aegis_plugin_host::WasmHost::new(&kernel.settings.plugins, kernel.storage.clone())?;
+    let plugins = PluginsModule::new(kernel, Arc::new(plugin_host));
+    let plugins_api = plugins.api();
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(users),
         Box::new(SystemModule),
@@ -56,6 +62,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         Box::new(tests),
         Box::new(coverage),
         Box::new(campaigns),
+        Box::new(plugins),
     ];
     aegis_core::module::check_unique_ids(&modules)?;
     let jobs = JobRegistry::new(
@@ -80,6 +87,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         templates_api,
         campaigns_api,
         coverage_api,
+        plugins_api,
     );
     Ok(Composition {
         modules,

@@ -9,8 +9,7 @@ pub use evidence::EvidenceApi;
 pub use templates::TemplatesApi;
 pub use tests::TestsApi;
 
-use aegis_core::ApiResult;
-pub(crate) use aegis_core::http::{etag, expected_version, multipart_error};
+pub(crate) use aegis_core::http::{etag, expected_version, multipart_error, read_text_field};
 use poem_openapi::Tags;
 
 #[derive(Tags)]
@@ -21,21 +20,4 @@ pub(crate) enum TestsTag {
     Evidence,
     /// Reusable procedures and the Atomic Red Team import.
     Templates,
-}
-
-/// Reads a small text form field whole, bounded.
-pub(crate) async fn read_text_field(
-    request: &poem::Request,
-    field: poem::web::Field,
-    max: usize,
-) -> ApiResult<String> {
-    use tokio::io::AsyncReadExt;
-    let mut text = String::new();
-    field
-        .into_async_read()
-        .take(max as u64)
-        .read_to_string(&mut text)
-        .await
-        .map_err(|e| multipart_error(request, &e))?;
-    Ok(text)
 }

@@ -1,0 +1,32 @@
+-- Registered WebAssembly plugins. The component itself lives in object
+-- storage under storage_key; sha256 pins the bytes that were validated.
+CREATE TABLE plugins_plugin (
+    id                    TEXT PRIMARY KEY,
+    kind                  TEXT NOT NULL,
+    plugin_key            TEXT NOT NULL,
+    name                  TEXT NOT NULL,
+    description           TEXT NOT NULL,
+    interface_version     TEXT NOT NULL,
+    sha256                TEXT NOT NULL UNIQUE,
+    size_bytes            BIGINT NOT NULL,
+    storage_key           TEXT NOT NULL,
+    file_name             TEXT,
+    config_schema         TEXT NOT NULL,
+    media_type            TEXT,
+    file_extension        TEXT,
+    config                TEXT NOT NULL,
+    enabled               BIGINT NOT NULL,
+    disabled_reason       TEXT,
+    calls                 BIGINT NOT NULL DEFAULT 0,
+    failures              BIGINT NOT NULL DEFAULT 0,
+    consecutive_failures  BIGINT NOT NULL DEFAULT 0,
+    last_error_code       TEXT,
+    last_error            TEXT,
+    last_error_at         TEXT,
+    version               BIGINT NOT NULL,
+    created_at            TEXT NOT NULL,
+    created_by            TEXT NOT NULL,
+    updated_at            TEXT NOT NULL,
+    updated_by            TEXT NOT NULL,
+    UNIQUE (kind, plugin_key)
+);

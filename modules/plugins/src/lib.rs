@@ -1,0 +1,50 @@
+//! Plugins: the registry of uploaded WebAssembly components (alert-rule kinds
+//! and report formats), their configuration, and calls to them with each
+//! plugin's health recorded. The WebAssembly itself runs behind the kernel's
+//! plugin ports; this module never sees wasmtime.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod error;
+pub mod model;
+pub mod repo;
+pub mod service;
+
+use std::sync::Arc;
+
+use aegis_core::Kernel;
+use aegis_core::module::Module;
+use aegis_core::plugins::PluginHost;
+
+pub use api::PluginsApi;
+pub use error::PluginsError;
+pub use service::PluginService;
+
+pub struct PluginsModule {
+    service: PluginService,
+}
+
+impl PluginsModule {
+    pub fn new(kernel: &Kernel, host: Arc<dyn PluginHost>) -> Self {
+        Self {
+            service: PluginService::new(kernel.clone(), host),
+        }
+    }
+
+    pub fn service(&self) -> &PluginService {
+        &self.service
+    }
+
+    pub fn api(&self) -> PluginsApi {
+        PluginsApi {
+            service: self.service.clone(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Module for PluginsModule {
+    fn id(&self) -> &'static str {
+        "plugins"
+    }
+}
