@@ -114,13 +114,6 @@ pub struct PluginConfigInput {
     pub config: serde_json::Value,
 }
 
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct VersionInput {
-    /// The version you saw, unless sent as `If-Match`.
-    pub version: Option<i64>,
-}
-
 #[derive(ApiResponse)]
 pub enum PluginCreated {
     #[oai(status = 201)]
@@ -225,30 +218,30 @@ impl PluginsApi {
         Ok(PluginReply::of(self.service.get(&id.0).await?))
     }
 
-    /// Switch a plugin on; this also clears its run of failures.
+    /// Switch a plugin on; this also clears its run of failures. Send
+    /// `If-Match` to act only on the version you saw.
     #[oai(path = "/plugins/:id/enable", method = "post", operation_id = "enable_plugin")]
     async fn enable(
         &self,
         auth: Auth<AdminOnly>,
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-        body: Json<Option<VersionInput>>,
     ) -> ApiResult<PluginReply> {
-        let expected = expected_version(if_match.0.as_deref(), body.0.and_then(|b| b.version))?;
+        let expected = expected_version(if_match.0.as_deref(), None)?;
         let plugin = self.service.set_enabled(&auth, &id.0, expected, true).await?;
         Ok(PluginReply::of(plugin))
     }
 
-    /// Switch a plugin off: it is offered nowhere and never called.
+    /// Switch a plugin off: it is offered nowhere and never called. Send
+    /// `If-Match` to act only on the version you saw.
     #[oai(path = "/plugins/:id/disable", method = "post", operation_id = "disable_plugin")]
     async fn disable(
         &self,
         auth: Auth<AdminOnly>,
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-        body: Json<Option<VersionInput>>,
     ) -> ApiResult<PluginReply> {
-        let expected = expected_version(if_match.0.as_deref(), body.0.and_then(|b| b.version))?;
+        let expected = expected_version(if_match.0.as_deref(), None)?;
         let plugin = self.service.set_enabled(&auth, &id.0, expected, false).await?;
         Ok(PluginReply::of(plugin))
     }

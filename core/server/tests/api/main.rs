@@ -16,6 +16,7 @@ mod cli;
 mod dashboard;
 mod health;
 mod openapi;
+mod plugins;
 mod techniques;
 mod test_campaigns;
 mod test_cases;
