@@ -15,6 +15,10 @@ if [[ -z "${AEGIS_SHARED_DATA:-}" ]]; then
   done
 fi
 
+# Every plugin (examples and fixtures) built from source; the tests load these.
+AEGIS_PLUGIN_BUILD_DIR="$(bash scripts/build-plugins.sh)"
+export AEGIS_PLUGIN_BUILD_DIR
+
 # Databases left by earlier runs (each test makes its own).
 psql "$AEGIS_TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'aegis\_test\_%'" 2>/dev/null \
   | while read -r db; do psql "$AEGIS_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
