@@ -83,7 +83,7 @@ impl Storage {
         })
     }
 
-    /// Memory storage for unit tests.
+    /// Memory storage: for unit tests, and for checking a plugin on the command line.
     pub fn memory() -> Self {
         Self::from_settings(
             &StorageSettings {

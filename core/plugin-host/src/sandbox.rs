@@ -137,7 +137,12 @@ impl CallState {
         while !message.is_char_boundary(cut) {
             cut -= 1;
         }
-        let (plugin, message) = (self.plugin.as_str(), &message[..cut]);
+        // Control characters could forge log lines or terminal escapes.
+        let message: String = message[..cut]
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let plugin = self.plugin.as_str();
         match level {
             tracing::Level::ERROR => tracing::error!(plugin, "{message}"),
             tracing::Level::WARN => tracing::warn!(plugin, "{message}"),

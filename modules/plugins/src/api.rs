@@ -133,6 +133,20 @@ impl PluginReply {
     }
 }
 
+impl PluginsApi {
+    async fn switch(
+        &self,
+        auth: &Auth<AdminOnly>,
+        id: &str,
+        if_match: Option<&str>,
+        on: bool,
+    ) -> ApiResult<PluginReply> {
+        let expected = expected_version(if_match, None)?;
+        let plugin = self.service.set_enabled(auth, id, expected, on).await?;
+        Ok(PluginReply::of(plugin))
+    }
+}
+
 #[OpenApi(prefix_path = "/api/v1", tag = "PluginsTag::Plugins")]
 impl PluginsApi {
     /// Upload a component (multipart: `kind` — `alert_rule` or
@@ -227,9 +241,7 @@ impl PluginsApi {
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ApiResult<PluginReply> {
-        let expected = expected_version(if_match.0.as_deref(), None)?;
-        let plugin = self.service.set_enabled(&auth, &id.0, expected, true).await?;
-        Ok(PluginReply::of(plugin))
+        self.switch(&auth, &id.0, if_match.0.as_deref(), true).await
     }
 
     /// Switch a plugin off: it is offered nowhere and never called. Send
@@ -241,9 +253,7 @@ impl PluginsApi {
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ApiResult<PluginReply> {
-        let expected = expected_version(if_match.0.as_deref(), None)?;
-        let plugin = self.service.set_enabled(&auth, &id.0, expected, false).await?;
-        Ok(PluginReply::of(plugin))
+        self.switch(&auth, &id.0, if_match.0.as_deref(), false).await
     }
 
     /// Replace the configuration; it must be valid against `config_schema`

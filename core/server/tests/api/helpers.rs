@@ -284,3 +284,20 @@ pub fn shared_data(relative: &str) -> String {
     );
     path
 }
+
+/// The objects stored under `prefix` (`evidence/`, `plugins/`), by key.
+pub async fn stored_objects(app: &TestApp, prefix: &str) -> Vec<String> {
+    let entries = app
+        .kernel
+        .storage
+        .operator()
+        .list_with(prefix)
+        .recursive(true)
+        .await
+        .unwrap_or_default();
+    entries
+        .into_iter()
+        .filter(|e| e.metadata().is_file())
+        .map(|e| e.path().to_owned())
+        .collect()
+}

@@ -13,7 +13,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::cli::aegis;
-use crate::helpers::{Reply, Stack, TestApp, TestEnv};
+use crate::helpers::{Reply, Stack, TestApp, TestEnv, stored_objects};
 use crate::stack_tests;
 
 /// A component built by `scripts/build-plugins.sh` (the test command runs it first).
@@ -37,22 +37,6 @@ pub async fn upload(app: &TestApp, token: &str, kind: &str, file: &str, bytes: V
         .part("file", Part::bytes(bytes).file_name(file.to_owned()));
     app.send(app.request("POST", "/api/v1/plugins", token).multipart(form))
         .await
-}
-
-async fn stored_plugins(app: &TestApp) -> Vec<String> {
-    let entries = app
-        .kernel
-        .storage
-        .operator()
-        .list_with("plugins/")
-        .recursive(true)
-        .await
-        .unwrap_or_default();
-    entries
-        .into_iter()
-        .filter(|e| e.metadata().is_file())
-        .map(|e| e.path().to_owned())
-        .collect()
 }
 
 async fn audit_actions(app: &TestApp, admin: &str, id: &str) -> Vec<(String, Value)> {
@@ -87,7 +71,7 @@ async fn plugin_lifecycle(stack: Stack) {
     assert_eq!(plugin["enabled"], true);
     assert_eq!(plugin["file_name"], "blue-review-overdue.wasm");
     let sha = plugin["sha256"].as_str().unwrap();
-    assert_eq!(stored_plugins(&app).await, vec![format!("plugins/{sha}.wasm")]);
+    assert_eq!(stored_objects(&app, "plugins/").await, vec![format!("plugins/{sha}.wasm")]);
 
     let again = upload(&app, &admin, "alert_rule", "copy.wasm", bytes).await;
     assert_eq!((again.status, again.body["code"].as_str()), (409, Some("plugin_already_registered")));
@@ -138,7 +122,7 @@ async fn plugin_lifecycle(stack: Stack) {
     let deleted = app.call("DELETE", &path, Some(&admin), None).await;
     assert_eq!(deleted.status, 204);
     assert_eq!(app.get(&path, &admin).await.status, 404);
-    let left = stored_plugins(&app).await;
+    let left = stored_objects(&app, "plugins/").await;
     assert!(!left.iter().any(|k| k.contains(sha)), "{left:?}");
 
     let events = audit_actions(&app, &admin, &id).await;
@@ -176,7 +160,7 @@ async fn refused_uploads_leave_nothing(stack: Stack) {
         .await;
     assert_eq!(no_kind.status, 422, "{:?}", no_kind.body);
     assert_eq!(app.get("/api/v1/plugins", &admin).await.body["total"], 0);
-    assert!(stored_plugins(&app).await.is_empty());
+    assert!(stored_objects(&app, "plugins/").await.is_empty());
 }
 
 async fn only_administrators_manage_plugins(stack: Stack) {

@@ -6,7 +6,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{Reply, Stack, TestApp, TestEnv, shared_data};
+use crate::helpers::{Reply, Stack, TestApp, TestEnv, shared_data, stored_objects};
 use crate::stack_tests;
 use crate::test_cases::{MINI, Team, load_catalog, test_in_state};
 
@@ -45,21 +45,6 @@ async fn upload(
     .await
 }
 
-async fn stored_objects(app: &TestApp) -> Vec<String> {
-    let entries = app
-        .kernel
-        .storage
-        .operator()
-        .list_with("evidence/")
-        .recursive(true)
-        .await
-        .unwrap_or_default();
-    entries
-        .into_iter()
-        .filter(|e| e.metadata().is_file())
-        .map(|e| e.path().to_owned())
-        .collect()
-}
 
 async fn rows(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM tests_evidence")
@@ -135,7 +120,7 @@ async fn files_round_trip_with_their_sha256(stack: Stack) {
         )
         .await;
     assert_eq!(listed.body.as_array().unwrap().len(), 2);
-    assert_eq!(stored_objects(&app).await.len(), 2);
+    assert_eq!(stored_objects(&app, "evidence/").await.len(), 2);
 
     // Blue evidence once blue evaluates; each side only in its own states.
     let blue_test = test_in_state(&app, &admin, "blue_evaluating").await;
@@ -283,7 +268,7 @@ async fn hostile_and_oversized_uploads_are_refused(stack: Stack) {
     assert_eq!(chunked.status, 413, "{:?}", chunked.body);
     // Only the file that fitted is kept, as a row and as an object.
     assert_eq!(rows(&app).await, 1);
-    assert_eq!(stored_objects(&app).await.len(), 1);
+    assert_eq!(stored_objects(&app, "evidence/").await.len(), 1);
 }
 
 async fn deletion_follows_uploader_and_lead_and_stops_at_completion(stack: Stack) {
@@ -345,7 +330,7 @@ async fn deletion_follows_uploader_and_lead_and_stops_at_completion(stack: Stack
         204
     );
     assert_eq!(app.get(&path(&files[0]), &admin).await.status, 404);
-    assert_eq!(stored_objects(&app).await.len(), 1);
+    assert_eq!(stored_objects(&app, "evidence/").await.len(), 1);
 
     // Completed: the last file is locked for everyone, admins included.
     let version = app.get(&format!("/api/v1/tests/{id}"), &admin).await.body["version"]
@@ -458,9 +443,9 @@ async fn failures_leave_neither_rows_nor_objects(stack: Stack) {
     assert_eq!(reply.status, 500, "{:?}", reply.body);
     assert_eq!(rows(&app).await, 0);
     assert!(
-        stored_objects(&app).await.is_empty(),
+        stored_objects(&app, "evidence/").await.is_empty(),
         "{:?}",
-        stored_objects(&app).await
+        stored_objects(&app, "evidence/").await
     );
 }
 
@@ -502,7 +487,7 @@ async fn the_sweep_removes_only_old_objects_without_rows(stack: Stack) {
             .await
             .unwrap();
     assert_eq!(removed, 1);
-    let mut left = stored_objects(&app).await;
+    let mut left = stored_objects(&app, "evidence/").await;
     left.sort();
     let mut expected = vec![
         format!("evidence/{id}/{}", kept.body["id"].as_str().unwrap()),
