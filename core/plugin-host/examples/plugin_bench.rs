@@ -14,7 +14,7 @@ use aegis_plugin_host::{WasmHost, sha256_hex};
 const NOW: i64 = 1_795_860_900;
 const HOUR: i64 = 3_600;
 
-fn component(dir: &PathBuf, name: &str) -> Vec<u8> {
+fn component(dir: &std::path::Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join(format!("{name}.wasm"))).expect("built component")
 }
 
