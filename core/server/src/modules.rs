@@ -5,6 +5,7 @@ use aegis_core::Kernel;
 use aegis_core::auth::IdentityResolver;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobRegistry;
+use aegis_mod_alerts::{AlertsApi, AlertsModule};
 use aegis_mod_campaigns::{CampaignRepo, CampaignsApi, CampaignsModule};
 use aegis_mod_coverage::{CoverageApi, CoverageModule};
 use aegis_mod_plugins::{PluginsApi, PluginsModule};
@@ -29,6 +30,7 @@ pub type Apis = (
     CampaignsApi,
     CoverageApi,
     PluginsApi,
+    AlertsApi,
 );
 
 pub struct Composition {
@@ -55,6 +57,8 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let plugin_host = aegis_plugin_host::WasmHost::new(&kernel.settings.plugins, kernel.storage.clone())?;
     let plugins = PluginsModule::new(kernel, Arc::new(plugin_host));
     let plugins_api = plugins.api();
+    let alerts = AlertsModule::new(kernel, coverage.service().clone(), plugins.service().clone());
+    let alerts_api = alerts.api();
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(users),
         Box::new(SystemModule),
@@ -63,6 +67,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         Box::new(coverage),
         Box::new(campaigns),
         Box::new(plugins),
+        Box::new(alerts),
     ];
     aegis_core::module::check_unique_ids(&modules)?;
     let jobs = JobRegistry::new(
@@ -88,6 +93,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         campaigns_api,
         coverage_api,
         plugins_api,
+        alerts_api,
     );
     Ok(Composition {
         modules,

@@ -1,0 +1,355 @@
+//! `/api/v1/alert-kinds`, `/alert-rules`, `/alert-evaluations` and
+//! `/alerts`: everyone reads; leads and admins manage rules and evaluate
+//! them now; everyone who records work acknowledges and resolves alerts.
+
+use aegis_core::auth::{AnyRole, Auth, Contributor, LeadPlus};
+use aegis_core::http::{NoContent, etag, expected_version};
+use aegis_core::pagination::PageRequest;
+use aegis_core::plugins::Severity;
+use aegis_core::time::{self, Timestamp};
+use aegis_core::{ApiError, ApiResult};
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use serde_json::Value;
+
+use crate::model::{Alert, AlertFilter, AlertStatus, Evaluation, Rule, RuleFields, RuleScope};
+use crate::service::{AlertService, KindInfo};
+
+#[derive(Tags)]
+enum AlertsTag {
+    /// Alert rules, the alerts they open, and their evaluations.
+    Alerts,
+}
+
+pub struct AlertsApi {
+    pub service: AlertService,
+}
+
+#[derive(Debug, Object)]
+pub struct AlertKindView {
+    /// A built-in id, or `plugin:<plugin id>`.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of a rule's `params`.
+    pub params_schema: Value,
+    /// `builtin` or `plugin`.
+    pub source: String,
+}
+
+impl From<KindInfo> for AlertKindView {
+    fn from(k: KindInfo) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            description: k.description,
+            params_schema: k.schema,
+            source: k.source.into(),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct AlertRuleView {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub params: Value,
+    pub severity: Severity,
+    pub enabled: bool,
+    pub campaign_id: Option<String>,
+    /// A tactic's short name, e.g. `credential-access`.
+    pub tactic: Option<String>,
+    pub platform: Option<String>,
+    pub webhook_url: Option<String>,
+    /// Whether deliveries are signed; the secret itself is never returned.
+    pub webhook_secret_set: bool,
+    pub last_evaluated_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+}
+
+impl From<Rule> for AlertRuleView {
+    fn from(r: Rule) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            kind: r.kind,
+            params: r.params,
+            severity: r.severity,
+            enabled: r.enabled,
+            campaign_id: r.scope.campaign_id,
+            tactic: r.scope.tactic,
+            platform: r.scope.platform,
+            webhook_url: r.webhook_url,
+            webhook_secret_set: r.webhook_secret.is_some(),
+            last_evaluated_at: r.last_evaluated_at,
+            last_error: r.last_error,
+            version: r.version,
+            created_at: r.created_at,
+            created_by: r.created_by,
+            updated_at: r.updated_at,
+            updated_by: r.updated_by,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct AlertRuleInput {
+    /// Updates: the version you edited, unless sent as `If-Match`.
+    pub version: Option<i64>,
+    pub name: String,
+    /// One of `GET /api/v1/alert-kinds`.
+    pub kind: String,
+    /// Valid against the kind's `params_schema`; default `{}`.
+    pub params: Option<Value>,
+    /// Default `medium`.
+    pub severity: Option<Severity>,
+    /// Default true.
+    pub enabled: Option<bool>,
+    pub campaign_id: Option<String>,
+    pub tactic: Option<String>,
+    pub platform: Option<String>,
+    /// New alerts are posted here (JSON with a Slack-compatible `text`).
+    pub webhook_url: Option<String>,
+    /// Signs deliveries (`X-Aegis-Signature`); at least 16 characters.
+    /// Write-only; on update, omit it to keep the current one.
+    pub webhook_secret: Option<String>,
+}
+
+impl AlertRuleInput {
+    fn fields(self, current_secret: Option<String>) -> RuleFields {
+        let blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        RuleFields {
+            name: self.name,
+            kind: self.kind,
+            params: self.params.unwrap_or_else(|| Value::Object(Default::default())),
+            severity: self.severity.unwrap_or(Severity::Medium),
+            enabled: self.enabled.unwrap_or(true),
+            scope: RuleScope {
+                campaign_id: blank(self.campaign_id),
+                tactic: blank(self.tactic),
+                platform: blank(self.platform),
+            },
+            webhook_secret: blank(self.webhook_secret).or(current_secret),
+            webhook_url: blank(self.webhook_url),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct AlertView {
+    pub id: String,
+    pub rule_id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub message: String,
+    pub technique_ids: Vec<String>,
+    pub test_ids: Vec<String>,
+    pub status: AlertStatus,
+    pub opened_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+}
+
+impl From<Alert> for AlertView {
+    fn from(a: Alert) -> Self {
+        Self {
+            id: a.id,
+            rule_id: a.rule_id,
+            severity: a.severity,
+            title: a.title,
+            message: a.message,
+            technique_ids: a.technique_ids,
+            test_ids: a.test_ids,
+            status: a.status,
+            opened_at: a.opened_at,
+            acknowledged_at: a.acknowledged_at,
+            acknowledged_by: a.acknowledged_by,
+            resolved_at: a.resolved_at,
+            resolved_by: a.resolved_by,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct EvaluationView {
+    pub id: String,
+    pub rule_id: String,
+    /// `schedule` or `manual`.
+    pub trigger: String,
+    pub started_at: Timestamp,
+    pub duration_ms: i64,
+    pub findings: i64,
+    /// Alerts it opened (findings already open are not opened again).
+    pub opened: i64,
+    /// Why the rule failed, if it did.
+    pub error: Option<String>,
+}
+
+impl From<Evaluation> for EvaluationView {
+    fn from(e: Evaluation) -> Self {
+        Self {
+            id: e.id,
+            rule_id: e.rule_id,
+            trigger: e.trigger,
+            started_at: e.started_at,
+            duration_ms: e.duration_ms,
+            findings: e.findings,
+            opened: e.opened,
+            error: e.error,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct AlertPage {
+    pub items: Vec<AlertView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct EvaluationPage {
+    pub items: Vec<EvaluationView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(ApiResponse)]
+pub enum RuleReply {
+    #[oai(status = 200)]
+    Ok(Json<AlertRuleView>, #[oai(header = "ETag")] String),
+    #[oai(status = 201)]
+    Created(Json<AlertRuleView>, #[oai(header = "Location")] String),
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "AlertsTag::Alerts")]
+impl AlertsApi {
+    /// Rule kinds: the built-in ones and every enabled alert-rule plugin,
+    /// each with the JSON Schema of its parameters.
+    #[oai(path = "/alert-kinds", method = "get", operation_id = "list_alert_kinds")]
+    async fn kinds(&self, _auth: Auth<AnyRole>) -> ApiResult<Json<Vec<AlertKindView>>> {
+        Ok(Json(self.service.kinds().await?.into_iter().map(Into::into).collect()))
+    }
+
+    #[oai(path = "/alert-rules", method = "get", operation_id = "list_alert_rules")]
+    async fn rules(&self, _auth: Auth<AnyRole>) -> ApiResult<Json<Vec<AlertRuleView>>> {
+        Ok(Json(self.service.rules().await?.into_iter().map(Into::into).collect()))
+    }
+
+    #[oai(path = "/alert-rules", method = "post", operation_id = "create_alert_rule")]
+    async fn create(&self, auth: Auth<LeadPlus>, body: Json<AlertRuleInput>) -> ApiResult<RuleReply> {
+        let rule = self.service.create_rule(&auth, body.0.fields(None)).await?;
+        let location = format!("/api/v1/alert-rules/{}", rule.id);
+        Ok(RuleReply::Created(Json(rule.into()), location))
+    }
+
+    #[oai(path = "/alert-rules/:id", method = "get", operation_id = "get_alert_rule")]
+    async fn get(&self, _auth: Auth<AnyRole>, id: Path<String>) -> ApiResult<RuleReply> {
+        let rule = self.service.rule(&id.0).await?;
+        Ok(RuleReply::Ok(Json(rule.clone().into()), etag(rule.version)))
+    }
+
+    /// Replace a rule; needs the version edited (`If-Match` or `version`).
+    #[oai(path = "/alert-rules/:id", method = "put", operation_id = "update_alert_rule")]
+    async fn update(
+        &self,
+        auth: Auth<LeadPlus>,
+        id: Path<String>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<AlertRuleInput>,
+    ) -> ApiResult<RuleReply> {
+        let expected = expected_version(if_match.0.as_deref(), body.0.version)?
+            .ok_or_else(|| ApiError::version_required("send If-Match or version"))?;
+        let current = self.service.rule(&id.0).await?;
+        let fields = body.0.fields(current.webhook_secret);
+        let rule = self.service.update_rule(&auth, &id.0, expected, fields).await?;
+        Ok(RuleReply::Ok(Json(rule.clone().into()), etag(rule.version)))
+    }
+
+    /// Delete a rule with its alerts and evaluation history.
+    #[oai(path = "/alert-rules/:id", method = "delete", operation_id = "delete_alert_rule")]
+    async fn delete(&self, auth: Auth<LeadPlus>, id: Path<String>) -> ApiResult<NoContent> {
+        self.service.delete_rule(&auth, &id.0).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Evaluate one rule now (disabled ones too, to try them out).
+    #[oai(path = "/alert-rules/:id/evaluate", method = "post", operation_id = "evaluate_alert_rule")]
+    async fn evaluate(&self, _auth: Auth<LeadPlus>, id: Path<String>) -> ApiResult<Json<EvaluationView>> {
+        let rule = self.service.rule(&id.0).await?;
+        let evaluation = self.service.evaluate(&rule, "manual", time::now()).await?;
+        Ok(Json(evaluation.into()))
+    }
+
+    /// Evaluations, newest first.
+    #[oai(path = "/alert-evaluations", method = "get", operation_id = "list_alert_evaluations")]
+    async fn evaluations(
+        &self,
+        _auth: Auth<AnyRole>,
+        rule_id: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<EvaluationPage>> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let (items, total) = self
+            .service
+            .evaluations(rule_id.0.as_deref(), page.limit, page.offset)
+            .await?;
+        Ok(Json(EvaluationPage {
+            items: items.into_iter().map(Into::into).collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+
+    /// The alert inbox, newest first.
+    #[oai(path = "/alerts", method = "get", operation_id = "list_alerts")]
+    async fn alerts(
+        &self,
+        _auth: Auth<AnyRole>,
+        status: Query<Option<AlertStatus>>,
+        severity: Query<Option<Severity>>,
+        rule_id: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<AlertPage>> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let filter = AlertFilter {
+            status: status.0,
+            severity: severity.0,
+            rule_id: rule_id.0,
+        };
+        let (items, total) = self.service.alerts(&filter, page.limit, page.offset).await?;
+        Ok(Json(AlertPage {
+            items: items.into_iter().map(Into::into).collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+
+    /// Acknowledge an open alert: someone is on it.
+    #[oai(path = "/alerts/:id/acknowledge", method = "post", operation_id = "acknowledge_alert")]
+    async fn acknowledge(&self, auth: Auth<Contributor>, id: Path<String>) -> ApiResult<Json<AlertView>> {
+        Ok(Json(self.service.acknowledge(&auth, &id.0).await?.into()))
+    }
+
+    /// Resolve an open or acknowledged alert; the same finding may then open a new one.
+    #[oai(path = "/alerts/:id/resolve", method = "post", operation_id = "resolve_alert")]
+    async fn resolve(&self, auth: Auth<Contributor>, id: Path<String>) -> ApiResult<Json<AlertView>> {
+        Ok(Json(self.service.resolve(&auth, &id.0).await?.into()))
+    }
+}

@@ -1,0 +1,498 @@
+//! SQL for alert rules, alerts, evaluations and webhook deliveries, and the
+//! read of tests in a rule's scope.
+
+use aegis_core::db::{Db, decode_opt_time, decode_time, flag, is_unique_violation};
+use aegis_core::plugins::{AttackOutcome, DetectionOutcome, TestState, TestView};
+use aegis_core::time::{self, Timestamp};
+
+use crate::model::{
+    Alert, AlertFilter, AlertStatus, Evaluation, Rule, RuleFields, RuleScope, parse_severity,
+    severity_str,
+};
+
+const RULE_COLUMNS: &str = "id, name, kind, params, severity, enabled, campaign_id, tactic, platform,
+    webhook_url, webhook_secret, last_evaluated_at, last_error, version, created_at, created_by,
+    updated_at, updated_by";
+
+const ALERT_COLUMNS: &str = "id, rule_id, severity, title, message, technique_ids, test_ids, status,
+    opened_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by";
+
+fn decode<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> sqlx::Error + '_ {
+    move |e| sqlx::Error::Decode(format!("{what}: {e}").into())
+}
+
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    id: String,
+    name: String,
+    kind: String,
+    params: String,
+    severity: String,
+    enabled: i64,
+    campaign_id: Option<String>,
+    tactic: Option<String>,
+    platform: Option<String>,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+    last_evaluated_at: Option<String>,
+    last_error: Option<String>,
+    version: i64,
+    created_at: String,
+    created_by: String,
+    updated_at: String,
+    updated_by: String,
+}
+
+impl TryFrom<RuleRow> for Rule {
+    type Error = sqlx::Error;
+
+    fn try_from(r: RuleRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            params: serde_json::from_str(&r.params).map_err(decode("params"))?,
+            severity: parse_severity(&r.severity).ok_or_else(|| decode("severity")(&r.severity))?,
+            enabled: r.enabled != 0,
+            scope: RuleScope {
+                campaign_id: r.campaign_id,
+                tactic: r.tactic,
+                platform: r.platform,
+            },
+            last_evaluated_at: decode_opt_time(r.last_evaluated_at.as_deref())?,
+            created_at: decode_time(&r.created_at)?,
+            updated_at: decode_time(&r.updated_at)?,
+            id: r.id,
+            name: r.name,
+            kind: r.kind,
+            webhook_url: r.webhook_url,
+            webhook_secret: r.webhook_secret,
+            last_error: r.last_error,
+            version: r.version,
+            created_by: r.created_by,
+            updated_by: r.updated_by,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: String,
+    rule_id: String,
+    severity: String,
+    title: String,
+    message: String,
+    technique_ids: String,
+    test_ids: String,
+    status: String,
+    opened_at: String,
+    acknowledged_at: Option<String>,
+    acknowledged_by: Option<String>,
+    resolved_at: Option<String>,
+    resolved_by: Option<String>,
+}
+
+impl TryFrom<AlertRow> for Alert {
+    type Error = sqlx::Error;
+
+    fn try_from(r: AlertRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            severity: parse_severity(&r.severity).ok_or_else(|| decode("severity")(&r.severity))?,
+            technique_ids: serde_json::from_str(&r.technique_ids).map_err(decode("technique_ids"))?,
+            test_ids: serde_json::from_str(&r.test_ids).map_err(decode("test_ids"))?,
+            status: AlertStatus::parse(&r.status).ok_or_else(|| decode("status")(&r.status))?,
+            opened_at: decode_time(&r.opened_at)?,
+            acknowledged_at: decode_opt_time(r.acknowledged_at.as_deref())?,
+            resolved_at: decode_opt_time(r.resolved_at.as_deref())?,
+            id: r.id,
+            rule_id: r.rule_id,
+            title: r.title,
+            message: r.message,
+            acknowledged_by: r.acknowledged_by,
+            resolved_by: r.resolved_by,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TestRow {
+    id: String,
+    name: String,
+    technique_id: String,
+    state: String,
+    campaign_id: Option<String>,
+    platform: Option<String>,
+    attack_outcome: Option<String>,
+    detection_outcome: Option<String>,
+    executed_at: Option<String>,
+    detected_at: Option<String>,
+    submitted_at: Option<String>,
+    updated_at: String,
+}
+
+fn unix(text: Option<&str>) -> Result<Option<i64>, sqlx::Error> {
+    Ok(decode_opt_time(text)?.map(|t| t.timestamp()))
+}
+
+impl TryFrom<TestRow> for TestView {
+    type Error = sqlx::Error;
+
+    fn try_from(r: TestRow) -> Result<Self, sqlx::Error> {
+        let state = match r.state.as_str() {
+            "draft" => TestState::Draft,
+            "red_executing" => TestState::RedExecuting,
+            "blue_evaluating" => TestState::BlueEvaluating,
+            "completed" => TestState::Completed,
+            "cancelled" => TestState::Cancelled,
+            other => return Err(decode("state")(other)),
+        };
+        let attack_outcome = match r.attack_outcome.as_deref() {
+            None => None,
+            Some("succeeded") => Some(AttackOutcome::Succeeded),
+            Some("failed") => Some(AttackOutcome::Failed),
+            Some("blocked") => Some(AttackOutcome::Blocked),
+            Some(other) => return Err(decode("attack_outcome")(other)),
+        };
+        let detection_outcome = match r.detection_outcome.as_deref() {
+            None => None,
+            Some("prevented") => Some(DetectionOutcome::Prevented),
+            Some("alerted") => Some(DetectionOutcome::Alerted),
+            Some("logged") => Some(DetectionOutcome::Logged),
+            Some("not_detected") => Some(DetectionOutcome::NotDetected),
+            Some(other) => return Err(decode("detection_outcome")(other)),
+        };
+        Ok(Self {
+            executed_at: unix(r.executed_at.as_deref())?,
+            detected_at: unix(r.detected_at.as_deref())?,
+            submitted_at: unix(r.submitted_at.as_deref())?,
+            updated_at: decode_time(&r.updated_at)?.timestamp(),
+            id: r.id,
+            name: r.name,
+            technique_id: r.technique_id,
+            state,
+            campaign_id: r.campaign_id,
+            platform: r.platform,
+            attack_outcome,
+            detection_outcome,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AlertRepo {
+    db: Db,
+}
+
+impl AlertRepo {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn insert_rule(
+        &self,
+        id: &str,
+        f: &RuleFields,
+        who: &str,
+        at: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO alerts_rule (id, name, kind, params, severity, enabled, campaign_id, tactic,
+                platform, webhook_url, webhook_secret, version, created_at, created_by, updated_at, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $12, $13)",
+        )
+        .bind(id)
+        .bind(&f.name)
+        .bind(&f.kind)
+        .bind(f.params.to_string())
+        .bind(severity_str(f.severity))
+        .bind(flag(f.enabled))
+        .bind(&f.scope.campaign_id)
+        .bind(&f.scope.tactic)
+        .bind(&f.scope.platform)
+        .bind(&f.webhook_url)
+        .bind(&f.webhook_secret)
+        .bind(time::to_db(at))
+        .bind(who)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// False when `expected_version` is no longer current.
+    pub async fn update_rule(
+        &self,
+        id: &str,
+        expected_version: i64,
+        f: &RuleFields,
+        who: &str,
+        at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE alerts_rule SET name = $3, kind = $4, params = $5, severity = $6, enabled = $7,
+                campaign_id = $8, tactic = $9, platform = $10, webhook_url = $11, webhook_secret = $12,
+                version = version + 1, updated_at = $13, updated_by = $14
+             WHERE id = $1 AND version = $2",
+        )
+        .bind(id)
+        .bind(expected_version)
+        .bind(&f.name)
+        .bind(&f.kind)
+        .bind(f.params.to_string())
+        .bind(severity_str(f.severity))
+        .bind(flag(f.enabled))
+        .bind(&f.scope.campaign_id)
+        .bind(&f.scope.tactic)
+        .bind(&f.scope.platform)
+        .bind(&f.webhook_url)
+        .bind(&f.webhook_secret)
+        .bind(time::to_db(at))
+        .bind(who)
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn rule(&self, id: &str) -> Result<Option<Rule>, sqlx::Error> {
+        let sql = format!("SELECT {RULE_COLUMNS} FROM alerts_rule WHERE id = $1");
+        let row: Option<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Every rule, enabled ones only when asked, by name.
+    pub async fn rules(&self, only_enabled: bool) -> Result<Vec<Rule>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {RULE_COLUMNS} FROM alerts_rule WHERE ($1 = 0 OR enabled = 1) ORDER BY name, id"
+        );
+        let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(flag(only_enabled))
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Deletes the rule with its alerts, evaluations and deliveries.
+    pub async fn delete_rule(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        for table in ["alerts_delivery", "alerts_evaluation", "alerts_alert"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE rule_id = $1")))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = sqlx::query("DELETE FROM alerts_rule WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Opens an alert unless one with the same fingerprint is still open or
+    /// acknowledged for this rule (a partial unique index decides, so two
+    /// evaluations at once cannot both open it). True when opened.
+    pub async fn open_alert(&self, alert: &Alert, fingerprint: &str) -> Result<bool, sqlx::Error> {
+        let outcome = sqlx::query(
+            "INSERT INTO alerts_alert (id, rule_id, fingerprint, severity, title, message,
+                technique_ids, test_ids, status, opened_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9)",
+        )
+        .bind(&alert.id)
+        .bind(&alert.rule_id)
+        .bind(fingerprint)
+        .bind(severity_str(alert.severity))
+        .bind(&alert.title)
+        .bind(&alert.message)
+        .bind(serde_json::to_string(&alert.technique_ids).unwrap_or_default())
+        .bind(serde_json::to_string(&alert.test_ids).unwrap_or_default())
+        .bind(time::to_db(alert.opened_at))
+        .execute(self.db.pool())
+        .await;
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn alert(&self, id: &str) -> Result<Option<Alert>, sqlx::Error> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts_alert WHERE id = $1");
+        let row: Option<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn alerts(
+        &self,
+        filter: &AlertFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Alert>, i64), sqlx::Error> {
+        const CONDITION: &str =
+            "($1 IS NULL OR status = $1) AND ($2 IS NULL OR severity = $2) AND ($3 IS NULL OR rule_id = $3)";
+        let status = filter.status.map(AlertStatus::as_str);
+        let severity = filter.severity.map(severity_str);
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM alerts_alert WHERE {CONDITION}"
+        )))
+        .bind(status)
+        .bind(severity)
+        .bind(&filter.rule_id)
+        .fetch_one(self.db.pool())
+        .await?;
+        let rows: Vec<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts_alert WHERE {CONDITION}
+             ORDER BY opened_at DESC, id DESC LIMIT $4 OFFSET $5"
+        )))
+        .bind(status)
+        .bind(severity)
+        .bind(&filter.rule_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.db.pool())
+        .await?;
+        let items = rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        Ok((items, total))
+    }
+
+    /// Moves an alert on from one of `from`; false when it was not in one.
+    pub async fn set_alert_status(
+        &self,
+        id: &str,
+        from: &[AlertStatus],
+        to: AlertStatus,
+        who: &str,
+        at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let (at_column, by_column) = match to {
+            AlertStatus::Acknowledged => ("acknowledged_at", "acknowledged_by"),
+            AlertStatus::Resolved => ("resolved_at", "resolved_by"),
+            AlertStatus::Open => return Ok(false),
+        };
+        let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        let sql = format!(
+            "UPDATE alerts_alert SET status = $2, {at_column} = $3, {by_column} = $4
+             WHERE id = $1 AND status IN ($5, $6)"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(to.as_str())
+            .bind(time::to_db(at))
+            .bind(who)
+            .bind(allowed.first().copied().unwrap_or_default())
+            .bind(allowed.last().copied().unwrap_or_default())
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn record_evaluation(&self, e: &Evaluation) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO alerts_evaluation (id, rule_id, trigger_kind, started_at, duration_ms,
+                findings, opened, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&e.id)
+        .bind(&e.rule_id)
+        .bind(&e.trigger)
+        .bind(time::to_db(e.started_at))
+        .bind(e.duration_ms)
+        .bind(e.findings)
+        .bind(e.opened)
+        .bind(&e.error)
+        .execute(self.db.pool())
+        .await?;
+        sqlx::query("UPDATE alerts_rule SET last_evaluated_at = $2, last_error = $3 WHERE id = $1")
+            .bind(&e.rule_id)
+            .bind(time::to_db(e.started_at))
+            .bind(&e.error)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn evaluations(
+        &self,
+        rule_id: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Evaluation>, i64), sqlx::Error> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alerts_evaluation WHERE ($1 IS NULL OR rule_id = $1)",
+        )
+        .bind(rule_id)
+        .fetch_one(self.db.pool())
+        .await?;
+        let rows: Vec<(String, String, String, String, i64, i64, i64, Option<String>)> =
+            sqlx::query_as(
+                "SELECT id, rule_id, trigger_kind, started_at, duration_ms, findings, opened, error
+                 FROM alerts_evaluation WHERE ($1 IS NULL OR rule_id = $1)
+                 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3",
+            )
+            .bind(rule_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.db.pool())
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(|(id, rule_id, trigger, started_at, duration_ms, findings, opened, error)| {
+                Ok(Evaluation {
+                    started_at: decode_time(&started_at)?,
+                    id,
+                    rule_id,
+                    trigger,
+                    duration_ms,
+                    findings,
+                    opened,
+                    error,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok((items, total))
+    }
+
+    pub async fn record_delivery(
+        &self,
+        rule_id: &str,
+        alert_id: &str,
+        attempts: i64,
+        status_code: Option<i64>,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO alerts_delivery (id, rule_id, alert_id, attempts, status_code, delivered, error, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(rule_id)
+        .bind(alert_id)
+        .bind(attempts)
+        .bind(status_code)
+        .bind(flag(error.is_none()))
+        .bind(error)
+        .bind(time::to_db(at))
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Tests in a rule's campaign and platform (the tactic is applied by
+    /// the caller, which knows each technique's tactics).
+    pub async fn tests(&self, scope: &RuleScope) -> Result<Vec<TestView>, sqlx::Error> {
+        let rows: Vec<TestRow> = sqlx::query_as(
+            "SELECT id, name, technique_id, state, campaign_id, platform, attack_outcome,
+                detection_outcome, executed_at, detected_at, submitted_at, updated_at
+             FROM tests_test
+             WHERE ($1 IS NULL OR campaign_id = $1) AND ($2 IS NULL OR platform = $2)
+             ORDER BY created_at, id",
+        )
+        .bind(&scope.campaign_id)
+        .bind(&scope.platform)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+}
