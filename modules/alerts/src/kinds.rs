@@ -127,9 +127,18 @@ pub fn evaluate(
         }
         "technique_stale" => {
             let days = number("days", 90);
+            // A revoked or deprecated technique is not to be re-tested;
+            // `revoked_technique` reports its tests instead.
+            let retired: Vec<&str> = input
+                .techniques
+                .iter()
+                .filter(|t| t.revoked || t.deprecated)
+                .map(|t| t.id.as_str())
+                .collect();
             input
                 .coverage
                 .iter()
+                .filter(|c| !retired.contains(&c.technique_id.as_str()))
                 .filter_map(|c| {
                     let idle = input.now - c.last_tested_at?;
                     (idle > days * DAY).then(|| {

@@ -175,6 +175,9 @@ impl TryFrom<TestRow> for TestView {
     }
 }
 
+/// An `alerts_evaluation` row: id, rule, trigger, started, duration, findings, opened, error.
+type EvaluationRow = (String, String, String, String, i64, i64, i64, Option<String>);
+
 #[derive(Clone, Debug)]
 pub struct AlertRepo {
     db: Db,
@@ -424,7 +427,7 @@ impl AlertRepo {
         .bind(rule_id)
         .fetch_one(self.db.pool())
         .await?;
-        let rows: Vec<(String, String, String, String, i64, i64, i64, Option<String>)> =
+        let rows: Vec<EvaluationRow> =
             sqlx::query_as(
                 "SELECT id, rule_id, trigger_kind, started_at, duration_ms, findings, opened, error
                  FROM alerts_evaluation WHERE ($1 IS NULL OR rule_id = $1)

@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod alerts;
 mod audit;
 mod auth;
 mod backends;
