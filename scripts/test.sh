@@ -19,6 +19,9 @@ fi
 AEGIS_PLUGIN_BUILD_DIR="$(bash scripts/build-plugins.sh)"
 export AEGIS_PLUGIN_BUILD_DIR
 
+# pdftotext, which the report tests read PDFs with.
+bash scripts/install-pdf-tools.sh
+
 # Databases left by earlier runs (each test makes its own).
 psql "$AEGIS_TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'aegis\_test\_%'" 2>/dev/null \
   | while read -r db; do psql "$AEGIS_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done

@@ -9,6 +9,7 @@ use aegis_mod_alerts::{AlertsApi, AlertsModule};
 use aegis_mod_campaigns::{CampaignRepo, CampaignsApi, CampaignsModule};
 use aegis_mod_coverage::{CoverageApi, CoverageModule};
 use aegis_mod_plugins::{PluginsApi, PluginsModule};
+use aegis_mod_reports::{ReportsApi, ReportsModule};
 use aegis_mod_system::{HealthApi, SystemApi, SystemModule};
 use aegis_mod_techniques::{MitreSyncApi, TechniquesApi, TechniquesModule};
 use aegis_mod_tests::{EvidenceApi, TemplatesApi, TestsApi, TestsModule};
@@ -31,6 +32,7 @@ pub type Apis = (
     CoverageApi,
     PluginsApi,
     AlertsApi,
+    ReportsApi,
 );
 
 pub struct Composition {
@@ -59,6 +61,8 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let plugins_api = plugins.api();
     let alerts = AlertsModule::new(kernel, coverage.service().clone(), plugins.service().clone());
     let alerts_api = alerts.api();
+    let reports = ReportsModule::new(kernel, coverage.service().clone(), plugins.service().clone());
+    let reports_api = reports.api();
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(users),
         Box::new(SystemModule),
@@ -68,6 +72,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         Box::new(campaigns),
         Box::new(plugins),
         Box::new(alerts),
+        Box::new(reports),
     ];
     aegis_core::module::check_unique_ids(&modules)?;
     let jobs = JobRegistry::new(
@@ -94,6 +99,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         coverage_api,
         plugins_api,
         alerts_api,
+        reports_api,
     );
     Ok(Composition {
         modules,

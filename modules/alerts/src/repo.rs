@@ -2,7 +2,6 @@
 //! read of tests in a rule's scope.
 
 use aegis_core::db::{Db, decode_opt_time, decode_time, flag, is_unique_violation};
-use aegis_core::plugins::{AttackOutcome, DetectionOutcome, TestState, TestView};
 use aegis_core::time::{self, Timestamp};
 
 use crate::model::{
@@ -107,70 +106,6 @@ impl TryFrom<AlertRow> for Alert {
             message: r.message,
             acknowledged_by: r.acknowledged_by,
             resolved_by: r.resolved_by,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct TestRow {
-    id: String,
-    name: String,
-    technique_id: String,
-    state: String,
-    campaign_id: Option<String>,
-    platform: Option<String>,
-    attack_outcome: Option<String>,
-    detection_outcome: Option<String>,
-    executed_at: Option<String>,
-    detected_at: Option<String>,
-    submitted_at: Option<String>,
-    updated_at: String,
-}
-
-fn unix(text: Option<&str>) -> Result<Option<i64>, sqlx::Error> {
-    Ok(decode_opt_time(text)?.map(|t| t.timestamp()))
-}
-
-impl TryFrom<TestRow> for TestView {
-    type Error = sqlx::Error;
-
-    fn try_from(r: TestRow) -> Result<Self, sqlx::Error> {
-        let state = match r.state.as_str() {
-            "draft" => TestState::Draft,
-            "red_executing" => TestState::RedExecuting,
-            "blue_evaluating" => TestState::BlueEvaluating,
-            "completed" => TestState::Completed,
-            "cancelled" => TestState::Cancelled,
-            other => return Err(decode("state")(other)),
-        };
-        let attack_outcome = match r.attack_outcome.as_deref() {
-            None => None,
-            Some("succeeded") => Some(AttackOutcome::Succeeded),
-            Some("failed") => Some(AttackOutcome::Failed),
-            Some("blocked") => Some(AttackOutcome::Blocked),
-            Some(other) => return Err(decode("attack_outcome")(other)),
-        };
-        let detection_outcome = match r.detection_outcome.as_deref() {
-            None => None,
-            Some("prevented") => Some(DetectionOutcome::Prevented),
-            Some("alerted") => Some(DetectionOutcome::Alerted),
-            Some("logged") => Some(DetectionOutcome::Logged),
-            Some("not_detected") => Some(DetectionOutcome::NotDetected),
-            Some(other) => return Err(decode("detection_outcome")(other)),
-        };
-        Ok(Self {
-            executed_at: unix(r.executed_at.as_deref())?,
-            detected_at: unix(r.detected_at.as_deref())?,
-            submitted_at: unix(r.submitted_at.as_deref())?,
-            updated_at: decode_time(&r.updated_at)?.timestamp(),
-            id: r.id,
-            name: r.name,
-            technique_id: r.technique_id,
-            state,
-            campaign_id: r.campaign_id,
-            platform: r.platform,
-            attack_outcome,
-            detection_outcome,
         })
     }
 }
@@ -480,22 +415,5 @@ impl AlertRepo {
         .execute(self.db.pool())
         .await?;
         Ok(())
-    }
-
-    /// Tests in a rule's campaign and platform (the tactic is applied by
-    /// the caller, which knows each technique's tactics).
-    pub async fn tests(&self, scope: &RuleScope) -> Result<Vec<TestView>, sqlx::Error> {
-        let rows: Vec<TestRow> = sqlx::query_as(
-            "SELECT id, name, technique_id, state, campaign_id, platform, attack_outcome,
-                detection_outcome, executed_at, detected_at, submitted_at, updated_at
-             FROM tests_test
-             WHERE ($1 IS NULL OR campaign_id = $1) AND ($2 IS NULL OR platform = $2)
-             ORDER BY created_at, id",
-        )
-        .bind(&scope.campaign_id)
-        .bind(&scope.platform)
-        .fetch_all(self.db.pool())
-        .await?;
-        rows.into_iter().map(TryInto::try_into).collect()
     }
 }

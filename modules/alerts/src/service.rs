@@ -27,6 +27,7 @@ use crate::model::{
     Alert, AlertFilter, AlertStatus, Evaluation, PLUGIN_KIND_PREFIX, Rule, RuleFields,
 };
 use crate::repo::AlertRepo;
+use aegis_mod_tests::view_repo::{ViewRepo, ViewScope};
 use crate::webhook::Webhooks;
 
 /// A kind a rule can have, with the schema its parameters follow.
@@ -47,6 +48,7 @@ pub struct AlertService {
     coverage: CoverageService,
     plugins: PluginService,
     webhooks: Webhooks,
+    views: ViewRepo,
 }
 
 impl AlertService {
@@ -54,6 +56,7 @@ impl AlertService {
         let repo = AlertRepo::new(kernel.db.clone());
         Self {
             webhooks: Webhooks::new(repo.clone()),
+            views: ViewRepo::new(kernel.db.clone()),
             repo,
             kernel,
             coverage,
@@ -243,7 +246,11 @@ impl AlertService {
         };
         let db = |e: sqlx::Error| format!("cannot read the data: {e}");
         let coverage = self.coverage.coverage(&scope).await.map_err(db)?;
-        let tests = self.repo.tests(&rule.scope).await.map_err(db)?;
+        let view_scope = ViewScope {
+            campaign_id: rule.scope.campaign_id.clone(),
+            platform: rule.scope.platform.clone(),
+        };
+        let tests = self.views.tests(&view_scope).await.map_err(db)?;
         let input = view(now, &coverage, tests, rule.scope.tactic.as_deref());
         if let Some(plugin_id) = rule.kind.strip_prefix(PLUGIN_KIND_PREFIX) {
             let plugin = self.plugins.get(plugin_id).await.map_err(|e| e.to_string())?;

@@ -14,6 +14,7 @@ pub mod repo;
 pub mod service;
 pub mod template;
 pub mod template_repo;
+pub mod view_repo;
 pub mod workflow;
 
 use std::collections::HashMap;

@@ -18,6 +18,7 @@ mod dashboard;
 mod health;
 mod openapi;
 mod plugins;
+mod reports;
 mod techniques;
 mod test_campaigns;
 mod test_cases;

@@ -23,7 +23,7 @@ fn bytes(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     token: &str,
     test_id: &str,

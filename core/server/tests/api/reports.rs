@@ -1,0 +1,191 @@
+//! Reports on both stacks: every built-in format and a plugin format
+//! rendered for a realistic campaign and checked the way a reader would —
+//! CSV parsed back, HTML free of external references, the PDF's text read
+//! with pdftotext, JSON validated against its schema — plus validation,
+//! roles, progress and deletion.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Stack, TestApp, TestEnv, shared_data, stored_objects};
+use crate::plugins::{component, upload};
+use crate::stack_tests;
+use crate::test_cases::{MINI, load_catalog, test_in_state};
+use crate::test_coverage::completed;
+
+/// Starts a report and waits for it to finish; returns it.
+pub async fn generate(app: &TestApp, token: &str, body: Value) -> Value {
+    let started = app.post("/api/v1/reports", token, body.clone()).await;
+    assert_eq!(started.status, 202, "{body}: {:?}", started.body);
+    let path = started.headers["location"].to_str().unwrap().to_owned();
+    for _ in 0..200 {
+        let report = app.get(&path, token).await.body;
+        match report["status"].as_str().unwrap() {
+            "ready" | "failed" => return report,
+            _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    panic!("report {path} did not finish");
+}
+
+async fn download(app: &TestApp, token: &str, report: &Value) -> (String, Vec<u8>) {
+    assert_eq!(report["status"], "ready", "{report:?}");
+    let response = app
+        .request("GET", report["download_url"].as_str().unwrap(), token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let media = response.headers()["content-type"].to_str().unwrap().to_owned();
+    (media, response.bytes().await.unwrap().to_vec())
+}
+
+/// A campaign with detected, missed and logged tests, a hostile name and evidence.
+async fn campaign(app: &TestApp, admin: &str) -> (String, Vec<String>) {
+    load_catalog(app, &shared_data(MINI)).await;
+    let created = app.post("/api/v1/campaigns", admin, json!({"name": "Q4 <APT29> emulation"})).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let inside = json!({"campaign_id": id});
+    let mut tests = Vec::new();
+    for (technique, procedure, outcome, ran) in [
+        ("T1003.001", "dump lsass", "alerted", 0),
+        ("T1003.001", "dump lsass", "not_detected", 30),
+        ("T1059.001", "encoded command", "prevented", 10),
+        ("T1059.007", "=cmd|' /C calc'!A0 <script>alert(1)</script>", "logged", 20),
+    ] {
+        let mut extra = inside.clone();
+        if procedure.starts_with('=') {
+            // A name a spreadsheet would run and a browser would execute.
+            extra["name"] = json!(procedure);
+        }
+        let t = completed(app, admin, technique, procedure, outcome, ran, 4, extra).await;
+        tests.push(t["id"].as_str().unwrap().to_owned());
+    }
+    let open = test_in_state(app, admin, "draft").await;
+    let r = app
+        .call("PATCH", &format!("/api/v1/tests/{}", open["id"].as_str().unwrap()), Some(admin),
+              Some(json!({"version": open["version"], "campaign_id": id})))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    tests.push(open["id"].as_str().unwrap().to_owned());
+    (id, tests)
+}
+
+async fn every_format_renders_a_campaign(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else { return };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    let (campaign_id, tests) = campaign(&app, &admin).await;
+    let campaign = |format: &str| json!({"kind": "campaign", "format": format, "campaign_id": campaign_id});
+
+    // CSV: parses back, one row per test, formulas neutralised.
+    let (media, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("csv")).await).await;
+    assert_eq!(media, "text/csv");
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    assert_eq!(reader.headers().unwrap().get(0), Some("test_id"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), tests.len());
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.get(0).unwrap()).collect();
+    ids.sort();
+    let mut expected: Vec<&str> = tests.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+    let hostile = rows.iter().find(|r| r.get(2) == Some("T1059.007")).unwrap();
+    assert!(hostile.get(1).unwrap().starts_with("'="), "{hostile:?}");
+    assert_eq!(hostile.get(8), Some("logged"));
+
+    // HTML: self-contained and escaped.
+    let (media, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("html")).await).await;
+    assert_eq!(media, "text/html");
+    let html = String::from_utf8(bytes).unwrap();
+    assert!(html.contains("Campaign report: Q4 &lt;APT29&gt; emulation"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    for external in ["http://", "https://", "src=", "href=", "<script", "<link", "@import", "url("] {
+        assert!(!html.contains(external), "external reference {external}");
+    }
+
+    // PDF: opens, and its text has the title, the KPIs and the tests.
+    let (media, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("pdf")).await).await;
+    assert_eq!(media, "application/pdf");
+    assert!(bytes.starts_with(b"%PDF-"));
+    let path = std::env::temp_dir().join(format!("aegis-report-{}.pdf", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, &bytes).unwrap();
+    let out = std::process::Command::new("pdftotext").arg("-layout").arg(&path).arg("-").output()
+        .expect("pdftotext (scripts/install-pdf-tools.sh)");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Scope: campaign Q4 <APT29> emulation"), "{text}");
+    assert!(text.contains("Key figures"), "{text}");
+    // 2 of 4 completed tests prevented or alerted; the latest of lsass missed.
+    assert!(text.contains("detection rate") && text.contains("50.0%"), "{text}");
+    assert!(text.contains("completed tests") && text.contains("Coverage by tactic"), "{text}");
+    assert!(text.contains("T1003.001") && text.contains("regressed"), "{text}");
+    assert!(text.contains("encoded command"), "{text}");
+
+    // JSON: valid against its published schema.
+    let (media, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("json")).await).await;
+    assert_eq!(media, "application/json");
+    let document: Value = serde_json::from_slice(&bytes).unwrap();
+    let schema: Value = serde_json::from_str(include_str!("../../../../modules/reports/schema/report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(document["tests"].as_array().unwrap().len(), tests.len());
+    let rate = document["kpis"].as_array().unwrap().iter().find(|k| k["name"] == "detection rate").unwrap();
+    assert_eq!(rate["value"], 50.0);
+
+    // Markdown, and a plugin format rendering the same data.
+    let (_, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("markdown")).await).await;
+    let markdown = String::from_utf8(bytes).unwrap();
+    assert!(markdown.contains("| detection rate | 50.0% |"), "{markdown}");
+    let plugin = upload(&app, &admin, "report_format", "md.wasm", component("markdown-report")).await;
+    let format = format!("plugin:{}", plugin.body["id"].as_str().unwrap());
+    let formats = app.get("/api/v1/report-formats", &admin).await;
+    assert!(formats.body.as_array().unwrap().iter().any(|f| f["id"] == format.as_str() && f["extension"] == "md"));
+    let report = generate(&app, &admin, campaign(&format)).await;
+    assert_eq!(report["file_name"], "campaign-report-q4-apt29-emulation.md");
+    let (media, bytes) = download(&app, &admin, &report).await;
+    assert_eq!(media, "text/markdown");
+    assert!(String::from_utf8(bytes).unwrap().starts_with("# Campaign report: Q4 <APT29> emulation\n"));
+}
+
+async fn reports_are_validated_listed_and_deleted(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else { return };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let (_, viewer) = app.user_with_role(&admin, "viewer-one", "viewer").await;
+    let (_, lead) = app.user_with_role(&admin, "lead-one", "lead").await;
+    for (body, field) in [
+        (json!({"kind": "campaign", "format": "pdf"}), "campaign_id"),
+        (json!({"kind": "coverage", "format": "docx"}), "format"),
+        (json!({"kind": "coverage", "format": "pdf", "campaign_id": "nope"}), "campaign_id"),
+    ] {
+        let reply = app.post("/api/v1/reports", &lead, body.clone()).await;
+        assert_eq!(reply.status, 422, "{body}");
+        assert_eq!(reply.body["errors"][0]["field"], field, "{body}");
+    }
+    assert_eq!(app.post("/api/v1/reports", &viewer, json!({"kind": "executive", "format": "pdf"})).await.status, 403);
+    let executive = generate(&app, &lead, json!({"kind": "executive", "format": "json"})).await;
+    assert_eq!((executive["progress"].as_i64(), executive["created_by"].as_str()), (Some(100), Some("lead-one")));
+    assert_eq!(executive["title"], "Executive summary");
+    let (_, bytes) = download(&app, &viewer, &executive).await;
+    let document: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(document["tests"], json!([]), "an executive summary lists no tests");
+    assert!(!document["tactics"].as_array().unwrap().is_empty());
+
+    let list = app.get("/api/v1/reports", &viewer).await;
+    assert_eq!(list.body["total"], 1);
+    let path = format!("/api/v1/reports/{}", executive["id"].as_str().unwrap());
+    assert_eq!(app.call("DELETE", &path, Some(&viewer), None).await.status, 403);
+    assert_eq!(stored_objects(&app, "reports/").await.len(), 1);
+    assert_eq!(app.call("DELETE", &path, Some(&lead), None).await.status, 204);
+    assert!(stored_objects(&app, "reports/").await.is_empty());
+    assert_eq!(app.get(&path, &viewer).await.status, 404);
+    let audit = app.get("/api/v1/audit?action=report.", &admin).await;
+    let actions: Vec<&str> = audit.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["report.delete", "report.generate"]);
+}
+
+stack_tests!(every_format_renders_a_campaign, reports_are_validated_listed_and_deleted);

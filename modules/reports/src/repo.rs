@@ -1,0 +1,175 @@
+//! SQL for reports.
+
+use aegis_core::db::{Db, decode_opt_time, decode_time};
+use aegis_core::time::{self, Timestamp};
+
+use crate::model::{Report, ReportKind, ReportStatus};
+
+const COLUMNS: &str = "id, kind, format, title, campaign_id, platform, status, progress, error,
+    storage_key, media_type, file_name, size_bytes, created_at, created_by, finished_at";
+
+#[derive(sqlx::FromRow)]
+struct ReportRow {
+    id: String,
+    kind: String,
+    format: String,
+    title: String,
+    campaign_id: Option<String>,
+    platform: Option<String>,
+    status: String,
+    progress: i64,
+    error: Option<String>,
+    storage_key: Option<String>,
+    media_type: Option<String>,
+    file_name: Option<String>,
+    size_bytes: Option<i64>,
+    created_at: String,
+    created_by: String,
+    finished_at: Option<String>,
+}
+
+impl TryFrom<ReportRow> for Report {
+    type Error = sqlx::Error;
+
+    fn try_from(r: ReportRow) -> Result<Self, sqlx::Error> {
+        let bad = |what: &str, v: &str| sqlx::Error::Decode(format!("{what} `{v}`").into());
+        Ok(Self {
+            kind: ReportKind::parse(&r.kind).ok_or_else(|| bad("kind", &r.kind))?,
+            status: ReportStatus::parse(&r.status).ok_or_else(|| bad("status", &r.status))?,
+            created_at: decode_time(&r.created_at)?,
+            finished_at: decode_opt_time(r.finished_at.as_deref())?,
+            id: r.id,
+            format: r.format,
+            title: r.title,
+            campaign_id: r.campaign_id,
+            platform: r.platform,
+            progress: r.progress,
+            error: r.error,
+            storage_key: r.storage_key,
+            media_type: r.media_type,
+            file_name: r.file_name,
+            size_bytes: r.size_bytes,
+            created_by: r.created_by,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ReportRepo {
+    db: Db,
+}
+
+impl ReportRepo {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn insert(&self, r: &Report) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO reports_report (id, kind, format, title, campaign_id, platform, status,
+                progress, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8)",
+        )
+        .bind(&r.id)
+        .bind(r.kind.as_str())
+        .bind(&r.format)
+        .bind(&r.title)
+        .bind(&r.campaign_id)
+        .bind(&r.platform)
+        .bind(time::to_db(r.created_at))
+        .bind(&r.created_by)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Report>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM reports_report WHERE id = $1");
+        let row: Option<ReportRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn list(&self, limit: i64, offset: i64) -> Result<(Vec<Report>, i64), sqlx::Error> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports_report")
+            .fetch_one(self.db.pool())
+            .await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM reports_report ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
+        );
+        let rows: Vec<ReportRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.db.pool())
+            .await?;
+        let items = rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        Ok((items, total))
+    }
+
+    pub async fn progress(&self, id: &str, status: ReportStatus, progress: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE reports_report SET status = $2, progress = $3 WHERE id = $1")
+            .bind(id)
+            .bind(status.as_str())
+            .bind(progress)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn ready(
+        &self,
+        id: &str,
+        storage_key: &str,
+        media_type: &str,
+        file_name: &str,
+        size_bytes: i64,
+        at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE reports_report SET status = 'ready', progress = 100, storage_key = $2,
+                media_type = $3, file_name = $4, size_bytes = $5, finished_at = $6
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(storage_key)
+        .bind(media_type)
+        .bind(file_name)
+        .bind(size_bytes)
+        .bind(time::to_db(at))
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn failed(&self, id: &str, error: &str, at: Timestamp) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE reports_report SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(error)
+            .bind(time::to_db(at))
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Reports a stopped server left half done: they will not finish.
+    pub async fn fail_unfinished(&self, at: Timestamp) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE reports_report SET status = 'failed', error = 'interrupted by a restart; generate it again',
+                finished_at = $1 WHERE status IN ('queued', 'running')",
+        )
+        .bind(time::to_db(at))
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM reports_report WHERE id = $1")
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,361 @@
+//! Report generation: a request is recorded and answered at once; the data
+//! is gathered once, rendered in the chosen format (built-in or plugin) and
+//! stored, with the progress kept on the report's row.
+
+use std::collections::BTreeMap;
+
+use aegis_core::Kernel;
+use aegis_core::audit::AuditEntry;
+use aegis_core::auth::Principal;
+use aegis_core::error::FieldError;
+use aegis_core::plugins::{CoverageStatus, Kpi, PluginKind, ReportData, TacticCoverage, TechniqueCoverageView};
+use aegis_core::time;
+use aegis_mod_campaigns::CampaignRepo;
+use aegis_mod_coverage::model::Status;
+use aegis_mod_coverage::{CoverageService, Scope};
+use aegis_mod_plugins::PluginService;
+use aegis_mod_plugins::model::PluginFilter;
+use aegis_mod_tests::view_repo::{ViewRepo, ViewScope};
+use serde_json::json;
+
+use crate::document::Document;
+use crate::error::ReportsError;
+use crate::model::{Report, ReportKind, ReportStatus};
+use crate::render;
+use crate::repo::ReportRepo;
+
+pub const PLUGIN_FORMAT_PREFIX: &str = "plugin:";
+
+/// A format a report can be rendered in.
+#[derive(Debug, Clone)]
+pub struct FormatInfo {
+    pub id: String,
+    pub name: String,
+    pub media_type: String,
+    pub extension: String,
+    /// `builtin` or `plugin`.
+    pub source: &'static str,
+}
+
+/// What a user asks for.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub kind: ReportKind,
+    pub format: String,
+    pub campaign_id: Option<String>,
+    pub platform: Option<String>,
+    pub title: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ReportService {
+    kernel: Kernel,
+    repo: ReportRepo,
+    coverage: CoverageService,
+    plugins: PluginService,
+    campaigns: CampaignRepo,
+    views: ViewRepo,
+}
+
+impl ReportService {
+    pub fn new(kernel: Kernel, coverage: CoverageService, plugins: PluginService) -> Self {
+        Self {
+            repo: ReportRepo::new(kernel.db.clone()),
+            campaigns: CampaignRepo::new(kernel.db.clone()),
+            views: ViewRepo::new(kernel.db.clone()),
+            kernel,
+            coverage,
+            plugins,
+        }
+    }
+
+    pub fn repo(&self) -> &ReportRepo {
+        &self.repo
+    }
+
+    /// Built-in formats, then every enabled report-format plugin.
+    pub async fn formats(&self) -> Result<Vec<FormatInfo>, ReportsError> {
+        let mut formats: Vec<FormatInfo> = render::FORMATS
+            .iter()
+            .map(|f| FormatInfo {
+                id: f.id.into(),
+                name: f.name.into(),
+                media_type: f.media_type.into(),
+                extension: f.extension.into(),
+                source: "builtin",
+            })
+            .collect();
+        let filter = PluginFilter { kind: Some(PluginKind::ReportFormat), enabled: Some(true) };
+        let (plugins, _) = self
+            .plugins
+            .list(&filter, 1_000, 0)
+            .await
+            .map_err(|e| ReportsError::Db(sqlx::Error::Protocol(e.to_string())))?;
+        formats.extend(plugins.into_iter().map(|p| FormatInfo {
+            id: format!("{PLUGIN_FORMAT_PREFIX}{}", p.id),
+            name: p.name,
+            media_type: p.media_type.unwrap_or_else(|| "application/octet-stream".into()),
+            extension: p.file_extension.unwrap_or_else(|| "bin".into()),
+            source: "plugin",
+        }));
+        Ok(formats)
+    }
+
+    /// Records the request and starts generating; returns at once.
+    pub async fn create(&self, who: &Principal, request: ReportRequest) -> Result<Report, ReportsError> {
+        let mut errors = Vec::new();
+        let formats = self.formats().await?;
+        let format = formats.iter().find(|f| f.id == request.format);
+        if format.is_none() {
+            errors.push(FieldError::new("format", "unknown format; GET /api/v1/report-formats lists them"));
+        }
+        let campaign = match &request.campaign_id {
+            Some(id) => self.campaigns.get(id).await?,
+            None => None,
+        };
+        if request.campaign_id.is_some() && campaign.is_none() {
+            errors.push(FieldError::new("campaign_id", "no campaign with this id"));
+        }
+        if request.kind == ReportKind::Campaign && request.campaign_id.is_none() {
+            errors.push(FieldError::new("campaign_id", "required for a campaign report"));
+        }
+        if request.title.as_deref().is_some_and(|t| t.chars().count() > 200) {
+            errors.push(FieldError::new("title", "at most 200 characters"));
+        }
+        if !errors.is_empty() {
+            return Err(ReportsError::Invalid(errors));
+        }
+        let title = request
+            .title
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| match (&request.kind, &campaign) {
+                (ReportKind::Campaign, Some(c)) => format!("Campaign report: {}", c.fields.name),
+                (ReportKind::Coverage, _) => "ATT&CK coverage report".into(),
+                _ => "Executive summary".into(),
+            });
+        let report = Report {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: request.kind,
+            format: request.format.clone(),
+            title,
+            campaign_id: request.campaign_id.clone(),
+            platform: request.platform.clone().filter(|p| !p.trim().is_empty()),
+            status: ReportStatus::Queued,
+            progress: 0,
+            error: None,
+            storage_key: None,
+            media_type: None,
+            file_name: None,
+            size_bytes: None,
+            created_at: time::now(),
+            created_by: who.username.clone(),
+            finished_at: None,
+        };
+        self.repo.insert(&report).await?;
+        self.audit(who, "report.generate", &report.id, json!({
+            "kind": report.kind.as_str(), "format": report.format,
+            "campaign_id": report.campaign_id, "platform": report.platform,
+        }))
+        .await;
+        let (this, queued) = (self.clone(), report.clone());
+        tokio::spawn(async move { this.generate(queued).await });
+        Ok(report)
+    }
+
+    async fn generate(&self, report: Report) {
+        if let Err(error) = self.try_generate(&report).await {
+            tracing::warn!(report = %report.id, "report failed: {error}");
+            if let Err(e) = self.repo.failed(&report.id, &error, time::now()).await {
+                tracing::error!(error = %e, "cannot record a failed report");
+            }
+        }
+    }
+
+    async fn try_generate(&self, report: &Report) -> Result<(), String> {
+        let db = |e: sqlx::Error| format!("cannot read the data: {e}");
+        self.repo.progress(&report.id, ReportStatus::Running, 10).await.map_err(db)?;
+        let document = self.gather(report).await.map_err(db)?;
+        self.repo.progress(&report.id, ReportStatus::Running, 50).await.map_err(db)?;
+        let (bytes, media_type, extension) = match report.format.strip_prefix(PLUGIN_FORMAT_PREFIX) {
+            Some(plugin_id) => {
+                let plugin = self.plugins.get(plugin_id).await.map_err(|e| e.to_string())?;
+                let bytes = self.plugins.render(plugin_id, &document.data).await.map_err(|e| e.to_string())?;
+                let media = plugin.media_type.unwrap_or_else(|| "application/octet-stream".into());
+                (bytes, media, plugin.file_extension.unwrap_or_else(|| "bin".into()))
+            }
+            None => {
+                let format = render::builtin(&report.format).ok_or("unknown format")?;
+                // Rendering is CPU work over the whole document: off the async workers.
+                let render = format.render;
+                let bytes = tokio::task::spawn_blocking(move || render(&document))
+                    .await
+                    .map_err(|e| format!("rendering stopped: {e}"))??;
+                (bytes, format.media_type.to_owned(), format.extension.to_owned())
+            }
+        };
+        self.repo.progress(&report.id, ReportStatus::Running, 90).await.map_err(db)?;
+        let key = format!("reports/{}.{extension}", report.id);
+        let size = bytes.len() as i64;
+        self.kernel.storage.put(&key, bytes).await.map_err(|e| format!("cannot store the file: {e}"))?;
+        let file_name = format!("{}.{extension}", file_stem(&report.title));
+        if !self.repo.ready(&report.id, &key, &media_type, &file_name, size, time::now()).await.map_err(db)? {
+            // Deleted while it was being generated.
+            let _ = self.kernel.storage.delete(&key).await;
+        }
+        Ok(())
+    }
+
+    /// Everything the report shows, read once.
+    pub async fn gather(&self, report: &Report) -> Result<Document, sqlx::Error> {
+        let scope = Scope {
+            campaign_id: report.campaign_id.clone(),
+            platform: report.platform.clone(),
+            from: None,
+            to: None,
+        };
+        let view_scope = ViewScope { campaign_id: report.campaign_id.clone(), platform: report.platform.clone() };
+        let coverage = self.coverage.coverage(&scope).await?;
+        let kpis = self.coverage.kpis(&scope).await?.kpis;
+        let with_tests = report.kind != ReportKind::Executive;
+        let tests = if with_tests { self.views.tests(&view_scope).await? } else { Vec::new() };
+        let evidence = if with_tests { self.views.evidence(&view_scope).await? } else { Vec::new() };
+        let mut scope_words = Vec::new();
+        if let Some(id) = &report.campaign_id {
+            let name = self.campaigns.get(id).await?.map(|c| c.fields.name).unwrap_or_else(|| id.clone());
+            scope_words.push(format!("campaign {name}"));
+        }
+        if let Some(platform) = &report.platform {
+            scope_words.push(format!("platform {platform}"));
+        }
+        let hours = |s: Option<f64>| s.map(|s| s / 3600.0);
+        let minutes = |s: Option<f64>| s.map(|s| s / 60.0);
+        let mut kpi_list = vec![
+            kpi("tests", kpis.tests_total as f64, ""),
+            kpi("completed tests", kpis.completed as f64, ""),
+            kpi("detection rate", kpis.detection_rate, "%"),
+            kpi("prevention rate", kpis.prevention_rate, "%"),
+            kpi("techniques covered", kpis.techniques.covered as f64, ""),
+            kpi("techniques partly covered", kpis.techniques.partial as f64, ""),
+            kpi("techniques with a gap", kpis.techniques.gap as f64, ""),
+            kpi("regressions", kpis.regressions as f64, ""),
+            kpi("overall coverage", coverage.covered_percent, "%"),
+        ];
+        for (name, value, unit) in [
+            ("mean time to detect", minutes(kpis.mean_time_to_detect_seconds), " min"),
+            ("median time to detect", minutes(kpis.median_time_to_detect_seconds), " min"),
+            ("mean blue review", hours(kpis.mean_blue_review_seconds), " h"),
+        ] {
+            if let Some(value) = value {
+                kpi_list.push(kpi(name, value, unit));
+            }
+        }
+        let technique_names: BTreeMap<String, String> =
+            coverage.techniques.iter().map(|t| (t.attack_id.clone(), t.name.clone())).collect();
+        let data = ReportData {
+            title: report.title.clone(),
+            kind: report.kind.as_str().into(),
+            generated_at: time::now().timestamp(),
+            scope: if scope_words.is_empty() { "all tests".into() } else { scope_words.join(", ") },
+            kpis: kpi_list,
+            tactics: coverage
+                .tactics
+                .iter()
+                .map(|t| TacticCoverage {
+                    id: t.attack_id.clone(),
+                    name: t.name.clone(),
+                    covered: count(t.counts.covered),
+                    partial: count(t.counts.partial),
+                    gap: count(t.counts.gap),
+                    untested: count(t.counts.untested),
+                })
+                .collect(),
+            coverage: coverage
+                .techniques
+                .iter()
+                .filter(|t| !t.revoked && !t.deprecated)
+                .map(|t| TechniqueCoverageView {
+                    technique_id: t.attack_id.clone(),
+                    status: match t.status {
+                        Status::Covered => CoverageStatus::Covered,
+                        Status::Partial => CoverageStatus::Partial,
+                        Status::Gap => CoverageStatus::Gap,
+                        Status::Untested => CoverageStatus::Untested,
+                    },
+                    tests: count(t.tests),
+                    regression: t.regression,
+                    last_tested_at: t.last_tested_at.as_deref().and_then(|s| time::from_db(s).ok()).map(|t| t.timestamp()),
+                })
+                .collect(),
+            tests,
+            evidence,
+        };
+        Ok(Document { data, technique_names })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Report, ReportsError> {
+        self.repo.get(id).await?.ok_or(ReportsError::NotFound)
+    }
+
+    pub async fn list(&self, limit: i64, offset: i64) -> Result<(Vec<Report>, i64), ReportsError> {
+        Ok(self.repo.list(limit, offset).await?)
+    }
+
+    /// The stored file of a ready report.
+    pub async fn file(&self, id: &str) -> Result<(Report, Vec<u8>), ReportsError> {
+        let report = self.get(id).await?;
+        let key = match (&report.status, &report.storage_key) {
+            (ReportStatus::Ready, Some(key)) => key.clone(),
+            (status, _) => return Err(ReportsError::NotReady(status.as_str())),
+        };
+        let bytes = self.kernel.storage.get(&key).await?;
+        Ok((report, bytes))
+    }
+
+    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), ReportsError> {
+        let report = self.get(id).await?;
+        if !self.repo.delete(id).await? {
+            return Err(ReportsError::NotFound);
+        }
+        if let Some(key) = &report.storage_key
+            && let Err(e) = self.kernel.storage.delete(key).await
+        {
+            tracing::warn!(key, error = %e, "cannot remove a report file");
+        }
+        self.audit(who, "report.delete", id, json!({"title": report.title})).await;
+        Ok(())
+    }
+
+    async fn audit(&self, who: &Principal, action: &str, id: &str, detail: serde_json::Value) {
+        let entry = AuditEntry {
+            actor_id: Some(who.user_id.clone()),
+            actor_name: Some(who.username.clone()),
+            action: action.into(),
+            target_type: Some("report".into()),
+            target_id: Some(id.into()),
+            detail,
+            address: None,
+        };
+        if let Err(e) = self.kernel.audit.record(entry).await {
+            tracing::error!(error = %e, action, "cannot write the audit log");
+        }
+    }
+}
+
+fn kpi(name: &str, value: f64, unit: &str) -> Kpi {
+    Kpi { name: name.into(), value, unit: unit.into() }
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A file name from a title: letters, digits and dashes.
+fn file_stem(title: &str) -> String {
+    let stem: String = title
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let stem = stem.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-");
+    if stem.is_empty() { "report".into() } else { stem.chars().take(80).collect() }
+}

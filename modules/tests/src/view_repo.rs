@@ -1,0 +1,132 @@
+//! The read-only views of tests and evidence that alert rules, reports and
+//! plugins are given (`aegis_core::plugins`), in one place.
+
+use aegis_core::db::{Db, decode_opt_time, decode_time};
+use aegis_core::plugins::{AttackOutcome, DetectionOutcome, EvidenceItem, TestState, TestView};
+
+fn decode(what: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("{what}: unknown value `{value}`").into())
+}
+
+#[derive(sqlx::FromRow)]
+struct TestRow {
+    id: String,
+    name: String,
+    technique_id: String,
+    state: String,
+    campaign_id: Option<String>,
+    platform: Option<String>,
+    attack_outcome: Option<String>,
+    detection_outcome: Option<String>,
+    executed_at: Option<String>,
+    detected_at: Option<String>,
+    submitted_at: Option<String>,
+    updated_at: String,
+}
+
+fn unix(text: Option<&str>) -> Result<Option<i64>, sqlx::Error> {
+    Ok(decode_opt_time(text)?.map(|t| t.timestamp()))
+}
+
+impl TryFrom<TestRow> for TestView {
+    type Error = sqlx::Error;
+
+    fn try_from(r: TestRow) -> Result<Self, sqlx::Error> {
+        let state = match r.state.as_str() {
+            "draft" => TestState::Draft,
+            "red_executing" => TestState::RedExecuting,
+            "blue_evaluating" => TestState::BlueEvaluating,
+            "completed" => TestState::Completed,
+            "cancelled" => TestState::Cancelled,
+            other => return Err(decode("state", other)),
+        };
+        let attack_outcome = match r.attack_outcome.as_deref() {
+            None => None,
+            Some("succeeded") => Some(AttackOutcome::Succeeded),
+            Some("failed") => Some(AttackOutcome::Failed),
+            Some("blocked") => Some(AttackOutcome::Blocked),
+            Some(other) => return Err(decode("attack_outcome", other)),
+        };
+        let detection_outcome = match r.detection_outcome.as_deref() {
+            None => None,
+            Some("prevented") => Some(DetectionOutcome::Prevented),
+            Some("alerted") => Some(DetectionOutcome::Alerted),
+            Some("logged") => Some(DetectionOutcome::Logged),
+            Some("not_detected") => Some(DetectionOutcome::NotDetected),
+            Some(other) => return Err(decode("detection_outcome", other)),
+        };
+        Ok(Self {
+            executed_at: unix(r.executed_at.as_deref())?,
+            detected_at: unix(r.detected_at.as_deref())?,
+            submitted_at: unix(r.submitted_at.as_deref())?,
+            updated_at: decode_time(&r.updated_at)?.timestamp(),
+            id: r.id,
+            name: r.name,
+            technique_id: r.technique_id,
+            state,
+            campaign_id: r.campaign_id,
+            platform: r.platform,
+            attack_outcome,
+            detection_outcome,
+        })
+    }
+}
+
+/// Which tests a view covers: a campaign, a platform, or all.
+#[derive(Debug, Clone, Default)]
+pub struct ViewScope {
+    pub campaign_id: Option<String>,
+    pub platform: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ViewRepo {
+    db: Db,
+}
+
+impl ViewRepo {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Tests in the scope, oldest first.
+    pub async fn tests(&self, scope: &ViewScope) -> Result<Vec<TestView>, sqlx::Error> {
+        let rows: Vec<TestRow> = sqlx::query_as(
+            "SELECT id, name, technique_id, state, campaign_id, platform, attack_outcome,
+                detection_outcome, executed_at, detected_at, submitted_at, updated_at
+             FROM tests_test
+             WHERE ($1 IS NULL OR campaign_id = $1) AND ($2 IS NULL OR platform = $2)
+             ORDER BY created_at, id",
+        )
+        .bind(&scope.campaign_id)
+        .bind(&scope.platform)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// The evidence of the tests in the scope, by test and upload time.
+    pub async fn evidence(&self, scope: &ViewScope) -> Result<Vec<EvidenceItem>, sqlx::Error> {
+        let rows: Vec<(String, String, String, String, i64, String)> = sqlx::query_as(
+            "SELECT e.test_id, e.side, e.file_name, e.media_type, e.size_bytes, e.sha256
+             FROM tests_evidence e JOIN tests_test t ON t.id = e.test_id
+             WHERE ($1 IS NULL OR t.campaign_id = $1) AND ($2 IS NULL OR t.platform = $2)
+             ORDER BY e.test_id, e.uploaded_at",
+        )
+        .bind(&scope.campaign_id)
+        .bind(&scope.platform)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(test_id, side, file_name, media_type, size, sha256)| EvidenceItem {
+                test_id,
+                side,
+                file_name,
+                media_type,
+                size_bytes: u64::try_from(size).unwrap_or_default(),
+                sha256,
+            })
+            .collect())
+    }
+}
