@@ -10,6 +10,9 @@ data="${AEGIS_SHARED_DATA:-$PWD/../shared/data}"
 [[ -d $data ]] || data=/work/shared/data
 
 bash scripts/install-browser.sh
+# The e2e run uploads example plugins; the test command has built them already.
+if [[ -z "${AEGIS_PLUGIN_BUILD_DIR:-}" ]]; then AEGIS_PLUGIN_BUILD_DIR="$(bash scripts/build-plugins.sh)"; fi
+export AEGIS_PLUGIN_BUILD_DIR
 bash scripts/build-frontend.sh
 cargo build --quiet --bin aegis
 aegis="$CARGO_TARGET_DIR/debug/aegis"
@@ -24,7 +27,7 @@ export AEGIS_DATA_DIR="$work" AEGIS_CONFIG_DIR="$PWD/config" AEGIS_LOG__LEVEL=wa
   AEGIS_HTTP__PORT="$port" AEGIS_ADMIN__PASSWORD="e2e-admin-password" \
   AEGIS_HTTP__FRONTEND_DIR="$PWD/frontend/dist"
 "$aegis" sync-mitre --source "$data/attack/fixtures/enterprise-attack-18.1-mini.json" >/dev/null
-"$aegis" serve >"$work/server.log" 2>&1 &
+env -u AEGIS_PLUGIN_BUILD_DIR "$aegis" serve >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 

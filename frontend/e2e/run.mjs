@@ -9,6 +9,8 @@ const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
 const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
 const artifacts = process.env.E2E_ARTIFACTS ?? join(import.meta.dirname, "artifacts");
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const plugins = process.env.AEGIS_PLUGIN_BUILD_DIR;
+if (!plugins) throw new Error("AEGIS_PLUGIN_BUILD_DIR: the folder scripts/build-plugins.sh prints");
 mkdirSync(artifacts, { recursive: true });
 
 const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
@@ -110,6 +112,65 @@ try {
   const layer = JSON.parse(readFileSync(await download.path(), "utf8"));
   const entry = layer.techniques.find((t) => t.techniqueID === "T1003.001");
   expect(layer.versions.layer === "4.5" && entry?.color === "#31a354", "the layer marks T1003.001 covered");
+
+  step = "admin uploads and configures plugins";
+  await signOut();
+  await signIn("admin", adminPassword);
+  await page.getByRole("link", { name: "Plugins" }).click();
+  await page.getByLabel("Kind").selectOption("alert_rule");
+  await page.getByLabel("Plugin component").setInputFiles(join(plugins, "blue-review-overdue.wasm"));
+  const rulePlugin = page.locator('[data-plugin="blue-review-overdue"]');
+  await rulePlugin.waitFor();
+  const configure = page.getByRole("form", { name: "Configure Blue review overdue" });
+  await configure.getByLabel("Hours in blue review before a test is overdue").fill("48");
+  await configure.getByRole("button", { name: "Save configuration" }).click();
+  await configure.getByText("Saved.").waitFor();
+  await page.getByLabel("Kind").selectOption("report_format");
+  await page.getByLabel("Plugin component").setInputFiles(join(plugins, "markdown-report.wasm"));
+  await page.locator('[data-plugin="markdown-brief"]').waitFor();
+  await shot("12-plugins");
+
+  step = "a rule built from its kind's schema fires, and its alert is acknowledged and resolved";
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await page.getByRole("link", { name: "Rules" }).click();
+  const ruleForm = page.getByRole("form", { name: "New rule" });
+  await ruleForm.getByLabel("Name", { exact: true }).fill("Stale techniques");
+  await ruleForm.getByLabel(/^Kind/).selectOption({ label: "Technique not re-tested" });
+  // The test above ran on 2026-11-01: more than a week ago.
+  await ruleForm.getByLabel(/^Days/).fill("7");
+  await ruleForm.getByRole("button", { name: "Create rule" }).click();
+  await page.getByRole("cell", { name: "Stale techniques" }).waitFor();
+  expect(await page.getByRole("option", { name: "Blue review overdue (plugin)" }).count() === 1, "the plugin is offered as a kind");
+  await page.getByRole("button", { name: "Evaluate now" }).click();
+  await page.getByRole("status").filter({ hasText: "1 new alerts" }).waitFor();
+  await shot("13-alert-rules");
+  await page.getByRole("link", { name: "Inbox" }).click();
+  const alert = page.locator('[data-alert="Not re-tested: T1003.001"]');
+  await alert.getByRole("button", { name: "Acknowledge" }).click();
+  await page.getByRole("button", { name: "acknowledged" }).click();
+  await alert.getByText("acknowledged by admin").waitFor();
+  await alert.getByRole("button", { name: "Resolve" }).click();
+  await page.getByRole("button", { name: "resolved" }).click();
+  await alert.getByText("resolved by admin").waitFor();
+  await shot("14-alerts");
+  await page.getByRole("link", { name: "Evaluations" }).click();
+  await page.getByRole("cell", { name: "Stale techniques" }).waitFor();
+
+  step = "reports are generated with progress and downloaded";
+  await page.getByRole("link", { name: "Reports" }).click();
+  const reportForm = page.getByRole("form", { name: "New report" });
+  await reportForm.getByLabel("Kind").selectOption("executive");
+  await reportForm.getByLabel("Format").selectOption("pdf");
+  await reportForm.getByRole("button", { name: "Generate" }).click();
+  const pdfLink = page.getByRole("link", { name: /Download executive-summary\.pdf/ }).first();
+  const [pdf] = await Promise.all([page.waitForEvent("download"), pdfLink.click()]);
+  expect(readFileSync(await pdf.path()).subarray(0, 5).toString() === "%PDF-", "the PDF downloads");
+  await reportForm.getByLabel("Format").selectOption({ label: "Markdown brief (plugin)" });
+  await reportForm.getByLabel("Title (optional)").fill("Plugin brief");
+  await reportForm.getByRole("button", { name: "Generate" }).click();
+  const [brief] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /Download plugin-brief\.md/ }).click()]);
+  expect(readFileSync(await brief.path(), "utf8").startsWith("# Plugin brief"), "the plugin format renders");
+  await shot("15-reports");
 
   step = "every page renders";
   for (const [path, name] of [["/tests", "06-tests"], ["/techniques", "07-techniques"], ["/techniques/T1003.001", "08-technique"], ["/campaigns", "09-campaigns"], ["/templates", "10-templates"], ["/account", "11-account"]]) {

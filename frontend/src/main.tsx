@@ -9,10 +9,13 @@ import { ErrorBox, Loading } from "./components/ui";
 import "./index.css";
 import { Account } from "./pages/Account";
 import { Admin } from "./pages/Admin";
+import { AlertEvaluations, AlertInbox, AlertRules } from "./pages/Alerts";
 import { CampaignDetail, CampaignsList } from "./pages/Campaigns";
 import { Dashboard } from "./pages/Dashboard";
 import { Login } from "./pages/Login";
 import { NewTest } from "./pages/NewTest";
+import { Plugins } from "./pages/Plugins";
+import { Reports } from "./pages/Reports";
 import { TechniqueDetail, TechniquesList } from "./pages/Techniques";
 import { TemplateDetail, TemplatesList } from "./pages/Templates";
 import { TestDetail } from "./pages/TestDetail";
@@ -81,6 +84,11 @@ const router = createBrowserRouter([
       { path: "/techniques/:id", element: <TechniqueDetail /> },
       { path: "/templates", element: <TemplatesList /> },
       { path: "/templates/:id", element: <TemplateDetail /> },
+      { path: "/alerts", element: <AlertInbox /> },
+      { path: "/alerts/rules", element: <AlertRules /> },
+      { path: "/alerts/evaluations", element: <AlertEvaluations /> },
+      { path: "/reports", element: <Reports /> },
+      { path: "/plugins", element: <Plugins /> },
       { path: "/admin", element: <Admin /> },
       { path: "/account", element: <Account /> },
       { path: "*", element: <main className="p-8">Nothing here. <a className="text-accent underline" href="/">Back to the dashboard</a></main> },

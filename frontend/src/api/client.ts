@@ -79,10 +79,17 @@ export async function unwrap<T>(
   return result.data as T;
 }
 
-/** Uploads one file as the form's `file` part, with progress (fetch cannot
- *  report upload progress). */
-export function upload<T>(url: string, file: File, onProgress: (fraction: number) => void = () => {}): Promise<T> {
+/** Uploads one file as the form's `file` part (after any small `fields`),
+ *  with progress (fetch cannot report upload progress). */
+export function upload<T>(
+  url: string,
+  file: File,
+  onProgress: (fraction: number) => void = () => {},
+  fields: Record<string, string> = {},
+): Promise<T> {
   const form = new FormData();
+  // Small fields first: the server reads the form in order.
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
   form.append("file", file, file.name);
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();

@@ -21,7 +21,9 @@ export function Layout() {
     ["/campaigns", "Campaigns"],
     ["/techniques", "Techniques"],
     ["/templates", "Templates"],
-    ...(hasRole(user, "admin") ? [["/admin", "Admin"]] : []),
+    ["/alerts", "Alerts"],
+    ["/reports", "Reports"],
+    ...(hasRole(user, "admin") ? [["/plugins", "Plugins"], ["/admin", "Admin"]] : []),
   ];
   return (
     <div className="min-h-screen">

@@ -1,0 +1,235 @@
+// The alert inbox, the alert rules (with a form built from each kind's
+// schema) and the history of evaluations.
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMemo, useState, type FormEvent } from "react";
+import { NavLink, useSearchParams } from "react-router";
+import { hasRole, useUser } from "../api/auth";
+import { api, type Schemas, unwrap } from "../api/client";
+import { SchemaInputs } from "../components/SchemaForm";
+import { Badge, Button, Card, Empty, ErrorBox, Field, formatTime, inputClass, Loading, Page, Pager } from "../components/ui";
+import { initialValues, schemaFields, toParams } from "../lib/schemaForm";
+
+const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
+type Severity = (typeof SEVERITIES)[number];
+
+function SeverityBadge({ severity }: { severity: Severity }) {
+  const tone = severity === "critical" || severity === "high" ? "red" : severity === "medium" ? "warn" : "neutral";
+  return <Badge tone={tone}>{severity}</Badge>;
+}
+
+function Tabs() {
+  const tab = ({ isActive }: { isActive: boolean }) => `rounded-md px-3 py-1.5 text-sm ${isActive ? "bg-accent/15 font-semibold text-accent" : "text-muted hover:text-ink"}`;
+  return (
+    <nav aria-label="Alerts" className="mb-4 flex gap-1">
+      <NavLink end to="/alerts" className={tab}>Inbox</NavLink>
+      <NavLink to="/alerts/rules" className={tab}>Rules</NavLink>
+      <NavLink to="/alerts/evaluations" className={tab}>Evaluations</NavLink>
+    </nav>
+  );
+}
+
+export function AlertInbox() {
+  const user = useUser();
+  const canAct = !hasRole(user, "viewer");
+  const client = useQueryClient();
+  const [params, setParams] = useSearchParams();
+  const status = (params.get("status") ?? "open") as Schemas["AlertStatus"];
+  const offset = Number(params.get("offset") ?? 0);
+  const alerts = useQuery({
+    queryKey: ["alerts", status, offset],
+    queryFn: () => unwrap(api.GET("/api/v1/alerts", { params: { query: { status, limit: 50, offset } } })),
+    placeholderData: keepPreviousData,
+  });
+  const rules = useQuery({ queryKey: ["alert-rules"], queryFn: () => unwrap(api.GET("/api/v1/alert-rules")) });
+  const ruleName = (id: string) => rules.data?.find((r) => r.id === id)?.name ?? "a deleted rule";
+  const act = useMutation({
+    mutationFn: ({ id, action }: { id: string; action: "acknowledge" | "resolve" }) =>
+      unwrap(api.POST(`/api/v1/alerts/{id}/${action}` as "/api/v1/alerts/{id}/acknowledge", { params: { path: { id } } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["alerts"] }),
+  });
+  return (
+    <Page title="Alerts">
+      <Tabs />
+      <div className="mb-3 flex gap-2" role="group" aria-label="Status">
+        {(["open", "acknowledged", "resolved"] as const).map((s) => (
+          <Button key={s} variant={s === status ? "primary" : "secondary"} onClick={() => setParams({ status: s })}>{s}</Button>
+        ))}
+      </div>
+      <ErrorBox error={alerts.error ?? act.error} />
+      <Card>
+        {alerts.isLoading ? <Loading /> : !alerts.data?.items.length ? <Empty>No {status} alerts.</Empty> : (
+          <>
+            <ul className="divide-y divide-line">
+              {alerts.data.items.map((a) => (
+                <li key={a.id} className="flex flex-wrap items-start gap-3 py-3" data-alert={a.title}>
+                  <SeverityBadge severity={a.severity} />
+                  <div className="min-w-0 flex-1">
+                    <p className="font-medium">{a.title}</p>
+                    <p className="text-sm text-muted">{a.message}</p>
+                    <p className="mt-1 text-xs text-muted">
+                      {ruleName(a.rule_id)} · opened {formatTime(a.opened_at)}
+                      {a.acknowledged_by && ` · acknowledged by ${a.acknowledged_by} ${formatTime(a.acknowledged_at)}`}
+                      {a.resolved_by && ` · resolved by ${a.resolved_by} ${formatTime(a.resolved_at)}`}
+                      {a.technique_ids.length > 0 && ` · ${a.technique_ids.join(", ")}`}
+                    </p>
+                  </div>
+                  {canAct && a.status === "open" && <Button onClick={() => act.mutate({ id: a.id, action: "acknowledge" })}>Acknowledge</Button>}
+                  {canAct && a.status !== "resolved" && <Button onClick={() => act.mutate({ id: a.id, action: "resolve" })}>Resolve</Button>}
+                </li>
+              ))}
+            </ul>
+            <Pager total={alerts.data.total} limit={50} offset={offset} onPage={(o) => setParams({ status, offset: String(o) })} />
+          </>
+        )}
+      </Card>
+    </Page>
+  );
+}
+
+export function AlertRules() {
+  const user = useUser();
+  const lead = hasRole(user, "admin", "lead");
+  const client = useQueryClient();
+  const rules = useQuery({ queryKey: ["alert-rules"], queryFn: () => unwrap(api.GET("/api/v1/alert-rules")) });
+  const kinds = useQuery({ queryKey: ["alert-kinds"], queryFn: () => unwrap(api.GET("/api/v1/alert-kinds")) });
+  const evaluate = useMutation({
+    mutationFn: (id: string) => unwrap(api.POST("/api/v1/alert-rules/{id}/evaluate", { params: { path: { id } } })),
+    // New alerts and a new evaluation: what the other tabs show has changed.
+    onSuccess: () => Promise.all(["alert-rules", "alerts", "alert-evaluations"].map((key) => client.invalidateQueries({ queryKey: [key] }))),
+  });
+  const remove = useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/alert-rules/{id}", { params: { path: { id } } })),
+    onSuccess: () => Promise.all(["alert-rules", "alerts", "alert-evaluations"].map((key) => client.invalidateQueries({ queryKey: [key] }))),
+  });
+  const kindName = (id: string) => kinds.data?.find((k) => k.id === id)?.name ?? id;
+  return (
+    <Page title="Alert rules">
+      <Tabs />
+      {lead && kinds.data && <NewRule kinds={kinds.data} />}
+      <ErrorBox error={rules.error ?? evaluate.error ?? remove.error} />
+      {evaluate.data && (
+        <p role="status" className="mb-3 text-sm">
+          Evaluated: {evaluate.data.findings} findings, {evaluate.data.opened} new alerts{evaluate.data.error ? ` — failed: ${evaluate.data.error}` : ""}.
+        </p>
+      )}
+      <Card title="Rules">
+        {rules.isLoading ? <Loading /> : !rules.data?.length ? <Empty>No alert rules yet.</Empty> : (
+          <table className="w-full text-sm">
+            <thead className="border-b border-line text-left text-muted"><tr><th className="py-2">Name</th><th>Kind</th><th>Severity</th><th>Scope</th><th>Last evaluated</th><th></th></tr></thead>
+            <tbody>
+              {rules.data.map((r) => (
+                <tr key={r.id} className="border-b border-line/60 align-top">
+                  <td className="py-2 font-medium">{r.name}{!r.enabled && <span className="text-muted"> (disabled)</span>}{r.webhook_url && <span className="text-xs text-muted"> · webhook</span>}</td>
+                  <td>{kindName(r.kind)}<div className="font-mono text-xs text-muted">{JSON.stringify(r.params)}</div></td>
+                  <td><SeverityBadge severity={r.severity} /></td>
+                  <td className="text-xs">{[r.tactic, r.platform, r.campaign_id && "campaign"].filter(Boolean).join(", ") || "everything"}</td>
+                  <td className="text-xs">{formatTime(r.last_evaluated_at)}{r.last_error && <div className="text-gap">{r.last_error}</div>}</td>
+                  <td className="whitespace-nowrap text-right">
+                    {lead && <Button onClick={() => evaluate.mutate(r.id)}>Evaluate now</Button>}{" "}
+                    {lead && <Button variant="danger" onClick={() => confirm(`Delete the rule "${r.name}" and its alerts?`) && remove.mutate(r.id)}>Delete</Button>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+    </Page>
+  );
+}
+
+function NewRule({ kinds }: { kinds: Schemas["AlertKindView"][] }) {
+  const client = useQueryClient();
+  const [name, setName] = useState("");
+  const [kind, setKind] = useState(kinds[0]?.id ?? "");
+  const [severity, setSeverity] = useState<Severity>("medium");
+  const [tactic, setTactic] = useState("");
+  const [platform, setPlatform] = useState("");
+  const [webhook, setWebhook] = useState("");
+  const [secret, setSecret] = useState("");
+  const chosen = kinds.find((k) => k.id === kind);
+  const fields = useMemo(() => schemaFields(chosen?.params_schema), [chosen]);
+  const [values, setValues] = useState<Record<string, string>>(() => initialValues(fields));
+  const create = useMutation({
+    mutationFn: () =>
+      unwrap(api.POST("/api/v1/alert-rules", {
+        body: {
+          name, kind, severity, params: toParams(fields, values),
+          tactic: tactic || undefined, platform: platform || undefined,
+          webhook_url: webhook || undefined, webhook_secret: secret || undefined,
+        },
+      })),
+    onSuccess: () => {
+      setName("");
+      client.invalidateQueries({ queryKey: ["alert-rules"] });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Card title="New rule" className="mb-4">
+      <form aria-label="New rule" onSubmit={submit} className="flex flex-col gap-3">
+        <div className="flex flex-wrap gap-3">
+          <Field label="Name"><input className={inputClass} value={name} onChange={(e) => setName(e.target.value)} required /></Field>
+          <Field label="Kind">
+            <select className={inputClass} value={kind} onChange={(e) => { setKind(e.target.value); setValues(initialValues(schemaFields(kinds.find((k) => k.id === e.target.value)?.params_schema))); }}>
+              {kinds.map((k) => <option key={k.id} value={k.id}>{k.name}{k.source === "plugin" ? " (plugin)" : ""}</option>)}
+            </select>
+          </Field>
+          <Field label="Severity">
+            <select className={inputClass} value={severity} onChange={(e) => setSeverity(e.target.value as Severity)}>
+              {SEVERITIES.map((s) => <option key={s}>{s}</option>)}
+            </select>
+          </Field>
+          <Field label="Tactic (optional)" hint="short name, e.g. credential-access"><input className={inputClass} value={tactic} onChange={(e) => setTactic(e.target.value)} /></Field>
+          <Field label="Platform (optional)"><input className={inputClass} value={platform} onChange={(e) => setPlatform(e.target.value)} /></Field>
+        </div>
+        {chosen && <p className="text-sm text-muted">{chosen.description}</p>}
+        <SchemaInputs fields={fields} values={values} onChange={setValues} />
+        <div className="flex flex-wrap gap-3">
+          <Field label="Webhook URL (optional)"><input className={inputClass} type="url" value={webhook} onChange={(e) => setWebhook(e.target.value)} /></Field>
+          <Field label="Webhook secret" hint="16+ characters; signs each delivery"><input className={inputClass} type="password" value={secret} onChange={(e) => setSecret(e.target.value)} /></Field>
+        </div>
+        <div><Button type="submit" variant="primary">Create rule</Button></div>
+        <ErrorBox error={create.error} />
+      </form>
+    </Card>
+  );
+}
+
+export function AlertEvaluations() {
+  const [offset, setOffset] = useState(0);
+  const evaluations = useQuery({
+    queryKey: ["alert-evaluations", offset],
+    queryFn: () => unwrap(api.GET("/api/v1/alert-evaluations", { params: { query: { limit: 50, offset } } })),
+    placeholderData: keepPreviousData,
+  });
+  const rules = useQuery({ queryKey: ["alert-rules"], queryFn: () => unwrap(api.GET("/api/v1/alert-rules")) });
+  const ruleName = (id: string) => rules.data?.find((r) => r.id === id)?.name ?? "a deleted rule";
+  return (
+    <Page title="Evaluations">
+      <Tabs />
+      <ErrorBox error={evaluations.error} />
+      <Card>
+        {evaluations.isLoading ? <Loading /> : !evaluations.data?.items.length ? <Empty>No evaluations yet; rules run hourly.</Empty> : (
+          <>
+            <table className="w-full text-sm">
+              <thead className="border-b border-line text-left text-muted"><tr><th className="py-2">Rule</th><th>Started</th><th>Trigger</th><th>Duration</th><th>Findings</th><th>New alerts</th><th>Error</th></tr></thead>
+              <tbody>
+                {evaluations.data.items.map((e) => (
+                  <tr key={e.id} className="border-b border-line/60">
+                    <td className="py-2">{ruleName(e.rule_id)}</td><td>{formatTime(e.started_at)}</td><td>{e.trigger}</td>
+                    <td>{e.duration_ms} ms</td><td>{e.findings}</td><td>{e.opened}</td><td className="text-gap">{e.error ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <Pager total={evaluations.data.total} limit={50} offset={offset} onPage={setOffset} />
+          </>
+        )}
+      </Card>
+    </Page>
+  );
+}
