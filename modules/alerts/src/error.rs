@@ -17,6 +17,9 @@ pub enum AlertsError {
     /// 409: the alert is not in a state that allows this.
     #[error("the alert is {0}")]
     WrongState(&'static str),
+    /// Whatever listing or calling plugins answered.
+    #[error(transparent)]
+    Plugins(#[from] aegis_mod_plugins::PluginsError),
     /// 500.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
@@ -35,6 +38,7 @@ impl From<AlertsError> for ApiError {
             AlertsError::WrongState(state) => {
                 ApiError::wrong_state("alert_wrong_state", error.to_string(), state)
             }
+            AlertsError::Plugins(e) => e.into(),
             AlertsError::Db(e) => ApiError::internal("alerts", &e),
         }
     }

@@ -83,8 +83,7 @@ impl AlertService {
         let (plugins, _) = self
             .plugins
             .list(&filter, 1_000, 0)
-            .await
-            .map_err(|e| AlertsError::Db(sqlx::Error::Protocol(e.to_string())))?;
+            .await?;
         kinds.extend(plugins.into_iter().map(|p| KindInfo {
             id: format!("{PLUGIN_KIND_PREFIX}{}", p.id),
             name: p.name,

@@ -18,6 +18,9 @@ pub enum ReportsError {
     /// 503.
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
+    /// Whatever listing or calling plugins answered.
+    #[error(transparent)]
+    Plugins(#[from] aegis_mod_plugins::PluginsError),
     /// 500.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
@@ -32,6 +35,7 @@ impl From<ReportsError> for ApiError {
                 ApiError::wrong_state("report_not_ready", error.to_string(), state)
             }
             ReportsError::Storage(e) => ApiError::unavailable("storage_unavailable", e.to_string()),
+            ReportsError::Plugins(e) => e.into(),
             ReportsError::Db(e) => ApiError::internal("reports", &e),
         }
     }

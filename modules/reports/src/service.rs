@@ -89,8 +89,7 @@ impl ReportService {
         let (plugins, _) = self
             .plugins
             .list(&filter, 1_000, 0)
-            .await
-            .map_err(|e| ReportsError::Db(sqlx::Error::Protocol(e.to_string())))?;
+            .await?;
         formats.extend(plugins.into_iter().map(|p| FormatInfo {
             id: format!("{PLUGIN_FORMAT_PREFIX}{}", p.id),
             name: p.name,

@@ -1,5 +1,7 @@
 //! CSV: one row per test, for spreadsheets.
 
+use std::collections::HashMap;
+
 use crate::document::{Document, attack, detection, state, when};
 
 const HEADER: [&str; 12] = [
@@ -10,8 +12,12 @@ const HEADER: [&str; 12] = [
 pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(HEADER).map_err(|e| e.to_string())?;
+    let mut files: HashMap<&str, usize> = HashMap::new();
+    for e in &doc.data.evidence {
+        *files.entry(e.test_id.as_str()).or_default() += 1;
+    }
     for t in &doc.data.tests {
-        let evidence = doc.data.evidence.iter().filter(|e| e.test_id == t.id).count();
+        let evidence = files.get(t.id.as_str()).copied().unwrap_or_default();
         let name = doc.technique_names.get(&t.technique_id).map(String::as_str).unwrap_or("");
         out.write_record([
             t.id.as_str(),
