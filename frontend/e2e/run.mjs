@@ -125,6 +125,10 @@ try {
   await configure.getByLabel("Hours in blue review before a test is overdue").fill("48");
   await configure.getByRole("button", { name: "Save configuration" }).click();
   await configure.getByText("Saved.").waitFor();
+  await rulePlugin.getByRole("button", { name: "Disable" }).click();
+  await rulePlugin.getByText("disabled", { exact: true }).waitFor();
+  await rulePlugin.getByRole("button", { name: "Enable" }).click();
+  await rulePlugin.getByText("enabled", { exact: true }).waitFor();
   await page.getByLabel("Kind").selectOption("report_format");
   await page.getByLabel("Plugin component").setInputFiles(join(plugins, "markdown-report.wasm"));
   await page.locator('[data-plugin="markdown-brief"]').waitFor();

@@ -1167,7 +1167,11 @@ export interface components {
             campaign_id?: string;
             tactic?: string;
             platform?: string;
-            /** @description New alerts are posted here (JSON with a Slack-compatible `text`). */
+            /**
+             * @description New alerts are posted here (JSON with a Slack-compatible `text`).
+             *     Write-only; on update, omit it to keep the current one and send ""
+             *     to remove it.
+             */
             webhook_url?: string;
             /**
              * @description Signs deliveries (`X-Aegis-Signature`); at least 16 characters.
@@ -1187,7 +1191,11 @@ export interface components {
             /** @description A tactic's short name, e.g. `credential-access`. */
             tactic?: string;
             platform?: string;
-            webhook_url?: string;
+            /**
+             * @description Where new alerts are posted, as scheme and host only: a webhook's
+             *     full URL is often its credential (chat tools), so it is never returned.
+             */
+            webhook?: string;
             /** @description Whether deliveries are signed; the secret itself is never returned. */
             webhook_secret_set: boolean;
             /** Format: date-time */

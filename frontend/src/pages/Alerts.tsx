@@ -119,7 +119,7 @@ export function AlertRules() {
             <tbody>
               {rules.data.map((r) => (
                 <tr key={r.id} className="border-b border-line/60 align-top">
-                  <td className="py-2 font-medium">{r.name}{!r.enabled && <span className="text-muted"> (disabled)</span>}{r.webhook_url && <span className="text-xs text-muted"> · webhook</span>}</td>
+                  <td className="py-2 font-medium">{r.name}{!r.enabled && <span className="text-muted"> (disabled)</span>}{r.webhook && <span className="text-xs text-muted"> · webhook {r.webhook}</span>}</td>
                   <td>{kindName(r.kind)}<div className="font-mono text-xs text-muted">{JSON.stringify(r.params)}</div></td>
                   <td><SeverityBadge severity={r.severity} /></td>
                   <td className="text-xs">{[r.tactic, r.platform, r.campaign_id && "campaign"].filter(Boolean).join(", ") || "everything"}</td>

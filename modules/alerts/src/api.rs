@@ -62,7 +62,9 @@ pub struct AlertRuleView {
     /// A tactic's short name, e.g. `credential-access`.
     pub tactic: Option<String>,
     pub platform: Option<String>,
-    pub webhook_url: Option<String>,
+    /// Where new alerts are posted, as scheme and host only: a webhook's
+    /// full URL is often its credential (chat tools), so it is never returned.
+    pub webhook: Option<String>,
     /// Whether deliveries are signed; the secret itself is never returned.
     pub webhook_secret_set: bool,
     pub last_evaluated_at: Option<Timestamp>,
@@ -86,7 +88,7 @@ impl From<Rule> for AlertRuleView {
             campaign_id: r.scope.campaign_id,
             tactic: r.scope.tactic,
             platform: r.scope.platform,
-            webhook_url: r.webhook_url,
+            webhook: r.webhook_url.as_deref().map(webhook_origin),
             webhook_secret_set: r.webhook_secret.is_some(),
             last_evaluated_at: r.last_evaluated_at,
             last_error: r.last_error,
@@ -117,15 +119,35 @@ pub struct AlertRuleInput {
     pub tactic: Option<String>,
     pub platform: Option<String>,
     /// New alerts are posted here (JSON with a Slack-compatible `text`).
+    /// Write-only; on update, omit it to keep the current one and send ""
+    /// to remove it.
     pub webhook_url: Option<String>,
     /// Signs deliveries (`X-Aegis-Signature`); at least 16 characters.
     /// Write-only; on update, omit it to keep the current one.
     pub webhook_secret: Option<String>,
 }
 
+/// `https://hooks.example.com/…`: enough to recognise, nothing to reuse.
+fn webhook_origin(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("")),
+        Err(_) => "…".into(),
+    }
+}
+
 impl AlertRuleInput {
-    fn fields(self, current_secret: Option<String>) -> RuleFields {
+    /// The rule to store; what the input leaves out of the webhook is kept.
+    fn fields(self, current: Option<&Rule>) -> RuleFields {
         let blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let webhook_url = match self.webhook_url {
+            None => current.and_then(|r| r.webhook_url.clone()),
+            given => blank(given),
+        };
+        let webhook_secret = match (&webhook_url, blank(self.webhook_secret)) {
+            (None, _) => None,
+            (Some(_), Some(secret)) => Some(secret),
+            (Some(_), None) => current.and_then(|r| r.webhook_secret.clone()),
+        };
         RuleFields {
             name: self.name,
             kind: self.kind,
@@ -137,8 +159,8 @@ impl AlertRuleInput {
                 tactic: blank(self.tactic),
                 platform: blank(self.platform),
             },
-            webhook_secret: blank(self.webhook_secret).or(current_secret),
-            webhook_url: blank(self.webhook_url),
+            webhook_secret,
+            webhook_url,
         }
     }
 }
@@ -273,7 +295,7 @@ impl AlertsApi {
         let expected = expected_version(if_match.0.as_deref(), body.0.version)?
             .ok_or_else(|| ApiError::version_required("send If-Match or version"))?;
         let current = self.service.rule(&id.0).await?;
-        let fields = body.0.fields(current.webhook_secret);
+        let fields = body.0.fields(Some(&current));
         let rule = self.service.update_rule(&auth, &id.0, expected, fields).await?;
         Ok(RuleReply::Ok(Json(rule.clone().into()), etag(rule.version)))
     }

@@ -80,7 +80,8 @@ impl Webhooks {
                     status.is_server_error() || status.as_u16() == 429
                 }
                 Err(e) => {
-                    outcome = (None, Some(format!("cannot reach the webhook: {e}")));
+                    // Without the URL: it may be the webhook's credential.
+                    outcome = (None, Some(format!("cannot reach the webhook: {}", e.without_url())));
                     true
                 }
             };

@@ -156,14 +156,21 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
     assert_eq!(created.status, 201);
     assert_eq!(created.body["webhook_secret_set"], true);
     assert!(created.body.get("webhook_secret").is_none(), "the secret is never returned");
+    assert!(created.body.get("webhook_url").is_none(), "nor the URL, often a credential itself");
+    assert_eq!(created.body["webhook"], "https://hooks.example/…");
     let path = format!("/api/v1/alert-rules/{}", created.body["id"].as_str().unwrap());
     assert_eq!(app.get(&path, &blue).await.status, 200);
     let no_version = app.call("PUT", &path, Some(&lead), Some(json!({"name": "r", "kind": "technique_regressed"}))).await;
     assert_eq!(no_version.status, 428);
     let renamed = app
-        .call("PUT", &path, Some(&lead), Some(json!({"version": 1, "name": "renamed", "kind": "technique_regressed", "webhook_url": "https://hooks.example/a"})))
+        .call("PUT", &path, Some(&lead), Some(json!({"version": 1, "name": "renamed", "kind": "technique_regressed"})))
         .await;
     assert_eq!((renamed.status, renamed.body["webhook_secret_set"].as_bool()), (200, Some(true)), "{:?}", renamed.body);
+    assert_eq!(renamed.body["webhook"], "https://hooks.example/…", "an omitted webhook is kept");
+    let unhooked = app
+        .call("PUT", &path, Some(&lead), Some(json!({"version": 2, "name": "renamed", "kind": "technique_regressed", "webhook_url": ""})))
+        .await;
+    assert_eq!((unhooked.body["webhook"].as_str(), unhooked.body["webhook_secret_set"].as_bool()), (None, Some(false)), "{:?}", unhooked.body);
     assert_eq!(app.call("DELETE", &path, Some(&blue), None).await.status, 403);
     assert_eq!(app.call("DELETE", &path, Some(&lead), None).await.status, 204);
     let kinds = app.get("/api/v1/alert-kinds", &blue).await;
