@@ -95,7 +95,7 @@ export function AlertRules() {
   const evaluate = useMutation({
     mutationFn: (id: string) => unwrap(api.POST("/api/v1/alert-rules/{id}/evaluate", { params: { path: { id } } })),
     // New alerts and a new evaluation: what the other tabs show has changed.
-    onSuccess: () => Promise.all(["alert-rules", "alerts", "alert-evaluations"].map((key) => client.invalidateQueries({ queryKey: [key] }))),
+    onSuccess: () => Promise.all(["alert-rules", "alerts", "alert-evaluations", "alert-deliveries"].map((key) => client.invalidateQueries({ queryKey: [key] }))),
   });
   const remove = useMutation({
     mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/alert-rules/{id}", { params: { path: { id } } })),
@@ -119,7 +119,7 @@ export function AlertRules() {
             <tbody>
               {rules.data.map((r) => (
                 <tr key={r.id} className="border-b border-line/60 align-top">
-                  <td className="py-2 font-medium">{r.name}{!r.enabled && <span className="text-muted"> (disabled)</span>}{r.webhook && <span className="text-xs text-muted"> · webhook {r.webhook}</span>}</td>
+                  <td className="py-2 font-medium">{r.name}{!r.enabled && <span className="text-muted"> (disabled)</span>}{r.webhook && <span className="text-xs text-muted"> · webhook {r.webhook}</span>}{lead && r.webhook && <LastDelivery ruleId={r.id} />}</td>
                   <td>{kindName(r.kind)}<div className="font-mono text-xs text-muted">{JSON.stringify(r.params)}</div></td>
                   <td><SeverityBadge severity={r.severity} /></td>
                   <td className="text-xs">{[r.tactic, r.platform, r.campaign_id && "campaign"].filter(Boolean).join(", ") || "everything"}</td>
@@ -135,6 +135,21 @@ export function AlertRules() {
         )}
       </Card>
     </Page>
+  );
+}
+
+/** The newest webhook delivery of a rule, in one line. */
+function LastDelivery({ ruleId }: { ruleId: string }) {
+  const deliveries = useQuery({
+    queryKey: ["alert-deliveries", ruleId],
+    queryFn: () => unwrap(api.GET("/api/v1/alert-rules/{id}/deliveries", { params: { path: { id: ruleId }, query: { limit: 1 } } })),
+  });
+  const last = deliveries.data?.items[0];
+  if (!last) return null;
+  return (
+    <div className={`text-xs ${last.delivered ? "text-muted" : "text-gap"}`}>
+      last delivery {formatTime(last.at)}: {last.delivered ? "delivered" : `failed (${last.error ?? last.status_code})`} after {last.attempts} attempt{last.attempts === 1 ? "" : "s"}
+    </div>
   );
 }
 

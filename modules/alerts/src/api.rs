@@ -13,7 +13,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use serde_json::Value;
 
-use crate::model::{Alert, AlertFilter, AlertStatus, Evaluation, Rule, RuleFields, RuleScope};
+use crate::model::{Alert, AlertFilter, AlertStatus, Delivery, Evaluation, Rule, RuleFields, RuleScope};
 use crate::service::{AlertService, KindInfo};
 
 #[derive(Tags)]
@@ -233,6 +233,40 @@ impl From<Evaluation> for EvaluationView {
 }
 
 #[derive(Debug, Object)]
+pub struct DeliveryView {
+    pub id: String,
+    pub alert_id: String,
+    pub attempts: i64,
+    /// The last answer's HTTP status, if the webhook answered.
+    pub status_code: Option<i64>,
+    pub delivered: bool,
+    pub error: Option<String>,
+    pub at: Timestamp,
+}
+
+impl From<Delivery> for DeliveryView {
+    fn from(d: Delivery) -> Self {
+        Self {
+            id: d.id,
+            alert_id: d.alert_id,
+            attempts: d.attempts,
+            status_code: d.status_code,
+            delivered: d.delivered,
+            error: d.error,
+            at: d.at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct DeliveryPage {
+    pub items: Vec<DeliveryView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Object)]
 pub struct AlertPage {
     pub items: Vec<AlertView>,
     pub total: i64,
@@ -313,6 +347,25 @@ impl AlertsApi {
         let rule = self.service.rule(&id.0).await?;
         let evaluation = self.service.evaluate(&rule, "manual", time::now()).await?;
         Ok(Json(evaluation.into()))
+    }
+
+    /// A rule's webhook deliveries, newest first (leads and admins).
+    #[oai(path = "/alert-rules/:id/deliveries", method = "get", operation_id = "list_alert_deliveries")]
+    async fn deliveries(
+        &self,
+        _auth: Auth<LeadPlus>,
+        id: Path<String>,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<DeliveryPage>> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let (items, total) = self.service.deliveries(&id.0, page.limit, page.offset).await?;
+        Ok(Json(DeliveryPage {
+            items: items.into_iter().map(Into::into).collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
     }
 
     /// Evaluations, newest first.

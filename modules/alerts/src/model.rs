@@ -115,6 +115,20 @@ pub struct Evaluation {
     pub error: Option<String>,
 }
 
+/// One webhook delivery of one alert.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    pub rule_id: String,
+    pub alert_id: String,
+    pub attempts: i64,
+    /// The last answer's status, when there was one.
+    pub status_code: Option<i64>,
+    pub delivered: bool,
+    pub error: Option<String>,
+    pub at: Timestamp,
+}
+
 pub fn severity_str(severity: Severity) -> &'static str {
     match severity {
         Severity::Info => "info",

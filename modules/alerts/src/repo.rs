@@ -5,7 +5,7 @@ use aegis_core::db::{Db, decode_opt_time, decode_time, flag, is_unique_violation
 use aegis_core::time::{self, Timestamp};
 
 use crate::model::{
-    Alert, AlertFilter, AlertStatus, Evaluation, Rule, RuleFields, RuleScope, parse_severity,
+    Alert, AlertFilter, AlertStatus, Delivery, Evaluation, Rule, RuleFields, RuleScope, parse_severity,
     severity_str,
 };
 
@@ -109,6 +109,9 @@ impl TryFrom<AlertRow> for Alert {
         })
     }
 }
+
+/// An `alerts_delivery` row: id, rule, alert, attempts, status, delivered, error, at.
+type DeliveryRow = (String, String, String, i64, Option<i64>, i64, Option<String>, String);
 
 /// An `alerts_evaluation` row: id, rule, trigger, started, duration, findings, opened, error.
 type EvaluationRow = (String, String, String, String, i64, i64, i64, Option<String>);
@@ -386,6 +389,35 @@ impl AlertRepo {
                     opened,
                     error,
                 })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok((items, total))
+    }
+
+    /// A rule's webhook deliveries, newest first.
+    pub async fn deliveries(
+        &self,
+        rule_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Delivery>, i64), sqlx::Error> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts_delivery WHERE rule_id = $1")
+            .bind(rule_id)
+            .fetch_one(self.db.pool())
+            .await?;
+        let rows: Vec<DeliveryRow> = sqlx::query_as(
+            "SELECT id, rule_id, alert_id, attempts, status_code, delivered, error, at
+             FROM alerts_delivery WHERE rule_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(rule_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.db.pool())
+        .await?;
+        let items = rows
+            .into_iter()
+            .map(|(id, rule_id, alert_id, attempts, status_code, delivered, error, at)| {
+                Ok(Delivery { at: decode_time(&at)?, delivered: delivered != 0, id, rule_id, alert_id, attempts, status_code, error })
             })
             .collect::<Result<_, sqlx::Error>>()?;
         Ok((items, total))

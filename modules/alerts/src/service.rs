@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::error::AlertsError;
 use crate::kinds::{self, Baseline};
 use crate::model::{
-    Alert, AlertFilter, AlertStatus, Evaluation, PLUGIN_KIND_PREFIX, Rule, RuleFields,
+    Alert, AlertFilter, AlertStatus, Delivery, Evaluation, PLUGIN_KIND_PREFIX, Rule, RuleFields,
 };
 use crate::repo::AlertRepo;
 use aegis_mod_tests::view_repo::{ViewRepo, ViewScope};
@@ -315,6 +315,16 @@ impl AlertService {
         offset: i64,
     ) -> Result<(Vec<Evaluation>, i64), AlertsError> {
         Ok(self.repo.evaluations(rule_id, limit, offset).await?)
+    }
+
+    pub async fn deliveries(
+        &self,
+        rule_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Delivery>, i64), AlertsError> {
+        self.rule(rule_id).await?;
+        Ok(self.repo.deliveries(rule_id, limit, offset).await?)
     }
 
     async fn audit(&self, who: &Principal, action: &str, id: &str, detail: Value) {

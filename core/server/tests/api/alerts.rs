@@ -255,6 +255,11 @@ async fn webhooks_are_signed_and_retried(stack: Stack) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(delivered, Some((2, 1, Some(200))), "one 500, then delivered");
+    let listed = app.get(&format!("/api/v1/alert-rules/{}/deliveries", r.id), &admin).await;
+    assert_eq!(listed.body["total"], 1, "{:?}", listed.body);
+    assert_eq!((listed.body["items"][0]["attempts"].as_i64(), listed.body["items"][0]["delivered"].as_bool()), (Some(2), Some(true)));
+    let (_, viewer) = app.user_with_role(&admin, "viewer-hooks", "viewer").await;
+    assert_eq!(app.get(&format!("/api/v1/alert-rules/{}/deliveries", r.id), &viewer).await.status, 403);
     let requests = seen.lock().unwrap().clone();
     assert_eq!(requests.len(), 2);
     for (headers, body) in &requests {
