@@ -56,6 +56,7 @@ pub struct Settings {
     pub mitre: MitreSettings,
     pub evidence: EvidenceSettings,
     pub plugins: PluginSettings,
+    pub alerts: AlertSettings,
     pub coverage: CoverageSettings,
     /// Cron overrides per job id; an empty string disables the job.
     pub jobs: BTreeMap<String, String>,
@@ -210,6 +211,7 @@ impl Default for Settings {
             mitre: MitreSettings::default(),
             evidence: EvidenceSettings::default(),
             plugins: PluginSettings::default(),
+            alerts: AlertSettings::default(),
             coverage: CoverageSettings::default(),
             jobs: BTreeMap::new(),
         }
@@ -384,6 +386,16 @@ impl Default for CoverageSettings {
     }
 }
 
+/// Alert rules.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AlertSettings {
+    /// Lets webhooks reach loopback, private, link-local and other
+    /// non-public addresses. Off: a rule's webhook could otherwise probe
+    /// the server's own network (or a cloud metadata endpoint).
+    pub webhook_allow_private_networks: bool,
+}
+
 /// WebAssembly plugins: what an upload may weigh and what one call may use.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -404,6 +416,8 @@ pub struct PluginSettings {
     pub max_consecutive_failures: u32,
     /// Compiled components kept in memory.
     pub cache_entries: u32,
+    /// Plugin calls running at once; more wait their turn.
+    pub max_concurrent_calls: u32,
 }
 
 impl Default for PluginSettings {
@@ -417,6 +431,7 @@ impl Default for PluginSettings {
             max_findings: 1_000,
             max_consecutive_failures: 5,
             cache_entries: 64,
+            max_concurrent_calls: 4,
         }
     }
 }

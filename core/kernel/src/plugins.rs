@@ -289,9 +289,16 @@ impl PluginFault {
         }
     }
 
-    /// Whether the failure counts against the plugin (toward automatic disabling).
-    pub fn is_plugins_fault(&self) -> bool {
-        !matches!(self, Self::Unavailable(_))
+    /// Whether the failure counts toward disabling the plugin. Storage
+    /// outages are not the plugin's doing, and a plugin refusing its
+    /// configuration or input is the caller's: counting those would let
+    /// whoever writes a bad rule switch a shared plugin off.
+    pub fn counts_against_plugin(&self) -> bool {
+        !matches!(
+            self,
+            Self::Unavailable(_)
+                | Self::Reported(PluginError::InvalidConfig(_) | PluginError::InvalidInput(_))
+        )
     }
 }
 

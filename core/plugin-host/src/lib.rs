@@ -30,8 +30,31 @@ use crate::sandbox::Sandbox;
 /// Longest title and message a finding may carry, in bytes.
 const MAX_TITLE: usize = 500;
 const MAX_MESSAGE: usize = 20_000;
-/// Most technique or test ids one finding may name.
+/// Most technique or test ids one finding may name, and the longest id.
 const MAX_FINDING_IDS: usize = 10_000;
+const MAX_ID: usize = 200;
+
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+/// Text from a plugin made safe to store and show: control characters
+/// (NUL included, which PostgreSQL refuses) become spaces, line breaks
+/// survive when `lines`, and the text is cut to `max` bytes.
+pub(crate) fn clean(text: &str, max: usize, lines: bool) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() && !(lines && c == '\n') { ' ' } else { c })
+        .collect();
+    if out.len() > max {
+        let mut cut = max;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
 
 /// A compiled, identified and linked component.
 #[derive(Clone)]
@@ -47,6 +70,8 @@ pub struct WasmHost {
 
 struct Inner {
     sandbox: Sandbox,
+    /// Calls running at once: each may use the memory cap and a core.
+    calls: tokio::sync::Semaphore,
     storage: Storage,
     cache: ComponentCache,
     max_output_bytes: usize,
@@ -59,6 +84,7 @@ impl WasmHost {
         Ok(Self {
             inner: Arc::new(Inner {
                 sandbox: Sandbox::new(Limits::from_settings(settings))?,
+                calls: tokio::sync::Semaphore::new(settings.max_concurrent_calls.max(1) as usize),
                 storage,
                 cache: ComponentCache::new(settings.cache_entries as usize),
                 max_output_bytes: usize::try_from(settings.max_output_bytes)
@@ -94,7 +120,10 @@ impl WasmHost {
         }
         let inner = self.inner.clone();
         let declared = plugin.kind;
-        let loaded = blocking(move || inner.compile(&bytes, Some(declared)).map(|(l, _)| l)).await?;
+        let loaded = self
+            .inner
+            .blocking(move || inner.compile(&bytes, Some(declared)).map(|(l, _)| l))
+            .await?;
         self.inner.cache.insert(&plugin.sha256, loaded.clone());
         Ok(loaded)
     }
@@ -131,14 +160,19 @@ impl Inner {
             )));
         }
         for finding in findings {
-            if finding.title.trim().is_empty() || finding.title.len() > MAX_TITLE {
+            if finding.title.trim().is_empty()
+                || finding.title.len() > MAX_TITLE
+                || has_control(&finding.title)
+            {
                 return Err(invalid(format!(
-                    "a finding's title must be 1 to {MAX_TITLE} bytes"
+                    "a finding's title must be 1 to {MAX_TITLE} bytes of text without control characters"
                 )));
             }
-            if finding.message.len() > MAX_MESSAGE {
+            if finding.message.len() > MAX_MESSAGE
+                || finding.message.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
                 return Err(invalid(format!(
-                    "a finding's message is longer than {MAX_MESSAGE} bytes"
+                    "a finding's message must be at most {MAX_MESSAGE} bytes, without control characters but line breaks and tabs"
                 )));
             }
             if finding.technique_ids.len() > MAX_FINDING_IDS
@@ -146,6 +180,12 @@ impl Inner {
             {
                 return Err(invalid(format!(
                     "a finding names more than {MAX_FINDING_IDS} ids"
+                )));
+            }
+            let bad_id = |id: &String| id.is_empty() || id.len() > MAX_ID || has_control(id);
+            if finding.technique_ids.iter().chain(&finding.test_ids).any(bad_id) {
+                return Err(invalid(format!(
+                    "ids must be 1 to {MAX_ID} bytes without control characters"
                 )));
             }
         }
@@ -162,14 +202,22 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// Compiling and calling are CPU-bound and synchronous: keep them off the
-/// async workers.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, PluginFault> + Send + 'static,
-) -> Result<T, PluginFault> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(PluginFault::Trapped(format!("the call panicked in the host: {e}"))))
+impl Inner {
+    /// Compiling and calling are CPU-bound and synchronous: they run off the
+    /// async workers, at most `plugins.max_concurrent_calls` at once.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, PluginFault> + Send + 'static,
+    ) -> Result<T, PluginFault> {
+        let _permit = self
+            .calls
+            .acquire()
+            .await
+            .map_err(|_| PluginFault::Unavailable("the plugin host is shutting down".into()))?;
+        tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+            Err(PluginFault::Trapped(format!("the call panicked in the host: {e}")))
+        })
+    }
 }
 
 #[async_trait]
@@ -182,7 +230,7 @@ impl PluginInspector for WasmHost {
         let sha256 = sha256_hex(&component);
         let inner = self.inner.clone();
         let name = format!("upload {}", &sha256[..12]);
-        let (description, loaded) = blocking(move || {
+        let (description, loaded) = self.inner.clone().blocking(move || {
             let (loaded, _) = inner.compile(&component, declared)?;
             let description = v0_1::describe(&inner.sandbox, &loaded.prepared, &name)?;
             Ok((description, loaded))
@@ -211,7 +259,7 @@ impl AlertRuleEngine for WasmHost {
         let loaded = self.load(plugin).await?;
         let input = v0_1::evaluation_input(input);
         let (inner, plugin, params) = (self.inner.clone(), plugin.clone(), params.to_owned());
-        blocking(move || {
+        self.inner.blocking(move || {
             let findings =
                 v0_1::evaluate(&inner.sandbox, &loaded.prepared, &plugin, &params, &input)?;
             inner.check_findings(&findings)?;
@@ -227,7 +275,7 @@ impl ReportRenderer for WasmHost {
         let loaded = self.load(plugin).await?;
         let data = v0_1::report_data(data);
         let (inner, plugin) = (self.inner.clone(), plugin.clone());
-        blocking(move || {
+        self.inner.blocking(move || {
             let bytes = v0_1::render(&inner.sandbox, &loaded.prepared, &plugin, &data)?;
             if bytes.is_empty() || bytes.len() > inner.max_output_bytes {
                 return Err(invalid(format!(

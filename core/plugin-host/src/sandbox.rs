@@ -17,8 +17,13 @@ const TICK: Duration = Duration::from_millis(10);
 const MAX_LOG_LINES: u32 = 100;
 /// Longest log line kept, in bytes.
 const MAX_LOG_LINE: usize = 2_000;
-/// Tables a call may grow to, in elements.
+/// Table elements a call may hold, all tables together.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// Core instances, linear memories and tables one call may create. The
+/// components built by our toolchains use a handful of each.
+const MAX_INSTANCES: usize = 64;
+const MAX_MEMORIES: usize = 8;
+const MAX_TABLES: usize = 32;
 
 /// Call limits, from `[plugins]`.
 #[derive(Debug, Clone)]
@@ -74,10 +79,7 @@ impl Sandbox {
         let state = CallState {
             plugin: plugin.to_owned(),
             config: config.to_owned(),
-            memory: MemoryCap {
-                limit: usize::try_from(self.limits.memory_bytes).unwrap_or(usize::MAX),
-                exceeded: false,
-            },
+            memory: MemoryCap::new(usize::try_from(self.limits.memory_bytes).unwrap_or(usize::MAX)),
             log_lines: 0,
         };
         let mut store = Store::new(&self.engine, state);
@@ -152,33 +154,98 @@ impl CallState {
     }
 }
 
-/// Refuses growth past the cap and remembers that it did, so the fault is
-/// reported as memory rather than as whatever trap the guest hit next.
+/// Caps the call's memory as a whole — every linear memory of every
+/// instance together, since a component may declare many — and remembers a
+/// refusal, so the fault is reported as memory rather than as whatever trap
+/// the guest hit next. Tables and instance counts are capped too.
 pub struct MemoryCap {
     limit: usize,
+    used: usize,
+    table_elements: usize,
     exceeded: bool,
+}
+
+impl MemoryCap {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            used: 0,
+            table_elements: 0,
+            exceeded: false,
+        }
+    }
 }
 
 impl ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+        let total = self.used.saturating_add(desired.saturating_sub(current));
+        if total > self.limit {
             self.exceeded = true;
             return Ok(false);
         }
+        self.used = total;
         Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+        let total = self
+            .table_elements
+            .saturating_add(desired.saturating_sub(current));
+        if total > MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.table_elements = total;
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: usize = 1024 * 1024;
+
+    #[test]
+    fn the_memory_cap_counts_every_memory_together() {
+        let mut cap = MemoryCap::new(32 * MIB);
+        assert!(matches!(cap.memory_growing(0, 20 * MIB, None), Ok(true)));
+        // A second memory of the same size would pass a per-memory check.
+        assert!(matches!(cap.memory_growing(0, 20 * MIB, None), Ok(false)));
+        assert!(cap.exceeded);
+        // Growing the first memory counts only the growth.
+        let mut cap = MemoryCap::new(32 * MIB);
+        assert!(matches!(cap.memory_growing(0, 16 * MIB, None), Ok(true)));
+        assert!(matches!(cap.memory_growing(16 * MIB, 30 * MIB, None), Ok(true)));
+        assert!(!cap.exceeded);
+        assert!(cap.memories() <= 8 && cap.instances() <= 64 && cap.tables() <= 32);
+    }
+
+    #[test]
+    fn table_elements_are_capped_across_tables() {
+        let mut cap = MemoryCap::new(MIB);
+        assert!(matches!(cap.table_growing(0, 60_000, None), Ok(true)));
+        assert!(matches!(cap.table_growing(0, 60_000, None), Ok(false)));
     }
 }

@@ -107,9 +107,9 @@ pub fn describe(
             Ok(PluginDescription {
                 kind: PluginKind::AlertRule,
                 interface_version: VERSION.into(),
-                id: info.id,
-                name: info.name,
-                description: info.description,
+                id: crate::clean(&info.id, 200, false),
+                name: crate::clean(&info.name, 400, false),
+                description: crate::clean(&info.description, 8_000, true),
                 config_schema: parse_schema(&info.config_schema)?,
                 media_type: None,
                 file_extension: None,
@@ -124,12 +124,12 @@ pub fn describe(
             Ok(PluginDescription {
                 kind: PluginKind::ReportFormat,
                 interface_version: VERSION.into(),
-                id: info.id,
-                name: info.name,
+                id: crate::clean(&info.id, 200, false),
+                name: crate::clean(&info.name, 400, false),
                 description: String::new(),
                 config_schema: parse_schema(&info.config_schema)?,
-                media_type: Some(info.media_type),
-                file_extension: Some(info.file_extension),
+                media_type: Some(crate::clean(&info.media_type, 200, false)),
+                file_extension: Some(crate::clean(&info.file_extension, 50, false)),
             })
         }
     }
@@ -188,11 +188,15 @@ fn wrong_kind(wanted: PluginKind) -> PluginFault {
     })
 }
 
+/// Longest error text kept from a plugin, in bytes.
+const MAX_ERROR_TEXT: usize = 2_000;
+
 fn plugin_error(error: types::PluginError) -> port::PluginError {
+    let text = |t: String| crate::clean(&t, MAX_ERROR_TEXT, false);
     match error {
-        types::PluginError::InvalidConfig(text) => port::PluginError::InvalidConfig(text),
-        types::PluginError::InvalidInput(text) => port::PluginError::InvalidInput(text),
-        types::PluginError::Internal(text) => port::PluginError::Internal(text),
+        types::PluginError::InvalidConfig(t) => port::PluginError::InvalidConfig(text(t)),
+        types::PluginError::InvalidInput(t) => port::PluginError::InvalidInput(text(t)),
+        types::PluginError::Internal(t) => port::PluginError::Internal(text(t)),
     }
 }
 

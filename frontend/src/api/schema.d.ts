@@ -1192,7 +1192,8 @@ export interface components {
             webhook_url?: string;
             /**
              * @description Signs deliveries (`X-Aegis-Signature`); at least 16 characters.
-             *     Write-only; on update, omit it to keep the current one.
+             *     Write-only; on update, omit it to keep the current one — unless the
+             *     URL changes, which needs a new secret.
              */
             webhook_secret?: string;
         };

@@ -123,7 +123,8 @@ pub struct AlertRuleInput {
     /// to remove it.
     pub webhook_url: Option<String>,
     /// Signs deliveries (`X-Aegis-Signature`); at least 16 characters.
-    /// Write-only; on update, omit it to keep the current one.
+    /// Write-only; on update, omit it to keep the current one — unless the
+    /// URL changes, which needs a new secret.
     pub webhook_secret: Option<String>,
 }
 
@@ -143,10 +144,14 @@ impl AlertRuleInput {
             None => current.and_then(|r| r.webhook_url.clone()),
             given => blank(given),
         };
+        // The secret stays only with the URL it was set for: whoever points
+        // the rule elsewhere must give a new one.
+        let same_url = webhook_url.is_some() && current.and_then(|r| r.webhook_url.as_ref()) == webhook_url.as_ref();
         let webhook_secret = match (&webhook_url, blank(self.webhook_secret)) {
             (None, _) => None,
             (Some(_), Some(secret)) => Some(secret),
-            (Some(_), None) => current.and_then(|r| r.webhook_secret.clone()),
+            (Some(_), None) if same_url => current.and_then(|r| r.webhook_secret.clone()),
+            (Some(_), None) => None,
         };
         RuleFields {
             name: self.name,

@@ -28,7 +28,7 @@ use crate::model::{
 };
 use crate::repo::AlertRepo;
 use aegis_mod_tests::view_repo::{ViewRepo, ViewScope};
-use crate::webhook::Webhooks;
+use crate::webhook::{self, Webhooks};
 
 /// A kind a rule can have, with the schema its parameters follow.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ impl AlertService {
     pub fn new(kernel: Kernel, coverage: CoverageService, plugins: PluginService) -> Self {
         let repo = AlertRepo::new(kernel.db.clone());
         Self {
-            webhooks: Webhooks::new(repo.clone()),
+            webhooks: Webhooks::new(repo.clone(), kernel.settings.alerts.webhook_allow_private_networks),
             views: ViewRepo::new(kernel.db.clone()),
             repo,
             kernel,
@@ -106,12 +106,20 @@ impl AlertService {
                 "unknown kind (or a disabled plugin); GET /api/v1/alert-kinds lists them",
             )),
             Some(kind) => {
-                if let Err(aegis_mod_plugins::PluginsError::InvalidConfig(found)) =
-                    aegis_mod_plugins::service::validate_config(&kind.schema, &f.params)
-                {
-                    errors.extend(found.into_iter().map(|e| {
-                        FieldError::new(e.field.replacen("config", "params", 1), e.message)
-                    }));
+                // A plugin kind runs with the rule's params over the plugin's
+                // configuration: that whole is what must match the schema.
+                let effective = match f.kind.strip_prefix(PLUGIN_KIND_PREFIX) {
+                    Some(plugin_id) => merged(&self.plugins.get(plugin_id).await?.config, &f.params),
+                    None => f.params.clone(),
+                };
+                match aegis_mod_plugins::service::validate_config(&kind.schema, &effective) {
+                    Ok(()) => {}
+                    Err(aegis_mod_plugins::PluginsError::InvalidConfig(found)) => {
+                        errors.extend(found.into_iter().map(|e| {
+                            FieldError::new(e.field.replacen("config", "params", 1), e.message)
+                        }));
+                    }
+                    Err(other) => errors.push(FieldError::new("kind", other.to_string())),
                 }
             }
         }
@@ -121,6 +129,10 @@ impl AlertService {
                 && reqwest::Url::parse(url).is_ok();
             if !ok {
                 errors.push(FieldError::new("webhook_url", "an http(s) URL"));
+            } else if let Err(refused) =
+                webhook::target(url, self.kernel.settings.alerts.webhook_allow_private_networks).await
+            {
+                errors.push(FieldError::new("webhook_url", refused));
             }
             if f.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
                 errors.push(FieldError::new("webhook_secret", "at least 16 characters, to sign deliveries"));
@@ -173,7 +185,11 @@ impl AlertService {
     pub async fn evaluate_all(&self, now: Timestamp) -> Result<Vec<Evaluation>, AlertsError> {
         let mut done = Vec::new();
         for rule in self.repo.rules(true).await? {
-            done.push(self.evaluate(&rule, "schedule", now).await?);
+            // One rule that cannot be recorded does not hold up the others.
+            match self.evaluate(&rule, "schedule", now).await {
+                Ok(evaluation) => done.push(evaluation),
+                Err(e) => tracing::error!(rule = %rule.id, error = %e, "cannot evaluate an alert rule"),
+            }
         }
         Ok(done)
     }
@@ -224,6 +240,7 @@ impl AlertService {
                 }
             }
             Err(error) => {
+                let error = cut(&error, MAX_ERROR_TEXT);
                 tracing::warn!(rule = %rule.id, "alert rule failed: {error}");
                 evaluation.error = Some(error);
             }
@@ -341,6 +358,17 @@ impl AlertService {
             tracing::error!(error = %e, action, "cannot write the audit log");
         }
     }
+}
+
+/// Longest error text kept on an evaluation and its rule.
+const MAX_ERROR_TEXT: usize = 2_000;
+
+fn cut(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 /// Same finding, same fingerprint: its title and the sorted ids it names.

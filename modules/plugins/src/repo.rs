@@ -250,16 +250,20 @@ impl PluginRepo {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Counts a call. A failure past `disable_after` in a row switches the
-    /// plugin off in the same statement, so concurrent calls cannot race
-    /// past the limit; true when this call did that.
+    /// Counts a call. A failure that `counts` extends the run of failures,
+    /// and past `disable_after` in a row switches the plugin off in the
+    /// same statement, so concurrent calls cannot race past the limit;
+    /// true when this call did that.
     pub async fn record_call(
         &self,
         id: &str,
         failure: Option<(&str, &str)>,
+        counts: bool,
         disable_after: i64,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
+        let disable_after = if counts { disable_after } else { 0 };
+        let step = i64::from(counts);
         let Some((code, message)) = failure else {
             sqlx::query(
                 "UPDATE plugins_plugin SET calls = calls + 1, consecutive_failures = 0 WHERE id = $1",
@@ -271,11 +275,13 @@ impl PluginRepo {
         };
         let disabled: Option<i64> = sqlx::query_scalar(
             "UPDATE plugins_plugin SET calls = calls + 1, failures = failures + 1,
-                consecutive_failures = consecutive_failures + 1,
+                consecutive_failures = consecutive_failures + $7,
                 last_error_code = $2, last_error = $3, last_error_at = $4,
                 enabled = CASE WHEN $5 > 0 AND consecutive_failures + 1 >= $5 THEN 0 ELSE enabled END,
                 disabled_reason = CASE WHEN $5 > 0 AND consecutive_failures + 1 >= $5 AND enabled = 1
-                    THEN $6 ELSE disabled_reason END
+                    THEN $6 ELSE disabled_reason END,
+                version = CASE WHEN $5 > 0 AND consecutive_failures + 1 >= $5 AND enabled = 1
+                    THEN version + 1 ELSE version END
              WHERE id = $1
              RETURNING CASE WHEN disabled_reason = $6 AND enabled = 0 THEN 1 ELSE 0 END",
         )
@@ -285,6 +291,7 @@ impl PluginRepo {
         .bind(time::to_db(at))
         .bind(disable_after)
         .bind(auto_disable_reason(at))
+        .bind(step)
         .fetch_optional(self.db.pool())
         .await?;
         Ok(disabled == Some(1))

@@ -54,7 +54,10 @@ impl PluginService {
             .await
             .map_err(PluginsError::Refused)?;
         let description = inspected.description;
-        check_description(&description)?;
+        if let Err(refused) = check_description(&description) {
+            self.host.forget(&inspected.sha256);
+            return Err(refused);
+        }
         if let Some(clash) = self
             .repo
             .find_clash(&inspected.sha256, description.kind, &description.id)
@@ -109,7 +112,15 @@ impl PluginService {
             .await
             .inspect_err(|_| self.host.forget(&plugin.sha256))?;
         if let Err(error) = self.repo.insert(&plugin).await {
-            self.discard(&plugin).await;
+            // The object is keyed by digest: when the same component was
+            // registered concurrently, the winner's row points at it.
+            let shared = matches!(
+                self.repo.find_clash(&plugin.sha256, plugin.kind, &plugin.key).await,
+                Ok(Some(other)) if other.sha256 == plugin.sha256
+            );
+            if !shared {
+                self.discard(&plugin).await;
+            }
             return Err(if aegis_core::db::is_unique_violation(&error) {
                 PluginsError::Conflict("plugin_already_registered", "registered concurrently".into())
             } else {
@@ -259,19 +270,20 @@ impl PluginService {
     ) -> Result<T, PluginsError> {
         let fault = match outcome {
             Ok(value) => {
-                self.repo.record_call(&plugin.id, None, 0, time::now()).await?;
+                self.repo.record_call(&plugin.id, None, true, 0, time::now()).await?;
                 return Ok(value);
             }
             Err(fault) => fault,
         };
-        tracing::warn!(plugin = %plugin.name, code = fault.code(), error = %fault, "plugin call failed");
-        if fault.is_plugins_fault() {
-            let text = cut(&fault.to_string(), MAX_ERROR_TEXT);
+        let text = cut(&fault.to_string(), MAX_ERROR_TEXT);
+        tracing::warn!(plugin = %plugin.name, code = fault.code(), error = %text, "plugin call failed");
+        if !matches!(fault, PluginFault::Unavailable(_)) {
             let limit = i64::from(self.kernel.settings.plugins.max_consecutive_failures);
+            let counts = fault.counts_against_plugin();
             let at = time::now();
             if self
                 .repo
-                .record_call(&plugin.id, Some((fault.code(), &text)), limit, at)
+                .record_call(&plugin.id, Some((fault.code(), &text)), counts, limit, at)
                 .await?
             {
                 tracing::warn!(plugin = %plugin.name, "plugin disabled after {limit} failures in a row");

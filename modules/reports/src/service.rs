@@ -47,9 +47,14 @@ pub struct ReportRequest {
     pub title: Option<String>,
 }
 
+/// Reports generated at once; more wait in `queued`. Each holds its whole
+/// document in memory while it renders.
+const CONCURRENT_GENERATIONS: usize = 2;
+
 #[derive(Clone)]
 pub struct ReportService {
     kernel: Kernel,
+    running: std::sync::Arc<tokio::sync::Semaphore>,
     repo: ReportRepo,
     coverage: CoverageService,
     plugins: PluginService,
@@ -60,6 +65,7 @@ pub struct ReportService {
 impl ReportService {
     pub fn new(kernel: Kernel, coverage: CoverageService, plugins: PluginService) -> Self {
         Self {
+            running: std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_GENERATIONS)),
             repo: ReportRepo::new(kernel.db.clone()),
             campaigns: CampaignRepo::new(kernel.db.clone()),
             views: ViewRepo::new(kernel.db.clone()),
@@ -163,8 +169,12 @@ impl ReportService {
     }
 
     async fn generate(&self, report: Report) {
+        let Ok(_turn) = self.running.acquire().await else {
+            return;
+        };
         if let Err(error) = self.try_generate(&report).await {
             tracing::warn!(report = %report.id, "report failed: {error}");
+            let error: String = error.chars().take(2_000).collect();
             if let Err(e) = self.repo.failed(&report.id, &error, time::now()).await {
                 tracing::error!(error = %e, "cannot record a failed report");
             }

@@ -142,7 +142,9 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
         (json!({"name": "x", "kind": "technique_stale", "params": {"weeks": 3}}), "params"),
         (json!({"name": "", "kind": "technique_regressed"}), "name"),
         (json!({"name": "x", "kind": "technique_regressed", "webhook_url": "ftp://h"}), "webhook_url"),
-        (json!({"name": "x", "kind": "technique_regressed", "webhook_url": "https://h.example/x"}), "webhook_secret"),
+        (json!({"name": "x", "kind": "technique_regressed", "webhook_url": "https://93.184.216.34/x"}), "webhook_secret"),
+        (json!({"name": "x", "kind": "technique_regressed", "webhook_url": "http://169.254.169.254/latest", "webhook_secret": "0123456789abcdef"}), "webhook_url"),
+        (json!({"name": "x", "kind": "technique_regressed", "webhook_url": "http://127.0.0.1:6379/", "webhook_secret": "0123456789abcdef"}), "webhook_url"),
     ];
     for (body, field) in bad {
         let reply = app.post("/api/v1/alert-rules", &lead, body.clone()).await;
@@ -150,14 +152,15 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
         let fields: Vec<&str> = reply.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
         assert!(fields.contains(&field), "{body}: {fields:?}");
     }
-    let body = json!({"name": "regressions", "kind": "technique_regressed", "webhook_url": "https://hooks.example/a", "webhook_secret": "0123456789abcdef"});
+    // A public address written as an IP, so no name lookup is needed here.
+    let body = json!({"name": "regressions", "kind": "technique_regressed", "webhook_url": "https://93.184.216.34/a", "webhook_secret": "0123456789abcdef"});
     assert_eq!(app.post("/api/v1/alert-rules", &blue, body.clone()).await.status, 403);
     let created = app.post("/api/v1/alert-rules", &lead, body).await;
     assert_eq!(created.status, 201);
     assert_eq!(created.body["webhook_secret_set"], true);
     assert!(created.body.get("webhook_secret").is_none(), "the secret is never returned");
     assert!(created.body.get("webhook_url").is_none(), "nor the URL, often a credential itself");
-    assert_eq!(created.body["webhook"], "https://hooks.example/…");
+    assert_eq!(created.body["webhook"], "https://93.184.216.34/…");
     let path = format!("/api/v1/alert-rules/{}", created.body["id"].as_str().unwrap());
     assert_eq!(app.get(&path, &blue).await.status, 200);
     let no_version = app.call("PUT", &path, Some(&lead), Some(json!({"name": "r", "kind": "technique_regressed"}))).await;
@@ -166,7 +169,11 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
         .call("PUT", &path, Some(&lead), Some(json!({"version": 1, "name": "renamed", "kind": "technique_regressed"})))
         .await;
     assert_eq!((renamed.status, renamed.body["webhook_secret_set"].as_bool()), (200, Some(true)), "{:?}", renamed.body);
-    assert_eq!(renamed.body["webhook"], "https://hooks.example/…", "an omitted webhook is kept");
+    assert_eq!(renamed.body["webhook"], "https://93.184.216.34/…", "an omitted webhook is kept");
+    let moved = app
+        .call("PUT", &path, Some(&lead), Some(json!({"version": 2, "name": "renamed", "kind": "technique_regressed", "webhook_url": "https://93.184.216.35/b"})))
+        .await;
+    assert_eq!((moved.status, moved.body["errors"][0]["field"].as_str()), (422, Some("webhook_secret")), "a new URL needs a new secret");
     let unhooked = app
         .call("PUT", &path, Some(&lead), Some(json!({"version": 2, "name": "renamed", "kind": "technique_regressed", "webhook_url": ""})))
         .await;
@@ -234,7 +241,8 @@ async fn receiver() -> (String, Seen) {
 
 async fn webhooks_are_signed_and_retried(stack: Stack) {
     let Some(env) = TestEnv::new(stack).await else { return };
-    let app = env.spawn().await;
+    // The receiver listens on loopback, which webhooks may reach only when allowed.
+    let app = env.spawn_with(|s| s.alerts.webhook_allow_private_networks = true).await;
     load_catalog(&app, &shared_data(MINI)).await;
     let admin = app.admin_token().await;
     let (url, seen) = receiver().await;

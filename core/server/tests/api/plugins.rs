@@ -239,6 +239,16 @@ async fn failures_are_recorded_and_a_failing_plugin_is_disabled(stack: Stack) {
     assert!(on.body["disabled_reason"].is_null());
     service.evaluate(&id, &json!({}), &input).await.unwrap();
     assert_eq!(app.get(&path, &admin).await.body["calls"], 5);
+
+    // A plugin refusing its input or configuration blames the caller: the
+    // failures are counted, but whoever wrote a bad rule cannot switch it off.
+    for _ in 0..4 {
+        let refused = service.evaluate(&id, &json!({"mode": "error"}), &input).await;
+        assert!(matches!(refused, Err(PluginsError::Call(PluginFault::Reported(_)))), "{refused:?}");
+    }
+    let after = app.get(&path, &admin).await.body;
+    assert_eq!((after["enabled"].as_bool(), after["consecutive_failures"].as_i64()), (Some(true), Some(0)));
+    assert_eq!((after["failures"].as_i64(), after["last_error_code"].as_str()), (Some(7), Some("plugin_error")));
 }
 
 stack_tests!(

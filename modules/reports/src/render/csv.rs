@@ -20,12 +20,12 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
         let evidence = files.get(t.id.as_str()).copied().unwrap_or_default();
         let name = doc.technique_names.get(&t.technique_id).map(String::as_str).unwrap_or("");
         out.write_record([
-            t.id.as_str(),
+            &neutral(&t.id),
             &neutral(&t.name),
-            &t.technique_id,
-            name,
+            &neutral(&t.technique_id),
+            &neutral(name),
             state(t.state),
-            t.campaign_id.as_deref().unwrap_or(""),
+            &neutral(t.campaign_id.as_deref().unwrap_or("")),
             &neutral(t.platform.as_deref().unwrap_or("")),
             attack(t.attack_outcome),
             detection(t.detection_outcome),

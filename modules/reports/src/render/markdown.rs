@@ -55,7 +55,22 @@ fn write(out: &mut String, doc: &Document) -> std::fmt::Result {
     Ok(())
 }
 
-/// Text safe inside a table cell: one line, pipes escaped.
+/// Text safe inside a table cell and inert when the Markdown becomes HTML:
+/// one line; pipes, brackets and backticks escaped; no raw tags.
 fn cell(text: &str) -> String {
-    text.replace(['\r', '\n'], " ").replace('|', "\\|")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '|' | '[' | ']' | '`' | '*' | '_' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
