@@ -13,6 +13,7 @@ pub mod service;
 
 use aegis_core::Kernel;
 use aegis_core::module::Module;
+use aegis_core::scheduler::JobSpec;
 use aegis_mod_coverage::CoverageService;
 use aegis_mod_plugins::PluginService;
 
@@ -39,12 +40,38 @@ impl Module for ReportsModule {
         "reports"
     }
 
-    /// Reports a stopped server left half done are marked failed.
+    fn jobs(&self) -> Vec<JobSpec> {
+        let service = self.service.clone();
+        vec![JobSpec::new(
+            "stale_report_sweep",
+            "0 */10 * * * *",
+            "Marks failed the reports a stopped server left unfinished",
+            move |_kernel: Kernel| {
+                let service = service.clone();
+                async move {
+                    let failed = fail_stale(&service).await?;
+                    Ok(format!("{failed} unfinished reports marked failed"))
+                }
+            },
+        )]
+    }
+
+    /// Reports a stopped server left unfinished are marked failed.
     async fn start(&self, _kernel: &Kernel) -> anyhow::Result<()> {
-        let failed = self.service.repo().fail_unfinished(aegis_core::time::now()).await?;
+        let failed = fail_stale(&self.service).await?;
         if failed > 0 {
-            tracing::warn!("{failed} unfinished reports marked failed after a restart");
+            tracing::warn!("{failed} unfinished reports marked failed");
         }
         Ok(())
     }
+}
+
+/// A report takes seconds; one unfinished after this long lost its server.
+/// Others may be in progress on another replica, so younger ones are left.
+const STALE_AFTER_MINUTES: i64 = 30;
+
+async fn fail_stale(service: &ReportService) -> Result<u64, sqlx::Error> {
+    let now = aegis_core::time::now();
+    let before = now - chrono::Duration::minutes(STALE_AFTER_MINUTES);
+    service.repo().fail_unfinished(before, now).await
 }

@@ -153,13 +153,15 @@ impl ReportRepo {
         Ok(())
     }
 
-    /// Reports a stopped server left half done: they will not finish.
-    pub async fn fail_unfinished(&self, at: Timestamp) -> Result<u64, sqlx::Error> {
+    /// Reports still unfinished that were asked for before `before`: the
+    /// server generating them stopped, so they will not finish.
+    pub async fn fail_unfinished(&self, before: Timestamp, at: Timestamp) -> Result<u64, sqlx::Error> {
         let done = sqlx::query(
-            "UPDATE reports_report SET status = 'failed', error = 'interrupted by a restart; generate it again',
-                finished_at = $1 WHERE status IN ('queued', 'running')",
+            "UPDATE reports_report SET status = 'failed', error = 'interrupted (the server stopped); generate it again',
+                finished_at = $1 WHERE status IN ('queued', 'running') AND created_at < $2",
         )
         .bind(time::to_db(at))
+        .bind(time::to_db(before))
         .execute(self.db.pool())
         .await?;
         Ok(done.rows_affected())

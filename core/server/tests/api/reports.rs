@@ -188,4 +188,43 @@ async fn reports_are_validated_listed_and_deleted(stack: Stack) {
     assert_eq!(actions, ["report.delete", "report.generate"]);
 }
 
-stack_tests!(every_format_renders_a_campaign, reports_are_validated_listed_and_deleted);
+/// A report left unfinished by a stopped server is failed once it is old
+/// enough that no other replica can still be working on it.
+async fn stale_unfinished_reports_are_failed(stack: Stack) {
+    use aegis_mod_reports::model::{Report, ReportKind, ReportStatus};
+    use aegis_mod_reports::repo::ReportRepo;
+    let Some(env) = TestEnv::new(stack).await else { return };
+    let app = env.spawn().await;
+    let repo = ReportRepo::new(app.kernel.db.clone());
+    let now = aegis_core::time::now();
+    let queued = |id: &str, age_minutes: i64| Report {
+        id: id.into(),
+        kind: ReportKind::Executive,
+        format: "pdf".into(),
+        title: id.into(),
+        campaign_id: None,
+        platform: None,
+        status: ReportStatus::Queued,
+        progress: 0,
+        error: None,
+        storage_key: None,
+        media_type: None,
+        file_name: None,
+        size_bytes: None,
+        created_at: now - chrono::Duration::minutes(age_minutes),
+        created_by: "admin".into(),
+        finished_at: None,
+    };
+    repo.insert(&queued("old", 120)).await.unwrap();
+    repo.insert(&queued("young", 5)).await.unwrap();
+    let failed = repo.fail_unfinished(now - chrono::Duration::minutes(30), now).await.unwrap();
+    assert_eq!(failed, 1);
+    assert_eq!(repo.get("old").await.unwrap().unwrap().status, ReportStatus::Failed);
+    assert_eq!(repo.get("young").await.unwrap().unwrap().status, ReportStatus::Queued);
+}
+
+stack_tests!(
+    every_format_renders_a_campaign,
+    reports_are_validated_listed_and_deleted,
+    stale_unfinished_reports_are_failed,
+);
