@@ -2,7 +2,7 @@
 // schema) and the history of evaluations.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState, type FormEvent } from "react";
-import { NavLink, useSearchParams } from "react-router";
+import { Link, NavLink, useSearchParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
 import { api, type Schemas, unwrap } from "../api/client";
 import { SchemaInputs } from "../components/SchemaForm";
@@ -70,8 +70,14 @@ export function AlertInbox() {
                       {ruleName(a.rule_id)} · opened {formatTime(a.opened_at)}
                       {a.acknowledged_by && ` · acknowledged by ${a.acknowledged_by} ${formatTime(a.acknowledged_at)}`}
                       {a.resolved_by && ` · resolved by ${a.resolved_by} ${formatTime(a.resolved_at)}`}
-                      {a.technique_ids.length > 0 && ` · ${a.technique_ids.join(", ")}`}
                     </p>
+                    {(a.technique_ids.length > 0 || a.test_ids.length > 0) && (
+                      <p className="mt-1 flex flex-wrap gap-2 text-xs">
+                        {a.technique_ids.slice(0, 10).map((t) => <Link key={t} className="text-accent underline" to={`/techniques/${t}`}>{t}</Link>)}
+                        {a.test_ids.slice(0, 10).map((t, i) => <Link key={t} className="text-accent underline" to={`/tests/${t}`}>test {i + 1}</Link>)}
+                        {a.test_ids.length > 10 && <span className="text-muted">and {a.test_ids.length - 10} more tests</span>}
+                      </p>
+                    )}
                   </div>
                   {canAct && a.status === "open" && <Button onClick={() => act.mutate({ id: a.id, action: "acknowledge" })}>Acknowledge</Button>}
                   {canAct && a.status !== "resolved" && <Button onClick={() => act.mutate({ id: a.id, action: "resolve" })}>Resolve</Button>}
