@@ -22,7 +22,7 @@ pub const BUILTIN: &[BuiltinKind] = &[
     BuiltinKind {
         id: "coverage_drop",
         name: "Coverage dropped",
-        description: "Coverage of the rule's tactic (or overall) fell by more than N points since the newest snapshot of the same scope.",
+        description: "Coverage of the rule's tactic — or, without one, of the whole matrix or any tactic — fell by more than N points since the newest snapshot of the same scope.",
         schema: || json!({"type": "object", "additionalProperties": false, "properties": {
             "points": {"type": "number", "exclusiveMinimum": 0, "maximum": 100, "default": 5,
                        "title": "Percentage points"}}}),
@@ -193,47 +193,73 @@ pub fn evaluate(
                 return Vec::new();
             };
             let points = params.get("points").and_then(Value::as_f64).unwrap_or(5.0);
-            let counted: Vec<_> = input
-                .techniques
-                .iter()
-                .filter(|t| !t.revoked && !t.deprecated)
-                .filter(|t| scope_tactic.is_none_or(|tactic| t.tactics.iter().any(|x| x == tactic)))
-                .map(|t| t.id.as_str())
-                .collect();
-            if counted.is_empty() {
-                return Vec::new();
-            }
-            let now: BTreeMap<&str, CoverageStatus> =
-                input.coverage.iter().map(|c| (c.technique_id.as_str(), c.status)).collect();
-            let covered = |statuses: &dyn Fn(&str) -> Option<CoverageStatus>| {
-                counted.iter().filter(|t| statuses(t) == Some(CoverageStatus::Covered)).count() as f64
-                    * 100.0
-                    / counted.len() as f64
+            // The rule's tactic; without one, the whole matrix and each tactic.
+            let areas: Vec<Option<&str>> = match scope_tactic {
+                Some(tactic) => vec![Some(tactic)],
+                None => {
+                    let tactics: std::collections::BTreeSet<&str> = input
+                        .techniques
+                        .iter()
+                        .flat_map(|t| t.tactics.iter().map(String::as_str))
+                        .collect();
+                    std::iter::once(None).chain(tactics.into_iter().map(Some)).collect()
+                }
             };
-            let before = covered(&|t| baseline.before.get(t).copied());
-            let after = covered(&|t| now.get(t).copied());
-            if before - after <= points {
-                return Vec::new();
-            }
-            let lost: Vec<String> = counted
-                .iter()
-                .filter(|t| {
-                    baseline.before.get(**t) == Some(&CoverageStatus::Covered)
-                        && now.get(**t) != Some(&CoverageStatus::Covered)
-                })
-                .map(|t| (*t).to_owned())
-                .collect();
-            let what = scope_tactic.map_or("overall".to_owned(), |t| format!("tactic {t}"));
-            vec![finding(
-                format!("Coverage dropped: {what}"),
-                format!(
-                    "Coverage ({what}) fell from {before:.1}% to {after:.1}% since the snapshot of {}, more than the {points} points allowed.",
-                    baseline.taken_at
-                ),
-                lost,
-                Vec::new(),
-            )]
+            areas
+                .into_iter()
+                .filter_map(|area| coverage_drop(input, baseline, area, points))
+                .map(|(title, message, lost)| finding(title, message, lost, Vec::new()))
+                .collect()
         }
         _ => Vec::new(),
     }
+}
+
+/// Whether coverage of `area` (a tactic, or everything) fell by more than
+/// `points` since the baseline: the finding's title, message and the
+/// techniques that lost their coverage.
+fn coverage_drop(
+    input: &EvaluationInput,
+    baseline: &Baseline,
+    area: Option<&str>,
+    points: f64,
+) -> Option<(String, String, Vec<String>)> {
+    let counted: Vec<&str> = input
+        .techniques
+        .iter()
+        .filter(|t| !t.revoked && !t.deprecated)
+        .filter(|t| area.is_none_or(|tactic| t.tactics.iter().any(|x| x == tactic)))
+        .map(|t| t.id.as_str())
+        .collect();
+    if counted.is_empty() {
+        return None;
+    }
+    let now: BTreeMap<&str, CoverageStatus> =
+        input.coverage.iter().map(|c| (c.technique_id.as_str(), c.status)).collect();
+    let covered = |status: &dyn Fn(&str) -> Option<CoverageStatus>| {
+        counted.iter().filter(|t| status(t) == Some(CoverageStatus::Covered)).count() as f64 * 100.0
+            / counted.len() as f64
+    };
+    let before = covered(&|t| baseline.before.get(t).copied());
+    let after = covered(&|t| now.get(t).copied());
+    if before - after <= points {
+        return None;
+    }
+    let lost = counted
+        .iter()
+        .filter(|t| {
+            baseline.before.get(**t) == Some(&CoverageStatus::Covered)
+                && now.get(**t) != Some(&CoverageStatus::Covered)
+        })
+        .map(|t| (*t).to_owned())
+        .collect();
+    let what = area.map_or("overall".to_owned(), |t| format!("tactic {t}"));
+    Some((
+        format!("Coverage dropped: {what}"),
+        format!(
+            "Coverage ({what}) fell from {before:.1}% to {after:.1}% since the snapshot of {}, more than the {points} points allowed.",
+            baseline.taken_at
+        ),
+        lost,
+    ))
 }

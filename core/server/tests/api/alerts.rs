@@ -78,7 +78,7 @@ async fn each_builtin_kind_fires_when_it_should(stack: Stack) {
         ("technique_stale", json!({"days": 90}), hours(24 * 10), vec![]),
         ("technique_stale", json!({"days": 90}), hours(24 * 400), vec!["Not re-tested: T1003.001".into()]),
         ("revoked_technique", json!({}), hours(1), vec!["Tests on revoked technique T1059.007".into()]),
-        ("coverage_drop", json!({"points": 0.1}), hours(1), vec!["Coverage dropped: overall".into()]),
+        ("coverage_drop", json!({"points": 0.1}), hours(1), vec!["Coverage dropped: overall".into(), "Coverage dropped: tactic credential-access".into()]),
         ("coverage_drop", json!({"points": 50}), hours(1), vec![]),
         ("coverage_drop", json!({"points": 0.1}), hours(1), vec!["Coverage dropped: tactic credential-access".into()]),
     ];
