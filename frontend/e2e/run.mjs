@@ -147,6 +147,10 @@ try {
   expect(await page.getByRole("option", { name: "Blue review overdue (plugin)" }).count() === 1, "the plugin is offered as a kind");
   await page.getByRole("button", { name: "Evaluate now" }).click();
   await page.getByRole("status").filter({ hasText: "1 new alerts" }).waitFor();
+  await page.getByRole("button", { name: "Disable" }).click();
+  await page.getByText("(disabled)").waitFor();
+  await page.getByRole("button", { name: "Enable" }).click();
+  await page.getByText("(disabled)").waitFor({ state: "detached" });
   await shot("13-alert-rules");
   await page.getByRole("link", { name: "Inbox" }).click();
   const alert = page.locator('[data-alert="Not re-tested: T1003.001"]');

@@ -107,12 +107,24 @@ export function AlertRules() {
     mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/alert-rules/{id}", { params: { path: { id } } })),
     onSuccess: () => Promise.all(["alert-rules", "alerts", "alert-evaluations"].map((key) => client.invalidateQueries({ queryKey: [key] }))),
   });
+  const toggle = useMutation({
+    // Everything as it is but `enabled`; an omitted webhook is kept.
+    mutationFn: (r: Schemas["AlertRuleView"]) =>
+      unwrap(api.PUT("/api/v1/alert-rules/{id}", {
+        params: { path: { id: r.id } },
+        body: {
+          version: r.version, name: r.name, kind: r.kind, params: r.params, severity: r.severity, enabled: !r.enabled,
+          campaign_id: r.campaign_id ?? undefined, tactic: r.tactic ?? undefined, platform: r.platform ?? undefined,
+        },
+      })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["alert-rules"] }),
+  });
   const kindName = (id: string) => kinds.data?.find((k) => k.id === id)?.name ?? id;
   return (
     <Page title="Alert rules">
       <Tabs />
       {lead && kinds.data && <NewRule kinds={kinds.data} />}
-      <ErrorBox error={rules.error ?? evaluate.error ?? remove.error} />
+      <ErrorBox error={rules.error ?? evaluate.error ?? remove.error ?? toggle.error} />
       {evaluate.data && (
         <p role="status" className="mb-3 text-sm">
           Evaluated: {evaluate.data.findings} findings, {evaluate.data.opened} new alerts{evaluate.data.error ? ` — failed: ${evaluate.data.error}` : ""}.
@@ -132,6 +144,7 @@ export function AlertRules() {
                   <td className="text-xs">{formatTime(r.last_evaluated_at)}{r.last_error && <div className="text-gap">{r.last_error}</div>}</td>
                   <td className="whitespace-nowrap text-right">
                     {lead && <Button onClick={() => evaluate.mutate(r.id)}>Evaluate now</Button>}{" "}
+                    {lead && <Button onClick={() => toggle.mutate(r)}>{r.enabled ? "Disable" : "Enable"}</Button>}{" "}
                     {lead && <Button variant="danger" onClick={() => confirm(`Delete the rule "${r.name}" and its alerts?`) && remove.mutate(r.id)}>Delete</Button>}
                   </td>
                 </tr>
