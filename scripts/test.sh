@@ -19,6 +19,10 @@ fi
 AEGIS_PLUGIN_BUILD_DIR="$(bash scripts/build-plugins.sh)"
 export AEGIS_PLUGIN_BUILD_DIR
 
+# The guest SDK's own unit tests, built for this machine (its bindings
+# compile natively too); a target folder of its own keeps them apart.
+(cd plugins && CARGO_TARGET_DIR="$HOME/.cache/aegis/plugins-host-target" cargo test --locked --quiet -p aegis-plugin)
+
 # pdftotext, which the report tests read PDFs with.
 bash scripts/install-pdf-tools.sh
 

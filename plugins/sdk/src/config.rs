@@ -46,3 +46,31 @@ impl Config {
         self.0.get(key)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_object_with_defaults_for_what_is_missing() {
+        let config = Config::parse(r#"{"hours": 48, "severity": "high", "loud": true}"#)
+            .unwrap_or_else(|_| unreachable!("valid configuration"));
+        assert_eq!(config.u64_or("hours", 24), 48);
+        assert_eq!(config.u64_or("days", 90), 90);
+        assert_eq!(config.str_or("severity", "medium"), "high");
+        assert!(config.bool_or("loud", false));
+        assert_eq!(config.str_or("hours", "none"), "none", "a number is not a string");
+    }
+
+    #[test]
+    fn empty_text_is_an_empty_configuration() {
+        assert!(Config::parse("  ").is_ok());
+    }
+
+    #[test]
+    fn anything_but_an_object_is_invalid_config() {
+        for text in ["[1, 2]", "42", "{not json"] {
+            assert!(matches!(Config::parse(text), Err(PluginError::InvalidConfig(_))), "{text}");
+        }
+    }
+}
