@@ -20,9 +20,11 @@ CREATE TABLE alerts_rule (
     updated_by         TEXT NOT NULL
 );
 
+-- Alerts, evaluations and deliveries go with their rule, even one deleted
+-- while it was being evaluated.
 CREATE TABLE alerts_alert (
     id               TEXT PRIMARY KEY,
-    rule_id          TEXT NOT NULL,
+    rule_id          TEXT NOT NULL REFERENCES alerts_rule (id) ON DELETE CASCADE,
     fingerprint      TEXT NOT NULL,
     severity         TEXT NOT NULL,
     title            TEXT NOT NULL,
@@ -42,7 +44,7 @@ CREATE INDEX alerts_alert_inbox ON alerts_alert (status, opened_at);
 
 CREATE TABLE alerts_evaluation (
     id           TEXT PRIMARY KEY,
-    rule_id      TEXT NOT NULL,
+    rule_id      TEXT NOT NULL REFERENCES alerts_rule (id) ON DELETE CASCADE,
     trigger_kind TEXT NOT NULL,
     started_at   TEXT NOT NULL,
     duration_ms  BIGINT NOT NULL,
@@ -54,7 +56,7 @@ CREATE INDEX alerts_evaluation_rule ON alerts_evaluation (rule_id, started_at);
 
 CREATE TABLE alerts_delivery (
     id           TEXT PRIMARY KEY,
-    rule_id      TEXT NOT NULL,
+    rule_id      TEXT NOT NULL REFERENCES alerts_rule (id) ON DELETE CASCADE,
     alert_id     TEXT NOT NULL,
     attempts     BIGINT NOT NULL,
     status_code  BIGINT,

@@ -157,6 +157,13 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation())
 }
 
+/// True when a row points at one that is gone (the parent was deleted).
+pub fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_foreign_key_violation())
+}
+
 /// Makes `%`, `_` and `\` literal in a LIKE pattern; pair it with
 /// `LIKE $n ESCAPE '\'`, which both backends understand.
 pub fn escape_like(text: &str) -> String {

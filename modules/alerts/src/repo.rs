@@ -1,7 +1,7 @@
 //! SQL for alert rules, alerts, evaluations and webhook deliveries, and the
 //! read of tests in a rule's scope.
 
-use aegis_core::db::{Db, decode_opt_time, decode_time, flag, is_unique_violation};
+use aegis_core::db::{Db, decode_opt_time, decode_time, flag, is_foreign_key_violation, is_unique_violation};
 use aegis_core::time::{self, Timestamp};
 
 use crate::model::{
@@ -211,20 +211,13 @@ impl AlertRepo {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    /// Deletes the rule with its alerts, evaluations and deliveries.
+    /// Deletes the rule; its alerts, evaluations and deliveries go with it
+    /// (`ON DELETE CASCADE`).
     pub async fn delete_rule(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.db.pool().begin().await?;
-        for table in ["alerts_delivery", "alerts_evaluation", "alerts_alert"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE rule_id = $1")))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
         let done = sqlx::query("DELETE FROM alerts_rule WHERE id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(self.db.pool())
             .await?;
-        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -250,7 +243,8 @@ impl AlertRepo {
         .await;
         match outcome {
             Ok(_) => Ok(true),
-            Err(e) if is_unique_violation(&e) => Ok(false),
+            // Already open; or the rule was deleted while it was evaluated.
+            Err(e) if is_unique_violation(&e) || is_foreign_key_violation(&e) => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -328,8 +322,9 @@ impl AlertRepo {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Records an evaluation; nothing, when its rule was deleted meanwhile.
     pub async fn record_evaluation(&self, e: &Evaluation) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO alerts_evaluation (id, rule_id, trigger_kind, started_at, duration_ms,
                 findings, opened, error)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -343,7 +338,13 @@ impl AlertRepo {
         .bind(e.opened)
         .bind(&e.error)
         .execute(self.db.pool())
-        .await?;
+        .await;
+        match inserted {
+            Err(gone) if is_foreign_key_violation(&gone) => return Ok(()),
+            other => {
+                other?;
+            }
+        }
         sqlx::query("UPDATE alerts_rule SET last_evaluated_at = $2, last_error = $3 WHERE id = $1")
             .bind(&e.rule_id)
             .bind(time::to_db(e.started_at))
@@ -432,7 +433,7 @@ impl AlertRepo {
         error: Option<&str>,
         at: Timestamp,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO alerts_delivery (id, rule_id, alert_id, attempts, status_code, delivered, error, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -445,7 +446,11 @@ impl AlertRepo {
         .bind(error)
         .bind(time::to_db(at))
         .execute(self.db.pool())
-        .await?;
-        Ok(())
+        .await;
+        match done {
+            // The rule was deleted while its webhook was being called.
+            Err(gone) if is_foreign_key_violation(&gone) => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 }

@@ -128,6 +128,41 @@ async fn an_open_finding_opens_no_second_alert(stack: Stack) {
     assert_eq!(history.body["total"], 4);
     let now = app.post(&format!("/api/v1/alert-rules/{}/evaluate", r.id), &admin, json!({})).await;
     assert_eq!((now.status, now.body["trigger"].as_str()), (200, Some("manual")));
+
+    // Deleting the rule takes its alerts and history with it; an evaluation
+    // still running then records nothing, instead of failing or orphaning rows.
+    assert_eq!(app.call("DELETE", &format!("/api/v1/alert-rules/{}", r.id), Some(&admin), None).await.status, 204);
+    assert_eq!(app.get(&format!("/api/v1/alerts?rule_id={}", r.id), &admin).await.body["total"], 0);
+    assert_eq!(app.get(&format!("/api/v1/alert-evaluations?rule_id={}", r.id), &admin).await.body["total"], 0);
+    let repo = aegis_mod_alerts::repo::AlertRepo::new(app.kernel.db.clone());
+    let late_alert = aegis_mod_alerts::model::Alert {
+        id: uuid::Uuid::now_v7().to_string(),
+        rule_id: r.id.clone(),
+        severity: aegis_core::plugins::Severity::High,
+        title: "late".into(),
+        message: String::new(),
+        technique_ids: Vec::new(),
+        test_ids: Vec::new(),
+        status: aegis_mod_alerts::model::AlertStatus::Open,
+        opened_at: late,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        resolved_at: None,
+        resolved_by: None,
+    };
+    assert!(!repo.open_alert(&late_alert, "fingerprint").await.unwrap());
+    let late_evaluation = aegis_mod_alerts::model::Evaluation {
+        id: uuid::Uuid::now_v7().to_string(),
+        rule_id: r.id.clone(),
+        trigger: "schedule".into(),
+        started_at: late,
+        duration_ms: 1,
+        findings: 1,
+        opened: 0,
+        error: None,
+    };
+    repo.record_evaluation(&late_evaluation).await.unwrap();
+    assert_eq!(app.get(&format!("/api/v1/alert-evaluations?rule_id={}", r.id), &admin).await.body["total"], 0);
 }
 
 async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
