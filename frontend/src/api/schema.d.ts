@@ -1093,7 +1093,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Reports, newest first. */
+        /** Reports, newest first, by kind and status. */
         get: operations["list_reports"];
         put?: never;
         /**
@@ -13233,6 +13233,8 @@ export interface operations {
     list_reports: {
         parameters: {
             query?: {
+                kind?: components["schemas"]["ReportKind"];
+                status?: components["schemas"]["ReportStatus"];
                 limit?: number;
                 offset?: number;
             };

@@ -139,16 +139,18 @@ impl ReportsApi {
         Ok(ReportAccepted::Accepted(Json(report.into()), location))
     }
 
-    /// Reports, newest first.
+    /// Reports, newest first, by kind and status.
     #[oai(path = "/reports", method = "get", operation_id = "list_reports")]
     async fn list(
         &self,
         _auth: Auth<AnyRole>,
+        kind: Query<Option<ReportKind>>,
+        status: Query<Option<ReportStatus>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<ReportPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let (items, total) = self.service.list(page.limit, page.offset).await?;
+        let (items, total) = self.service.list(kind.0, status.0, page.limit, page.offset).await?;
         Ok(Json(ReportPage { items: items.into_iter().map(Into::into).collect(), total, limit: page.limit, offset: page.offset }))
     }
 

@@ -92,14 +92,30 @@ impl ReportRepo {
         row.map(TryInto::try_into).transpose()
     }
 
-    pub async fn list(&self, limit: i64, offset: i64) -> Result<(Vec<Report>, i64), sqlx::Error> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports_report")
-            .fetch_one(self.db.pool())
-            .await?;
+    /// Reports of a kind and status (either optional), newest first.
+    pub async fn list(
+        &self,
+        kind: Option<ReportKind>,
+        status: Option<ReportStatus>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Report>, i64), sqlx::Error> {
+        const CONDITION: &str = "($1 IS NULL OR kind = $1) AND ($2 IS NULL OR status = $2)";
+        let (kind, status) = (kind.map(ReportKind::as_str), status.map(ReportStatus::as_str));
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM reports_report WHERE {CONDITION}"
+        )))
+        .bind(kind)
+        .bind(status)
+        .fetch_one(self.db.pool())
+        .await?;
         let sql = format!(
-            "SELECT {COLUMNS} FROM reports_report ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
+            "SELECT {COLUMNS} FROM reports_report WHERE {CONDITION}
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
         let rows: Vec<ReportRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(kind)
+            .bind(status)
             .bind(limit)
             .bind(offset)
             .fetch_all(self.db.pool())

@@ -306,8 +306,14 @@ impl ReportService {
         self.repo.get(id).await?.ok_or(ReportsError::NotFound)
     }
 
-    pub async fn list(&self, limit: i64, offset: i64) -> Result<(Vec<Report>, i64), ReportsError> {
-        Ok(self.repo.list(limit, offset).await?)
+    pub async fn list(
+        &self,
+        kind: Option<ReportKind>,
+        status: Option<ReportStatus>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Report>, i64), ReportsError> {
+        Ok(self.repo.list(kind, status, limit, offset).await?)
     }
 
     /// The stored file of a ready report.

@@ -177,6 +177,10 @@ async fn reports_are_validated_listed_and_deleted(stack: Stack) {
 
     let list = app.get("/api/v1/reports", &viewer).await;
     assert_eq!(list.body["total"], 1);
+    assert_eq!(app.get("/api/v1/reports?kind=executive&status=ready", &viewer).await.body["total"], 1);
+    assert_eq!(app.get("/api/v1/reports?kind=campaign", &viewer).await.body["total"], 0);
+    assert_eq!(app.get("/api/v1/reports?status=failed", &viewer).await.body["total"], 0);
+    assert_eq!(app.get("/api/v1/reports?status=lost", &viewer).await.status, 400);
     let path = format!("/api/v1/reports/{}", executive["id"].as_str().unwrap());
     assert_eq!(app.call("DELETE", &path, Some(&viewer), None).await.status, 403);
     assert_eq!(stored_objects(&app, "reports/").await.len(), 1);
