@@ -60,6 +60,30 @@ impl AuditLog {
         Self { db }
     }
 
+    /// Records an event about `target` (kind, id) by `actor` (user id and
+    /// name; `None` for the server itself). A failed write is logged, never
+    /// the end of the request that made the change.
+    pub async fn record_about(
+        &self,
+        actor: Option<(&str, &str)>,
+        action: &str,
+        target: (&str, &str),
+        detail: Value,
+    ) {
+        let entry = AuditEntry {
+            actor_id: actor.map(|(id, _)| id.to_owned()),
+            actor_name: Some(actor.map_or("system", |(_, name)| name).to_owned()),
+            action: action.into(),
+            target_type: Some(target.0.into()),
+            target_id: Some(target.1.into()),
+            detail,
+            address: None,
+        };
+        if let Err(error) = self.record(entry).await {
+            tracing::error!(%error, action, "cannot write an audit event");
+        }
+    }
+
     pub async fn record(&self, entry: AuditEntry) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO kernel_audit_event (id, at, actor_id, actor_name, action, target_type, target_id, detail, address)

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use aegis_core::Kernel;
-use aegis_core::audit::AuditEntry;
 use aegis_core::auth::Principal;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{
@@ -345,18 +344,8 @@ impl AlertService {
     }
 
     async fn audit(&self, who: &Principal, action: &str, id: &str, detail: Value) {
-        let entry = AuditEntry {
-            actor_id: Some(who.user_id.clone()),
-            actor_name: Some(who.username.clone()),
-            action: action.into(),
-            target_type: Some("alert_rule".into()),
-            target_id: Some(id.into()),
-            detail,
-            address: None,
-        };
-        if let Err(e) = self.kernel.audit.record(entry).await {
-            tracing::error!(error = %e, action, "cannot write the audit log");
-        }
+        let actor = Some((who.user_id.as_str(), who.username.as_str()));
+        self.kernel.audit.record_about(actor, action, ("alert_rule", id), detail).await;
     }
 }
 

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use aegis_core::Kernel;
-use aegis_core::audit::AuditEntry;
 use aegis_core::auth::Principal;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{
@@ -311,18 +310,8 @@ impl PluginService {
     }
 
     async fn audit(&self, who: Option<&Principal>, action: &str, id: &str, detail: Value) {
-        let entry = AuditEntry {
-            actor_id: who.map(|p| p.user_id.clone()),
-            actor_name: Some(who.map_or("system", |p| p.username.as_str()).to_owned()),
-            action: action.into(),
-            target_type: Some("plugin".into()),
-            target_id: Some(id.into()),
-            detail,
-            address: None,
-        };
-        if let Err(e) = self.kernel.audit.record(entry).await {
-            tracing::error!(error = %e, action, "cannot write the audit log");
-        }
+        let actor = who.map(|p| (p.user_id.as_str(), p.username.as_str()));
+        self.kernel.audit.record_about(actor, action, ("plugin", id), detail).await;
     }
 }
 

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use aegis_core::Kernel;
-use aegis_core::audit::AuditEntry;
 use aegis_core::auth::Principal;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{CoverageStatus, Kpi, PluginKind, ReportData, TacticCoverage, TechniqueCoverageView};
@@ -342,18 +341,8 @@ impl ReportService {
     }
 
     async fn audit(&self, who: &Principal, action: &str, id: &str, detail: serde_json::Value) {
-        let entry = AuditEntry {
-            actor_id: Some(who.user_id.clone()),
-            actor_name: Some(who.username.clone()),
-            action: action.into(),
-            target_type: Some("report".into()),
-            target_id: Some(id.into()),
-            detail,
-            address: None,
-        };
-        if let Err(e) = self.kernel.audit.record(entry).await {
-            tracing::error!(error = %e, action, "cannot write the audit log");
-        }
+        let actor = Some((who.user_id.as_str(), who.username.as_str()));
+        self.kernel.audit.record_about(actor, action, ("report", id), detail).await;
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use aegis_core::Kernel;
-use aegis_core::audit::{AuditEntry, AuditEvent, AuditFilter};
+use aegis_core::audit::{AuditEvent, AuditFilter};
 use aegis_core::auth::{IdentityResolver, Principal, Role};
 use aegis_core::error::FieldError;
 use aegis_core::time;
@@ -56,18 +56,8 @@ pub async fn record(
     target: (&str, &str),
     detail: Value,
 ) {
-    let entry = AuditEntry {
-        actor_id: Some(actor.user_id.clone()),
-        actor_name: Some(actor.username.clone()),
-        action: action.into(),
-        target_type: Some(target.0.into()),
-        target_id: Some(target.1.into()),
-        detail,
-        address: None,
-    };
-    if let Err(error) = kernel.audit.record(entry).await {
-        tracing::error!(%error, "cannot write an audit event");
-    }
+    let who = Some((actor.user_id.as_str(), actor.username.as_str()));
+    kernel.audit.record_about(who, action, target, detail).await;
 }
 
 pub fn actor(who: &Principal) -> Actor {
