@@ -19,22 +19,28 @@ pub enum PluginKind {
     ReportFormat,
 }
 
-impl PluginKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AlertRule => "alert_rule",
-            Self::ReportFormat => "report_format",
-        }
-    }
+/// `as_str` and `parse` over the snake_case names that the database,
+/// the API and reports use, written once per enum.
+macro_rules! names {
+    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),+
+                }
+            }
 
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "alert_rule" => Some(Self::AlertRule),
-            "report_format" => Some(Self::ReportFormat),
-            _ => None,
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($name => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
         }
-    }
+    };
 }
+
+names!(PluginKind { AlertRule => "alert_rule", ReportFormat => "report_format" });
 
 /// What a component says about itself when it is registered.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +94,8 @@ pub enum Severity {
     Critical,
 }
 
+names!(Severity { Info => "info", Low => "low", Medium => "medium", High => "high", Critical => "critical" });
+
 /// Where a test is in its workflow, as plugins see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestState {
@@ -120,6 +128,22 @@ pub enum CoverageStatus {
     Gap,
     Untested,
 }
+
+names!(TestState {
+    Draft => "draft",
+    RedExecuting => "red_executing",
+    BlueEvaluating => "blue_evaluating",
+    Completed => "completed",
+    Cancelled => "cancelled",
+});
+names!(AttackOutcome { Succeeded => "succeeded", Failed => "failed", Blocked => "blocked" });
+names!(DetectionOutcome {
+    Prevented => "prevented",
+    Alerted => "alerted",
+    Logged => "logged",
+    NotDetected => "not_detected",
+});
+names!(CoverageStatus { Covered => "covered", Partial => "partial", Gap => "gap", Untested => "untested" });
 
 /// One test, read-only. Times are Unix seconds (the WIT `timestamp`).
 #[derive(Debug, Clone, PartialEq)]

@@ -128,24 +128,3 @@ pub struct Delivery {
     pub error: Option<String>,
     pub at: Timestamp,
 }
-
-pub fn severity_str(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Info => "info",
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-    }
-}
-
-pub fn parse_severity(text: &str) -> Option<Severity> {
-    Some(match text {
-        "info" => Severity::Info,
-        "low" => Severity::Low,
-        "medium" => Severity::Medium,
-        "high" => Severity::High,
-        "critical" => Severity::Critical,
-        _ => return None,
-    })
-}

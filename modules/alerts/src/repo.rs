@@ -2,11 +2,11 @@
 //! read of tests in a rule's scope.
 
 use aegis_core::db::{Db, decode_opt_time, decode_time, flag, is_foreign_key_violation, is_unique_violation};
+use aegis_core::plugins::Severity;
 use aegis_core::time::{self, Timestamp};
 
 use crate::model::{
-    Alert, AlertFilter, AlertStatus, Delivery, Evaluation, Rule, RuleFields, RuleScope, parse_severity,
-    severity_str,
+    Alert, AlertFilter, AlertStatus, Delivery, Evaluation, Rule, RuleFields, RuleScope,
 };
 
 const RULE_COLUMNS: &str = "id, name, kind, params, severity, enabled, campaign_id, tactic, platform,
@@ -48,7 +48,7 @@ impl TryFrom<RuleRow> for Rule {
     fn try_from(r: RuleRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             params: serde_json::from_str(&r.params).map_err(decode("params"))?,
-            severity: parse_severity(&r.severity).ok_or_else(|| decode("severity")(&r.severity))?,
+            severity: Severity::parse(&r.severity).ok_or_else(|| decode("severity")(&r.severity))?,
             enabled: r.enabled != 0,
             scope: RuleScope {
                 campaign_id: r.campaign_id,
@@ -93,7 +93,7 @@ impl TryFrom<AlertRow> for Alert {
 
     fn try_from(r: AlertRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            severity: parse_severity(&r.severity).ok_or_else(|| decode("severity")(&r.severity))?,
+            severity: Severity::parse(&r.severity).ok_or_else(|| decode("severity")(&r.severity))?,
             technique_ids: serde_json::from_str(&r.technique_ids).map_err(decode("technique_ids"))?,
             test_ids: serde_json::from_str(&r.test_ids).map_err(decode("test_ids"))?,
             status: AlertStatus::parse(&r.status).ok_or_else(|| decode("status")(&r.status))?,
@@ -142,7 +142,7 @@ impl AlertRepo {
         .bind(&f.name)
         .bind(&f.kind)
         .bind(f.params.to_string())
-        .bind(severity_str(f.severity))
+        .bind(f.severity.as_str())
         .bind(flag(f.enabled))
         .bind(&f.scope.campaign_id)
         .bind(&f.scope.tactic)
@@ -176,7 +176,7 @@ impl AlertRepo {
         .bind(&f.name)
         .bind(&f.kind)
         .bind(f.params.to_string())
-        .bind(severity_str(f.severity))
+        .bind(f.severity.as_str())
         .bind(flag(f.enabled))
         .bind(&f.scope.campaign_id)
         .bind(&f.scope.tactic)
@@ -233,7 +233,7 @@ impl AlertRepo {
         .bind(&alert.id)
         .bind(&alert.rule_id)
         .bind(fingerprint)
-        .bind(severity_str(alert.severity))
+        .bind(alert.severity.as_str())
         .bind(&alert.title)
         .bind(&alert.message)
         .bind(serde_json::to_string(&alert.technique_ids).unwrap_or_default())
@@ -267,7 +267,7 @@ impl AlertRepo {
         const CONDITION: &str =
             "($1 IS NULL OR status = $1) AND ($2 IS NULL OR severity = $2) AND ($3 IS NULL OR rule_id = $3)";
         let status = filter.status.map(AlertStatus::as_str);
-        let severity = filter.severity.map(severity_str);
+        let severity = filter.severity.map(Severity::as_str);
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM alerts_alert WHERE {CONDITION}"
         )))

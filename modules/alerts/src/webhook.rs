@@ -14,7 +14,7 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::model::{Alert, Rule, severity_str};
+use crate::model::{Alert, Rule};
 use crate::repo::AlertRepo;
 
 /// Attempts per alert, and the first pause between them (doubling).
@@ -192,7 +192,7 @@ fn chat_text(text: &str) -> String {
 }
 
 fn body(rule: &Rule, alert: &Alert) -> serde_json::Value {
-    let severity = severity_str(alert.severity);
+    let severity = alert.severity.as_str();
     json!({
         // Slack and compatible chat tools show `text`.
         "text": chat_text(&format!("[{severity}] {}: {}", alert.title, alert.message)),

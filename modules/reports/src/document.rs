@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aegis_core::plugins::{AttackOutcome, CoverageStatus, DetectionOutcome, ReportData, TestState};
+use aegis_core::plugins::{AttackOutcome, CoverageStatus, DetectionOutcome, ReportData};
 
 pub struct Document {
     pub data: ReportData,
@@ -32,42 +32,13 @@ impl Document {
     }
 }
 
-pub fn state(s: TestState) -> &'static str {
-    match s {
-        TestState::Draft => "draft",
-        TestState::RedExecuting => "red_executing",
-        TestState::BlueEvaluating => "blue_evaluating",
-        TestState::Completed => "completed",
-        TestState::Cancelled => "cancelled",
-    }
-}
-
+/// An outcome's name, or empty when there is none yet.
 pub fn attack(o: Option<AttackOutcome>) -> &'static str {
-    match o {
-        None => "",
-        Some(AttackOutcome::Succeeded) => "succeeded",
-        Some(AttackOutcome::Failed) => "failed",
-        Some(AttackOutcome::Blocked) => "blocked",
-    }
+    o.map_or("", AttackOutcome::as_str)
 }
 
 pub fn detection(o: Option<DetectionOutcome>) -> &'static str {
-    match o {
-        None => "",
-        Some(DetectionOutcome::Prevented) => "prevented",
-        Some(DetectionOutcome::Alerted) => "alerted",
-        Some(DetectionOutcome::Logged) => "logged",
-        Some(DetectionOutcome::NotDetected) => "not_detected",
-    }
-}
-
-pub fn status(s: CoverageStatus) -> &'static str {
-    match s {
-        CoverageStatus::Covered => "covered",
-        CoverageStatus::Partial => "partial",
-        CoverageStatus::Gap => "gap",
-        CoverageStatus::Untested => "untested",
-    }
+    o.map_or("", DetectionOutcome::as_str)
 }
 
 /// `2026-11-29T10:15:00Z`, or empty.

@@ -32,29 +32,17 @@ impl TryFrom<TestRow> for TestView {
     type Error = sqlx::Error;
 
     fn try_from(r: TestRow) -> Result<Self, sqlx::Error> {
-        let state = match r.state.as_str() {
-            "draft" => TestState::Draft,
-            "red_executing" => TestState::RedExecuting,
-            "blue_evaluating" => TestState::BlueEvaluating,
-            "completed" => TestState::Completed,
-            "cancelled" => TestState::Cancelled,
-            other => return Err(decode("state", other)),
-        };
-        let attack_outcome = match r.attack_outcome.as_deref() {
-            None => None,
-            Some("succeeded") => Some(AttackOutcome::Succeeded),
-            Some("failed") => Some(AttackOutcome::Failed),
-            Some("blocked") => Some(AttackOutcome::Blocked),
-            Some(other) => return Err(decode("attack_outcome", other)),
-        };
-        let detection_outcome = match r.detection_outcome.as_deref() {
-            None => None,
-            Some("prevented") => Some(DetectionOutcome::Prevented),
-            Some("alerted") => Some(DetectionOutcome::Alerted),
-            Some("logged") => Some(DetectionOutcome::Logged),
-            Some("not_detected") => Some(DetectionOutcome::NotDetected),
-            Some(other) => return Err(decode("detection_outcome", other)),
-        };
+        let state = TestState::parse(&r.state).ok_or_else(|| decode("state", &r.state))?;
+        let attack_outcome = r
+            .attack_outcome
+            .as_deref()
+            .map(|o| AttackOutcome::parse(o).ok_or_else(|| decode("attack_outcome", o)))
+            .transpose()?;
+        let detection_outcome = r
+            .detection_outcome
+            .as_deref()
+            .map(|o| DetectionOutcome::parse(o).ok_or_else(|| decode("detection_outcome", o)))
+            .transpose()?;
         Ok(Self {
             executed_at: unix(r.executed_at.as_deref())?,
             detected_at: unix(r.detected_at.as_deref())?,

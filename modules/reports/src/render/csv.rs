@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::document::{Document, attack, detection, state, when};
+use crate::document::{Document, attack, detection, when};
 
 const HEADER: [&str; 12] = [
     "test_id", "name", "technique_id", "technique", "state", "campaign_id", "platform",
@@ -24,7 +24,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
             &neutral(&t.name),
             &neutral(&t.technique_id),
             &neutral(name),
-            state(t.state),
+            t.state.as_str(),
             &neutral(t.campaign_id.as_deref().unwrap_or("")),
             &neutral(t.platform.as_deref().unwrap_or("")),
             attack(t.attack_outcome),

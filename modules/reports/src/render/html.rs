@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::document::{Document, attack, detection, figure, state, when};
+use crate::document::{Document, attack, detection, figure, when};
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;color:#111;margin:2rem auto;max-width:60rem;padding:0 1rem}\
 h1{font-size:1.8rem;margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:2px solid #333}\
@@ -59,7 +59,7 @@ fn write(out: &mut String, doc: &Document) -> std::fmt::Result {
             write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&t.name), esc(&doc.technique(&t.technique_id)), state(t.state),
+                esc(&t.name), esc(&doc.technique(&t.technique_id)), t.state.as_str(),
                 attack(t.attack_outcome), detection(t.detection_outcome), when(t.executed_at)
             )?;
         }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::document::{Document, attack, detection, state, status, when};
+use crate::document::{Document, attack, detection, when};
 
 pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
     let d = &doc.data;
@@ -19,11 +19,11 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
         "coverage": d.coverage.iter().map(|c| json!({
             "technique_id": c.technique_id,
             "name": doc.technique_names.get(&c.technique_id),
-            "status": status(c.status), "tests": c.tests, "regression": c.regression,
+            "status": c.status.as_str(), "tests": c.tests, "regression": c.regression,
             "last_tested_at": c.last_tested_at.map(|t| when(Some(t))),
         })).collect::<Vec<_>>(),
         "tests": d.tests.iter().map(|t| json!({
-            "id": t.id, "name": t.name, "technique_id": t.technique_id, "state": state(t.state),
+            "id": t.id, "name": t.name, "technique_id": t.technique_id, "state": t.state.as_str(),
             "campaign_id": t.campaign_id, "platform": t.platform,
             "attack_outcome": Some(attack(t.attack_outcome)).filter(|s| !s.is_empty()),
             "detection_outcome": Some(detection(t.detection_outcome)).filter(|s| !s.is_empty()),

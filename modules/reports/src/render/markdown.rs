@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::document::{Document, attack, detection, figure, state, when};
+use crate::document::{Document, attack, detection, figure, when};
 
 pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
     let mut out = String::new();
@@ -39,7 +39,7 @@ fn write(out: &mut String, doc: &Document) -> std::fmt::Result {
                 "| {} | {} | {} | {} | {} | {} |",
                 cell(&t.name),
                 cell(&doc.technique(&t.technique_id)),
-                state(t.state),
+                t.state.as_str(),
                 attack(t.attack_outcome),
                 detection(t.detection_outcome),
                 when(t.executed_at)

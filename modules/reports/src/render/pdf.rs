@@ -5,7 +5,7 @@
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 
-use crate::document::{Document, attack, detection, figure, state, when};
+use crate::document::{Document, attack, detection, figure, when};
 
 const WIDTH: f32 = 595.0;
 const HEIGHT: f32 = 842.0;
@@ -145,7 +145,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
             let cells = [
                 t.name.clone(),
                 doc.technique(&t.technique_id),
-                state(t.state).to_owned(),
+                t.state.as_str().to_owned(),
                 attack(t.attack_outcome).to_owned(),
                 detection(t.detection_outcome).to_owned(),
             ];
