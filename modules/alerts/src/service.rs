@@ -10,10 +10,9 @@ use aegis_core::Kernel;
 use aegis_core::auth::Principal;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{
-    CoverageStatus, EvaluationInput, Finding, PluginKind, TechniqueCoverageView, TechniqueView,
+    EvaluationInput, Finding, PluginKind, TechniqueView,
 };
 use aegis_core::time::{self, Timestamp};
-use aegis_mod_coverage::model::Status;
 use aegis_mod_coverage::{CoverageService, Scope};
 use aegis_mod_plugins::PluginService;
 use aegis_mod_plugins::model::PluginFilter;
@@ -277,9 +276,10 @@ impl AlertService {
                 .map_err(|e| e.to_string());
         }
         let baseline = if rule.kind == "coverage_drop" {
-            let report = self.coverage.kpis(&scope).await.map_err(db)?;
-            report.previous.map(|s| Baseline {
-                before: s.statuses.iter().map(|(k, v)| (k.clone(), status(*v))).collect(),
+            // Only the newest snapshot is needed, not the KPIs around it.
+            let previous = self.coverage.repo().latest_for(&scope).await.map_err(db)?;
+            previous.map(|s| Baseline {
+                before: s.statuses.iter().map(|(k, v)| (k.clone(), (*v).into())).collect(),
                 taken_at: time::to_db(s.taken_at),
             })
         } else {
@@ -377,15 +377,6 @@ fn merged(config: &Value, params: &Value) -> Value {
     Value::Object(out)
 }
 
-fn status(s: Status) -> CoverageStatus {
-    match s {
-        Status::Covered => CoverageStatus::Covered,
-        Status::Partial => CoverageStatus::Partial,
-        Status::Gap => CoverageStatus::Gap,
-        Status::Untested => CoverageStatus::Untested,
-    }
-}
-
 /// The view a rule evaluates: the catalog's techniques, their coverage and
 /// the tests, narrowed to a tactic when the rule has one.
 fn view(
@@ -418,19 +409,6 @@ fn view(
                 replaced_by: t.replaced_by.clone(),
             })
             .collect(),
-        coverage: techniques
-            .values()
-            .map(|t| TechniqueCoverageView {
-                technique_id: t.attack_id.clone(),
-                status: status(t.status),
-                tests: u32::try_from(t.tests).unwrap_or(u32::MAX),
-                regression: t.regression,
-                last_tested_at: t
-                    .last_tested_at
-                    .as_deref()
-                    .and_then(|s| time::from_db(s).ok())
-                    .map(|t| t.timestamp()),
-            })
-            .collect(),
+        coverage: techniques.values().map(|t| t.view()).collect(),
     }
 }

@@ -83,6 +83,34 @@ pub struct TechniqueCoverage {
     pub replaced_by: Option<String>,
 }
 
+impl From<Status> for aegis_core::plugins::CoverageStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Covered => Self::Covered,
+            Status::Partial => Self::Partial,
+            Status::Gap => Self::Gap,
+            Status::Untested => Self::Untested,
+        }
+    }
+}
+
+impl TechniqueCoverage {
+    /// This technique's coverage as alert rules, reports and plugins see it.
+    pub fn view(&self) -> aegis_core::plugins::TechniqueCoverageView {
+        aegis_core::plugins::TechniqueCoverageView {
+            technique_id: self.attack_id.clone(),
+            status: self.status.into(),
+            tests: u32::try_from(self.tests).unwrap_or(u32::MAX),
+            regression: self.regression,
+            last_tested_at: self
+                .last_tested_at
+                .as_deref()
+                .and_then(|t| aegis_core::time::from_db(t).ok())
+                .map(|t| t.timestamp()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Object)]
 pub struct Counts {
     pub covered: i64,

@@ -108,7 +108,8 @@ impl CoverageService {
         })
     }
 
-    async fn kpis_with(&self, scope: &Scope, coverage: &Coverage) -> Result<Kpis, sqlx::Error> {
+    /// The KPIs of `scope` when its coverage is already at hand.
+    pub async fn kpis_with(&self, scope: &Scope, coverage: &Coverage) -> Result<Kpis, sqlx::Error> {
         let mut kpis = self.repo.kpis(scope).await?;
         kpis.techniques = coverage.overall.clone();
         kpis.regressions = coverage.techniques.iter().filter(|t| t.regression).count() as i64;

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use aegis_core::Kernel;
 use aegis_core::auth::Principal;
 use aegis_core::error::FieldError;
-use aegis_core::plugins::{CoverageStatus, Kpi, PluginKind, ReportData, TacticCoverage, TechniqueCoverageView};
+use aegis_core::plugins::{Kpi, PluginKind, ReportData, TacticCoverage};
 use aegis_core::time;
 use aegis_mod_campaigns::CampaignRepo;
-use aegis_mod_coverage::model::Status;
+use aegis_mod_coverage::model::TechniqueCoverage;
 use aegis_mod_coverage::{CoverageService, Scope};
 use aegis_mod_plugins::PluginService;
 use aegis_mod_plugins::model::PluginFilter;
@@ -224,7 +224,8 @@ impl ReportService {
         };
         let view_scope = ViewScope { campaign_id: report.campaign_id.clone(), platform: report.platform.clone() };
         let coverage = self.coverage.coverage(&scope).await?;
-        let kpis = self.coverage.kpis(&scope).await?.kpis;
+        // The KPIs from the coverage just read, rather than reading it again.
+        let kpis = self.coverage.kpis_with(&scope, &coverage).await?;
         let with_tests = report.kind != ReportKind::Executive;
         let tests = if with_tests { self.views.tests(&view_scope).await? } else { Vec::new() };
         let evidence = if with_tests { self.views.evidence(&view_scope).await? } else { Vec::new() };
@@ -282,18 +283,7 @@ impl ReportService {
                 .techniques
                 .iter()
                 .filter(|t| !t.revoked && !t.deprecated)
-                .map(|t| TechniqueCoverageView {
-                    technique_id: t.attack_id.clone(),
-                    status: match t.status {
-                        Status::Covered => CoverageStatus::Covered,
-                        Status::Partial => CoverageStatus::Partial,
-                        Status::Gap => CoverageStatus::Gap,
-                        Status::Untested => CoverageStatus::Untested,
-                    },
-                    tests: count(t.tests),
-                    regression: t.regression,
-                    last_tested_at: t.last_tested_at.as_deref().and_then(|s| time::from_db(s).ok()).map(|t| t.timestamp()),
-                })
+                .map(TechniqueCoverage::view)
                 .collect(),
             tests,
             evidence,
