@@ -16,6 +16,7 @@ pub mod plugins;
 pub mod scheduler;
 pub mod secret;
 pub mod storage;
+pub mod text;
 pub mod time;
 
 use std::sync::Arc;

@@ -42,18 +42,10 @@ fn has_control(text: &str) -> bool {
 /// (NUL included, which PostgreSQL refuses) become spaces, line breaks
 /// survive when `lines`, and the text is cut to `max` bytes.
 pub(crate) fn clean(text: &str, max: usize, lines: bool) -> String {
-    let mut out: String = text
+    aegis_core::text::truncate(text, max)
         .chars()
         .map(|c| if c.is_control() && !(lines && c == '\n') { ' ' } else { c })
-        .collect();
-    if out.len() > max {
-        let mut cut = max;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-    }
-    out
+        .collect()
 }
 
 /// A compiled, identified and linked component.

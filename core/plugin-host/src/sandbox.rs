@@ -135,15 +135,8 @@ impl CallState {
         if self.log_lines > MAX_LOG_LINES {
             return;
         }
-        let mut cut = message.len().min(MAX_LOG_LINE);
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
         // Control characters could forge log lines or terminal escapes.
-        let message: String = message[..cut]
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        let message = crate::clean(message, MAX_LOG_LINE, false);
         let plugin = self.plugin.as_str();
         match level {
             tracing::Level::ERROR => tracing::error!(plugin, "{message}"),

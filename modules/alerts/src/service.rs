@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use aegis_core::Kernel;
+use aegis_core::text::truncate;
 use aegis_core::auth::Principal;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{
@@ -238,7 +239,7 @@ impl AlertService {
                 }
             }
             Err(error) => {
-                let error = cut(&error, MAX_ERROR_TEXT);
+                let error = truncate(&error, MAX_ERROR_TEXT).to_owned();
                 tracing::warn!(rule = %rule.id, "alert rule failed: {error}");
                 evaluation.error = Some(error);
             }
@@ -352,13 +353,6 @@ impl AlertService {
 /// Longest error text kept on an evaluation and its rule.
 const MAX_ERROR_TEXT: usize = 2_000;
 
-fn cut(text: &str, max: usize) -> String {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
-}
 
 /// Same finding, same fingerprint: its title and the sorted ids it names.
 fn fingerprint(finding: &Finding) -> String {

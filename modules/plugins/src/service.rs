@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use aegis_core::Kernel;
+use aegis_core::text::truncate;
 use aegis_core::auth::Principal;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{
@@ -274,7 +275,7 @@ impl PluginService {
             }
             Err(fault) => fault,
         };
-        let text = cut(&fault.to_string(), MAX_ERROR_TEXT);
+        let text = truncate(&fault.to_string(), MAX_ERROR_TEXT).to_owned();
         tracing::warn!(plugin = %plugin.name, code = fault.code(), error = %text, "plugin call failed");
         if !matches!(fault, PluginFault::Unavailable(_)) {
             let limit = i64::from(self.kernel.settings.plugins.max_consecutive_failures);
@@ -322,13 +323,6 @@ fn actor(who: &Principal) -> Actor {
     }
 }
 
-fn cut(text: &str, max: usize) -> String {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
-}
 
 /// Ids become keys and names are shown: hold them to a plain shape.
 fn check_description(d: &PluginDescription) -> Result<(), PluginsError> {
@@ -340,7 +334,7 @@ fn check_description(d: &PluginDescription) -> Result<(), PluginsError> {
     if !key_ok {
         return Err(PluginsError::BadDescription(format!(
             "the plugin's id `{}` must be 1 to 64 lowercase letters, digits and dashes",
-            cut(&d.id, 80)
+            truncate(&d.id, 80)
         )));
     }
     if d.name.trim().is_empty() || d.name.len() > 200 || d.description.len() > 4_000 {

@@ -173,8 +173,8 @@ impl ReportService {
         };
         if let Err(error) = self.try_generate(&report).await {
             tracing::warn!(report = %report.id, "report failed: {error}");
-            let error: String = error.chars().take(2_000).collect();
-            if let Err(e) = self.repo.failed(&report.id, &error, time::now()).await {
+            let error = aegis_core::text::truncate(&error, 2_000);
+            if let Err(e) = self.repo.failed(&report.id, error, time::now()).await {
                 tracing::error!(error = %e, "cannot record a failed report");
             }
         }
