@@ -114,7 +114,7 @@ impl WasmHost {
         let declared = plugin.kind;
         let loaded = self
             .inner
-            .blocking(move || inner.compile(&bytes, Some(declared)).map(|(l, _)| l))
+            .blocking(move || inner.compile(&bytes, Some(declared)))
             .await?;
         self.inner.cache.insert(&plugin.sha256, loaded.clone());
         Ok(loaded)
@@ -126,7 +126,7 @@ impl Inner {
         &self,
         bytes: &[u8],
         declared: Option<PluginKind>,
-    ) -> Result<(Loaded, String), PluginFault> {
+    ) -> Result<Loaded, PluginFault> {
         let engine = &self.sandbox.engine;
         let component = Component::from_binary(engine, bytes)
             .map_err(|e| PluginFault::Rejected(Rejection::NotAComponent(format!("{e:#}"))))?;
@@ -140,7 +140,7 @@ impl Inner {
             }
         }
         .map_err(|e| PluginFault::Rejected(Rejection::NotAComponent(format!("{e:#}"))))?;
-        Ok((Loaded { prepared }, version))
+        Ok(Loaded { prepared })
     }
 
     fn check_findings(&self, findings: &[Finding]) -> Result<(), PluginFault> {
@@ -223,7 +223,7 @@ impl PluginInspector for WasmHost {
         let inner = self.inner.clone();
         let name = format!("upload {}", &sha256[..12]);
         let (description, loaded) = self.inner.clone().blocking(move || {
-            let (loaded, _) = inner.compile(&component, declared)?;
+            let loaded = inner.compile(&component, declared)?;
             let description = v0_1::describe(&inner.sandbox, &loaded.prepared, &name)?;
             Ok((description, loaded))
         })
