@@ -98,14 +98,16 @@ export function AlertRules() {
   const client = useQueryClient();
   const rules = useQuery({ queryKey: ["alert-rules"], queryFn: () => unwrap(api.GET("/api/v1/alert-rules")) });
   const kinds = useQuery({ queryKey: ["alert-kinds"], queryFn: () => unwrap(api.GET("/api/v1/alert-kinds")) });
+  // Evaluating or deleting a rule changes what every tab shows.
+  const refreshAll = () =>
+    Promise.all(["alert-rules", "alerts", "alert-evaluations", "alert-deliveries"].map((key) => client.invalidateQueries({ queryKey: [key] })));
   const evaluate = useMutation({
     mutationFn: (id: string) => unwrap(api.POST("/api/v1/alert-rules/{id}/evaluate", { params: { path: { id } } })),
-    // New alerts and a new evaluation: what the other tabs show has changed.
-    onSuccess: () => Promise.all(["alert-rules", "alerts", "alert-evaluations", "alert-deliveries"].map((key) => client.invalidateQueries({ queryKey: [key] }))),
+    onSuccess: refreshAll,
   });
   const remove = useMutation({
     mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/alert-rules/{id}", { params: { path: { id } } })),
-    onSuccess: () => Promise.all(["alert-rules", "alerts", "alert-evaluations"].map((key) => client.invalidateQueries({ queryKey: [key] }))),
+    onSuccess: refreshAll,
   });
   const toggle = useMutation({
     // Everything as it is but `enabled`; an omitted webhook is kept.
