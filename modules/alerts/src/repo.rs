@@ -116,6 +116,24 @@ type DeliveryRow = (String, String, String, i64, Option<i64>, i64, Option<String
 /// An `alerts_evaluation` row: id, rule, trigger, started, duration, findings, opened, error.
 type EvaluationRow = (String, String, String, String, i64, i64, i64, Option<String>);
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// A rule's fields, bound in column order (name … webhook_secret) after
+/// whatever the statement binds first.
+fn bind_fields<'q>(query: AnyQuery<'q>, f: &'q RuleFields) -> AnyQuery<'q> {
+    query
+        .bind(&f.name)
+        .bind(&f.kind)
+        .bind(f.params.to_string())
+        .bind(f.severity.as_str())
+        .bind(flag(f.enabled))
+        .bind(&f.scope.campaign_id)
+        .bind(&f.scope.tactic)
+        .bind(&f.scope.platform)
+        .bind(&f.webhook_url)
+        .bind(&f.webhook_secret)
+}
+
 #[derive(Clone, Debug)]
 pub struct AlertRepo {
     db: Db,
@@ -133,22 +151,13 @@ impl AlertRepo {
         who: &str,
         at: Timestamp,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO alerts_rule (id, name, kind, params, severity, enabled, campaign_id, tactic,
                 platform, webhook_url, webhook_secret, version, created_at, created_by, updated_at, updated_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $12, $13)",
         )
-        .bind(id)
-        .bind(&f.name)
-        .bind(&f.kind)
-        .bind(f.params.to_string())
-        .bind(f.severity.as_str())
-        .bind(flag(f.enabled))
-        .bind(&f.scope.campaign_id)
-        .bind(&f.scope.tactic)
-        .bind(&f.scope.platform)
-        .bind(&f.webhook_url)
-        .bind(&f.webhook_secret)
+        .bind(id);
+        bind_fields(query, f)
         .bind(time::to_db(at))
         .bind(who)
         .execute(self.db.pool())
@@ -165,24 +174,15 @@ impl AlertRepo {
         who: &str,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
+        let query = sqlx::query(
             "UPDATE alerts_rule SET name = $3, kind = $4, params = $5, severity = $6, enabled = $7,
                 campaign_id = $8, tactic = $9, platform = $10, webhook_url = $11, webhook_secret = $12,
                 version = version + 1, updated_at = $13, updated_by = $14
              WHERE id = $1 AND version = $2",
         )
         .bind(id)
-        .bind(expected_version)
-        .bind(&f.name)
-        .bind(&f.kind)
-        .bind(f.params.to_string())
-        .bind(f.severity.as_str())
-        .bind(flag(f.enabled))
-        .bind(&f.scope.campaign_id)
-        .bind(&f.scope.tactic)
-        .bind(&f.scope.platform)
-        .bind(&f.webhook_url)
-        .bind(&f.webhook_secret)
+        .bind(expected_version);
+        let done = bind_fields(query, f)
         .bind(time::to_db(at))
         .bind(who)
         .execute(self.db.pool())
