@@ -1,7 +1,6 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, useContext, type ReactNode } from "react";
-import type { Role } from "../lib/workflow";
-import { api, type Schemas, unwrap } from "./client";
+import type { Schemas } from "./client";
+import type { Role } from "./enums";
 
 export type User = Schemas["UserView"];
 
@@ -15,27 +14,9 @@ export function useUser(): User {
 }
 
 export function hasRole(user: User, ...roles: Role[]): boolean {
-  return roles.includes(user.role as Role);
-}
-
-export function useMe() {
-  return useQuery({
-    queryKey: ["me"],
-    queryFn: () => unwrap(api.GET("/api/v1/auth/me")),
-    retry: false,
-    staleTime: 60_000,
-  });
+  return roles.includes(user.role);
 }
 
 export function UserProvider({ user, children }: { user: User; children: ReactNode }) {
   return <UserContext.Provider value={user}>{children}</UserContext.Provider>;
-}
-
-export function useLogout() {
-  const client = useQueryClient();
-  return async () => {
-    await api.POST("/api/v1/auth/logout").catch(() => undefined);
-    client.clear();
-    window.location.assign("/login");
-  };
 }

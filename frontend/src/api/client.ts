@@ -2,7 +2,7 @@
 // is the HttpOnly `aegis_token` cookie; unsafe requests carry the CSRF token
 // from the readable `aegis_csrf` cookie. A 401 sends the user to the login
 // page and back to where they were.
-import createClient, { type Middleware } from "openapi-fetch";
+import createClient, { defaultPathSerializer, type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -44,31 +44,43 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly fields: { field: string; message: string }[] = [],
+    readonly fields: Schemas["FieldError"][] = [],
     readonly currentState?: string,
   ) {
     super(message);
   }
 }
 
-interface Problem {
-  detail?: string;
-  title?: string;
-  code?: string;
-  errors?: { field: string; message: string }[];
-  current_state?: string;
+/** A non-empty string, else undefined. */
+function text(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
+function isFieldError(value: unknown): value is Schemas["FieldError"] {
+  return (
+    typeof value === "object" && value !== null &&
+    "field" in value && typeof value.field === "string" &&
+    "message" in value && typeof value.message === "string"
+  );
+}
+
+/** Reads a `Problem` body defensively: a proxy or a crash may answer with anything. */
 export function toError(status: number, body: unknown): ApiError {
-  const problem = (typeof body === "object" && body ? body : {}) as Problem;
-  const message = problem.detail || problem.title || (status ? `request failed (${status})` : "the server cannot be reached");
-  return new ApiError(status, problem.code ?? "error", message, problem.errors ?? [], problem.current_state);
+  const problem = typeof body === "object" && body !== null ? body : {};
+  const detail = "detail" in problem ? text(problem.detail) : undefined;
+  const title = "title" in problem ? text(problem.title) : undefined;
+  const code = "code" in problem && typeof problem.code === "string" ? problem.code : "error";
+  const fields = "errors" in problem && Array.isArray(problem.errors) ? problem.errors.filter(isFieldError) : [];
+  const currentState = "current_state" in problem && typeof problem.current_state === "string" ? problem.current_state : undefined;
+  const message = detail || title || (status ? `request failed (${status})` : "the server cannot be reached");
+  return new ApiError(status, code, message, fields, currentState);
 }
 
-/** Unwraps an openapi-fetch result, throwing the problem as an ApiError. */
-export async function unwrap<T>(
-  call: Promise<{ data?: T; error?: unknown; response: Response }>,
-): Promise<T> {
+/** What openapi-fetch answers, in the part these helpers read. */
+type Answer<T> = Promise<{ data?: T; error?: unknown; response: Response }>;
+
+/** Awaits a call, throwing network failures and problems as ApiError. */
+async function settle<T>(call: Answer<T>) {
   let result;
   try {
     result = await call;
@@ -76,21 +88,74 @@ export async function unwrap<T>(
     throw toError(0, undefined);
   }
   if (result.error !== undefined || !result.response.ok) throw toError(result.response.status, result.error);
-  return result.data as T;
+  return result;
 }
 
-/** Uploads one file as the form's `file` part (after any small `fields`),
- *  with progress (fetch cannot report upload progress). */
-export function upload<T>(
-  url: string,
-  file: File,
-  onProgress: (fraction: number) => void = () => {},
-  fields: Record<string, string> = {},
+/** The body of a successful answer, or the problem thrown as an ApiError.
+ *  For operations that answer with a body; `done` is for 204 ones, and the
+ *  second half of the parameter type refuses those here. */
+export async function unwrap<T>(
+  call: Answer<T> & (undefined extends T ? "this operation answers without a body: use done()" : unknown),
 ): Promise<T> {
+  const { data, response } = await settle(call);
+  // openapi-fetch gives no data for an empty body: a promised body is missing.
+  if (data === undefined) throw toError(response.status, undefined);
+  return data;
+}
+
+/** Waits for an operation that answers 204, throwing its problem as an ApiError. */
+export async function done(call: Answer<undefined>): Promise<void> {
+  await settle(call);
+}
+
+/** The operations that take a file by multipart POST. */
+export type UploadPath = {
+  [P in keyof paths]: paths[P] extends { post: { requestBody: { content: { "multipart/form-data": unknown } } } } ? P : never;
+}[keyof paths];
+
+type UploadOperation<P extends UploadPath> = paths[P]["post"];
+type Json = "application/json; charset=utf-8";
+
+/** What a successful upload to `P` answers, as the generated document says. */
+export type Uploaded<P extends UploadPath> = {
+  [S in keyof UploadOperation<P>["responses"]]: S extends 200 | 201
+    ? UploadOperation<P>["responses"][S] extends { content: { [J in Json]: infer Body } } ? Body : never
+    : never;
+}[keyof UploadOperation<P>["responses"]];
+
+/** The path parameters `P` needs: required when it has any. */
+type UploadParams<P extends UploadPath> =
+  UploadOperation<P>["parameters"]["path"] extends Record<string, string>
+    ? { params: UploadOperation<P>["parameters"]["path"] }
+    : { params?: undefined };
+
+export type UploadRequest<P extends UploadPath> = UploadParams<P> & {
+  file: File;
+  /** Small form fields, sent before the file (the server reads the form in order). */
+  fields?: Record<string, string>;
+  onProgress?: (fraction: number) => void;
+};
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Uploads one file as the form's `file` part, with progress (fetch cannot
+ *  report upload progress, so this is the one request outside openapi-fetch;
+ *  it keeps the client's CSRF header and session-expiry handling). */
+export function upload<P extends UploadPath>(path: P, request: UploadRequest<P>): Promise<Uploaded<P>> {
+  const { file, fields = {}, onProgress = () => {} } = request;
+  const url = defaultPathSerializer(path, request.params ?? {});
   const form = new FormData();
-  // Small fields first: the server reads the form in order.
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   form.append("file", file, file.name);
+  // Like openapi-fetch, trusts the JSON of a success to be what the document
+  // promises for this path.
+  const answer = (xhr: XMLHttpRequest): Uploaded<P> => JSON.parse(xhr.responseText);
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url);
@@ -99,15 +164,13 @@ export function upload<T>(
     if (token) xhr.setRequestHeader("X-CSRF-Token", token);
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onload = () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(xhr.responseText);
-      } catch {
-        body = undefined;
-      }
       if (xhr.status === 401) onSessionExpired();
-      if (xhr.status >= 200 && xhr.status < 300) resolve(body as T);
-      else reject(toError(xhr.status, body));
+      if (xhr.status < 200 || xhr.status >= 300) return reject(toError(xhr.status, parseJson(xhr.responseText)));
+      try {
+        resolve(answer(xhr));
+      } catch {
+        reject(toError(xhr.status, undefined));
+      }
     };
     xhr.onerror = () => reject(toError(0, undefined));
     xhr.send(form);

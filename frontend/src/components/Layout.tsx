@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { NavLink, Outlet } from "react-router";
-import { hasRole, useLogout, useUser } from "../api/auth";
+import { hasRole, useUser } from "../api/auth";
+import { useLogout } from "../api/hooks/session";
 
 function useTheme(): [boolean, () => void] {
   const [dark, setDark] = useState(() => document.documentElement.classList.contains("dark"));

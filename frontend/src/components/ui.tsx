@@ -1,7 +1,7 @@
 // Small building blocks shared by every page.
 import type { ButtonHTMLAttributes, ReactNode } from "react";
 import { ApiError } from "../api/client";
-import type { Status } from "../lib/matrix";
+import type { CoverageStatus } from "../api/enums";
 
 export function Page({ title, actions, children }: { title: string; actions?: ReactNode; children: ReactNode }) {
   return (
@@ -85,14 +85,14 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="py-6 text-center text-sm text-muted">{children}</p>;
 }
 
-const STATUS_CLASSES: Record<Status, string> = {
+const STATUS_CLASSES: Record<CoverageStatus, string> = {
   covered: "bg-covered text-white",
   partial: "bg-partial text-black",
   gap: "bg-gap text-white",
   untested: "bg-untested text-ink",
 };
 
-export function StatusBadge({ status }: { status: Status }) {
+export function StatusBadge({ status }: { status: CoverageStatus }) {
   return <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${STATUS_CLASSES[status]}`}>{status}</span>;
 }
 

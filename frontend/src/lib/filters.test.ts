@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseQuery, toParams, toggleSort, withFilter } from "./filters";
+import { parseQuery, toApiQuery, toParams, toggleSort, withFilter } from "./filters";
 
 describe("list filters in the URL", () => {
   it("round-trip, dropping defaults and unknown keys", () => {
@@ -7,6 +7,15 @@ describe("list filters in the URL", () => {
     expect(query).toEqual({ filters: { state: "completed", tag: "apt29" }, sort: "name", limit: 50, offset: 50 });
     expect(toParams(query).toString()).toBe("state=completed&tag=apt29&sort=name&limit=50&offset=50");
     expect(toParams(parseQuery(new URLSearchParams())).toString()).toBe("");
+  });
+
+  it("drop a state the API does not know", () => {
+    expect(parseQuery(new URLSearchParams("state=finished&tag=apt29")).filters).toEqual({ tag: "apt29" });
+  });
+
+  it("become the API's query", () => {
+    const query = parseQuery(new URLSearchParams("state=blue_evaluating&q=lsass&limit=50&offset=50"));
+    expect(toApiQuery(query)).toEqual({ state: "blue_evaluating", q: "lsass", sort: "-created_at", limit: 50, offset: 50 });
   });
 
   it("refuse bad paging", () => {

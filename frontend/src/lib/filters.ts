@@ -1,5 +1,8 @@
 // Test-list filters live in the URL, so a view can be bookmarked and shared.
+import { parseEnum, TEST_STATES } from "../api/enums";
+import type { TestListQuery } from "../api/hooks/tests";
 
+/** The list's query parameters the URL keeps (each one the API takes). */
 export const FILTER_KEYS = [
   "state",
   "technique",
@@ -12,7 +15,7 @@ export const FILTER_KEYS = [
   "created_after",
   "created_before",
   "q",
-] as const;
+] as const satisfies readonly (keyof TestListQuery)[];
 
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
@@ -26,13 +29,14 @@ export interface ListQuery {
 export const DEFAULT_SORT = "-created_at";
 export const PAGE_SIZES = [25, 50, 100];
 
-/** Reads the query from the URL, ignoring unknown keys and bad numbers. */
+/** Reads the query from the URL, ignoring unknown keys, unknown states and bad numbers. */
 export function parseQuery(params: URLSearchParams): ListQuery {
   const filters: ListQuery["filters"] = {};
   for (const key of FILTER_KEYS) {
     const value = params.get(key)?.trim();
     if (value) filters[key] = value;
   }
+  if (!parseEnum(TEST_STATES, filters.state)) delete filters.state;
   const limit = Number(params.get("limit"));
   const offset = Number(params.get("offset"));
   return {
@@ -67,4 +71,10 @@ export function withFilter(query: ListQuery, key: FilterKey, value: string): Lis
 export function toggleSort(query: ListQuery, column: string): ListQuery {
   const sort = query.sort === column ? `-${column}` : column;
   return { ...query, sort, offset: 0 };
+}
+
+/** The query as the API takes it: filters, sorting and paging. */
+export function toApiQuery(query: ListQuery): TestListQuery {
+  const { state, ...filters } = query.filters;
+  return { ...filters, state: parseEnum(TEST_STATES, state), sort: query.sort, limit: query.limit, offset: query.offset };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildMatrix, displayStatus, type MatrixInput, type Status } from "./matrix";
+import type { CoverageStatus } from "../api/enums";
+import { buildMatrix, displayStatus, type MatrixInput } from "./matrix";
 
 const matrix: MatrixInput = {
   tactics: [
@@ -25,7 +26,7 @@ const matrix: MatrixInput = {
 };
 
 describe("matrix layout", () => {
-  const statuses = new Map<string, Status>([
+  const statuses = new Map<string, CoverageStatus>([
     ["T1059.001", "covered"],
     ["T1059.004", "gap"],
     ["T1003", "partial"],

@@ -2,7 +2,7 @@
 // technique coloured by its coverage status, sub-techniques folded under
 // their parent with the best and worst of them summarised.
 
-export type Status = "covered" | "partial" | "gap" | "untested";
+import type { CoverageStatus } from "../api/enums";
 
 export interface MatrixInput {
   tactics: {
@@ -14,10 +14,10 @@ export interface MatrixInput {
 export interface Cell {
   id: string;
   name: string;
-  status: Status;
-  subtechniques: { id: string; name: string; status: Status }[];
+  status: CoverageStatus;
+  subtechniques: { id: string; name: string; status: CoverageStatus }[];
   /** Counts over the sub-techniques, for the folded badge. */
-  subCounts: Record<Status, number>;
+  subCounts: Record<CoverageStatus, number>;
 }
 
 export interface Column {
@@ -25,18 +25,19 @@ export interface Column {
   shortName: string;
   name: string;
   cells: Cell[];
-  counts: Record<Status, number>;
+  counts: Record<CoverageStatus, number>;
 }
 
-const ORDER: Status[] = ["gap", "partial", "covered", "untested"];
+/** Most urgent first. */
+const ORDER = ["gap", "partial", "covered", "untested"] as const satisfies readonly CoverageStatus[];
 
-function emptyCounts(): Record<Status, number> {
+function emptyCounts(): Record<CoverageStatus, number> {
   return { covered: 0, partial: 0, gap: 0, untested: 0 };
 }
 
 /** Columns in matrix order; techniques sorted by name, as Navigator shows them. */
-export function buildMatrix(matrix: MatrixInput, statuses: Map<string, Status>): Column[] {
-  const of = (id: string): Status => statuses.get(id) ?? "untested";
+export function buildMatrix(matrix: MatrixInput, statuses: Map<string, CoverageStatus>): Column[] {
+  const of = (id: string): CoverageStatus => statuses.get(id) ?? "untested";
   return matrix.tactics.map(({ tactic, techniques }) => {
     const counts = emptyCounts();
     const cells = [...techniques]
@@ -57,12 +58,12 @@ export function buildMatrix(matrix: MatrixInput, statuses: Map<string, Status>):
 
 /** The status a folded technique shows: its own, unless it is untested and
  *  its sub-techniques were tested, then the most urgent of theirs. */
-export function displayStatus(cell: Cell): Status {
+export function displayStatus(cell: Cell): CoverageStatus {
   if (cell.status !== "untested") return cell.status;
   return ORDER.find((s) => s !== "untested" && cell.subCounts[s] > 0) ?? "untested";
 }
 
-export const STATUS_LABELS: Record<Status, string> = {
+export const STATUS_LABELS: Record<CoverageStatus, string> = {
   covered: "Covered",
   partial: "Partial",
   gap: "Gap",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialValues, schemaFields, toParams } from "./schemaForm";
+import { asRecord, initialValues, schemaFields, toParams } from "./schemaForm";
 
 const schema = {
   type: "object",
@@ -39,6 +39,9 @@ describe("schema forms", () => {
 
   it("treats a missing schema as no fields", () => {
     expect(schemaFields(undefined)).toEqual([]);
+    expect(schemaFields(["not", "a", "schema"])).toEqual([]);
+    expect(schemaFields({ properties: { n: "not an object" }, required: [1, "n"] })).toMatchObject([{ name: "n", kind: "json", required: true }]);
+    expect(asRecord(null)).toEqual({});
     expect(toParams([], {})).toEqual({});
   });
 });

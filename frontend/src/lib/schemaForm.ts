@@ -16,14 +16,20 @@ export interface SchemaField {
   default?: unknown;
 }
 
-type Schema = { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+/** `value` if it is a plain JSON object, else an empty one (schemas and
+ *  configurations arrive as `unknown`). */
+export function asRecord(value: unknown): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value));
+}
 
 /** The fields of an object schema, in the order it lists them. */
 export function schemaFields(schema: unknown): SchemaField[] {
-  const s = (schema ?? {}) as Schema;
-  const required = new Set(s.required ?? []);
-  return Object.entries(s.properties ?? {}).map(([name, p]) => {
-    const type = p.type as string | undefined;
+  const s = asRecord(schema);
+  const required = new Set(Array.isArray(s.required) ? s.required.filter((r) => typeof r === "string") : []);
+  return Object.entries(asRecord(s.properties)).map(([name, property]) => {
+    const p = asRecord(property);
+    const type = p.type;
     const options = Array.isArray(p.enum) ? p.enum.map(String) : [];
     const kind: FieldKind = options.length
       ? "enum"

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { availableTransitions, canEdit, canUpload, missingFor, type Role, type TestState } from "./workflow";
-
-const ROLES: Role[] = ["admin", "lead", "red_tech", "blue_tech", "viewer"];
-const STATES: TestState[] = ["draft", "red_executing", "blue_evaluating", "completed", "cancelled"];
+import { ROLES, TEST_STATES as STATES, type Role, type TestState } from "../api/enums";
+import { availableTransitions, canEdit, canUpload, missingFor } from "./workflow";
 
 describe("state machine buttons", () => {
   it("offer exactly what the API accepts", () => {

@@ -1,12 +1,15 @@
 // The test state machine as the dashboard offers it. The API enforces the
 // same rules; the UI only avoids offering what a role may not do.
 
-export type Role = "admin" | "lead" | "red_tech" | "blue_tech" | "viewer";
-export type TestState = "draft" | "red_executing" | "blue_evaluating" | "completed" | "cancelled";
-export type FieldGroup = "plan" | "red" | "blue";
+import type { Role, Side, TestState } from "../api/enums";
+
+export type FieldGroup = "plan" | Side;
+
+/** The last segment of a transition's route, `POST /api/v1/tests/{id}/<slug>`. */
+export type TransitionSlug = "start-execution" | "submit-to-blue" | "complete" | "reopen" | "cancel";
 
 export interface TransitionAction {
-  slug: "start-execution" | "submit-to-blue" | "complete" | "reopen" | "cancel";
+  slug: TransitionSlug;
   label: string;
   from: TestState[];
   roles: Role[];
@@ -52,7 +55,7 @@ export function canUpload(state: TestState, role: Role): boolean {
 
 /** What is missing before a transition is accepted (mirrors the API's 422). */
 export function missingFor(
-  slug: TransitionAction["slug"],
+  slug: TransitionSlug,
   test: { executed_at?: string | null; attack_outcome?: string | null; detection_outcome?: string | null },
 ): string[] {
   if (slug === "submit-to-blue") {

@@ -1,7 +1,6 @@
-import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useUser } from "../api/auth";
-import { api, unwrap } from "../api/client";
+import { useChangePassword } from "../api/hooks/session";
 import { Button, Card, ErrorBox, Field, inputClass, Page } from "../components/ui";
 
 /** The signed-in user's own account: who they are, and their password. */
@@ -10,17 +9,16 @@ export function Account() {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [repeat, setRepeat] = useState("");
-  const change = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/auth/password", { body: { current_password: current, new_password: next } })),
-    onSuccess: () => {
-      // Older sessions end with a password change; sign in again.
-      window.location.assign("/login");
-    },
-  });
+  const change = useChangePassword();
   const mismatch = repeat.length > 0 && repeat !== next;
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!mismatch) change.mutate();
+    if (mismatch) return;
+    change.mutate(
+      { current_password: current, new_password: next },
+      // Older sessions end with a password change; sign in again.
+      { onSuccess: () => window.location.assign("/login") },
+    );
   };
   return (
     <Page title="My account">

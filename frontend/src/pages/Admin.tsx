@@ -1,38 +1,25 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { api, unwrap } from "../api/client";
+import { parseEnum, ROLES, type Role } from "../api/enums";
+import { useAudit, useSchedulerStatus, useSyncMitre, useSyncRuns } from "../api/hooks/system";
+import { useChangeUser, useCreateToken, useCreateUser, useRevokeToken, useTokens, useUsers } from "../api/hooks/users";
 import { Badge, Button, Card, Empty, ErrorBox, Field, formatTime, inputClass, Loading, Page } from "../components/ui";
 
-const ROLES = ["admin", "lead", "red_tech", "blue_tech", "viewer"] as const;
-
 function Users() {
-  const client = useQueryClient();
-  const users = useQuery({ queryKey: ["users"], queryFn: () => unwrap(api.GET("/api/v1/users", { params: { query: { limit: 500 } } })) });
-  const [form, setForm] = useState({ username: "", role: "red_tech", password: "" });
-  const create = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/users", { body: { username: form.username, role: form.role as (typeof ROLES)[number], password: form.password } })),
-    onSuccess: () => {
-      setForm({ username: "", role: "red_tech", password: "" });
-      client.invalidateQueries({ queryKey: ["users"] });
-    },
-  });
-  const change = useMutation({
-    mutationFn: ({ id, role, active }: { id: string; role?: string; active?: boolean }) =>
-      active === false
-        ? unwrap(api.DELETE("/api/v1/users/{id}", { params: { path: { id } } }))
-        : unwrap(api.PATCH("/api/v1/users/{id}", { params: { path: { id } }, body: { role: role as (typeof ROLES)[number], active } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["users"] }),
-  });
+  const users = useUsers();
+  const blank: { username: string; role: Role; password: string } = { username: "", role: "red_tech", password: "" };
+  const [form, setForm] = useState(blank);
+  const create = useCreateUser();
+  const change = useChangeUser();
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate();
+    create.mutate(form, { onSuccess: () => setForm(blank) });
   };
   return (
     <Card title="Users">
       <form onSubmit={submit} className="mb-3 flex flex-wrap items-end gap-2" aria-label="New user">
         <Field label="Username"><input className={inputClass} value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} required /></Field>
         <Field label="Role">
-          <select className={inputClass} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value })}>{ROLES.map((r) => <option key={r}>{r}</option>)}</select>
+          <select className={inputClass} value={form.role} onChange={(e) => setForm({ ...form, role: parseEnum(ROLES, e.target.value) ?? form.role })}>{ROLES.map((r) => <option key={r}>{r}</option>)}</select>
         </Field>
         <Field label="Password"><input type="password" className={inputClass} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} required minLength={10} /></Field>
         <Button type="submit" variant="primary">Create user</Button>
@@ -46,7 +33,7 @@ function Users() {
               <tr key={u.id} className="border-t border-line/60">
                 <td className="py-1">{u.username}</td>
                 <td>
-                  <select aria-label={`Role of ${u.username}`} className={inputClass} value={u.role} onChange={(e) => change.mutate({ id: u.id, role: e.target.value })}>
+                  <select aria-label={`Role of ${u.username}`} className={inputClass} value={u.role} onChange={(e) => change.mutate({ id: u.id, role: parseEnum(ROLES, e.target.value) })}>
                     {ROLES.map((r) => <option key={r}>{r}</option>)}
                   </select>
                 </td>
@@ -69,25 +56,22 @@ function Users() {
 }
 
 function Tokens() {
-  const client = useQueryClient();
-  const tokens = useQuery({ queryKey: ["tokens"], queryFn: () => unwrap(api.GET("/api/v1/auth/tokens")) });
+  const tokens = useTokens();
   const [name, setName] = useState("");
   const [secret, setSecret] = useState<string | null>(null);
-  const create = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/auth/tokens", { body: { name } })),
-    onSuccess: (t) => {
-      setSecret(t.token);
-      setName("");
-      client.invalidateQueries({ queryKey: ["tokens"] });
-    },
-  });
-  const revoke = useMutation({
-    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/auth/tokens/{id}", { params: { path: { id } } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["tokens"] }),
-  });
+  const create = useCreateToken();
+  const revoke = useRevokeToken();
   return (
     <Card title="My API tokens">
-      <form onSubmit={(e) => { e.preventDefault(); create.mutate(); }} className="mb-2 flex items-end gap-2">
+      <form onSubmit={(e) => {
+        e.preventDefault();
+        create.mutate({ name }, {
+          onSuccess: (t) => {
+            setSecret(t.token);
+            setName("");
+          },
+        });
+      }} className="mb-2 flex items-end gap-2">
         <Field label="Token name"><input className={inputClass} value={name} onChange={(e) => setName(e.target.value)} required /></Field>
         <Button type="submit">Create token</Button>
       </form>
@@ -108,7 +92,7 @@ function Tokens() {
 }
 
 function Scheduler() {
-  const jobs = useQuery({ queryKey: ["jobs"], queryFn: () => unwrap(api.GET("/api/v1/system/scheduler-status")) });
+  const jobs = useSchedulerStatus();
   return (
     <Card title="Scheduler">
       <ErrorBox error={jobs.error} />
@@ -121,9 +105,8 @@ function Scheduler() {
 }
 
 function MitreSync() {
-  const client = useQueryClient();
-  const runs = useQuery({ queryKey: ["sync-runs"], queryFn: () => unwrap(api.GET("/api/v1/system/mitre-sync-runs", { params: { query: { limit: 20 } } })), refetchInterval: 5000 });
-  const sync = useMutation({ mutationFn: () => unwrap(api.POST("/api/v1/system/sync-mitre")), onSuccess: () => client.invalidateQueries({ queryKey: ["sync-runs"] }) });
+  const runs = useSyncRuns();
+  const sync = useSyncMitre();
   return (
     <Card title="MITRE ATT&CK sync">
       <Button variant="primary" onClick={() => sync.mutate()} disabled={sync.isPending}>Sync now</Button>
@@ -134,7 +117,7 @@ function MitreSync() {
 }
 
 function Audit() {
-  const audit = useQuery({ queryKey: ["audit"], queryFn: () => unwrap(api.GET("/api/v1/audit", { params: { query: { limit: 50 } } })) });
+  const audit = useAudit();
   return (
     <Card title="Audit log (latest 50)">
       <ErrorBox error={audit.error} />

@@ -1,16 +1,25 @@
 // The alert inbox, the alert rules (with a form built from each kind's
 // schema) and the history of evaluations.
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState, type FormEvent } from "react";
 import { Link, NavLink, useSearchParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
-import { api, type Schemas, unwrap } from "../api/client";
+import type { Schemas } from "../api/client";
+import { ALERT_STATUSES, parseEnum, SEVERITIES, type Severity } from "../api/enums";
+import {
+  useAlertAction,
+  useAlertEvaluations,
+  useAlertKinds,
+  useAlertRules,
+  useAlerts,
+  useCreateRule,
+  useDeleteRule,
+  useEvaluateRule,
+  useLastDelivery,
+  useToggleRule,
+} from "../api/hooks/alerts";
 import { SchemaInputs } from "../components/SchemaForm";
 import { Badge, Button, Card, Empty, ErrorBox, Field, formatTime, inputClass, Loading, Page, Pager } from "../components/ui";
 import { initialValues, schemaFields, toParams } from "../lib/schemaForm";
-
-const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
-type Severity = (typeof SEVERITIES)[number];
 
 function SeverityBadge({ severity }: { severity: Severity }) {
   const tone = severity === "critical" || severity === "high" ? "red" : severity === "medium" ? "warn" : "neutral";
@@ -31,27 +40,18 @@ function Tabs() {
 export function AlertInbox() {
   const user = useUser();
   const canAct = !hasRole(user, "viewer");
-  const client = useQueryClient();
   const [params, setParams] = useSearchParams();
-  const status = (params.get("status") ?? "open") as Schemas["AlertStatus"];
+  const status = parseEnum(ALERT_STATUSES, params.get("status")) ?? "open";
   const offset = Number(params.get("offset") ?? 0);
-  const alerts = useQuery({
-    queryKey: ["alerts", status, offset],
-    queryFn: () => unwrap(api.GET("/api/v1/alerts", { params: { query: { status, limit: 50, offset } } })),
-    placeholderData: keepPreviousData,
-  });
-  const rules = useQuery({ queryKey: ["alert-rules"], queryFn: () => unwrap(api.GET("/api/v1/alert-rules")) });
+  const alerts = useAlerts(status, offset);
+  const rules = useAlertRules();
   const ruleName = (id: string) => rules.data?.find((r) => r.id === id)?.name ?? "a deleted rule";
-  const act = useMutation({
-    mutationFn: ({ id, action }: { id: string; action: "acknowledge" | "resolve" }) =>
-      unwrap(api.POST(`/api/v1/alerts/{id}/${action}` as "/api/v1/alerts/{id}/acknowledge", { params: { path: { id } } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["alerts"] }),
-  });
+  const act = useAlertAction();
   return (
     <Page title="Alerts">
       <Tabs />
       <div className="mb-3 flex gap-2" role="group" aria-label="Status">
-        {(["open", "acknowledged", "resolved"] as const).map((s) => (
+        {ALERT_STATUSES.map((s) => (
           <Button key={s} variant={s === status ? "primary" : "secondary"} onClick={() => setParams({ status: s })}>{s}</Button>
         ))}
       </div>
@@ -95,32 +95,11 @@ export function AlertInbox() {
 export function AlertRules() {
   const user = useUser();
   const lead = hasRole(user, "admin", "lead");
-  const client = useQueryClient();
-  const rules = useQuery({ queryKey: ["alert-rules"], queryFn: () => unwrap(api.GET("/api/v1/alert-rules")) });
-  const kinds = useQuery({ queryKey: ["alert-kinds"], queryFn: () => unwrap(api.GET("/api/v1/alert-kinds")) });
-  // Evaluating or deleting a rule changes what every tab shows.
-  const refreshAll = () =>
-    Promise.all(["alert-rules", "alerts", "alert-evaluations", "alert-deliveries"].map((key) => client.invalidateQueries({ queryKey: [key] })));
-  const evaluate = useMutation({
-    mutationFn: (id: string) => unwrap(api.POST("/api/v1/alert-rules/{id}/evaluate", { params: { path: { id } } })),
-    onSuccess: refreshAll,
-  });
-  const remove = useMutation({
-    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/alert-rules/{id}", { params: { path: { id } } })),
-    onSuccess: refreshAll,
-  });
-  const toggle = useMutation({
-    // Everything as it is but `enabled`; an omitted webhook is kept.
-    mutationFn: (r: Schemas["AlertRuleView"]) =>
-      unwrap(api.PUT("/api/v1/alert-rules/{id}", {
-        params: { path: { id: r.id } },
-        body: {
-          version: r.version, name: r.name, kind: r.kind, params: r.params, severity: r.severity, enabled: !r.enabled,
-          campaign_id: r.campaign_id ?? undefined, tactic: r.tactic ?? undefined, platform: r.platform ?? undefined,
-        },
-      })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["alert-rules"] }),
-  });
+  const rules = useAlertRules();
+  const kinds = useAlertKinds();
+  const evaluate = useEvaluateRule();
+  const remove = useDeleteRule();
+  const toggle = useToggleRule();
   const kindName = (id: string) => kinds.data?.find((k) => k.id === id)?.name ?? id;
   return (
     <Page title="Alert rules">
@@ -161,10 +140,7 @@ export function AlertRules() {
 
 /** The newest webhook delivery of a rule, in one line. */
 function LastDelivery({ ruleId }: { ruleId: string }) {
-  const deliveries = useQuery({
-    queryKey: ["alert-deliveries", ruleId],
-    queryFn: () => unwrap(api.GET("/api/v1/alert-rules/{id}/deliveries", { params: { path: { id: ruleId }, query: { limit: 1 } } })),
-  });
+  const deliveries = useLastDelivery(ruleId);
   const last = deliveries.data?.items[0];
   if (!last) return null;
   return (
@@ -175,7 +151,6 @@ function LastDelivery({ ruleId }: { ruleId: string }) {
 }
 
 function NewRule({ kinds }: { kinds: Schemas["AlertKindView"][] }) {
-  const client = useQueryClient();
   const [name, setName] = useState("");
   const [kind, setKind] = useState(kinds[0]?.id ?? "");
   const [severity, setSeverity] = useState<Severity>("medium");
@@ -186,23 +161,17 @@ function NewRule({ kinds }: { kinds: Schemas["AlertKindView"][] }) {
   const chosen = kinds.find((k) => k.id === kind);
   const fields = useMemo(() => schemaFields(chosen?.params_schema), [chosen]);
   const [values, setValues] = useState<Record<string, string>>(() => initialValues(fields));
-  const create = useMutation({
-    mutationFn: () =>
-      unwrap(api.POST("/api/v1/alert-rules", {
-        body: {
-          name, kind, severity, params: toParams(fields, values),
-          tactic: tactic || undefined, platform: platform || undefined,
-          webhook_url: webhook || undefined, webhook_secret: secret || undefined,
-        },
-      })),
-    onSuccess: () => {
-      setName("");
-      client.invalidateQueries({ queryKey: ["alert-rules"] });
-    },
-  });
+  const create = useCreateRule();
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate();
+    create.mutate(
+      {
+        name, kind, severity, params: toParams(fields, values),
+        tactic: tactic || undefined, platform: platform || undefined,
+        webhook_url: webhook || undefined, webhook_secret: secret || undefined,
+      },
+      { onSuccess: () => setName("") },
+    );
   };
   return (
     <Card title="New rule" className="mb-4">
@@ -215,7 +184,7 @@ function NewRule({ kinds }: { kinds: Schemas["AlertKindView"][] }) {
             </select>
           </Field>
           <Field label="Severity">
-            <select className={inputClass} value={severity} onChange={(e) => setSeverity(e.target.value as Severity)}>
+            <select className={inputClass} value={severity} onChange={(e) => setSeverity(parseEnum(SEVERITIES, e.target.value) ?? severity)}>
               {SEVERITIES.map((s) => <option key={s}>{s}</option>)}
             </select>
           </Field>
@@ -237,12 +206,8 @@ function NewRule({ kinds }: { kinds: Schemas["AlertKindView"][] }) {
 
 export function AlertEvaluations() {
   const [offset, setOffset] = useState(0);
-  const evaluations = useQuery({
-    queryKey: ["alert-evaluations", offset],
-    queryFn: () => unwrap(api.GET("/api/v1/alert-evaluations", { params: { query: { limit: 50, offset } } })),
-    placeholderData: keepPreviousData,
-  });
-  const rules = useQuery({ queryKey: ["alert-rules"], queryFn: () => unwrap(api.GET("/api/v1/alert-rules")) });
+  const evaluations = useAlertEvaluations(offset);
+  const rules = useAlertRules();
   const ruleName = (id: string) => rules.data?.find((r) => r.id === id)?.name ?? "a deleted rule";
   return (
     <Page title="Evaluations">

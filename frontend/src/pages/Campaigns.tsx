@@ -1,38 +1,28 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
-import { api, type Schemas, unwrap, upload } from "../api/client";
+import type { Schemas } from "../api/client";
+import { useAdvanceCampaign, useCampaign, useCampaigns, useCreateCampaign, useImportLayer } from "../api/hooks/campaigns";
+import { useTests } from "../api/hooks/tests";
 import { Badge, Button, Card, Empty, ErrorBox, Field, formatDuration, inputClass, Loading, Page } from "../components/ui";
 
 export function CampaignsList() {
   const user = useUser();
   const lead = hasRole(user, "admin", "lead");
-  const client = useQueryClient();
   const navigate = useNavigate();
-  const campaigns = useQuery({ queryKey: ["campaigns"], queryFn: () => unwrap(api.GET("/api/v1/campaigns", { params: { query: { limit: 200 } } })) });
+  const campaigns = useCampaigns();
   const [name, setName] = useState("");
   const [actor, setActor] = useState("");
   const [imported, setImported] = useState<Schemas["ImportedLayer"][] | null>(null);
-  const [importError, setImportError] = useState<unknown>(null);
-  const create = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/campaigns", { body: { name, threat_actor: actor || undefined } })),
-    onSuccess: (c) => navigate(`/campaigns/${c.id}`),
-  });
-  async function importLayer(files: FileList | null) {
+  const create = useCreateCampaign();
+  const importer = useImportLayer();
+  function importLayer(files: FileList | null) {
     const file = files?.[0];
-    if (!file) return;
-    setImportError(null);
-    try {
-      setImported(await upload<Schemas["ImportedLayer"][]>("/api/v1/campaigns/import/navigator", file));
-      client.invalidateQueries({ queryKey: ["campaigns"] });
-    } catch (e) {
-      setImportError(e);
-    }
+    if (file) importer.mutate(file, { onSuccess: setImported });
   }
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate();
+    create.mutate({ name, threat_actor: actor || undefined }, { onSuccess: (c) => navigate(`/campaigns/${c.id}`) });
   };
   return (
     <Page title="Campaigns">
@@ -48,7 +38,7 @@ export function CampaignsList() {
           </Card>
           <Card title="Import an ATT&CK Navigator layer">
             <input type="file" accept=".json,application/json" aria-label="Navigator layer file" onChange={(e) => importLayer(e.target.files)} />
-            <ErrorBox error={importError} />
+            <ErrorBox error={importer.error} />
             {imported?.map((r) => (
               <p key={r.campaign.id} className="mt-2 text-sm">
                 <Link className="text-accent underline" to={`/campaigns/${r.campaign.id}`}>{r.campaign.name}</Link>: {r.tests_created} draft tests
@@ -94,13 +84,9 @@ function Progress({ progress, total }: { progress: Record<string, number>; total
 export function CampaignDetail() {
   const { id = "" } = useParams();
   const user = useUser();
-  const client = useQueryClient();
-  const campaign = useQuery({ queryKey: ["campaign", id], queryFn: () => unwrap(api.GET("/api/v1/campaigns/{id}", { params: { path: { id } } })) });
-  const tests = useQuery({ queryKey: ["tests", "campaign", id], queryFn: () => unwrap(api.GET("/api/v1/tests", { params: { query: { campaign_id: id, limit: 500, sort: "name" } } })) });
-  const advance = useMutation({
-    mutationFn: (step: "activate" | "complete") => unwrap(api.POST(`/api/v1/campaigns/{id}/${step}` as "/api/v1/campaigns/{id}/activate", { params: { path: { id } } })),
-    onSuccess: (c) => client.setQueryData(["campaign", id], c),
-  });
+  const campaign = useCampaign(id);
+  const tests = useTests({ campaign_id: id, limit: 500, sort: "name" });
+  const advance = useAdvanceCampaign(id);
   if (campaign.isLoading) return <Page title="Campaign"><Loading /></Page>;
   if (!campaign.data) return <Page title="Campaign"><ErrorBox error={campaign.error} /></Page>;
   const c = campaign.data;

@@ -1,12 +1,13 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { Link } from "react-router";
 import { hasRole, useUser } from "../api/auth";
-import { api, unwrap } from "../api/client";
+import { COVERAGE_STATUSES, type CoverageStatus } from "../api/enums";
+import { useMatrix } from "../api/hooks/catalog";
+import { useCoverage, useCoverageTrend, useKpis, useTakeSnapshot } from "../api/hooks/coverage";
 import { Button, Card, Empty, ErrorBox, formatDuration, Loading, Page } from "../components/ui";
-import { buildMatrix, displayStatus, STATUS_LABELS, type Cell, type Status } from "../lib/matrix";
+import { buildMatrix, displayStatus, STATUS_LABELS, type Cell } from "../lib/matrix";
 
-const CELL: Record<Status, string> = {
+const CELL: Record<CoverageStatus, string> = {
   covered: "bg-covered text-white",
   partial: "bg-partial text-black",
   gap: "bg-gap text-white",
@@ -88,21 +89,14 @@ function Trend({ points }: { points: { at: string; covered: number }[] }) {
 
 export function Dashboard() {
   const user = useUser();
-  const client = useQueryClient();
-  const snapshot = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/coverage/snapshots", { body: {} })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["snapshots"] }).then(() => client.invalidateQueries({ queryKey: ["kpis"] })),
-  });
-  const kpis = useQuery({ queryKey: ["kpis"], queryFn: () => unwrap(api.GET("/api/v1/dashboard/kpis")) });
-  const matrix = useQuery({ queryKey: ["matrix"], queryFn: () => unwrap(api.GET("/api/v1/matrix")) });
-  const coverage = useQuery({ queryKey: ["coverage"], queryFn: () => unwrap(api.GET("/api/v1/coverage")) });
-  const snapshots = useQuery({
-    queryKey: ["snapshots", "trend"],
-    queryFn: () => unwrap(api.GET("/api/v1/coverage/snapshots", { params: { query: { limit: 60 } } })),
-  });
+  const snapshot = useTakeSnapshot();
+  const kpis = useKpis();
+  const matrix = useMatrix();
+  const coverage = useCoverage();
+  const snapshots = useCoverageTrend();
   const columns = useMemo(() => {
     if (!matrix.data || !coverage.data) return [];
-    const statuses = new Map(coverage.data.techniques.map((t) => [t.attack_id, t.status as Status]));
+    const statuses = new Map(coverage.data.techniques.map((t) => [t.attack_id, t.status]));
     return buildMatrix(matrix.data, statuses);
   }, [matrix.data, coverage.data]);
   const trend = (snapshots.data?.items ?? [])
@@ -135,7 +129,7 @@ export function Dashboard() {
       )}
       <Card title="ATT&CK coverage" className="mb-6">
         <div className="mb-3 flex flex-wrap gap-3 text-xs">
-          {(["covered", "partial", "gap", "untested"] as Status[]).map((s) => (
+          {COVERAGE_STATUSES.map((s) => (
             <span key={s} className="flex items-center gap-1">
               <span className={`inline-block h-3 w-3 rounded ${CELL[s]}`} /> {STATUS_LABELS[s]}
             </span>

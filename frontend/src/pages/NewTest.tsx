@@ -1,7 +1,8 @@
-import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useNavigate, useSearchParams } from "react-router";
-import { api, unwrap } from "../api/client";
+import { useCampaigns } from "../api/hooks/campaigns";
+import { useTemplate } from "../api/hooks/templates";
+import { useCreateTest } from "../api/hooks/tests";
 import { Button, Card, ErrorBox, Field, inputClass, Page } from "../components/ui";
 
 /** Plan a test from scratch, or from a template (`?template=<id>`). */
@@ -9,31 +10,28 @@ export function NewTest() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const templateId = params.get("template");
-  const template = useQuery({
-    queryKey: ["template", templateId],
-    enabled: !!templateId,
-    queryFn: () => unwrap(api.GET("/api/v1/templates/{id}", { params: { path: { id: templateId ?? "" } } })),
-  });
-  const campaigns = useQuery({ queryKey: ["campaigns", "open"], queryFn: () => unwrap(api.GET("/api/v1/campaigns", { params: { query: { limit: 200 } } })) });
+  const template = useTemplate(templateId);
+  const campaigns = useCampaigns();
   const [form, setForm] = useState({ name: "", technique_id: params.get("technique") ?? "", procedure: "", platform: "", target_host: "", tags: "", campaign_id: params.get("campaign") ?? "" });
   const [args, setArgs] = useState<Record<string, string>>({});
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [key]: e.target.value }));
   const tags = form.tags.split(",").map((t) => t.trim()).filter(Boolean);
-  const create = useMutation({
-    mutationFn: () =>
-      templateId
-        ? unwrap(api.POST("/api/v1/templates/{id}/tests", {
-            params: { path: { id: templateId } },
-            body: { name: form.name || undefined, arguments: args, platform: form.platform || undefined, target_host: form.target_host || undefined, tags, campaign_id: form.campaign_id || undefined },
-          }))
-        : unwrap(api.POST("/api/v1/tests", {
-            body: { name: form.name, technique_id: form.technique_id, procedure: form.procedure, platform: form.platform || undefined, target_host: form.target_host || undefined, tags, campaign_id: form.campaign_id || undefined },
-          })),
-    onSuccess: (test) => navigate(`/tests/${test.id}`),
-  });
+  const create = useCreateTest();
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate();
+    create.mutate(
+      templateId
+        ? {
+            from: "template",
+            templateId,
+            body: { name: form.name || undefined, arguments: args, platform: form.platform || undefined, target_host: form.target_host || undefined, tags, campaign_id: form.campaign_id || undefined },
+          }
+        : {
+            from: "scratch",
+            body: { name: form.name, technique_id: form.technique_id, procedure: form.procedure, platform: form.platform || undefined, target_host: form.target_host || undefined, tags, campaign_id: form.campaign_id || undefined },
+          },
+      { onSuccess: (test) => navigate(`/tests/${test.id}`) },
+    );
   };
   return (
     <Page title={template.data ? `New test from “${template.data.name}”` : "New test"}>

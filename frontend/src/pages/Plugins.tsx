@@ -1,50 +1,31 @@
 // Plugins (administrators): upload a component, switch it on and off,
 // configure it with a form built from its schema, delete it.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
-import { api, type Schemas, unwrap, upload } from "../api/client";
+import type { Schemas } from "../api/client";
+import { parseEnum, PLUGIN_KIND_LABELS, PLUGIN_KINDS, type PluginKind } from "../api/enums";
+import { useConfigurePlugin, useDeletePlugin, usePlugins, useTogglePlugin, useUploadPlugin } from "../api/hooks/plugins";
 import { SchemaInputs } from "../components/SchemaForm";
 import { Badge, Button, Card, Empty, ErrorBox, Field, formatTime, inputClass, Loading, Page } from "../components/ui";
-import { initialValues, schemaFields, toParams } from "../lib/schemaForm";
+import { asRecord, initialValues, schemaFields, toParams } from "../lib/schemaForm";
 
 export function Plugins() {
-  const client = useQueryClient();
-  const plugins = useQuery({ queryKey: ["plugins"], queryFn: () => unwrap(api.GET("/api/v1/plugins", { params: { query: { limit: 200 } } })) });
-  const [kind, setKind] = useState<Schemas["PluginKind"]>("alert_rule");
-  const [progress, setProgress] = useState<number | null>(null);
-  const [uploadError, setUploadError] = useState<unknown>(null);
-  const refresh = () => client.invalidateQueries({ queryKey: ["plugins"] });
-  async function send(files: FileList | null) {
+  const plugins = usePlugins();
+  const [kind, setKind] = useState<PluginKind>("alert_rule");
+  const uploader = useUploadPlugin(kind);
+  const { progress } = uploader;
+  function send(files: FileList | null) {
     const file = files?.[0];
-    if (!file) return;
-    setUploadError(null);
-    setProgress(0);
-    try {
-      await upload<Schemas["PluginView"]>("/api/v1/plugins", file, setProgress, { kind });
-      refresh();
-    } catch (e) {
-      setUploadError(e);
-    } finally {
-      setProgress(null);
-    }
+    if (file) uploader.mutate(file);
   }
-  const toggle = useMutation({
-    mutationFn: (p: Schemas["PluginView"]) =>
-      unwrap(api.POST(`/api/v1/plugins/{id}/${p.enabled ? "disable" : "enable"}` as "/api/v1/plugins/{id}/enable", { params: { path: { id: p.id } } })),
-    onSuccess: refresh,
-  });
-  const remove = useMutation({
-    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/plugins/{id}", { params: { path: { id } } })),
-    onSuccess: refresh,
-  });
+  const toggle = useTogglePlugin();
+  const remove = useDeletePlugin();
   return (
     <Page title="Plugins">
       <Card title="Upload a plugin" className="mb-4">
         <div className="flex flex-wrap items-end gap-3">
           <Field label="Kind">
-            <select className={inputClass} value={kind} onChange={(e) => setKind(e.target.value as Schemas["PluginKind"])}>
-              <option value="alert_rule">Alert rule</option>
-              <option value="report_format">Report format</option>
+            <select className={inputClass} value={kind} onChange={(e) => setKind(parseEnum(PLUGIN_KINDS, e.target.value) ?? kind)}>
+              {PLUGIN_KINDS.map((k) => <option key={k} value={k}>{PLUGIN_KIND_LABELS[k]}</option>)}
             </select>
           </Field>
           <Field label="Component (.wasm)" hint="checked in the sandbox before it is stored">
@@ -52,7 +33,7 @@ export function Plugins() {
           </Field>
           {progress !== null && <progress max={1} value={progress} aria-label="Uploading" />}
         </div>
-        <ErrorBox error={uploadError} />
+        <ErrorBox error={uploader.error} />
         <p className="mt-2 text-xs text-muted">How to write one: plugins/README.md in the Aegis repository.</p>
       </Card>
       <ErrorBox error={plugins.error ?? toggle.error ?? remove.error} />
@@ -65,7 +46,7 @@ export function Plugins() {
                   <h2 className="font-semibold">{p.name} <span className="font-mono text-xs text-muted">{p.key}</span></h2>
                   <p className="text-sm text-muted">{p.description}</p>
                   <p className="mt-1 flex flex-wrap gap-2 text-xs">
-                    <Badge>{p.kind === "alert_rule" ? "alert rule" : "report format"}</Badge>
+                    <Badge>{PLUGIN_KIND_LABELS[p.kind].toLowerCase()}</Badge>
                     <Badge tone={p.enabled ? "blue" : "warn"}>{p.enabled ? "enabled" : "disabled"}</Badge>
                     <span className="text-muted">aegis:plugin@{p.interface_version} · {p.calls} calls, {p.failures} failed · {Math.round(p.size_bytes / 1024)} KB</span>
                   </p>
@@ -87,17 +68,12 @@ export function Plugins() {
 }
 
 function PluginConfig({ plugin }: { plugin: Schemas["PluginView"] }) {
-  const client = useQueryClient();
   const fields = useMemo(() => schemaFields(plugin.config_schema), [plugin.config_schema]);
-  const [values, setValues] = useState(() => initialValues(fields, plugin.config as Record<string, unknown>));
-  const save = useMutation({
-    mutationFn: () =>
-      unwrap(api.PUT("/api/v1/plugins/{id}/config", { params: { path: { id: plugin.id } }, body: { version: plugin.version, config: toParams(fields, values) } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["plugins"] }),
-  });
+  const [values, setValues] = useState(() => initialValues(fields, asRecord(plugin.config)));
+  const save = useConfigurePlugin(plugin);
   if (!fields.length) return null;
   return (
-    <form aria-label={`Configure ${plugin.name}`} className="mt-3 border-t border-line pt-3" onSubmit={(e) => { e.preventDefault(); save.mutate(); }}>
+    <form aria-label={`Configure ${plugin.name}`} className="mt-3 border-t border-line pt-3" onSubmit={(e) => { e.preventDefault(); save.mutate(toParams(fields, values)); }}>
       <SchemaInputs fields={fields} values={values} onChange={setValues} />
       <Button type="submit" className="mt-2">Save configuration</Button>
       {save.isSuccess && <span role="status" className="ml-2 text-sm text-muted">Saved.</span>}

@@ -1,26 +1,16 @@
 // Reports: generate one (leads and admins), follow its progress, download it.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { hasRole, useUser } from "../api/auth";
-import { api, type Schemas, unwrap } from "../api/client";
+import { parseEnum, REPORT_KIND_LABELS, REPORT_KINDS, type ReportKind } from "../api/enums";
+import { useCampaigns } from "../api/hooks/campaigns";
+import { useDeleteReport, useGenerateReport, useReportFormats, useReports } from "../api/hooks/reports";
 import { Badge, Button, Card, Empty, ErrorBox, Field, formatTime, inputClass, Loading, Page } from "../components/ui";
-
-type Kind = Schemas["ReportKind"];
 
 export function Reports() {
   const user = useUser();
   const lead = hasRole(user, "admin", "lead");
-  const client = useQueryClient();
-  const reports = useQuery({
-    queryKey: ["reports"],
-    queryFn: () => unwrap(api.GET("/api/v1/reports", { params: { query: { limit: 100 } } })),
-    // Poll while anything is still being generated.
-    refetchInterval: (query) => (query.state.data?.items.some((r) => r.status === "queued" || r.status === "running") ? 1000 : false),
-  });
-  const remove = useMutation({
-    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/reports/{id}", { params: { path: { id } } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["reports"] }),
-  });
+  const reports = useReports();
+  const remove = useDeleteReport();
   return (
     <Page title="Reports">
       {lead && <NewReport />}
@@ -58,29 +48,23 @@ export function Reports() {
 }
 
 function NewReport() {
-  const client = useQueryClient();
-  const formats = useQuery({ queryKey: ["report-formats"], queryFn: () => unwrap(api.GET("/api/v1/report-formats")) });
-  const campaigns = useQuery({ queryKey: ["campaigns"], queryFn: () => unwrap(api.GET("/api/v1/campaigns", { params: { query: { limit: 200 } } })) });
-  const [kind, setKind] = useState<Kind>("executive");
+  const formats = useReportFormats();
+  const campaigns = useCampaigns();
+  const [kind, setKind] = useState<ReportKind>("executive");
   const [format, setFormat] = useState("pdf");
   const [campaign, setCampaign] = useState("");
   const [title, setTitle] = useState("");
-  const generate = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/reports", { body: { kind, format, campaign_id: campaign || undefined, title: title || undefined } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["reports"] }),
-  });
+  const generate = useGenerateReport();
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    generate.mutate();
+    generate.mutate({ kind, format, campaign_id: campaign || undefined, title: title || undefined });
   };
   return (
     <Card title="New report" className="mb-4">
       <form aria-label="New report" onSubmit={submit} className="flex flex-wrap items-end gap-3">
         <Field label="Kind">
-          <select className={inputClass} value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
-            <option value="executive">Executive summary</option>
-            <option value="coverage">Coverage report</option>
-            <option value="campaign">Campaign report</option>
+          <select className={inputClass} value={kind} onChange={(e) => setKind(parseEnum(REPORT_KINDS, e.target.value) ?? kind)}>
+            {REPORT_KINDS.map((k) => <option key={k} value={k}>{REPORT_KIND_LABELS[k]}</option>)}
           </select>
         </Field>
         <Field label="Format">

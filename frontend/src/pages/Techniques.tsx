@@ -1,8 +1,8 @@
-import { useQuery } from "@tanstack/react-query";
 import { Link, useParams, useSearchParams } from "react-router";
-import { api, unwrap } from "../api/client";
+import { useTactics, useTechnique, useTechniques } from "../api/hooks/catalog";
+import { useCoverage } from "../api/hooks/coverage";
+import { useTests } from "../api/hooks/tests";
 import { Badge, Card, Empty, ErrorBox, inputClass, Loading, Page, Pager, StatusBadge } from "../components/ui";
-import type { Status } from "../lib/matrix";
 
 export function TechniquesList() {
   const [params, setParams] = useSearchParams();
@@ -15,18 +15,15 @@ export function TechniquesList() {
     next.delete("offset");
     setParams(next);
   };
-  const tactics = useQuery({ queryKey: ["tactics"], queryFn: () => unwrap(api.GET("/api/v1/tactics")) });
-  const list = useQuery({
-    queryKey: ["techniques", q, tactic, offset],
-    queryFn: () => unwrap(api.GET("/api/v1/techniques", { params: { query: { q: q || undefined, tactic: tactic || undefined, limit: 50, offset } } })),
-  });
-  const coverage = useQuery({ queryKey: ["coverage"], queryFn: () => unwrap(api.GET("/api/v1/coverage")) });
-  const status = new Map(coverage.data?.techniques.map((t) => [t.attack_id, t.status as Status]));
+  const tactics = useTactics();
+  const list = useTechniques({ q, tactic, offset });
+  const coverage = useCoverage();
+  const status = new Map(coverage.data?.techniques.map((t) => [t.attack_id, t.status]));
   return (
     <Page title="Techniques">
       <Card className="mb-4">
         <div className="flex flex-wrap gap-2">
-          <input aria-label="Search techniques" placeholder="Id or name…" className={inputClass} defaultValue={q} onKeyDown={(e) => e.key === "Enter" && update("q", (e.target as HTMLInputElement).value)} />
+          <input aria-label="Search techniques" placeholder="Id or name…" className={inputClass} defaultValue={q} onKeyDown={(e) => e.key === "Enter" && update("q", e.currentTarget.value)} />
           <select aria-label="Tactic" className={inputClass} value={tactic} onChange={(e) => update("tactic", e.target.value)}>
             <option value="">Every tactic</option>
             {tactics.data?.map((t) => <option key={t.attack_id} value={t.short_name}>{t.name}</option>)}
@@ -60,9 +57,9 @@ export function TechniquesList() {
 
 export function TechniqueDetail() {
   const { id = "" } = useParams();
-  const technique = useQuery({ queryKey: ["technique", id], queryFn: () => unwrap(api.GET("/api/v1/techniques/{attack_id}", { params: { path: { attack_id: id } } })) });
-  const tests = useQuery({ queryKey: ["tests", "technique", id], queryFn: () => unwrap(api.GET("/api/v1/tests", { params: { query: { technique: id, limit: 100 } } })) });
-  const coverage = useQuery({ queryKey: ["coverage"], queryFn: () => unwrap(api.GET("/api/v1/coverage")) });
+  const technique = useTechnique(id);
+  const tests = useTests({ technique: id, limit: 100 });
+  const coverage = useCoverage();
   const mine = coverage.data?.techniques.find((t) => t.attack_id === id);
   if (technique.isLoading) return <Page title={id}><Loading /></Page>;
   if (!technique.data) return <Page title={id}><ErrorBox error={technique.error} /></Page>;
@@ -70,7 +67,7 @@ export function TechniqueDetail() {
   return (
     <Page title={`${t.attack_id} ${t.name}`} actions={<Link className="rounded-md bg-accent px-3 py-1.5 text-sm text-white" to={`/tests/new?technique=${t.attack_id}`}>Plan a test</Link>}>
       <div className="mb-4 flex flex-wrap gap-2 text-sm">
-        <StatusBadge status={(mine?.status as Status) ?? "untested"} />
+        <StatusBadge status={mine?.status ?? "untested"} />
         {mine?.regression && <Badge tone="warn">regression</Badge>}
         {t.revoked && <Badge tone="warn">revoked{t.replaced_by ? ` → ${t.replaced_by.attack_id}` : ""}</Badge>}
         {t.deprecated && <Badge tone="warn">deprecated</Badge>}

@@ -1,8 +1,8 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
-import { api, type Schemas, unwrap, upload } from "../api/client";
+import type { Schemas } from "../api/client";
+import { useCreateTemplate, useImportAtomic, useTemplate, useTemplates } from "../api/hooks/templates";
 import { placeholders } from "../lib/templates";
 import { Badge, Button, Card, Empty, ErrorBox, Field, inputClass, Loading, Page, Pager } from "../components/ui";
 
@@ -11,28 +11,22 @@ function NewTemplate() {
   const navigate = useNavigate();
   const [form, setForm] = useState({ name: "", technique_id: "", platforms: "", executor: "", command: "", description: "" });
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [key]: e.target.value }));
-  const create = useMutation({
-    mutationFn: () => {
-      const names = placeholders(form.command);
-      return unwrap(
-        api.POST("/api/v1/templates", {
-          body: {
-            name: form.name,
-            technique_id: form.technique_id,
-            description: form.description,
-            platforms: form.platforms.split(",").map((p) => p.trim()).filter(Boolean),
-            executor: form.executor || undefined,
-            command: form.command,
-            input_arguments: Object.fromEntries(names.map((n) => [n, { description: "", type: "string", default: "" }])),
-          },
-        }),
-      );
-    },
-    onSuccess: (t) => navigate(`/templates/${t.id}`),
-  });
+  const create = useCreateTemplate();
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate();
+    const names = placeholders(form.command);
+    create.mutate(
+      {
+        name: form.name,
+        technique_id: form.technique_id,
+        description: form.description,
+        platforms: form.platforms.split(",").map((p) => p.trim()).filter(Boolean),
+        executor: form.executor || undefined,
+        command: form.command,
+        input_arguments: Object.fromEntries(names.map((n) => [n, { description: "", type: "string", default: "" }])),
+      },
+      { onSuccess: (t) => navigate(`/templates/${t.id}`) },
+    );
   };
   return (
     <Card title="Write a template">
@@ -51,37 +45,26 @@ function NewTemplate() {
 
 export function TemplatesList() {
   const user = useUser();
-  const client = useQueryClient();
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
   const offset = Number(params.get("offset")) || 0;
-  const list = useQuery({
-    queryKey: ["templates", q, offset],
-    queryFn: () => unwrap(api.GET("/api/v1/templates", { params: { query: { q: q || undefined, limit: 50, offset } } })),
-  });
+  const list = useTemplates(q, offset);
   const [report, setReport] = useState<Schemas["ImportReportView"] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  async function importAtomic(files: FileList | null) {
+  const importer = useImportAtomic();
+  function importAtomic(files: FileList | null) {
     const file = files?.[0];
-    if (!file) return;
-    setError(null);
-    try {
-      setReport(await upload<Schemas["ImportReportView"]>("/api/v1/templates/import/atomic", file));
-      client.invalidateQueries({ queryKey: ["templates"] });
-    } catch (e) {
-      setError(e);
-    }
+    if (file) importer.mutate(file, { onSuccess: setReport });
   }
   return (
     <Page title="Templates">
       <div className="mb-4 grid gap-4 lg:grid-cols-2">
         <Card>
-          <input aria-label="Search templates" placeholder="Search name, description, command…" className={`${inputClass} w-full`} defaultValue={q} onKeyDown={(e) => e.key === "Enter" && setParams(new URLSearchParams((e.target as HTMLInputElement).value ? { q: (e.target as HTMLInputElement).value } : {}))} />
+          <input aria-label="Search templates" placeholder="Search name, description, command…" className={`${inputClass} w-full`} defaultValue={q} onKeyDown={(e) => e.key === "Enter" && setParams(new URLSearchParams(e.currentTarget.value ? { q: e.currentTarget.value } : {}))} />
         </Card>
         {hasRole(user, "admin", "lead") && (
           <Card title="Import Atomic Red Team (one Txxxx.yaml)">
             <input type="file" accept=".yaml,.yml" aria-label="Atomic file" onChange={(e) => importAtomic(e.target.files)} />
-            <ErrorBox error={error} />
+            <ErrorBox error={importer.error} />
             {report && (
               <p className="mt-2 text-sm">
                 {report.created} created, {report.updated} updated, {report.unchanged} unchanged
@@ -120,7 +103,7 @@ export function TemplatesList() {
 export function TemplateDetail() {
   const { id = "" } = useParams();
   const user = useUser();
-  const template = useQuery({ queryKey: ["template", id], queryFn: () => unwrap(api.GET("/api/v1/templates/{id}", { params: { path: { id } } })) });
+  const template = useTemplate(id);
   if (template.isLoading) return <Page title="Template"><Loading /></Page>;
   if (!template.data) return <Page title="Template"><ErrorBox error={template.error} /></Page>;
   const t = template.data;

@@ -1,10 +1,20 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
 import { useUser } from "../api/auth";
-import { api, type Schemas, unwrap, upload } from "../api/client";
+import type { Schemas } from "../api/client";
+import { ATTACK_OUTCOMES, DETECTION_OUTCOMES, parseEnum, type Role, type Side } from "../api/enums";
+import {
+  useDeleteEvidence,
+  useEvidence,
+  usePatchTest,
+  useTest,
+  useTestHistory,
+  useTestStep,
+  useUploadEvidence,
+  type TestChanges,
+} from "../api/hooks/tests";
 import { Badge, Button, Card, Empty, ErrorBox, Field, formatTime, inputClass, Loading, Page } from "../components/ui";
-import { availableTransitions, canEdit, canUpload, missingFor, STATE_LABELS, type Role, type TestState } from "../lib/workflow";
+import { availableTransitions, canEdit, canUpload, missingFor, STATE_LABELS } from "../lib/workflow";
 
 type Test = Schemas["TestView"];
 
@@ -20,30 +30,22 @@ function fromLocalInput(value: string): string | null {
   return value ? new Date(value).toISOString() : null;
 }
 
-function HalfForm({ test, side, editable }: { test: Test; side: "red" | "blue"; editable: boolean }) {
-  const client = useQueryClient();
+function HalfForm({ test, side, editable }: { test: Test; side: Side; editable: boolean }) {
   const [v, setValues] = useState<Record<string, string>>((): Record<string, string> =>
     side === "red"
       ? { executed_at: toLocalInput(test.executed_at), attack_outcome: test.attack_outcome ?? "", red_notes: test.red_notes }
       : { detected_at: toLocalInput(test.detected_at), detection_outcome: test.detection_outcome ?? "", detection_source: test.detection_source ?? "", blue_notes: test.blue_notes },
   );
-  const save = useMutation({
-    mutationFn: () => {
-      // `null` clears a field (the API reads it as "unset").
-      const body =
-        side === "red"
-          ? { executed_at: fromLocalInput(v.executed_at), attack_outcome: v.attack_outcome || null, red_notes: v.red_notes }
-          : { detected_at: fromLocalInput(v.detected_at), detection_outcome: v.detection_outcome || null, detection_source: v.detection_source || null, blue_notes: v.blue_notes };
-      return unwrap(
-        api.PATCH("/api/v1/tests/{id}", { params: { path: { id: test.id }, header: { "If-Match": `"${test.version}"` } }, body: body as never }),
-      );
-    },
-    onSuccess: (updated) => client.setQueryData(["test", test.id], updated),
-  });
+  const save = usePatchTest(test);
   const set = (key: string) => (e: { target: { value: string } }) => setValues((x) => ({ ...x, [key]: e.target.value }));
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
-    save.mutate();
+    // `null` clears a field (the API reads it as "unset").
+    const changes: TestChanges =
+      side === "red"
+        ? { executed_at: fromLocalInput(v.executed_at), attack_outcome: parseEnum(ATTACK_OUTCOMES, v.attack_outcome) ?? null, red_notes: v.red_notes }
+        : { detected_at: fromLocalInput(v.detected_at), detection_outcome: parseEnum(DETECTION_OUTCOMES, v.detection_outcome) ?? null, detection_source: v.detection_source || null, blue_notes: v.blue_notes };
+    save.mutate(changes);
   };
   const tone = side === "red" ? "border-t-red-side" : "border-t-blue-side";
   return (
@@ -56,7 +58,8 @@ function HalfForm({ test, side, editable }: { test: Test; side: "red" | "blue"; 
             <Field label="Executed at"><input type="datetime-local" className={inputClass} value={v.executed_at} onChange={set("executed_at")} /></Field>
             <Field label="Attack outcome">
               <select className={inputClass} value={v.attack_outcome} onChange={set("attack_outcome")}>
-                <option value="">—</option><option>succeeded</option><option>failed</option><option>blocked</option>
+                <option value="">—</option>
+                {ATTACK_OUTCOMES.map((o) => <option key={o}>{o}</option>)}
               </select>
             </Field>
             <Field label="Red notes"><textarea rows={4} className={inputClass} value={v.red_notes} onChange={set("red_notes")} /></Field>
@@ -65,7 +68,8 @@ function HalfForm({ test, side, editable }: { test: Test; side: "red" | "blue"; 
           <>
             <Field label="Detection outcome">
               <select className={inputClass} value={v.detection_outcome} onChange={set("detection_outcome")}>
-                <option value="">—</option><option>prevented</option><option>alerted</option><option>logged</option><option>not_detected</option>
+                <option value="">—</option>
+                {DETECTION_OUTCOMES.map((o) => <option key={o}>{o}</option>)}
               </select>
             </Field>
             <Field label="Detected at"><input type="datetime-local" className={inputClass} value={v.detected_at} onChange={set("detected_at")} /></Field>
@@ -81,37 +85,22 @@ function HalfForm({ test, side, editable }: { test: Test; side: "red" | "blue"; 
 }
 
 function Evidence({ test, role, userId }: { test: Test; role: Role; userId: string }) {
-  const client = useQueryClient();
-  const evidence = useQuery({ queryKey: ["evidence", test.id], queryFn: () => unwrap(api.GET("/api/v1/tests/{id}/evidence", { params: { path: { id: test.id } } })) });
-  const [progress, setProgress] = useState<number | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  async function send(files: FileList | null) {
+  const evidence = useEvidence(test.id);
+  const send = useUploadEvidence(test.id);
+  const { progress } = send;
+  const remove = useDeleteEvidence(test.id);
+  const choose = (files: FileList | null) => {
     const file = files?.[0];
-    if (!file) return;
-    setError(null);
-    setProgress(0);
-    try {
-      await upload(`/api/v1/tests/${test.id}/evidence`, file, setProgress);
-      await client.invalidateQueries({ queryKey: ["evidence", test.id] });
-      await client.invalidateQueries({ queryKey: ["history", test.id] });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setProgress(null);
-    }
-  }
-  const remove = useMutation({
-    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/tests/{id}/evidence/{evidence_id}", { params: { path: { id: test.id, evidence_id: id } } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["evidence", test.id] }),
-  });
+    if (file) send.mutate(file);
+  };
   return (
     <Card title="Evidence">
-      <ErrorBox error={error || evidence.error || remove.error} />
-      {canUpload(test.state as TestState, role) && (
+      <ErrorBox error={send.error || evidence.error || remove.error} />
+      {canUpload(test.state, role) && (
         <div className="mb-3">
           <label className="text-sm">
             <span className="mr-2 font-medium">Attach a file</span>
-            <input type="file" aria-label="Evidence file" onChange={(e) => send(e.target.files)} disabled={progress !== null} />
+            <input type="file" aria-label="Evidence file" onChange={(e) => choose(e.target.files)} disabled={progress !== null} />
           </label>
           {progress !== null && <progress className="mt-2 block w-full" max={1} value={progress} aria-label="Upload progress" />}
         </div>
@@ -136,7 +125,7 @@ function Evidence({ test, role, userId }: { test: Test; role: Role; userId: stri
 }
 
 function History({ id }: { id: string }) {
-  const history = useQuery({ queryKey: ["history", id], queryFn: () => unwrap(api.GET("/api/v1/tests/{id}/history", { params: { path: { id }, query: { limit: 100 } } })) });
+  const history = useTestHistory(id);
   if (history.isLoading) return <Loading />;
   return (
     <Card title="History">
@@ -162,20 +151,13 @@ function History({ id }: { id: string }) {
 export function TestDetail() {
   const { id = "" } = useParams();
   const user = useUser();
-  const role = user.role as Role;
-  const client = useQueryClient();
-  const test = useQuery({ queryKey: ["test", id], queryFn: () => unwrap(api.GET("/api/v1/tests/{id}", { params: { path: { id } } })) });
-  const step = useMutation({
-    mutationFn: (slug: string) => unwrap(api.POST(`/api/v1/tests/{id}/${slug}` as "/api/v1/tests/{id}/complete", { params: { path: { id } } })),
-    onSuccess: (updated) => {
-      client.setQueryData(["test", id], updated);
-      client.invalidateQueries({ queryKey: ["history", id] });
-    },
-  });
+  const role = user.role;
+  const test = useTest(id);
+  const step = useTestStep(id);
   if (test.isLoading) return <Page title="Test"><Loading /></Page>;
   if (!test.data) return <Page title="Test"><ErrorBox error={test.error} /></Page>;
   const t = test.data;
-  const state = t.state as TestState;
+  const state = t.state;
   return (
     <Page
       title={t.name}

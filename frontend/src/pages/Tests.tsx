@@ -1,12 +1,14 @@
-import { useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
-import { api, unwrap } from "../api/client";
+import { ATTACK_OUTCOMES, DETECTION_OUTCOMES, TEST_STATES } from "../api/enums";
+import { useCampaigns } from "../api/hooks/campaigns";
+import { useTests } from "../api/hooks/tests";
 import { Badge, Button, Card, Empty, ErrorBox, formatTime, inputClass, Loading, Page, Pager } from "../components/ui";
-import { parseQuery, toggleSort, toParams, withFilter, type FilterKey, type ListQuery } from "../lib/filters";
-import { STATE_LABELS, type TestState } from "../lib/workflow";
+import { parseQuery, toApiQuery, toggleSort, toParams, withFilter, type FilterKey, type ListQuery } from "../lib/filters";
+import { STATE_LABELS } from "../lib/workflow";
 
-const OUTCOMES = ["succeeded", "failed", "blocked", "prevented", "alerted", "logged", "not_detected"];
+/** The `outcome` filter takes either side's outcome. */
+const OUTCOMES = [...ATTACK_OUTCOMES, ...DETECTION_OUTCOMES];
 
 export function TestsList() {
   const user = useUser();
@@ -14,16 +16,8 @@ export function TestsList() {
   const query = parseQuery(params);
   const go = (next: ListQuery) => setParams(toParams(next));
   const set = (key: FilterKey) => (value: string) => go(withFilter(query, key, value));
-  const tests = useQuery({
-    queryKey: ["tests", params.toString()],
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/v1/tests", {
-          params: { query: { ...query.filters, sort: query.sort, limit: query.limit, offset: query.offset } as never },
-        }),
-      ),
-  });
-  const campaigns = useQuery({ queryKey: ["campaigns"], queryFn: () => unwrap(api.GET("/api/v1/campaigns", { params: { query: { limit: 200 } } })) });
+  const tests = useTests(toApiQuery(query));
+  const campaigns = useCampaigns();
   const day = (value?: string) => (value ? value.slice(0, 10) : "");
   const setDay = (key: FilterKey) => (value: string) => set(key)(value ? new Date(`${value}T00:00:00`).toISOString() : "");
   const sortHeader = (column: string, label: string) => (
@@ -42,11 +36,11 @@ export function TestsList() {
     >
       <Card className="mb-4">
         <div className="grid grid-cols-2 gap-2 md:grid-cols-4 xl:grid-cols-8">
-          <input aria-label="Search" placeholder="Search name, procedure, host…" className={`${inputClass} col-span-2`} defaultValue={query.filters.q} onKeyDown={(e) => e.key === "Enter" && set("q")((e.target as HTMLInputElement).value)} />
+          <input aria-label="Search" placeholder="Search name, procedure, host…" className={`${inputClass} col-span-2`} defaultValue={query.filters.q} onKeyDown={(e) => e.key === "Enter" && set("q")(e.currentTarget.value)} />
           <select aria-label="State" className={inputClass} value={query.filters.state ?? ""} onChange={(e) => set("state")(e.target.value)}>
             <option value="">Any state</option>
-            {Object.entries(STATE_LABELS).map(([v, l]) => (
-              <option key={v} value={v}>{l}</option>
+            {TEST_STATES.map((s) => (
+              <option key={s} value={s}>{STATE_LABELS[s]}</option>
             ))}
           </select>
           <select aria-label="Outcome" className={inputClass} value={query.filters.outcome ?? ""} onChange={(e) => set("outcome")(e.target.value)}>
@@ -104,7 +98,7 @@ export function TestsList() {
                         <span className="font-mono">{t.technique.attack_id}</span> {t.technique.name}
                         {t.technique.warning && <div><Badge tone="warn">{t.technique.warning}</Badge></div>}
                       </td>
-                      <td className="px-2 py-2">{STATE_LABELS[t.state as TestState]}</td>
+                      <td className="px-2 py-2">{STATE_LABELS[t.state]}</td>
                       <td className="px-2 py-2">
                         {t.attack_outcome && <Badge tone="red">{t.attack_outcome}</Badge>} {t.detection_outcome && <Badge tone="blue">{t.detection_outcome}</Badge>}
                       </td>
