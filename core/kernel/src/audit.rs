@@ -1,11 +1,13 @@
 //! The audit log: who did what, when, to what, with before/after detail.
-//! Modules record through [`AuditLog::record`]; the system module lists it.
+//! A change and its event are one unit of work: services write the event
+//! with [`AuditLog::record_in`] inside the change's transaction, so a
+//! committed change always has its event. The system module lists the log.
 
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::db::Db;
-use crate::time::{self, Timestamp};
+use crate::db::{Conn, Db};
+use crate::time::{self, Clock, Timestamp};
 
 /// One event to record.
 #[derive(Debug, Clone, Default)]
@@ -50,27 +52,16 @@ macro_rules! audit_condition {
     };
 }
 
-#[derive(Clone, Debug)]
-pub struct AuditLog {
-    db: Db,
-}
-
-impl AuditLog {
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    /// Records an event about `target` (kind, id) by `actor` (user id and
-    /// name; `None` for the server itself). A failed write is logged, never
-    /// the end of the request that made the change.
-    pub async fn record_about(
-        &self,
+impl AuditEntry {
+    /// An event about `target` (kind, id) by `actor` (user id and name;
+    /// `None` for the server itself).
+    pub fn about(
         actor: Option<(&str, &str)>,
         action: &str,
         target: (&str, &str),
         detail: Value,
-    ) {
-        let entry = AuditEntry {
+    ) -> Self {
+        Self {
             actor_id: actor.map(|(id, _)| id.to_owned()),
             actor_name: Some(actor.map_or("system", |(_, name)| name).to_owned()),
             action: action.into(),
@@ -78,19 +69,67 @@ impl AuditLog {
             target_id: Some(target.1.into()),
             detail,
             address: None,
-        };
-        if let Err(error) = self.record(entry).await {
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    db: Db,
+    clock: Clock,
+}
+
+impl AuditLog {
+    pub fn new(db: Db, clock: Clock) -> Self {
+        Self { db, clock }
+    }
+
+    /// Records an event about `target` inside the caller's transaction
+    /// (`&mut *tx`): if the event cannot be written, the change fails too.
+    pub async fn record_about_in(
+        &self,
+        conn: &mut Conn,
+        actor: Option<(&str, &str)>,
+        action: &str,
+        target: (&str, &str),
+        detail: Value,
+    ) -> Result<(), sqlx::Error> {
+        self.record_in(conn, AuditEntry::about(actor, action, target, detail))
+            .await
+    }
+
+    /// Fire-and-forget recording, outside any transaction. Being replaced by
+    /// [`AuditLog::record_about_in`]; do not add new callers.
+    pub async fn record_about(
+        &self,
+        actor: Option<(&str, &str)>,
+        action: &str,
+        target: (&str, &str),
+        detail: Value,
+    ) {
+        if let Err(error) = self
+            .record(AuditEntry::about(actor, action, target, detail))
+            .await
+        {
             tracing::error!(%error, action, "cannot write an audit event");
         }
     }
 
+    /// Records an event that goes with no stored change (a sign-in, a
+    /// refused attempt) on its own connection.
     pub async fn record(&self, entry: AuditEntry) -> Result<(), sqlx::Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        self.record_in(&mut conn, entry).await
+    }
+
+    /// Records `entry` through `conn`, a transaction or a connection.
+    pub async fn record_in(&self, conn: &mut Conn, entry: AuditEntry) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO kernel_audit_event (id, at, actor_id, actor_name, action, target_type, target_id, detail, address)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(uuid::Uuid::now_v7().to_string())
-        .bind(time::to_db(time::now()))
+        .bind(time::to_db(self.clock.now()))
         .bind(entry.actor_id)
         .bind(entry.actor_name)
         .bind(entry.action)
@@ -98,7 +137,7 @@ impl AuditLog {
         .bind(entry.target_id)
         .bind(entry.detail.to_string())
         .bind(entry.address)
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(())
     }

@@ -74,6 +74,16 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// One unit of work: commit it, or drop it to roll back. Services open
+/// one with [`Db::begin`] and hand `&mut tx` (a [`Conn`]) to repositories
+/// and to [`crate::audit::AuditLog::record_in`], so a change and its audit
+/// event commit or fail together.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// What a repository writes through: a transaction (`&mut *tx`) or a pooled
+/// connection.
+pub type Conn = sqlx::AnyConnection;
+
 /// The database handle every repository receives.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -115,6 +125,12 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Starts a transaction; the service that opens it decides what one unit
+    /// of work is and commits it. Dropped uncommitted, it rolls back.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.pool.begin().await
     }
 
     /// Applies every pending migration of this backend; applied ones are skipped.

@@ -26,6 +26,8 @@ impl BodyCut {
     }
 }
 
+pub use crate::concurrency::{etag, expected_version};
+
 /// A change with nothing to return.
 #[derive(Debug, ApiResponse)]
 pub enum NoContent {
@@ -103,39 +105,6 @@ pub fn essence(media_type: &str) -> String {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase()
-}
-
-/// The version an update is based on: `If-Match` (`"3"`, `W/"3"` or `3`)
-/// or the body's `version`; they must agree when both are sent.
-pub fn expected_version(
-    if_match: Option<&str>,
-    body: Option<i64>,
-) -> crate::error::ApiResult<Option<i64>> {
-    let header = match if_match {
-        None => None,
-        Some(raw) => {
-            let tag = raw.trim().trim_start_matches("W/").trim_matches('"');
-            Some(tag.parse::<i64>().map_err(|_| {
-                crate::error::ApiError::bad_request(
-                    "invalid_if_match",
-                    "If-Match must be a version such as \"3\"",
-                )
-            })?)
-        }
-    };
-    match (header, body) {
-        (Some(h), Some(b)) if h != b => Err(crate::error::ApiError::bad_request(
-            "invalid_if_match",
-            "If-Match and version disagree",
-        )),
-        (Some(h), _) => Ok(Some(h)),
-        (None, b) => Ok(b),
-    }
-}
-
-/// The `ETag` of a resource version: the version in quotes.
-pub fn etag(version: i64) -> String {
-    format!("\"{version}\"")
 }
 
 /// A multipart body that could not be read: 413 when it was cut at the

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod concurrency;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -16,6 +17,8 @@ pub mod plugins;
 pub mod scheduler;
 pub mod secret;
 pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod text;
 pub mod time;
 
@@ -32,6 +35,7 @@ use crate::db::Db;
 use crate::kv::SharedKv;
 use crate::secret::Secret;
 use crate::storage::Storage;
+use crate::time::Clock;
 
 /// Everything a module needs, cheap to clone.
 #[derive(Clone)]
@@ -42,6 +46,8 @@ pub struct Kernel {
     pub storage: Storage,
     pub tokens: TokenService,
     pub audit: AuditLog,
+    /// The time every service reads; tests move it instead of sleeping.
+    pub clock: Clock,
 }
 
 impl Kernel {
@@ -56,10 +62,12 @@ impl Kernel {
             .context("cannot reach Redis (AEGIS_REDIS__URL)")?;
         let storage =
             Storage::from_settings(&settings.storage, &settings.data_dir).context("storage")?;
+        let clock = Clock::system();
         Ok(Self {
             tokens: TokenService::new(&secret, settings.auth.token_ttl_minutes)
                 .context("AEGIS_SECRET_KEY")?,
-            audit: AuditLog::new(db.clone()),
+            audit: AuditLog::new(db.clone(), clock.clone()),
+            clock,
             settings: Arc::new(settings),
             db,
             kv,

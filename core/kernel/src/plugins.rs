@@ -82,7 +82,17 @@ pub struct PluginRef {
 
 /// How urgent a finding is.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, poem_openapi::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
 )]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
@@ -266,7 +276,10 @@ pub enum Rejection {
     #[error("not a WebAssembly component: {0}")]
     NotAComponent(String),
     #[error("declared as {declared} but exports the {found} world")]
-    WrongWorld { declared: &'static str, found: String },
+    WrongWorld {
+        declared: &'static str,
+        found: String,
+    },
     #[error("built against an interface this server does not support: {0}")]
     UnsupportedVersion(String),
     #[error("imports {0}, which Aegis does not provide")]

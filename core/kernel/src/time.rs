@@ -1,14 +1,49 @@
 //! Times are UTC and stored as fixed-width RFC 3339 text, so that text order is
 //! time order on both database backends.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 
 pub type Timestamp = DateTime<Utc>;
 
-/// Now, to the microsecond (what the database keeps).
+/// Now by the system clock, to the microsecond (what the database keeps).
+/// Services read [`Clock::now`] of the kernel instead, so tests can move it.
 pub fn now() -> Timestamp {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    truncate(Utc::now())
+}
+
+fn truncate(time: Timestamp) -> Timestamp {
+    DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time)
+}
+
+/// The server's time source, shared by every clone: the system clock plus
+/// an offset that only tests move ([`Clock::advance`]), so a test that needs
+/// a second to pass skips it instead of sleeping, while time still runs
+/// forward between requests as it does in production.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    offset_micros: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// The system clock, not moved.
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// Now, to the microsecond.
+    pub fn now(&self) -> Timestamp {
+        let offset = chrono::Duration::microseconds(self.offset_micros.load(Ordering::Relaxed));
+        truncate(Utc::now() + offset)
+    }
+
+    /// Moves this clock (and every clone of it) forward by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        let micros = by.num_microseconds().unwrap_or(i64::MAX);
+        self.offset_micros.fetch_add(micros, Ordering::Relaxed);
+    }
 }
 
 /// The stored form: `2026-11-28T17:53:32.123456Z`.
@@ -39,5 +74,15 @@ mod tests {
         assert_eq!(from_db(&to_db(a)).unwrap(), a);
         assert!(to_db(a) < to_db(b));
         assert_eq!(to_db(a).len(), to_db(b).len());
+    }
+
+    #[test]
+    fn an_advanced_clock_moves_every_clone() {
+        let clock = Clock::system();
+        let other = clock.clone();
+        let before = other.now();
+        clock.advance(chrono::Duration::hours(1));
+        assert!(other.now() - before >= chrono::Duration::hours(1));
+        assert!(Clock::system().now() - before < chrono::Duration::hours(1));
     }
 }

@@ -22,7 +22,13 @@ async fn register(storage: &Storage, name: &str, kind: PluginKind, bytes: Vec<u8
     let sha256 = sha256_hex(&bytes);
     let key = format!("plugins/{sha256}.wasm");
     storage.put(&key, bytes).await.expect("store");
-    PluginRef { name: name.into(), kind, sha256, storage_key: key, config: "{}".into() }
+    PluginRef {
+        name: name.into(),
+        kind,
+        sha256,
+        storage_key: key,
+        config: "{}".into(),
+    }
 }
 
 /// 10,000 tests, one in a hundred waiting in blue review for two days.
@@ -34,7 +40,11 @@ fn ten_thousand_tests() -> EvaluationInput {
                 id: format!("0190c6d2-0000-7000-8000-{i:012}"),
                 name: format!("Test {i}"),
                 technique_id: format!("T1{:03}", i % 700),
-                state: if overdue { TestState::BlueEvaluating } else { TestState::Completed },
+                state: if overdue {
+                    TestState::BlueEvaluating
+                } else {
+                    TestState::Completed
+                },
                 campaign_id: Some("0190c6d2-0000-7000-8000-campaign0001".into()),
                 platform: Some("windows".into()),
                 attack_outcome: Some(AttackOutcome::Succeeded),
@@ -46,7 +56,11 @@ fn ten_thousand_tests() -> EvaluationInput {
             }
         })
         .collect();
-    EvaluationInput { now: NOW, tests, ..EvaluationInput::default() }
+    EvaluationInput {
+        now: NOW,
+        tests,
+        ..EvaluationInput::default()
+    }
 }
 
 /// The same rule as the example plugin, natively: the baseline.
@@ -60,7 +74,12 @@ fn native_overdue(input: &EvaluationInput, hours: i64) -> Vec<Finding> {
             (waited > hours * HOUR).then(|| Finding {
                 severity: Severity::Medium,
                 title: format!("Blue review overdue: {}", t.name),
-                message: format!("Test {} ({}) has waited {} hours.", t.name, t.technique_id, waited / HOUR),
+                message: format!(
+                    "Test {} ({}) has waited {} hours.",
+                    t.name,
+                    t.technique_id,
+                    waited / HOUR
+                ),
                 technique_ids: vec![t.technique_id.clone()],
                 test_ids: vec![t.id.clone()],
             })
@@ -76,7 +95,10 @@ struct Stats {
 fn stats(mut samples: Vec<Duration>) -> Stats {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    Stats { median: at(0.5), p99: at(0.99) }
+    Stats {
+        median: at(0.5),
+        p99: at(0.99),
+    }
 }
 
 async fn measure<F, Fut>(runs: usize, mut work: F) -> Stats
@@ -109,12 +131,31 @@ fn report(what: &str, plugin: &Stats, baseline_name: &str, baseline: &Stats) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let dir = PathBuf::from(std::env::args().nth(1).expect("usage: plugin_bench PLUGIN_BUILD_DIR"));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .expect("usage: plugin_bench PLUGIN_BUILD_DIR"),
+    );
     let settings = PluginSettings::default();
     let storage = Storage::memory();
-    let trivial = register(&storage, "regression-c", PluginKind::AlertRule, component(&dir, "regression-c")).await;
-    let overdue = register(&storage, "blue-review-overdue", PluginKind::AlertRule, component(&dir, "blue-review-overdue")).await;
-    let empty = EvaluationInput { now: NOW, ..EvaluationInput::default() };
+    let trivial = register(
+        &storage,
+        "regression-c",
+        PluginKind::AlertRule,
+        component(&dir, "regression-c"),
+    )
+    .await;
+    let overdue = register(
+        &storage,
+        "blue-review-overdue",
+        PluginKind::AlertRule,
+        component(&dir, "blue-review-overdue"),
+    )
+    .await;
+    let empty = EvaluationInput {
+        now: NOW,
+        ..EvaluationInput::default()
+    };
     let big = ten_thousand_tests();
 
     println!("| measurement | median | p99 | baseline (median) | ratio |");
@@ -122,7 +163,12 @@ async fn main() {
 
     // Cold: a host with nothing cached fetches, hashes, compiles, links and calls.
     let cold = measure(20, || {
-        let (storage, trivial, empty, settings) = (storage.clone(), trivial.clone(), empty.clone(), settings.clone());
+        let (storage, trivial, empty, settings) = (
+            storage.clone(),
+            trivial.clone(),
+            empty.clone(),
+            settings.clone(),
+        );
         async move {
             let host = WasmHost::new(&settings, storage).unwrap();
             host.evaluate(&trivial, "{}", &empty).await.unwrap();
@@ -137,7 +183,12 @@ async fn main() {
         }
     })
     .await;
-    report("cold load and call (regression-c)", &cold, "fetch + SHA-256 only", &fetch_and_hash);
+    report(
+        "cold load and call (regression-c)",
+        &cold,
+        "fetch + SHA-256 only",
+        &fetch_and_hash,
+    );
 
     let host = WasmHost::new(&settings, storage.clone()).unwrap();
     host.evaluate(&trivial, "{}", &empty).await.unwrap();
@@ -153,12 +204,22 @@ async fn main() {
     .await;
     // The floor of any call the host makes: the hop to a blocking thread and back.
     let hop = measure(2_000, || async {
-        tokio::task::spawn_blocking(|| std::hint::black_box(1)).await.unwrap();
+        tokio::task::spawn_blocking(|| std::hint::black_box(1))
+            .await
+            .unwrap();
     })
     .await;
-    report("warm call, trivial rule", &warm, "blocking-thread hop", &hop);
+    report(
+        "warm call, trivial rule",
+        &warm,
+        "blocking-thread hop",
+        &hop,
+    );
 
-    let findings = host.evaluate(&overdue, r#"{"hours":24}"#, &big).await.unwrap();
+    let findings = host
+        .evaluate(&overdue, r#"{"hours":24}"#, &big)
+        .await
+        .unwrap();
     assert_eq!(findings.len(), 100);
     // The plugin and the baseline find the same tests.
     let ids = |found: &[Finding]| found.iter().map(|f| f.test_ids.clone()).collect::<Vec<_>>();
@@ -166,7 +227,9 @@ async fn main() {
     let rule = measure(50, || {
         let (host, overdue, big) = (host.clone(), overdue.clone(), &big);
         async move {
-            host.evaluate(&overdue, r#"{"hours":24}"#, big).await.unwrap();
+            host.evaluate(&overdue, r#"{"hours":24}"#, big)
+                .await
+                .unwrap();
         }
     })
     .await;
@@ -174,6 +237,15 @@ async fn main() {
         std::hint::black_box(native_overdue(&big, 24));
     })
     .await;
-    report("rule over 10,000 tests (blue-review-overdue)", &rule, "same rule in native Rust", &native);
-    println!("\n{} findings per evaluation; component cache holds {}", findings.len(), host.cached());
+    report(
+        "rule over 10,000 tests (blue-review-overdue)",
+        &rule,
+        "same rule in native Rust",
+        &native,
+    );
+    println!(
+        "\n{} findings per evaluation; component cache holds {}",
+        findings.len(),
+        host.cached()
+    );
 }

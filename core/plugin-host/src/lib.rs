@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use aegis_core::config::PluginSettings;
 use aegis_core::plugins::{
-    AlertRuleEngine, EvaluationInput, Finding, Inspected, PluginFault, PluginInspector,
-    PluginKind, PluginRef, Rejection, ReportData, ReportRenderer,
+    AlertRuleEngine, EvaluationInput, Finding, Inspected, PluginFault, PluginInspector, PluginKind,
+    PluginRef, Rejection, ReportData, ReportRenderer,
 };
 use aegis_core::storage::Storage;
 use async_trait::async_trait;
@@ -44,7 +44,13 @@ fn has_control(text: &str) -> bool {
 pub(crate) fn clean(text: &str, max: usize, lines: bool) -> String {
     aegis_core::text::truncate(text, max)
         .chars()
-        .map(|c| if c.is_control() && !(lines && c == '\n') { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() && !(lines && c == '\n') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -79,8 +85,7 @@ impl WasmHost {
                 calls: tokio::sync::Semaphore::new(settings.max_concurrent_calls.max(1) as usize),
                 storage,
                 cache: ComponentCache::new(settings.cache_entries as usize),
-                max_output_bytes: usize::try_from(settings.max_output_bytes)
-                    .unwrap_or(usize::MAX),
+                max_output_bytes: usize::try_from(settings.max_output_bytes).unwrap_or(usize::MAX),
                 max_findings: settings.max_findings as usize,
             }),
         })
@@ -122,11 +127,7 @@ impl WasmHost {
 }
 
 impl Inner {
-    fn compile(
-        &self,
-        bytes: &[u8],
-        declared: Option<PluginKind>,
-    ) -> Result<Loaded, PluginFault> {
+    fn compile(&self, bytes: &[u8], declared: Option<PluginKind>) -> Result<Loaded, PluginFault> {
         let engine = &self.sandbox.engine;
         let component = Component::from_binary(engine, bytes)
             .map_err(|e| PluginFault::Rejected(Rejection::NotAComponent(format!("{e:#}"))))?;
@@ -161,7 +162,10 @@ impl Inner {
                 )));
             }
             if finding.message.len() > MAX_MESSAGE
-                || finding.message.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+                || finding
+                    .message
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t')
             {
                 return Err(invalid(format!(
                     "a finding's message must be at most {MAX_MESSAGE} bytes, without control characters but line breaks and tabs"
@@ -175,7 +179,12 @@ impl Inner {
                 )));
             }
             let bad_id = |id: &String| id.is_empty() || id.len() > MAX_ID || has_control(id);
-            if finding.technique_ids.iter().chain(&finding.test_ids).any(bad_id) {
+            if finding
+                .technique_ids
+                .iter()
+                .chain(&finding.test_ids)
+                .any(bad_id)
+            {
                 return Err(invalid(format!(
                     "ids must be 1 to {MAX_ID} bytes without control characters"
                 )));
@@ -207,7 +216,9 @@ impl Inner {
             .await
             .map_err(|_| PluginFault::Unavailable("the plugin host is shutting down".into()))?;
         tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
-            Err(PluginFault::Trapped(format!("the call panicked in the host: {e}")))
+            Err(PluginFault::Trapped(format!(
+                "the call panicked in the host: {e}"
+            )))
         })
     }
 }
@@ -222,12 +233,15 @@ impl PluginInspector for WasmHost {
         let sha256 = sha256_hex(&component);
         let inner = self.inner.clone();
         let name = format!("upload {}", &sha256[..12]);
-        let (description, loaded) = self.inner.clone().blocking(move || {
-            let loaded = inner.compile(&component, declared)?;
-            let description = v0_1::describe(&inner.sandbox, &loaded.prepared, &name)?;
-            Ok((description, loaded))
-        })
-        .await?;
+        let (description, loaded) = self
+            .inner
+            .clone()
+            .blocking(move || {
+                let loaded = inner.compile(&component, declared)?;
+                let description = v0_1::describe(&inner.sandbox, &loaded.prepared, &name)?;
+                Ok((description, loaded))
+            })
+            .await?;
         self.inner.cache.insert(&sha256, loaded);
         Ok(Inspected {
             sha256,
@@ -251,13 +265,14 @@ impl AlertRuleEngine for WasmHost {
         let loaded = self.load(plugin).await?;
         let input = v0_1::evaluation_input(input);
         let (inner, plugin, params) = (self.inner.clone(), plugin.clone(), params.to_owned());
-        self.inner.blocking(move || {
-            let findings =
-                v0_1::evaluate(&inner.sandbox, &loaded.prepared, &plugin, &params, &input)?;
-            inner.check_findings(&findings)?;
-            Ok(findings)
-        })
-        .await
+        self.inner
+            .blocking(move || {
+                let findings =
+                    v0_1::evaluate(&inner.sandbox, &loaded.prepared, &plugin, &params, &input)?;
+                inner.check_findings(&findings)?;
+                Ok(findings)
+            })
+            .await
     }
 }
 
@@ -267,17 +282,18 @@ impl ReportRenderer for WasmHost {
         let loaded = self.load(plugin).await?;
         let data = v0_1::report_data(data);
         let (inner, plugin) = (self.inner.clone(), plugin.clone());
-        self.inner.blocking(move || {
-            let bytes = v0_1::render(&inner.sandbox, &loaded.prepared, &plugin, &data)?;
-            if bytes.is_empty() || bytes.len() > inner.max_output_bytes {
-                return Err(invalid(format!(
-                    "{} bytes rendered; a report must be 1 to {} bytes",
-                    bytes.len(),
-                    inner.max_output_bytes
-                )));
-            }
-            Ok(bytes)
-        })
-        .await
+        self.inner
+            .blocking(move || {
+                let bytes = v0_1::render(&inner.sandbox, &loaded.prepared, &plugin, &data)?;
+                if bytes.is_empty() || bytes.len() > inner.max_output_bytes {
+                    return Err(invalid(format!(
+                        "{} bytes rendered; a report must be 1 to {} bytes",
+                        bytes.len(),
+                        inner.max_output_bytes
+                    )));
+                }
+                Ok(bytes)
+            })
+            .await
     }
 }

@@ -230,7 +230,10 @@ mod tests {
         // Growing the first memory counts only the growth.
         let mut cap = MemoryCap::new(32 * MIB);
         assert!(matches!(cap.memory_growing(0, 16 * MIB, None), Ok(true)));
-        assert!(matches!(cap.memory_growing(16 * MIB, 30 * MIB, None), Ok(true)));
+        assert!(matches!(
+            cap.memory_growing(16 * MIB, 30 * MIB, None),
+            Ok(true)
+        ));
         assert!(!cap.exceeded);
         assert!(cap.memories() <= 8 && cap.instances() <= 64 && cap.tables() <= 32);
     }

@@ -17,12 +17,17 @@ const HOUR: i64 = 3_600;
 
 /// A component built by `scripts/build-plugins.sh`.
 fn component(name: &str) -> Vec<u8> {
-    let dir = std::env::var("AEGIS_PLUGIN_BUILD_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/aegis/plugins")
-    });
+    let dir = std::env::var("AEGIS_PLUGIN_BUILD_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/aegis/plugins")
+        });
     let path = dir.join(format!("{name}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; build the plugins first: bash scripts/build-plugins.sh", path.display())
+        panic!(
+            "{}: {e}; build the plugins first: bash scripts/build-plugins.sh",
+            path.display()
+        )
     })
 }
 
@@ -73,7 +78,11 @@ impl Fixture {
     /// Inspects and stores a component as an upload would; returns its reference.
     async fn register(&self, name: &str, kind: PluginKind, config: serde_json::Value) -> PluginRef {
         let bytes = component(name);
-        let inspected = self.host.inspect(bytes.clone(), Some(kind)).await.expect("inspect");
+        let inspected = self
+            .host
+            .inspect(bytes.clone(), Some(kind))
+            .await
+            .expect("inspect");
         let key = format!("plugins/{}.wasm", inspected.sha256);
         self.storage.put(&key, bytes).await.expect("store");
         PluginRef {
@@ -151,16 +160,34 @@ async fn bounded<T>(work: impl std::future::Future<Output = T>) -> T {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describes_each_example() {
     let f = fixture();
-    let rule = f.host.inspect(component("blue-review-overdue"), None).await.expect("rule");
+    let rule = f
+        .host
+        .inspect(component("blue-review-overdue"), None)
+        .await
+        .expect("rule");
     assert_eq!(rule.description.kind, PluginKind::AlertRule);
     assert_eq!(rule.description.id, "blue-review-overdue");
     assert_eq!(rule.description.interface_version, "0.1.0");
-    assert_eq!(rule.description.config_schema["properties"]["hours"]["default"], 24);
-    let format = f.host.inspect(component("markdown-report"), None).await.expect("format");
+    assert_eq!(
+        rule.description.config_schema["properties"]["hours"]["default"],
+        24
+    );
+    let format = f
+        .host
+        .inspect(component("markdown-report"), None)
+        .await
+        .expect("format");
     assert_eq!(format.description.kind, PluginKind::ReportFormat);
-    assert_eq!(format.description.media_type.as_deref(), Some("text/markdown"));
+    assert_eq!(
+        format.description.media_type.as_deref(),
+        Some("text/markdown")
+    );
     assert_eq!(format.description.file_extension.as_deref(), Some("md"));
-    let c = f.host.inspect(component("regression-c"), Some(PluginKind::AlertRule)).await.expect("c");
+    let c = f
+        .host
+        .inspect(component("regression-c"), Some(PluginKind::AlertRule))
+        .await
+        .expect("c");
     assert_eq!(c.description.id, "technique-regressed");
     assert_eq!(c.sha256, sha256_hex(&component("regression-c")));
 }
@@ -168,51 +195,100 @@ async fn describes_each_example() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blue_review_overdue_flags_only_tests_past_the_limit() {
     let f = fixture();
-    let rule = f.register("blue-review-overdue", PluginKind::AlertRule, json!({})).await;
+    let rule = f
+        .register("blue-review-overdue", PluginKind::AlertRule, json!({}))
+        .await;
     let params = json!({"hours": 24, "severity": "high"}).to_string();
-    let findings = f.host.evaluate(&rule, &params, &input()).await.expect("evaluate");
+    let findings = f
+        .host
+        .evaluate(&rule, &params, &input())
+        .await
+        .expect("evaluate");
     assert_eq!(findings.len(), 1, "{findings:?}");
     let finding = &findings[0];
     assert_eq!(finding.test_ids, vec!["overdue".to_owned()]);
     assert_eq!(finding.technique_ids, vec!["T1059.001".to_owned()]);
     assert_eq!(finding.severity, Severity::High);
     assert!(finding.message.contains("30 hours"), "{}", finding.message);
-    assert!(finding.message.contains("2026-11-27T04:15:00Z"), "{}", finding.message);
+    assert!(
+        finding.message.contains("2026-11-27T04:15:00Z"),
+        "{}",
+        finding.message
+    );
 
     // A lower limit takes in the recent test too; a nonsense one is the plugin's own error.
-    let two = f.host.evaluate(&rule, r#"{"hours":1}"#, &input()).await.expect("evaluate");
+    let two = f
+        .host
+        .evaluate(&rule, r#"{"hours":1}"#, &input())
+        .await
+        .expect("evaluate");
     assert_eq!(two.len(), 2);
     assert_eq!(two[0].severity, Severity::Medium);
-    let bad = f.host.evaluate(&rule, r#"{"severity":"dire"}"#, &input()).await;
-    assert!(matches!(bad, Err(PluginFault::Reported(PluginError::InvalidConfig(_)))), "{bad:?}");
+    let bad = f
+        .host
+        .evaluate(&rule, r#"{"severity":"dire"}"#, &input())
+        .await;
+    assert!(
+        matches!(
+            bad,
+            Err(PluginFault::Reported(PluginError::InvalidConfig(_)))
+        ),
+        "{bad:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_c_rule_reports_regressed_techniques_by_name() {
     let f = fixture();
-    let rule = f.register("regression-c", PluginKind::AlertRule, json!({})).await;
-    let findings = f.host.evaluate(&rule, "{}", &input()).await.expect("evaluate");
+    let rule = f
+        .register("regression-c", PluginKind::AlertRule, json!({}))
+        .await;
+    let findings = f
+        .host
+        .evaluate(&rule, "{}", &input())
+        .await
+        .expect("evaluate");
     assert_eq!(findings.len(), 1, "{findings:?}");
-    assert_eq!(findings[0].title, "Technique regressed: T1003 OS Credential Dumping");
+    assert_eq!(
+        findings[0].title,
+        "Technique regressed: T1003 OS Credential Dumping"
+    );
     assert_eq!(findings[0].technique_ids, vec!["T1003".to_owned()]);
     assert_eq!(findings[0].severity, Severity::High);
     assert!(findings[0].message.contains("4 completed tests"));
-    let quiet = EvaluationInput { coverage: Vec::new(), ..input() };
-    assert!(f.host.evaluate(&rule, "{}", &quiet).await.expect("evaluate").is_empty());
+    let quiet = EvaluationInput {
+        coverage: Vec::new(),
+        ..input()
+    };
+    assert!(
+        f.host
+            .evaluate(&rule, "{}", &quiet)
+            .await
+            .expect("evaluate")
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_markdown_format_renders_the_report() {
     let f = fixture();
     let format = f
-        .register("markdown-report", PluginKind::ReportFormat, json!({"organisation": "Blue | Red Co"}))
+        .register(
+            "markdown-report",
+            PluginKind::ReportFormat,
+            json!({"organisation": "Blue | Red Co"}),
+        )
         .await;
     let data = ReportData {
         title: "Q4 purple team".into(),
         kind: "campaign".into(),
         generated_at: NOW,
         scope: "campaign APT29".into(),
-        kpis: vec![Kpi { name: "detection rate".into(), value: 62.5, unit: "%".into() }],
+        kpis: vec![Kpi {
+            name: "detection rate".into(),
+            value: 62.5,
+            unit: "%".into(),
+        }],
         tactics: vec![TacticCoverage {
             id: "TA0006".into(),
             name: "Credential Access".into(),
@@ -238,31 +314,54 @@ async fn the_markdown_format_renders_the_report() {
     assert!(text.contains("**Blue \\| Red Co**"), "{text}");
     assert!(text.contains("generated 2026-11-28T10:15:00Z"), "{text}");
     assert!(text.contains("| detection rate | 62.5% |"), "{text}");
-    assert!(text.contains("| Credential Access (TA0006) | 3 | 1 | 2 | 10 |"), "{text}");
+    assert!(
+        text.contains("| Credential Access (TA0006) | 3 | 1 | 2 | 10 |"),
+        "{text}"
+    );
     assert!(text.contains("- **T1003**: regressed"), "{text}");
-    assert!(text.contains("| test overdue | T1059.001 | 2026-11-27 | — | 1 |"), "{text}");
+    assert!(
+        text.contains("| test overdue | T1059.001 | 2026-11-27 | — | 1 |"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_calls_end_in_typed_errors_and_the_plugin_still_works() {
     let f = fixture();
-    let hostile = f.register("hostile", PluginKind::AlertRule, json!({})).await;
+    let hostile = f
+        .register("hostile", PluginKind::AlertRule, json!({}))
+        .await;
     let call = |mode: &str| {
-        let (host, plugin, params) = (f.host.clone(), hostile.clone(), json!({"mode": mode}).to_string());
+        let (host, plugin, params) = (
+            f.host.clone(),
+            hostile.clone(),
+            json!({"mode": mode}).to_string(),
+        );
         async move { bounded(host.evaluate(&plugin, &params, &input())).await }
     };
     let timed_out = call("loop").await;
-    assert!(matches!(&timed_out, Err(PluginFault::TimedOut(t)) if t.contains("500 ms")), "{timed_out:?}");
+    assert!(
+        matches!(&timed_out, Err(PluginFault::TimedOut(t)) if t.contains("500 ms")),
+        "{timed_out:?}"
+    );
     let memory = call("memory").await;
     assert_eq!(memory, Err(PluginFault::OutOfMemory(32 * 1024 * 1024)));
     assert!(matches!(call("trap").await, Err(PluginFault::Trapped(_))));
     assert!(matches!(call("panic").await, Err(PluginFault::Trapped(_))));
     let oversized = call("oversized").await;
-    assert!(matches!(&oversized, Err(PluginFault::InvalidOutput(t)) if t.contains("100000 findings")), "{oversized:?}");
-    assert!(matches!(call("empty-title").await, Err(PluginFault::InvalidOutput(_))));
+    assert!(
+        matches!(&oversized, Err(PluginFault::InvalidOutput(t)) if t.contains("100000 findings")),
+        "{oversized:?}"
+    );
+    assert!(matches!(
+        call("empty-title").await,
+        Err(PluginFault::InvalidOutput(_))
+    ));
     assert_eq!(
         call("error").await,
-        Err(PluginFault::Reported(PluginError::InvalidInput("the fixture refuses".into())))
+        Err(PluginFault::Reported(PluginError::InvalidInput(
+            "the fixture refuses".into()
+        )))
     );
     assert_eq!(call("log-flood").await, Ok(Vec::new()));
     // Every call had a fresh store: the same component behaves after all that.
@@ -273,20 +372,35 @@ async fn hostile_calls_end_in_typed_errors_and_the_plugin_still_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_call_succeeds_while_a_hostile_one_spins() {
     let f = fixture();
-    let hostile = f.register("hostile", PluginKind::AlertRule, json!({})).await;
-    let rule = f.register("blue-review-overdue", PluginKind::AlertRule, json!({})).await;
+    let hostile = f
+        .register("hostile", PluginKind::AlertRule, json!({}))
+        .await;
+    let rule = f
+        .register("blue-review-overdue", PluginKind::AlertRule, json!({}))
+        .await;
     let spinning = {
         let (host, plugin) = (f.host.clone(), hostile.clone());
         tokio::spawn(async move { host.evaluate(&plugin, r#"{"mode":"loop"}"#, &input()).await })
     };
     let bomb = {
         let (host, plugin) = (f.host.clone(), hostile.clone());
-        tokio::spawn(async move { host.evaluate(&plugin, r#"{"mode":"memory"}"#, &input()).await })
+        tokio::spawn(async move {
+            host.evaluate(&plugin, r#"{"mode":"memory"}"#, &input())
+                .await
+        })
     };
-    let normal = bounded(f.host.evaluate(&rule, "{}", &input())).await.expect("normal call");
+    let normal = bounded(f.host.evaluate(&rule, "{}", &input()))
+        .await
+        .expect("normal call");
     assert_eq!(normal.len(), 1);
-    assert!(matches!(bounded(spinning).await.expect("join"), Err(PluginFault::TimedOut(_))));
-    assert!(matches!(bounded(bomb).await.expect("join"), Err(PluginFault::OutOfMemory(_))));
+    assert!(matches!(
+        bounded(spinning).await.expect("join"),
+        Err(PluginFault::TimedOut(_))
+    ));
+    assert!(matches!(
+        bounded(bomb).await.expect("join"),
+        Err(PluginFault::OutOfMemory(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,9 +410,14 @@ async fn a_fuel_budget_stops_a_loop_deterministically() {
         call_timeout_ms: 60_000,
         ..settings()
     });
-    let hostile = f.register("hostile", PluginKind::AlertRule, json!({})).await;
+    let hostile = f
+        .register("hostile", PluginKind::AlertRule, json!({}))
+        .await;
     let outcome = bounded(f.host.evaluate(&hostile, r#"{"mode":"loop"}"#, &input())).await;
-    assert!(matches!(&outcome, Err(PluginFault::TimedOut(t)) if t.contains("fuel")), "{outcome:?}");
+    assert!(
+        matches!(&outcome, Err(PluginFault::TimedOut(t)) if t.contains("fuel")),
+        "{outcome:?}"
+    );
     let fine = f.host.evaluate(&hostile, "{}", &input()).await;
     assert!(fine.is_ok(), "{fine:?}");
 }
@@ -306,7 +425,10 @@ async fn a_fuel_budget_stops_a_loop_deterministically() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn components_of_the_wrong_world_version_or_imports_are_refused() {
     let f = fixture();
-    let wrong_world = f.host.inspect(component("markdown-report"), Some(PluginKind::AlertRule)).await;
+    let wrong_world = f
+        .host
+        .inspect(component("markdown-report"), Some(PluginKind::AlertRule))
+        .await;
     assert!(
         matches!(&wrong_world, Err(PluginFault::Rejected(Rejection::WrongWorld { declared: "alert_rule", found })) if found == "report_format"),
         "{wrong_world:?}"
@@ -338,22 +460,35 @@ async fn components_of_the_wrong_world_version_or_imports_are_refused() {
     let imports = f.host.inspect(greedy, None).await;
     assert_eq!(
         imports.map(|_| ()),
-        Err(PluginFault::Rejected(Rejection::ForbiddenImport("wasi:cli/environment@0.2.0".into())))
+        Err(PluginFault::Rejected(Rejection::ForbiddenImport(
+            "wasi:cli/environment@0.2.0".into()
+        )))
     );
     let module = wat::parse_str("(module)").expect("wat");
-    assert!(matches!(f.host.inspect(module, None).await, Err(PluginFault::Rejected(Rejection::NotAComponent(_)))));
+    assert!(matches!(
+        f.host.inspect(module, None).await,
+        Err(PluginFault::Rejected(Rejection::NotAComponent(_)))
+    ));
     let mut corrupt = component("blue-review-overdue");
     corrupt.truncate(corrupt.len() / 2);
-    assert!(matches!(f.host.inspect(corrupt, None).await, Err(PluginFault::Rejected(Rejection::NotAComponent(_)))));
+    assert!(matches!(
+        f.host.inspect(corrupt, None).await,
+        Err(PluginFault::Rejected(Rejection::NotAComponent(_)))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_stored_bytes_are_refused() {
     let f = fixture();
-    let rule = f.register("blue-review-overdue", PluginKind::AlertRule, json!({})).await;
+    let rule = f
+        .register("blue-review-overdue", PluginKind::AlertRule, json!({}))
+        .await;
     // Another host has nothing cached, so it reads storage — where the bytes changed.
     let other = WasmHost::new(&settings(), f.storage.clone()).expect("host");
-    f.storage.put(&rule.storage_key, component("hostile")).await.expect("overwrite");
+    f.storage
+        .put(&rule.storage_key, component("hostile"))
+        .await
+        .expect("overwrite");
     let outcome = other.evaluate(&rule, "{}", &input()).await;
     assert!(
         matches!(&outcome, Err(PluginFault::Rejected(Rejection::HashMismatch { expected, .. })) if *expected == rule.sha256),
@@ -365,13 +500,22 @@ async fn tampered_stored_bytes_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warm_calls_use_the_compiled_component() {
     let f = fixture();
-    let rule = f.register("blue-review-overdue", PluginKind::AlertRule, json!({})).await;
+    let rule = f
+        .register("blue-review-overdue", PluginKind::AlertRule, json!({}))
+        .await;
     let cold = WasmHost::new(&settings(), f.storage.clone()).expect("host");
-    cold.evaluate(&rule, "{}", &input()).await.expect("first call");
+    cold.evaluate(&rule, "{}", &input())
+        .await
+        .expect("first call");
     assert_eq!(cold.cached(), 1);
     // With the stored bytes gone, only the cache can answer.
     f.storage.delete(&rule.storage_key).await.expect("delete");
-    cold.evaluate(&rule, "{}", &input()).await.expect("warm call");
+    cold.evaluate(&rule, "{}", &input())
+        .await
+        .expect("warm call");
     cold.forget(&rule.sha256);
-    assert!(matches!(cold.evaluate(&rule, "{}", &input()).await, Err(PluginFault::Unavailable(_))));
+    assert!(matches!(
+        cold.evaluate(&rule, "{}", &input()).await,
+        Err(PluginFault::Unavailable(_))
+    ));
 }

@@ -199,13 +199,13 @@ async fn seed(kernel: &Kernel) -> anyhow::Result<()> {
     while done < TESTS {
         let n = BATCH.min(TESTS - done);
         let mut sql = String::from(
-            "INSERT INTO tests_test (id, name, technique_domain, technique_id, campaign_id, procedure, platform, state,
+            "INSERT INTO test_cases_test (id, name, technique_domain, technique_id, campaign_id, procedure, platform, state,
                 executed_at, attack_outcome, red_notes, detection_outcome, detected_at, blue_notes, version,
                 created_at, created_by, updated_at, updated_by, submitted_at, completed_at, procedure_key, ran_at,
                 ttd_ms, review_ms) VALUES ",
         );
         let mut transitions = String::from(
-            "INSERT INTO tests_transition (id, test_id, transition, from_state, to_state, actor_id, actor_name, at) VALUES ",
+            "INSERT INTO test_cases_transition (id, test_id, transition, from_state, to_state, actor_id, actor_name, at) VALUES ",
         );
         let mut rows: Vec<[Option<String>; 13]> = Vec::with_capacity(n);
         let mut durations: Vec<(Option<i64>, Option<i64>)> = Vec::with_capacity(n);
@@ -252,7 +252,7 @@ async fn seed(kernel: &Kernel) -> anyhow::Result<()> {
                 Some(id),
                 Some(technique.clone()),
                 Some(campaigns[rng.below(10) as usize].clone()),
-                Some(aegis_mod_tests::repo::procedure_hash(&procedure)),
+                Some(aegis_mod_test_cases::repo::procedure_hash(&procedure)),
                 Some(procedure),
                 Some(platforms[rng.below(3) as usize].to_owned()),
                 Some(state.to_owned()),

@@ -315,8 +315,8 @@ async fn import_atomics(settings: Settings, dir: &std::path::Path) -> anyhow::Re
     }
     let identity = aegis_mod_users::UsersModule::new(&kernel).identity_resolver();
     let campaigns = std::sync::Arc::new(aegis_mod_campaigns::CampaignRepo::new(kernel.db.clone()));
-    let tests = aegis_mod_tests::TestsModule::new(&kernel, identity, campaigns);
-    let actor = aegis_mod_tests::repo::Actor {
+    let tests = aegis_mod_test_cases::TestCasesModule::new(&kernel, identity, campaigns);
+    let actor = aegis_core::concurrency::Actor {
         user_id: "cli".into(),
         username: "aegis-cli".into(),
         at: aegis_core::time::now(),
@@ -332,7 +332,7 @@ async fn import_atomics(settings: Settings, dir: &std::path::Path) -> anyhow::Re
         bar.set_position(done as u64);
         bar.set_message(file.to_owned());
     };
-    let report = aegis_mod_tests::import_atomic_dir(tests.templates(), &actor, dir, &progress)
+    let report = aegis_mod_test_cases::import_atomic_dir(tests.templates(), &actor, dir, &progress)
         .await
         .with_context(|| format!("importing {}", dir.display()))?;
     bar.finish_and_clear();

@@ -12,7 +12,7 @@ use aegis_mod_plugins::{PluginsApi, PluginsModule};
 use aegis_mod_reports::{ReportsApi, ReportsModule};
 use aegis_mod_system::{HealthApi, SystemApi, SystemModule};
 use aegis_mod_techniques::{MitreSyncApi, TechniquesApi, TechniquesModule};
-use aegis_mod_tests::{EvidenceApi, TemplatesApi, TestsApi, TestsModule};
+use aegis_mod_test_cases::{EvidenceApi, TemplatesApi, TestCasesApi, TestCasesModule};
 use aegis_mod_users::{AuthApi, UsersApi, UsersModule};
 use poem_openapi::OpenApi;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ pub type Apis = (
     SystemApi,
     TechniquesApi,
     MitreSyncApi,
-    TestsApi,
+    TestCasesApi,
     EvidenceApi,
     TemplatesApi,
     CampaignsApi,
@@ -50,18 +50,27 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let (techniques_api, mitre_sync_api) = techniques.apis();
     // Tests ask campaigns whether one exists through a port; campaigns use tests.
     let campaign_directory = Arc::new(CampaignRepo::new(kernel.db.clone()));
-    let tests = TestsModule::new(kernel, identity.clone(), campaign_directory);
+    let tests = TestCasesModule::new(kernel, identity.clone(), campaign_directory);
     let (tests_api, evidence_api, templates_api) = tests.apis();
     let coverage = CoverageModule::new(kernel);
     let campaigns = CampaignsModule::new(kernel, tests.tests().clone(), coverage.service().clone());
     let (campaigns_api, coverage_api) = (campaigns.api(), coverage.api());
     // The one place wasmtime enters: the host implements the kernel's plugin ports.
-    let plugin_host = aegis_plugin_host::WasmHost::new(&kernel.settings.plugins, kernel.storage.clone())?;
+    let plugin_host =
+        aegis_plugin_host::WasmHost::new(&kernel.settings.plugins, kernel.storage.clone())?;
     let plugins = PluginsModule::new(kernel, Arc::new(plugin_host));
     let plugins_api = plugins.api();
-    let alerts = AlertsModule::new(kernel, coverage.service().clone(), plugins.service().clone());
+    let alerts = AlertsModule::new(
+        kernel,
+        coverage.service().clone(),
+        plugins.service().clone(),
+    );
     let alerts_api = alerts.api();
-    let reports = ReportsModule::new(kernel, coverage.service().clone(), plugins.service().clone());
+    let reports = ReportsModule::new(
+        kernel,
+        coverage.service().clone(),
+        plugins.service().clone(),
+    );
     let reports_api = reports.api();
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(users),

@@ -13,7 +13,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use serde_json::Value;
 
-use crate::model::{Alert, AlertFilter, AlertStatus, Delivery, Evaluation, Rule, RuleFields, RuleScope};
+use crate::model::{
+    Alert, AlertFilter, AlertStatus, Delivery, Evaluation, Rule, RuleFields, RuleScope,
+};
 use crate::service::{AlertService, KindInfo};
 
 #[derive(Tags)]
@@ -146,7 +148,8 @@ impl AlertRuleInput {
         };
         // The secret stays only with the URL it was set for: whoever points
         // the rule elsewhere must give a new one.
-        let same_url = webhook_url.is_some() && current.and_then(|r| r.webhook_url.as_ref()) == webhook_url.as_ref();
+        let same_url = webhook_url.is_some()
+            && current.and_then(|r| r.webhook_url.as_ref()) == webhook_url.as_ref();
         let webhook_secret = match (&webhook_url, blank(self.webhook_secret)) {
             (None, _) => None,
             (Some(_), Some(secret)) => Some(secret),
@@ -156,7 +159,9 @@ impl AlertRuleInput {
         RuleFields {
             name: self.name,
             kind: self.kind,
-            params: self.params.unwrap_or_else(|| Value::Object(Default::default())),
+            params: self
+                .params
+                .unwrap_or_else(|| Value::Object(Default::default())),
             severity: self.severity.unwrap_or(Severity::Medium),
             enabled: self.enabled.unwrap_or(true),
             scope: RuleScope {
@@ -299,31 +304,69 @@ pub enum RuleReply {
 impl AlertsApi {
     /// Rule kinds: the built-in ones and every enabled alert-rule plugin,
     /// each with the JSON Schema of its parameters.
-    #[oai(path = "/alert-kinds", method = "get", operation_id = "list_alert_kinds")]
+    #[oai(
+        path = "/alert-kinds",
+        method = "get",
+        operation_id = "list_alert_kinds"
+    )]
     async fn kinds(&self, _auth: Auth<AnyRole>) -> ApiResult<Json<Vec<AlertKindView>>> {
-        Ok(Json(self.service.kinds().await?.into_iter().map(Into::into).collect()))
+        Ok(Json(
+            self.service
+                .kinds()
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
     }
 
-    #[oai(path = "/alert-rules", method = "get", operation_id = "list_alert_rules")]
+    #[oai(
+        path = "/alert-rules",
+        method = "get",
+        operation_id = "list_alert_rules"
+    )]
     async fn rules(&self, _auth: Auth<AnyRole>) -> ApiResult<Json<Vec<AlertRuleView>>> {
-        Ok(Json(self.service.rules().await?.into_iter().map(Into::into).collect()))
+        Ok(Json(
+            self.service
+                .rules()
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
     }
 
-    #[oai(path = "/alert-rules", method = "post", operation_id = "create_alert_rule")]
-    async fn create(&self, auth: Auth<LeadPlus>, body: Json<AlertRuleInput>) -> ApiResult<RuleReply> {
+    #[oai(
+        path = "/alert-rules",
+        method = "post",
+        operation_id = "create_alert_rule"
+    )]
+    async fn create(
+        &self,
+        auth: Auth<LeadPlus>,
+        body: Json<AlertRuleInput>,
+    ) -> ApiResult<RuleReply> {
         let rule = self.service.create_rule(&auth, body.0.fields(None)).await?;
         let location = format!("/api/v1/alert-rules/{}", rule.id);
         Ok(RuleReply::Created(Json(rule.into()), location))
     }
 
-    #[oai(path = "/alert-rules/:id", method = "get", operation_id = "get_alert_rule")]
+    #[oai(
+        path = "/alert-rules/:id",
+        method = "get",
+        operation_id = "get_alert_rule"
+    )]
     async fn get(&self, _auth: Auth<AnyRole>, id: Path<String>) -> ApiResult<RuleReply> {
         let rule = self.service.rule(&id.0).await?;
         Ok(RuleReply::Ok(Json(rule.clone().into()), etag(rule.version)))
     }
 
     /// Replace a rule; needs the version edited (`If-Match` or `version`).
-    #[oai(path = "/alert-rules/:id", method = "put", operation_id = "update_alert_rule")]
+    #[oai(
+        path = "/alert-rules/:id",
+        method = "put",
+        operation_id = "update_alert_rule"
+    )]
     async fn update(
         &self,
         auth: Auth<LeadPlus>,
@@ -335,27 +378,46 @@ impl AlertsApi {
             .ok_or_else(|| ApiError::version_required("send If-Match or version"))?;
         let current = self.service.rule(&id.0).await?;
         let fields = body.0.fields(Some(&current));
-        let rule = self.service.update_rule(&auth, &id.0, expected, fields).await?;
+        let rule = self
+            .service
+            .update_rule(&auth, &id.0, expected, fields)
+            .await?;
         Ok(RuleReply::Ok(Json(rule.clone().into()), etag(rule.version)))
     }
 
     /// Delete a rule with its alerts and evaluation history.
-    #[oai(path = "/alert-rules/:id", method = "delete", operation_id = "delete_alert_rule")]
+    #[oai(
+        path = "/alert-rules/:id",
+        method = "delete",
+        operation_id = "delete_alert_rule"
+    )]
     async fn delete(&self, auth: Auth<LeadPlus>, id: Path<String>) -> ApiResult<NoContent> {
         self.service.delete_rule(&auth, &id.0).await?;
         Ok(NoContent::Done)
     }
 
     /// Evaluate one rule now (disabled ones too, to try them out).
-    #[oai(path = "/alert-rules/:id/evaluate", method = "post", operation_id = "evaluate_alert_rule")]
-    async fn evaluate(&self, _auth: Auth<LeadPlus>, id: Path<String>) -> ApiResult<Json<EvaluationView>> {
+    #[oai(
+        path = "/alert-rules/:id/evaluate",
+        method = "post",
+        operation_id = "evaluate_alert_rule"
+    )]
+    async fn evaluate(
+        &self,
+        _auth: Auth<LeadPlus>,
+        id: Path<String>,
+    ) -> ApiResult<Json<EvaluationView>> {
         let rule = self.service.rule(&id.0).await?;
         let evaluation = self.service.evaluate(&rule, "manual", time::now()).await?;
         Ok(Json(evaluation.into()))
     }
 
     /// A rule's webhook deliveries, newest first (leads and admins).
-    #[oai(path = "/alert-rules/:id/deliveries", method = "get", operation_id = "list_alert_deliveries")]
+    #[oai(
+        path = "/alert-rules/:id/deliveries",
+        method = "get",
+        operation_id = "list_alert_deliveries"
+    )]
     async fn deliveries(
         &self,
         _auth: Auth<LeadPlus>,
@@ -364,7 +426,10 @@ impl AlertsApi {
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<DeliveryPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let (items, total) = self.service.deliveries(&id.0, page.limit, page.offset).await?;
+        let (items, total) = self
+            .service
+            .deliveries(&id.0, page.limit, page.offset)
+            .await?;
         Ok(Json(DeliveryPage {
             items: items.into_iter().map(Into::into).collect(),
             total,
@@ -374,7 +439,11 @@ impl AlertsApi {
     }
 
     /// Evaluations, newest first.
-    #[oai(path = "/alert-evaluations", method = "get", operation_id = "list_alert_evaluations")]
+    #[oai(
+        path = "/alert-evaluations",
+        method = "get",
+        operation_id = "list_alert_evaluations"
+    )]
     async fn evaluations(
         &self,
         _auth: Auth<AnyRole>,
@@ -412,7 +481,10 @@ impl AlertsApi {
             severity: severity.0,
             rule_id: rule_id.0,
         };
-        let (items, total) = self.service.alerts(&filter, page.limit, page.offset).await?;
+        let (items, total) = self
+            .service
+            .alerts(&filter, page.limit, page.offset)
+            .await?;
         Ok(Json(AlertPage {
             items: items.into_iter().map(Into::into).collect(),
             total,
@@ -422,14 +494,30 @@ impl AlertsApi {
     }
 
     /// Acknowledge an open alert: someone is on it.
-    #[oai(path = "/alerts/:id/acknowledge", method = "post", operation_id = "acknowledge_alert")]
-    async fn acknowledge(&self, auth: Auth<Contributor>, id: Path<String>) -> ApiResult<Json<AlertView>> {
+    #[oai(
+        path = "/alerts/:id/acknowledge",
+        method = "post",
+        operation_id = "acknowledge_alert"
+    )]
+    async fn acknowledge(
+        &self,
+        auth: Auth<Contributor>,
+        id: Path<String>,
+    ) -> ApiResult<Json<AlertView>> {
         Ok(Json(self.service.acknowledge(&auth, &id.0).await?.into()))
     }
 
     /// Resolve an open or acknowledged alert; the same finding may then open a new one.
-    #[oai(path = "/alerts/:id/resolve", method = "post", operation_id = "resolve_alert")]
-    async fn resolve(&self, auth: Auth<Contributor>, id: Path<String>) -> ApiResult<Json<AlertView>> {
+    #[oai(
+        path = "/alerts/:id/resolve",
+        method = "post",
+        operation_id = "resolve_alert"
+    )]
+    async fn resolve(
+        &self,
+        auth: Auth<Contributor>,
+        id: Path<String>,
+    ) -> ApiResult<Json<AlertView>> {
         Ok(Json(self.service.resolve(&auth, &id.0).await?.into()))
     }
 }

@@ -23,9 +23,11 @@ pub const BUILTIN: &[BuiltinKind] = &[
         id: "coverage_drop",
         name: "Coverage dropped",
         description: "Coverage of the rule's tactic — or, without one, of the whole matrix or any tactic — fell by more than N points since the newest snapshot of the same scope.",
-        schema: || json!({"type": "object", "additionalProperties": false, "properties": {
+        schema: || {
+            json!({"type": "object", "additionalProperties": false, "properties": {
             "points": {"type": "number", "exclusiveMinimum": 0, "maximum": 100, "default": 5,
-                       "title": "Percentage points"}}}),
+                       "title": "Percentage points"}}})
+        },
     },
     BuiltinKind {
         id: "technique_regressed",
@@ -37,15 +39,19 @@ pub const BUILTIN: &[BuiltinKind] = &[
         id: "blue_review_overdue",
         name: "Blue review overdue",
         description: "A test has waited in blue review longer than N hours.",
-        schema: || json!({"type": "object", "additionalProperties": false, "properties": {
-            "hours": {"type": "integer", "minimum": 1, "maximum": 8760, "default": 24, "title": "Hours"}}}),
+        schema: || {
+            json!({"type": "object", "additionalProperties": false, "properties": {
+            "hours": {"type": "integer", "minimum": 1, "maximum": 8760, "default": 24, "title": "Hours"}}})
+        },
     },
     BuiltinKind {
         id: "technique_stale",
         name: "Technique not re-tested",
         description: "A tested technique has had no completed test for N days.",
-        schema: || json!({"type": "object", "additionalProperties": false, "properties": {
-            "days": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 90, "title": "Days"}}}),
+        schema: || {
+            json!({"type": "object", "additionalProperties": false, "properties": {
+            "days": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 90, "title": "Days"}}})
+        },
     },
     BuiltinKind {
         id: "revoked_technique",
@@ -76,14 +82,16 @@ pub fn evaluate(
     scope_tactic: Option<&str>,
     baseline: Option<&Baseline>,
 ) -> Vec<Finding> {
-    let finding = |title: String, message: String, techniques: Vec<String>, tests: Vec<String>| Finding {
-        severity,
-        title,
-        message,
-        technique_ids: techniques,
-        test_ids: tests,
-    };
-    let number = |key: &str, default: i64| params.get(key).and_then(Value::as_i64).unwrap_or(default);
+    let finding =
+        |title: String, message: String, techniques: Vec<String>, tests: Vec<String>| Finding {
+            severity,
+            title,
+            message,
+            technique_ids: techniques,
+            test_ids: tests,
+        };
+    let number =
+        |key: &str, default: i64| params.get(key).and_then(Value::as_i64).unwrap_or(default);
     match id {
         "technique_regressed" => input
             .coverage
@@ -234,10 +242,17 @@ fn coverage_drop(
     if counted.is_empty() {
         return None;
     }
-    let now: BTreeMap<&str, CoverageStatus> =
-        input.coverage.iter().map(|c| (c.technique_id.as_str(), c.status)).collect();
+    let now: BTreeMap<&str, CoverageStatus> = input
+        .coverage
+        .iter()
+        .map(|c| (c.technique_id.as_str(), c.status))
+        .collect();
     let covered = |status: &dyn Fn(&str) -> Option<CoverageStatus>| {
-        counted.iter().filter(|t| status(t) == Some(CoverageStatus::Covered)).count() as f64 * 100.0
+        counted
+            .iter()
+            .filter(|t| status(t) == Some(CoverageStatus::Covered))
+            .count() as f64
+            * 100.0
             / counted.len() as f64
     };
     let before = covered(&|t| baseline.before.get(t).copied());

@@ -56,7 +56,10 @@ impl Module for AlertsModule {
                     let done = service.evaluate_all(aegis_core::time::now()).await?;
                     let failed = done.iter().filter(|e| e.error.is_some()).count();
                     let opened: i64 = done.iter().map(|e| e.opened).sum();
-                    Ok(format!("{} rules evaluated, {failed} failed, {opened} alerts opened", done.len()))
+                    Ok(format!(
+                        "{} rules evaluated, {failed} failed, {opened} alerts opened",
+                        done.len()
+                    ))
                 }
             },
         )]

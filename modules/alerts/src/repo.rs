@@ -1,7 +1,9 @@
 //! SQL for alert rules, alerts, evaluations and webhook deliveries, and the
 //! read of tests in a rule's scope.
 
-use aegis_core::db::{Db, decode_opt_time, decode_time, flag, is_foreign_key_violation, is_unique_violation};
+use aegis_core::db::{
+    Db, decode_opt_time, decode_time, flag, is_foreign_key_violation, is_unique_violation,
+};
 use aegis_core::plugins::Severity;
 use aegis_core::time::{self, Timestamp};
 
@@ -9,11 +11,13 @@ use crate::model::{
     Alert, AlertFilter, AlertStatus, Delivery, Evaluation, Rule, RuleFields, RuleScope,
 };
 
-const RULE_COLUMNS: &str = "id, name, kind, params, severity, enabled, campaign_id, tactic, platform,
+const RULE_COLUMNS: &str =
+    "id, name, kind, params, severity, enabled, campaign_id, tactic, platform,
     webhook_url, webhook_secret, last_evaluated_at, last_error, version, created_at, created_by,
     updated_at, updated_by";
 
-const ALERT_COLUMNS: &str = "id, rule_id, severity, title, message, technique_ids, test_ids, status,
+const ALERT_COLUMNS: &str =
+    "id, rule_id, severity, title, message, technique_ids, test_ids, status,
     opened_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by";
 
 fn decode<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> sqlx::Error + '_ {
@@ -48,7 +52,8 @@ impl TryFrom<RuleRow> for Rule {
     fn try_from(r: RuleRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             params: serde_json::from_str(&r.params).map_err(decode("params"))?,
-            severity: Severity::parse(&r.severity).ok_or_else(|| decode("severity")(&r.severity))?,
+            severity: Severity::parse(&r.severity)
+                .ok_or_else(|| decode("severity")(&r.severity))?,
             enabled: r.enabled != 0,
             scope: RuleScope {
                 campaign_id: r.campaign_id,
@@ -93,8 +98,10 @@ impl TryFrom<AlertRow> for Alert {
 
     fn try_from(r: AlertRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            severity: Severity::parse(&r.severity).ok_or_else(|| decode("severity")(&r.severity))?,
-            technique_ids: serde_json::from_str(&r.technique_ids).map_err(decode("technique_ids"))?,
+            severity: Severity::parse(&r.severity)
+                .ok_or_else(|| decode("severity")(&r.severity))?,
+            technique_ids: serde_json::from_str(&r.technique_ids)
+                .map_err(decode("technique_ids"))?,
             test_ids: serde_json::from_str(&r.test_ids).map_err(decode("test_ids"))?,
             status: AlertStatus::parse(&r.status).ok_or_else(|| decode("status")(&r.status))?,
             opened_at: decode_time(&r.opened_at)?,
@@ -111,10 +118,28 @@ impl TryFrom<AlertRow> for Alert {
 }
 
 /// An `alerts_delivery` row: id, rule, alert, attempts, status, delivered, error, at.
-type DeliveryRow = (String, String, String, i64, Option<i64>, i64, Option<String>, String);
+type DeliveryRow = (
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    Option<String>,
+    String,
+);
 
 /// An `alerts_evaluation` row: id, rule, trigger, started, duration, findings, opened, error.
-type EvaluationRow = (String, String, String, String, i64, i64, i64, Option<String>);
+type EvaluationRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+);
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
@@ -158,10 +183,10 @@ impl AlertRepo {
         )
         .bind(id);
         bind_fields(query, f)
-        .bind(time::to_db(at))
-        .bind(who)
-        .execute(self.db.pool())
-        .await?;
+            .bind(time::to_db(at))
+            .bind(who)
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 
@@ -183,10 +208,10 @@ impl AlertRepo {
         .bind(id)
         .bind(expected_version);
         let done = bind_fields(query, f)
-        .bind(time::to_db(at))
-        .bind(who)
-        .execute(self.db.pool())
-        .await?;
+            .bind(time::to_db(at))
+            .bind(who)
+            .execute(self.db.pool())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -264,8 +289,7 @@ impl AlertRepo {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Alert>, i64), sqlx::Error> {
-        const CONDITION: &str =
-            "($1 IS NULL OR status = $1) AND ($2 IS NULL OR severity = $2) AND ($3 IS NULL OR rule_id = $3)";
+        const CONDITION: &str = "($1 IS NULL OR status = $1) AND ($2 IS NULL OR severity = $2) AND ($3 IS NULL OR rule_id = $3)";
         let status = filter.status.map(AlertStatus::as_str);
         let severity = filter.severity.map(Severity::as_str);
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -287,7 +311,10 @@ impl AlertRepo {
         .bind(offset)
         .fetch_all(self.db.pool())
         .await?;
-        let items = rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
         Ok((items, total))
     }
 
@@ -366,31 +393,32 @@ impl AlertRepo {
         .bind(rule_id)
         .fetch_one(self.db.pool())
         .await?;
-        let rows: Vec<EvaluationRow> =
-            sqlx::query_as(
-                "SELECT id, rule_id, trigger_kind, started_at, duration_ms, findings, opened, error
+        let rows: Vec<EvaluationRow> = sqlx::query_as(
+            "SELECT id, rule_id, trigger_kind, started_at, duration_ms, findings, opened, error
                  FROM alerts_evaluation WHERE ($1 IS NULL OR rule_id = $1)
                  ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3",
-            )
-            .bind(rule_id)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.db.pool())
-            .await?;
+        )
+        .bind(rule_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.db.pool())
+        .await?;
         let items = rows
             .into_iter()
-            .map(|(id, rule_id, trigger, started_at, duration_ms, findings, opened, error)| {
-                Ok(Evaluation {
-                    started_at: decode_time(&started_at)?,
-                    id,
-                    rule_id,
-                    trigger,
-                    duration_ms,
-                    findings,
-                    opened,
-                    error,
-                })
-            })
+            .map(
+                |(id, rule_id, trigger, started_at, duration_ms, findings, opened, error)| {
+                    Ok(Evaluation {
+                        started_at: decode_time(&started_at)?,
+                        id,
+                        rule_id,
+                        trigger,
+                        duration_ms,
+                        findings,
+                        opened,
+                        error,
+                    })
+                },
+            )
             .collect::<Result<_, sqlx::Error>>()?;
         Ok((items, total))
     }
@@ -402,10 +430,11 @@ impl AlertRepo {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Delivery>, i64), sqlx::Error> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts_delivery WHERE rule_id = $1")
-            .bind(rule_id)
-            .fetch_one(self.db.pool())
-            .await?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM alerts_delivery WHERE rule_id = $1")
+                .bind(rule_id)
+                .fetch_one(self.db.pool())
+                .await?;
         let rows: Vec<DeliveryRow> = sqlx::query_as(
             "SELECT id, rule_id, alert_id, attempts, status_code, delivered, error, at
              FROM alerts_delivery WHERE rule_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
@@ -417,9 +446,20 @@ impl AlertRepo {
         .await?;
         let items = rows
             .into_iter()
-            .map(|(id, rule_id, alert_id, attempts, status_code, delivered, error, at)| {
-                Ok(Delivery { at: decode_time(&at)?, delivered: delivered != 0, id, rule_id, alert_id, attempts, status_code, error })
-            })
+            .map(
+                |(id, rule_id, alert_id, attempts, status_code, delivered, error, at)| {
+                    Ok(Delivery {
+                        at: decode_time(&at)?,
+                        delivered: delivered != 0,
+                        id,
+                        rule_id,
+                        alert_id,
+                        attempts,
+                        status_code,
+                        error,
+                    })
+                },
+            )
             .collect::<Result<_, sqlx::Error>>()?;
         Ok((items, total))
     }

@@ -7,12 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use aegis_core::Kernel;
-use aegis_core::text::truncate;
 use aegis_core::auth::Principal;
 use aegis_core::error::FieldError;
-use aegis_core::plugins::{
-    EvaluationInput, Finding, PluginKind, TechniqueView,
-};
+use aegis_core::plugins::{EvaluationInput, Finding, PluginKind, TechniqueView};
+use aegis_core::text::truncate;
 use aegis_core::time::{self, Timestamp};
 use aegis_mod_coverage::{CoverageService, Scope};
 use aegis_mod_plugins::PluginService;
@@ -26,8 +24,8 @@ use crate::model::{
     Alert, AlertFilter, AlertStatus, Delivery, Evaluation, PLUGIN_KIND_PREFIX, Rule, RuleFields,
 };
 use crate::repo::AlertRepo;
-use aegis_mod_tests::view_repo::{ViewRepo, ViewScope};
 use crate::webhook::{self, Webhooks};
+use aegis_mod_test_cases::read::{ReadScope, TestCaseReads};
 
 /// A kind a rule can have, with the schema its parameters follow.
 #[derive(Debug, Clone)]
@@ -47,15 +45,18 @@ pub struct AlertService {
     coverage: CoverageService,
     plugins: PluginService,
     webhooks: Webhooks,
-    views: ViewRepo,
+    views: TestCaseReads,
 }
 
 impl AlertService {
     pub fn new(kernel: Kernel, coverage: CoverageService, plugins: PluginService) -> Self {
         let repo = AlertRepo::new(kernel.db.clone());
         Self {
-            webhooks: Webhooks::new(repo.clone(), kernel.settings.alerts.webhook_allow_private_networks),
-            views: ViewRepo::new(kernel.db.clone()),
+            webhooks: Webhooks::new(
+                repo.clone(),
+                kernel.settings.alerts.webhook_allow_private_networks,
+            ),
+            views: TestCaseReads::new(kernel.db.clone()),
             repo,
             kernel,
             coverage,
@@ -79,10 +80,7 @@ impl AlertService {
             kind: Some(PluginKind::AlertRule),
             enabled: Some(true),
         };
-        let (plugins, _) = self
-            .plugins
-            .list(&filter, 1_000, 0)
-            .await?;
+        let (plugins, _) = self.plugins.list(&filter, 1_000, 0).await?;
         kinds.extend(plugins.into_iter().map(|p| KindInfo {
             id: format!("{PLUGIN_KIND_PREFIX}{}", p.id),
             name: p.name,
@@ -108,7 +106,9 @@ impl AlertService {
                 // A plugin kind runs with the rule's params over the plugin's
                 // configuration: that whole is what must match the schema.
                 let effective = match f.kind.strip_prefix(PLUGIN_KIND_PREFIX) {
-                    Some(plugin_id) => merged(&self.plugins.get(plugin_id).await?.config, &f.params),
+                    Some(plugin_id) => {
+                        merged(&self.plugins.get(plugin_id).await?.config, &f.params)
+                    }
                     None => f.params.clone(),
                 };
                 match aegis_mod_plugins::service::validate_config(&kind.schema, &effective) {
@@ -128,23 +128,41 @@ impl AlertService {
                 && reqwest::Url::parse(url).is_ok();
             if !ok {
                 errors.push(FieldError::new("webhook_url", "an http(s) URL"));
-            } else if let Err(refused) =
-                webhook::target(url, self.kernel.settings.alerts.webhook_allow_private_networks).await
+            } else if let Err(refused) = webhook::target(
+                url,
+                self.kernel.settings.alerts.webhook_allow_private_networks,
+            )
+            .await
             {
                 errors.push(FieldError::new("webhook_url", refused));
             }
             if f.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
-                errors.push(FieldError::new("webhook_secret", "at least 16 characters, to sign deliveries"));
+                errors.push(FieldError::new(
+                    "webhook_secret",
+                    "at least 16 characters, to sign deliveries",
+                ));
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(AlertsError::Invalid(errors)) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AlertsError::Invalid(errors))
+        }
     }
 
     pub async fn create_rule(&self, who: &Principal, f: RuleFields) -> Result<Rule, AlertsError> {
         self.check(&f).await?;
         let id = uuid::Uuid::now_v7().to_string();
-        self.repo.insert_rule(&id, &f, &who.username, time::now()).await?;
-        self.audit(who, "alert_rule.create", &id, json!({"name": f.name, "kind": f.kind})).await;
+        self.repo
+            .insert_rule(&id, &f, &who.username, time::now())
+            .await?;
+        self.audit(
+            who,
+            "alert_rule.create",
+            &id,
+            json!({"name": f.name, "kind": f.kind}),
+        )
+        .await;
         self.rule(&id).await
     }
 
@@ -157,10 +175,23 @@ impl AlertService {
     ) -> Result<Rule, AlertsError> {
         let current = self.rule(id).await?;
         self.check(&f).await?;
-        if !self.repo.update_rule(id, expected, &f, &who.username, time::now()).await? {
-            return Err(AlertsError::StaleVersion { expected, current: current.version });
+        if !self
+            .repo
+            .update_rule(id, expected, &f, &who.username, time::now())
+            .await?
+        {
+            return Err(AlertsError::StaleVersion {
+                expected,
+                current: current.version,
+            });
         }
-        self.audit(who, "alert_rule.update", id, json!({"name": f.name, "kind": f.kind})).await;
+        self.audit(
+            who,
+            "alert_rule.update",
+            id,
+            json!({"name": f.name, "kind": f.kind}),
+        )
+        .await;
         self.rule(id).await
     }
 
@@ -173,7 +204,10 @@ impl AlertService {
     }
 
     pub async fn rule(&self, id: &str) -> Result<Rule, AlertsError> {
-        self.repo.rule(id).await?.ok_or(AlertsError::NotFound("rule"))
+        self.repo
+            .rule(id)
+            .await?
+            .ok_or(AlertsError::NotFound("rule"))
     }
 
     pub async fn rules(&self) -> Result<Vec<Rule>, AlertsError> {
@@ -187,7 +221,9 @@ impl AlertService {
             // One rule that cannot be recorded does not hold up the others.
             match self.evaluate(&rule, "schedule", now).await {
                 Ok(evaluation) => done.push(evaluation),
-                Err(e) => tracing::error!(rule = %rule.id, error = %e, "cannot evaluate an alert rule"),
+                Err(e) => {
+                    tracing::error!(rule = %rule.id, error = %e, "cannot evaluate an alert rule")
+                }
             }
         }
         Ok(done)
@@ -261,14 +297,18 @@ impl AlertService {
         };
         let db = |e: sqlx::Error| format!("cannot read the data: {e}");
         let coverage = self.coverage.coverage(&scope).await.map_err(db)?;
-        let view_scope = ViewScope {
+        let view_scope = ReadScope {
             campaign_id: rule.scope.campaign_id.clone(),
             platform: rule.scope.platform.clone(),
         };
         let tests = self.views.tests(&view_scope).await.map_err(db)?;
         let input = view(now, &coverage, tests, rule.scope.tactic.as_deref());
         if let Some(plugin_id) = rule.kind.strip_prefix(PLUGIN_KIND_PREFIX) {
-            let plugin = self.plugins.get(plugin_id).await.map_err(|e| e.to_string())?;
+            let plugin = self
+                .plugins
+                .get(plugin_id)
+                .await
+                .map_err(|e| e.to_string())?;
             let params = merged(&plugin.config, &rule.params);
             return self
                 .plugins
@@ -280,7 +320,11 @@ impl AlertService {
             // Only the newest snapshot is needed, not the KPIs around it.
             let previous = self.coverage.repo().latest_for(&scope).await.map_err(db)?;
             previous.map(|s| Baseline {
-                before: s.statuses.iter().map(|(k, v)| (k.clone(), (*v).into())).collect(),
+                before: s
+                    .statuses
+                    .iter()
+                    .map(|(k, v)| (k.clone(), (*v).into()))
+                    .collect(),
                 taken_at: time::to_db(s.taken_at),
             })
         } else {
@@ -290,7 +334,14 @@ impl AlertService {
             return Err(format!("unknown kind `{}`", rule.kind));
         }
         let tactic = rule.scope.tactic.as_deref();
-        Ok(kinds::evaluate(&rule.kind, &rule.params, rule.severity, &input, tactic, baseline.as_ref()))
+        Ok(kinds::evaluate(
+            &rule.kind,
+            &rule.params,
+            rule.severity,
+            &input,
+            tactic,
+            baseline.as_ref(),
+        ))
     }
 
     pub async fn alerts(
@@ -303,7 +354,8 @@ impl AlertService {
     }
 
     pub async fn acknowledge(&self, who: &Principal, id: &str) -> Result<Alert, AlertsError> {
-        self.move_alert(who, id, &[AlertStatus::Open], AlertStatus::Acknowledged).await
+        self.move_alert(who, id, &[AlertStatus::Open], AlertStatus::Acknowledged)
+            .await
     }
 
     pub async fn resolve(&self, who: &Principal, id: &str) -> Result<Alert, AlertsError> {
@@ -318,11 +370,22 @@ impl AlertService {
         from: &[AlertStatus],
         to: AlertStatus,
     ) -> Result<Alert, AlertsError> {
-        let current = self.repo.alert(id).await?.ok_or(AlertsError::NotFound("alert"))?;
-        if !self.repo.set_alert_status(id, from, to, &who.username, time::now()).await? {
+        let current = self
+            .repo
+            .alert(id)
+            .await?
+            .ok_or(AlertsError::NotFound("alert"))?;
+        if !self
+            .repo
+            .set_alert_status(id, from, to, &who.username, time::now())
+            .await?
+        {
             return Err(AlertsError::WrongState(current.status.as_str()));
         }
-        self.repo.alert(id).await?.ok_or(AlertsError::NotFound("alert"))
+        self.repo
+            .alert(id)
+            .await?
+            .ok_or(AlertsError::NotFound("alert"))
     }
 
     pub async fn evaluations(
@@ -346,13 +409,15 @@ impl AlertService {
 
     async fn audit(&self, who: &Principal, action: &str, id: &str, detail: Value) {
         let actor = Some((who.user_id.as_str(), who.username.as_str()));
-        self.kernel.audit.record_about(actor, action, ("alert_rule", id), detail).await;
+        self.kernel
+            .audit
+            .record_about(actor, action, ("alert_rule", id), detail)
+            .await;
     }
 }
 
 /// Longest error text kept on an evaluation and its rule.
 const MAX_ERROR_TEXT: usize = 2_000;
-
 
 /// Same finding, same fingerprint: its title and the sorted ids it names.
 fn fingerprint(finding: &Finding) -> String {

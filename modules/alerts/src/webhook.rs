@@ -63,7 +63,14 @@ impl Webhooks {
         }
         if let Err(e) = self
             .repo
-            .record_delivery(&rule.id, &alert.id, i64::from(attempts), status, error.as_deref(), time::now())
+            .record_delivery(
+                &rule.id,
+                &alert.id,
+                i64::from(attempts),
+                status,
+                error.as_deref(),
+                time::now(),
+            )
             .await
         {
             tracing::error!(error = %e, "cannot record a webhook delivery");
@@ -116,12 +123,18 @@ impl Webhooks {
                 }
                 Ok(response) => {
                     let status = response.status();
-                    outcome = (Some(i64::from(status.as_u16())), Some(format!("answered {status}")));
+                    outcome = (
+                        Some(i64::from(status.as_u16())),
+                        Some(format!("answered {status}")),
+                    );
                     status.is_server_error() || status.as_u16() == 429
                 }
                 Err(e) => {
                     // Without the URL: it may be the webhook's credential.
-                    outcome = (None, Some(format!("cannot reach the webhook: {}", e.without_url())));
+                    outcome = (
+                        None,
+                        Some(format!("cannot reach the webhook: {}", e.without_url())),
+                    );
                     true
                 }
             };
@@ -140,13 +153,17 @@ impl Webhooks {
 pub async fn target(url: &str, allow_private: bool) -> Result<SocketAddr, String> {
     let parsed = reqwest::Url::parse(url).map_err(|_| "not a URL".to_owned())?;
     let host = parsed.host_str().ok_or("the URL has no host")?;
-    let port = parsed.port_or_known_default().ok_or("the URL has no port")?;
+    let port = parsed
+        .port_or_known_default()
+        .ok_or("the URL has no port")?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|_| format!("cannot resolve {host}"))?
         .collect();
-    let first = *addresses.first().ok_or_else(|| format!("{host} has no address"))?;
+    let first = *addresses
+        .first()
+        .ok_or_else(|| format!("{host} has no address"))?;
     if !allow_private && let Some(private) = addresses.iter().find(|a| !public(a.ip())) {
         return Err(format!(
             "{host} resolves to {}, which is not a public address (AEGIS_ALERTS__WEBHOOK_ALLOW_PRIVATE_NETWORKS)",
@@ -188,7 +205,9 @@ pub fn public(ip: IpAddr) -> bool {
 
 /// Slack reads `<…>` as links and mentions and `&` as entities: escape them.
 fn chat_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn body(rule: &Rule, alert: &Alert) -> serde_json::Value {
@@ -225,12 +244,29 @@ mod tests {
 
     #[test]
     fn only_public_addresses_are_public() {
-        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-                        "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
-            assert!(!public(private.parse().unwrap_or_else(|_| unreachable!())), "{private}");
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(
+                !public(private.parse().unwrap_or_else(|_| unreachable!())),
+                "{private}"
+            );
         }
         for open in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
-            assert!(public(open.parse().unwrap_or_else(|_| unreachable!())), "{open}");
+            assert!(
+                public(open.parse().unwrap_or_else(|_| unreachable!())),
+                "{open}"
+            );
         }
     }
 
@@ -245,6 +281,9 @@ mod tests {
 
     #[test]
     fn chat_text_cannot_mention_or_link() {
-        assert_eq!(chat_text("<!channel> & <https://x|y>"), "&lt;!channel&gt; &amp; &lt;https://x|y&gt;");
+        assert_eq!(
+            chat_text("<!channel> & <https://x|y>"),
+            "&lt;!channel&gt; &amp; &lt;https://x|y&gt;"
+        );
     }
 }

@@ -96,7 +96,7 @@ pub struct CampaignInput {
 }
 
 fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    aegis_mod_tests::dto::change(value)
+    aegis_mod_test_cases::dto::change(value)
 }
 
 impl From<CampaignInput> for CampaignPatch {

@@ -12,7 +12,7 @@ pub mod service;
 use aegis_core::Kernel;
 use aegis_core::module::Module;
 use aegis_mod_coverage::CoverageService;
-use aegis_mod_tests::TestService;
+use aegis_mod_test_cases::TestService;
 
 pub use api::CampaignsApi;
 pub use repo::CampaignRepo;

@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use aegis_core::concurrency::{Actor, WriteOutcome};
 use aegis_core::db::{Db, decode_opt_time, decode_time, escape_like, placeholders};
 use aegis_core::time;
-use aegis_mod_tests::repo::{Actor, WriteOutcome};
 use chrono::NaiveDate;
 
 use crate::model::{Campaign, CampaignFields, CampaignFilter, CampaignStatus};
@@ -173,7 +173,7 @@ impl CampaignRepo {
     pub async fn delete_if_empty(&self, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "DELETE FROM campaigns_campaign WHERE id = $1
-               AND NOT EXISTS (SELECT 1 FROM tests_test WHERE campaign_id = $1)",
+               AND NOT EXISTS (SELECT 1 FROM test_cases_fact WHERE campaign_id = $1)",
         )
         .bind(id)
         .execute(self.db.pool())
@@ -230,7 +230,7 @@ impl CampaignRepo {
         }
         let placeholders = placeholders(1, ids.len());
         let sql = format!(
-            "SELECT campaign_id, state, COUNT(*) FROM tests_test WHERE campaign_id IN ({placeholders})
+            "SELECT campaign_id, state, COUNT(*) FROM test_cases_fact WHERE campaign_id IN ({placeholders})
              GROUP BY campaign_id, state"
         );
         let mut query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql));
@@ -245,7 +245,7 @@ impl CampaignRepo {
 }
 
 #[async_trait::async_trait]
-impl aegis_mod_tests::service::CampaignDirectory for CampaignRepo {
+impl aegis_mod_test_cases::service::CampaignDirectory for CampaignRepo {
     async fn status(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT status FROM campaigns_campaign WHERE id = $1")
             .bind(id)

@@ -3,14 +3,14 @@
 
 use aegis_core::Kernel;
 use aegis_core::auth::Principal;
+use aegis_core::concurrency::{VersionError, WriteOutcome, check_version};
 use aegis_core::error::FieldError;
 use aegis_mod_coverage::{CoverageService, Scope};
 use aegis_mod_techniques::repo::CatalogRepo;
-use aegis_mod_tests::TestService;
-use aegis_mod_tests::error::{TestsError, check_version};
-use aegis_mod_tests::model::TestPatch;
-use aegis_mod_tests::repo::WriteOutcome;
-use aegis_mod_tests::service::actor;
+use aegis_mod_test_cases::TestService;
+use aegis_mod_test_cases::error::TestCaseError;
+use aegis_mod_test_cases::model::TestPatch;
+use aegis_mod_test_cases::service::actor;
 use serde_json::json;
 
 use crate::layer::LayerDraft;
@@ -55,7 +55,7 @@ impl CampaignService {
     }
 
     async fn audit(&self, who: &Principal, action: &str, id: &str, detail: serde_json::Value) {
-        aegis_mod_tests::service::record(
+        aegis_mod_test_cases::service::record(
             &self.kernel,
             &actor(who),
             action,
@@ -65,11 +65,11 @@ impl CampaignService {
         .await;
     }
 
-    pub async fn get(&self, id: &str) -> Result<Campaign, TestsError> {
+    pub async fn get(&self, id: &str) -> Result<Campaign, TestCaseError> {
         self.repo
             .get(id)
             .await?
-            .ok_or_else(|| TestsError::NotFound(format!("no campaign {id}")))
+            .ok_or_else(|| TestCaseError::NotFound(format!("no campaign {id}")))
     }
 
     pub async fn create(
@@ -77,9 +77,9 @@ impl CampaignService {
         who: &Principal,
         patch: &CampaignPatch,
         source: &str,
-    ) -> Result<Campaign, TestsError> {
+    ) -> Result<Campaign, TestCaseError> {
         if patch.name.is_none() {
-            return Err(TestsError::invalid("name", "required"));
+            return Err(TestCaseError::invalid("name", "required"));
         }
         let empty = CampaignFields {
             name: String::new(),
@@ -107,7 +107,7 @@ impl CampaignService {
         id: &str,
         expected_version: Option<i64>,
         patch: &CampaignPatch,
-    ) -> Result<Campaign, TestsError> {
+    ) -> Result<Campaign, TestCaseError> {
         let current = self.get(id).await?;
         let expected = check_version(expected_version, current.version)?;
         let fields = apply(&current.fields, patch)?;
@@ -120,9 +120,9 @@ impl CampaignService {
                     .await;
                 self.get(id).await
             }
-            WriteOutcome::Conflict => Err(TestsError::Stale {
+            WriteOutcome::Conflict => Err(TestCaseError::Version(VersionError::Stale {
                 current: self.get(id).await?.version,
-            }),
+            })),
         }
     }
 
@@ -132,19 +132,19 @@ impl CampaignService {
         who: &Principal,
         id: &str,
         to: CampaignStatus,
-    ) -> Result<Campaign, TestsError> {
+    ) -> Result<Campaign, TestCaseError> {
         let from = match to {
             CampaignStatus::Active => CampaignStatus::Planned,
             CampaignStatus::Completed => CampaignStatus::Active,
             CampaignStatus::Planned => {
-                return Err(TestsError::invalid(
+                return Err(TestCaseError::invalid(
                     "status",
                     "a campaign never goes back to planned",
                 ));
             }
         };
         let current = self.get(id).await?;
-        let wrong = |state: CampaignStatus| TestsError::WrongState {
+        let wrong = |state: CampaignStatus| TestCaseError::WrongState {
             code: "illegal_transition",
             detail: format!(
                 "a campaign becomes {} only from {}; it is {}",
@@ -184,10 +184,10 @@ impl CampaignService {
         self.get(id).await
     }
 
-    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), TestsError> {
+    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), TestCaseError> {
         let current = self.get(id).await?;
         if !self.repo.delete_if_empty(id).await? {
-            return Err(TestsError::WrongState {
+            return Err(TestCaseError::WrongState {
                 code: "campaign_has_tests",
                 detail: "the campaign has tests; cancel or move them first".into(),
                 state: current.status.as_str().into(),
@@ -208,7 +208,7 @@ impl CampaignService {
         &self,
         who: &Principal,
         layer: &LayerDraft,
-    ) -> Result<LayerImport, TestsError> {
+    ) -> Result<LayerImport, TestCaseError> {
         let campaign = self
             .create(
                 who,
@@ -223,7 +223,7 @@ impl CampaignService {
         let mut tests_created = 0;
         let mut skipped = Vec::new();
         for id in &layer.techniques {
-            if !aegis_mod_tests::model::is_attack_id(id) {
+            if !aegis_mod_test_cases::model::is_attack_id(id) {
                 skipped.push((id.clone(), "not an ATT&CK technique id".into()));
                 continue;
             }
@@ -243,7 +243,7 @@ impl CampaignService {
             };
             match self.tests.create(who, &patch, None).await {
                 Ok(_) => tests_created += 1,
-                Err(TestsError::Invalid(errors)) => skipped.push((
+                Err(TestCaseError::Invalid(errors)) => skipped.push((
                     id.clone(),
                     errors
                         .into_iter()
@@ -262,7 +262,7 @@ impl CampaignService {
     }
 }
 
-fn apply(current: &CampaignFields, patch: &CampaignPatch) -> Result<CampaignFields, TestsError> {
+fn apply(current: &CampaignFields, patch: &CampaignPatch) -> Result<CampaignFields, TestCaseError> {
     let mut next = current.clone();
     let mut errors = Vec::new();
     if let Some(name) = &patch.name {
@@ -302,6 +302,6 @@ fn apply(current: &CampaignFields, patch: &CampaignPatch) -> Result<CampaignFiel
     if errors.is_empty() {
         Ok(next)
     } else {
-        Err(TestsError::Invalid(errors))
+        Err(TestCaseError::Invalid(errors))
     }
 }

@@ -1,6 +1,7 @@
 //! The aggregate queries behind coverage and KPIs, and snapshot storage.
 //! Every figure is computed by the database: no test is loaded into memory.
-//! Reads the tests module's and the catalog's tables, read-only.
+//! Reads test facts through the test-case module's published view
+//! `test_cases_fact` and the catalog's tables, read-only.
 
 use std::collections::BTreeMap;
 
@@ -30,7 +31,7 @@ macro_rules! ranked_tests {
                         PARTITION BY t.technique_domain, t.technique_id, t.procedure_key
                         ORDER BY t.ran_at DESC, t.updated_at DESC, t.id DESC
                     ) AS pos
-             FROM tests_test t
+             FROM test_cases_fact t
              WHERE t.state = 'completed' AND t.detection_outcome IS NOT NULL AND ",
             in_scope!()
         )
@@ -89,13 +90,13 @@ pub const KPI_SQL: &str = concat!(
         CAST(AVG(CASE WHEN t.state = 'completed' THEN t.ttd_ms END) AS DOUBLE PRECISION) / 1000.0 AS mean_ttd,
         SUM(CASE WHEN t.state = 'completed' AND t.ttd_ms IS NOT NULL THEN 1 ELSE 0 END) AS ttd_count,
         CAST(AVG(CASE WHEN t.state = 'completed' THEN t.review_ms END) AS DOUBLE PRECISION) / 1000.0 AS mean_review
-     FROM tests_test t WHERE ",
+     FROM test_cases_fact t WHERE ",
     in_scope!()
 );
 
 /// The middle of the times to detect: `$5` values from offset `$6`.
 const MEDIAN_SQL: &str = concat!(
-    "SELECT t.ttd_ms FROM tests_test t
+    "SELECT t.ttd_ms FROM test_cases_fact t
      WHERE t.state = 'completed' AND t.ttd_ms IS NOT NULL AND ",
     in_scope!(),
     " ORDER BY t.ttd_ms LIMIT $5 OFFSET $6"

@@ -187,7 +187,8 @@ impl PluginsApi {
         let kind = kind.ok_or_else(|| ApiError::invalid_field("kind", "required"))?;
         let (file_name, bytes) =
             file.ok_or_else(|| ApiError::invalid_field("file", "required: a `file` part"))?;
-        let file_name = file_name.map(|n| n.chars().filter(|c| !c.is_control()).take(200).collect());
+        let file_name =
+            file_name.map(|n| n.chars().filter(|c| !c.is_control()).take(200).collect());
         let plugin = self
             .service
             .upload(
@@ -234,7 +235,11 @@ impl PluginsApi {
 
     /// Switch a plugin on; this also clears its run of failures. Send
     /// `If-Match` to act only on the version you saw.
-    #[oai(path = "/plugins/:id/enable", method = "post", operation_id = "enable_plugin")]
+    #[oai(
+        path = "/plugins/:id/enable",
+        method = "post",
+        operation_id = "enable_plugin"
+    )]
     async fn enable(
         &self,
         auth: Auth<AdminOnly>,
@@ -246,19 +251,28 @@ impl PluginsApi {
 
     /// Switch a plugin off: it is offered nowhere and never called. Send
     /// `If-Match` to act only on the version you saw.
-    #[oai(path = "/plugins/:id/disable", method = "post", operation_id = "disable_plugin")]
+    #[oai(
+        path = "/plugins/:id/disable",
+        method = "post",
+        operation_id = "disable_plugin"
+    )]
     async fn disable(
         &self,
         auth: Auth<AdminOnly>,
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ApiResult<PluginReply> {
-        self.switch(&auth, &id.0, if_match.0.as_deref(), false).await
+        self.switch(&auth, &id.0, if_match.0.as_deref(), false)
+            .await
     }
 
     /// Replace the configuration; it must be valid against `config_schema`
     /// (each violation is listed in `errors`, named by its JSON pointer).
-    #[oai(path = "/plugins/:id/config", method = "put", operation_id = "configure_plugin")]
+    #[oai(
+        path = "/plugins/:id/config",
+        method = "put",
+        operation_id = "configure_plugin"
+    )]
     async fn configure(
         &self,
         auth: Auth<AdminOnly>,
@@ -275,7 +289,11 @@ impl PluginsApi {
     }
 
     /// Unregister a plugin and delete its stored component.
-    #[oai(path = "/plugins/:id", method = "delete", operation_id = "delete_plugin")]
+    #[oai(
+        path = "/plugins/:id",
+        method = "delete",
+        operation_id = "delete_plugin"
+    )]
     async fn delete(&self, auth: Auth<AdminOnly>, id: Path<String>) -> ApiResult<NoContent> {
         self.service.delete(&auth, &id.0).await?;
         Ok(NoContent::Done)

@@ -54,7 +54,9 @@ impl From<PluginsError> for ApiError {
                 ApiError::stale_version(error.to_string(), current)
             }
             PluginsError::Disabled => ApiError::conflict("plugin_disabled", error.to_string()),
-            PluginsError::Call(fault) => ApiError::unavailable(fault.code(), format!("the plugin {fault}")),
+            PluginsError::Call(fault) => {
+                ApiError::unavailable(fault.code(), format!("the plugin {fault}"))
+            }
             PluginsError::Storage(e) => ApiError::unavailable("storage_unavailable", e.to_string()),
             PluginsError::Db(e) => ApiError::internal("plugins", &e),
         }

@@ -300,5 +300,8 @@ impl PluginRepo {
 
 /// Unique per instant, so `record_call` can tell that this call disabled it.
 fn auto_disable_reason(at: Timestamp) -> String {
-    format!("disabled automatically after repeated failures ({})", time::to_db(at))
+    format!(
+        "disabled automatically after repeated failures ({})",
+        time::to_db(at)
+    )
 }

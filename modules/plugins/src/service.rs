@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use aegis_core::Kernel;
-use aegis_core::text::truncate;
 use aegis_core::auth::Principal;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{
     EvaluationInput, Finding, PluginDescription, PluginFault, PluginHost, PluginKind, ReportData,
 };
+use aegis_core::text::truncate;
 use aegis_core::time;
 use serde_json::{Map, Value, json};
 
@@ -122,7 +122,10 @@ impl PluginService {
                 self.discard(&plugin).await;
             }
             return Err(if aegis_core::db::is_unique_violation(&error) {
-                PluginsError::Conflict("plugin_already_registered", "registered concurrently".into())
+                PluginsError::Conflict(
+                    "plugin_already_registered",
+                    "registered concurrently".into(),
+                )
             } else {
                 error.into()
             });
@@ -184,8 +187,13 @@ impl PluginService {
         {
             return Err(self.stale(id, expected).await);
         }
-        let action = if enabled { "plugin.enable" } else { "plugin.disable" };
-        self.audit(Some(who), action, id, json!({ "key": current.key })).await;
+        let action = if enabled {
+            "plugin.enable"
+        } else {
+            "plugin.disable"
+        };
+        self.audit(Some(who), action, id, json!({ "key": current.key }))
+            .await;
         self.get(id).await
     }
 
@@ -200,7 +208,11 @@ impl PluginService {
         let current = self.get(id).await?;
         validate_config(&current.config_schema, &config)?;
         let expected = expected.unwrap_or(current.version);
-        if !self.repo.set_config(id, expected, &config, &actor(who)).await? {
+        if !self
+            .repo
+            .set_config(id, expected, &config, &actor(who))
+            .await?
+        {
             return Err(self.stale(id, expected).await);
         }
         // Values may be secrets (a token for a webhook): the audit names keys only.
@@ -270,7 +282,9 @@ impl PluginService {
     ) -> Result<T, PluginsError> {
         let fault = match outcome {
             Ok(value) => {
-                self.repo.record_call(&plugin.id, None, true, 0, time::now()).await?;
+                self.repo
+                    .record_call(&plugin.id, None, true, 0, time::now())
+                    .await?;
                 return Ok(value);
             }
             Err(fault) => fault,
@@ -312,7 +326,10 @@ impl PluginService {
 
     async fn audit(&self, who: Option<&Principal>, action: &str, id: &str, detail: Value) {
         let actor = who.map(|p| (p.user_id.as_str(), p.username.as_str()));
-        self.kernel.audit.record_about(actor, action, ("plugin", id), detail).await;
+        self.kernel
+            .audit
+            .record_about(actor, action, ("plugin", id), detail)
+            .await;
     }
 }
 
@@ -322,7 +339,6 @@ fn actor(who: &Principal) -> Actor {
         at: time::now(),
     }
 }
-
 
 /// Ids become keys and names are shown: hold them to a plain shape.
 fn check_description(d: &PluginDescription) -> Result<(), PluginsError> {
@@ -343,8 +359,11 @@ fn check_description(d: &PluginDescription) -> Result<(), PluginsError> {
         ));
     }
     if let (Some(media), Some(extension)) = (&d.media_type, &d.file_extension) {
-        let media_ok = media.len() <= 100 && media.split('/').count() == 2 && !media.contains(char::is_whitespace);
-        let ext_ok = (1..=16).contains(&extension.len()) && extension.bytes().all(|b| b.is_ascii_alphanumeric());
+        let media_ok = media.len() <= 100
+            && media.split('/').count() == 2
+            && !media.contains(char::is_whitespace);
+        let ext_ok = (1..=16).contains(&extension.len())
+            && extension.bytes().all(|b| b.is_ascii_alphanumeric());
         if !media_ok || !ext_ok {
             return Err(PluginsError::BadDescription(
                 "the format's media type or file extension is malformed".into(),
@@ -352,7 +371,9 @@ fn check_description(d: &PluginDescription) -> Result<(), PluginsError> {
         }
     }
     jsonschema::validator_for(&d.config_schema).map_err(|e| {
-        PluginsError::BadDescription(format!("the plugin's config-schema is not a JSON Schema: {e}"))
+        PluginsError::BadDescription(format!(
+            "the plugin's config-schema is not a JSON Schema: {e}"
+        ))
     })?;
     Ok(())
 }

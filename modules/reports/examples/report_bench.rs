@@ -19,12 +19,25 @@ fn kib(field: &str) -> u64 {
 }
 
 fn document() -> Document {
-    let outcomes = [DetectionOutcome::Prevented, DetectionOutcome::Alerted, DetectionOutcome::Logged, DetectionOutcome::NotDetected];
-    let statuses = [CoverageStatus::Covered, CoverageStatus::Partial, CoverageStatus::Gap, CoverageStatus::Untested];
+    let outcomes = [
+        DetectionOutcome::Prevented,
+        DetectionOutcome::Alerted,
+        DetectionOutcome::Logged,
+        DetectionOutcome::NotDetected,
+    ];
+    let statuses = [
+        CoverageStatus::Covered,
+        CoverageStatus::Partial,
+        CoverageStatus::Gap,
+        CoverageStatus::Untested,
+    ];
     let tests = (0..10_000)
         .map(|i| TestView {
             id: format!("0190c6d2-0000-7000-8000-{i:012}"),
-            name: format!("Procedure {i} of technique T1{:03}: run the emulation step and record it", i % 700),
+            name: format!(
+                "Procedure {i} of technique T1{:03}: run the emulation step and record it",
+                i % 700
+            ),
             technique_id: format!("T1{:03}", i % 700),
             state: TestState::Completed,
             campaign_id: Some("0190c6d2-0000-7000-8000-campaign0001".into()),
@@ -47,7 +60,14 @@ fn document() -> Document {
         })
         .collect();
     let tactics = (0..14)
-        .map(|i| TacticCoverage { id: format!("TA{:04}", i + 1), name: format!("Tactic {i}"), covered: 20, partial: 10, gap: 8, untested: 12 })
+        .map(|i| TacticCoverage {
+            id: format!("TA{:04}", i + 1),
+            name: format!("Tactic {i}"),
+            covered: 20,
+            partial: 10,
+            gap: 8,
+            untested: 12,
+        })
         .collect();
     let evidence = (0..2_000)
         .map(|i| EvidenceItem {
@@ -59,10 +79,20 @@ fn document() -> Document {
             sha256: format!("{i:064x}"),
         })
         .collect();
-    let kpis = ["tests", "completed tests", "detection rate", "prevention rate", "regressions"]
-        .iter()
-        .map(|n| Kpi { name: (*n).into(), value: 50.0, unit: "%".into() })
-        .collect();
+    let kpis = [
+        "tests",
+        "completed tests",
+        "detection rate",
+        "prevention rate",
+        "regressions",
+    ]
+    .iter()
+    .map(|n| Kpi {
+        name: (*n).into(),
+        value: 50.0,
+        unit: "%".into(),
+    })
+    .collect();
     Document {
         data: ReportData {
             title: "Coverage report: 10,000 tests".into(),
@@ -75,7 +105,9 @@ fn document() -> Document {
             tests,
             evidence,
         },
-        technique_names: (0..700).map(|i| (format!("T1{i:03}"), format!("Technique {i}"))).collect::<BTreeMap<_, _>>(),
+        technique_names: (0..700)
+            .map(|i| (format!("T1{i:03}"), format!("Technique {i}")))
+            .collect::<BTreeMap<_, _>>(),
     }
 }
 

@@ -1,11 +1,11 @@
 //! `/api/v1/reports` and `/api/v1/report-formats`: leads and admins
 //! generate and delete reports; everyone reads and downloads them.
 
+use aegis_core::ApiResult;
 use aegis_core::auth::{AnyRole, Auth, LeadPlus};
 use aegis_core::http::NoContent;
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
-use aegis_core::ApiResult;
 use poem::http::header;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json, Response};
@@ -37,7 +37,13 @@ pub struct ReportFormatView {
 
 impl From<FormatInfo> for ReportFormatView {
     fn from(f: FormatInfo) -> Self {
-        Self { id: f.id, name: f.name, media_type: f.media_type, extension: f.extension, source: f.source.into() }
+        Self {
+            id: f.id,
+            name: f.name,
+            media_type: f.media_type,
+            extension: f.extension,
+            source: f.source.into(),
+        }
     }
 }
 
@@ -79,7 +85,8 @@ pub struct ReportView {
 impl From<Report> for ReportView {
     fn from(r: Report) -> Self {
         Self {
-            download_url: (r.status == ReportStatus::Ready).then(|| format!("/api/v1/reports/{}/download", r.id)),
+            download_url: (r.status == ReportStatus::Ready)
+                .then(|| format!("/api/v1/reports/{}/download", r.id)),
             id: r.id,
             kind: r.kind,
             format: r.format,
@@ -117,15 +124,30 @@ pub enum ReportAccepted {
 #[OpenApi(prefix_path = "/api/v1", tag = "ReportsTag::Reports")]
 impl ReportsApi {
     /// Formats: the built-in ones and every enabled report-format plugin.
-    #[oai(path = "/report-formats", method = "get", operation_id = "list_report_formats")]
+    #[oai(
+        path = "/report-formats",
+        method = "get",
+        operation_id = "list_report_formats"
+    )]
     async fn formats(&self, _auth: Auth<AnyRole>) -> ApiResult<Json<Vec<ReportFormatView>>> {
-        Ok(Json(self.service.formats().await?.into_iter().map(Into::into).collect()))
+        Ok(Json(
+            self.service
+                .formats()
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
     }
 
     /// Generate a report in the background: 202 with the report, whose
     /// `status` and `progress` follow the work.
     #[oai(path = "/reports", method = "post", operation_id = "generate_report")]
-    async fn create(&self, auth: Auth<LeadPlus>, body: Json<ReportInput>) -> ApiResult<ReportAccepted> {
+    async fn create(
+        &self,
+        auth: Auth<LeadPlus>,
+        body: Json<ReportInput>,
+    ) -> ApiResult<ReportAccepted> {
         let input = body.0;
         let request = ReportRequest {
             kind: input.kind,
@@ -150,8 +172,16 @@ impl ReportsApi {
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<ReportPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let (items, total) = self.service.list(kind.0, status.0, page.limit, page.offset).await?;
-        Ok(Json(ReportPage { items: items.into_iter().map(Into::into).collect(), total, limit: page.limit, offset: page.offset }))
+        let (items, total) = self
+            .service
+            .list(kind.0, status.0, page.limit, page.offset)
+            .await?;
+        Ok(Json(ReportPage {
+            items: items.into_iter().map(Into::into).collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
     }
 
     #[oai(path = "/reports/:id", method = "get", operation_id = "get_report")]
@@ -160,17 +190,37 @@ impl ReportsApi {
     }
 
     /// The file of a ready report (409 `report_not_ready` before).
-    #[oai(path = "/reports/:id/download", method = "get", operation_id = "download_report")]
-    async fn download(&self, _auth: Auth<AnyRole>, id: Path<String>) -> ApiResult<Response<Binary<Vec<u8>>>> {
+    #[oai(
+        path = "/reports/:id/download",
+        method = "get",
+        operation_id = "download_report"
+    )]
+    async fn download(
+        &self,
+        _auth: Auth<AnyRole>,
+        id: Path<String>,
+    ) -> ApiResult<Response<Binary<Vec<u8>>>> {
         let (report, bytes) = self.service.file(&id.0).await?;
         let name = report.file_name.unwrap_or_else(|| "report".into());
         Ok(Response::new(Binary(bytes))
-            .header(header::CONTENT_TYPE, report.media_type.unwrap_or_else(|| "application/octet-stream".into()))
-            .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\""))
+            .header(
+                header::CONTENT_TYPE,
+                report
+                    .media_type
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+            )
+            .header(
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            )
             .header("X-Content-Type-Options", "nosniff"))
     }
 
-    #[oai(path = "/reports/:id", method = "delete", operation_id = "delete_report")]
+    #[oai(
+        path = "/reports/:id",
+        method = "delete",
+        operation_id = "delete_report"
+    )]
     async fn delete(&self, auth: Auth<LeadPlus>, id: Path<String>) -> ApiResult<NoContent> {
         self.service.delete(&auth, &id.0).await?;
         Ok(NoContent::Done)

@@ -26,11 +26,15 @@ pub struct ReportsModule {
 
 impl ReportsModule {
     pub fn new(kernel: &Kernel, coverage: CoverageService, plugins: PluginService) -> Self {
-        Self { service: ReportService::new(kernel.clone(), coverage, plugins) }
+        Self {
+            service: ReportService::new(kernel.clone(), coverage, plugins),
+        }
     }
 
     pub fn api(&self) -> ReportsApi {
-        ReportsApi { service: self.service.clone() }
+        ReportsApi {
+            service: self.service.clone(),
+        }
     }
 }
 

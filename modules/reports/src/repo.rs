@@ -101,7 +101,10 @@ impl ReportRepo {
         offset: i64,
     ) -> Result<(Vec<Report>, i64), sqlx::Error> {
         const CONDITION: &str = "($1 IS NULL OR kind = $1) AND ($2 IS NULL OR status = $2)";
-        let (kind, status) = (kind.map(ReportKind::as_str), status.map(ReportStatus::as_str));
+        let (kind, status) = (
+            kind.map(ReportKind::as_str),
+            status.map(ReportStatus::as_str),
+        );
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM reports_report WHERE {CONDITION}"
         )))
@@ -120,11 +123,19 @@ impl ReportRepo {
             .bind(offset)
             .fetch_all(self.db.pool())
             .await?;
-        let items = rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
         Ok((items, total))
     }
 
-    pub async fn progress(&self, id: &str, status: ReportStatus, progress: i64) -> Result<(), sqlx::Error> {
+    pub async fn progress(
+        &self,
+        id: &str,
+        status: ReportStatus,
+        progress: i64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE reports_report SET status = $2, progress = $3 WHERE id = $1")
             .bind(id)
             .bind(status.as_str())
@@ -171,7 +182,11 @@ impl ReportRepo {
 
     /// Reports still unfinished that were asked for before `before`: the
     /// server generating them stopped, so they will not finish.
-    pub async fn fail_unfinished(&self, before: Timestamp, at: Timestamp) -> Result<u64, sqlx::Error> {
+    pub async fn fail_unfinished(
+        &self,
+        before: Timestamp,
+        at: Timestamp,
+    ) -> Result<u64, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE reports_report SET status = 'failed', error = 'interrupted (the server stopped); generate it again',
                 finished_at = $1 WHERE status IN ('queued', 'running') AND created_at < $2",

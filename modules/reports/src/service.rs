@@ -14,7 +14,7 @@ use aegis_mod_coverage::model::TechniqueCoverage;
 use aegis_mod_coverage::{CoverageService, Scope};
 use aegis_mod_plugins::PluginService;
 use aegis_mod_plugins::model::PluginFilter;
-use aegis_mod_tests::view_repo::{ViewRepo, ViewScope};
+use aegis_mod_test_cases::read::{ReadScope, TestCaseReads};
 use serde_json::json;
 
 use crate::document::Document;
@@ -58,7 +58,7 @@ pub struct ReportService {
     coverage: CoverageService,
     plugins: PluginService,
     campaigns: CampaignRepo,
-    views: ViewRepo,
+    views: TestCaseReads,
 }
 
 impl ReportService {
@@ -67,7 +67,7 @@ impl ReportService {
             running: std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_GENERATIONS)),
             repo: ReportRepo::new(kernel.db.clone()),
             campaigns: CampaignRepo::new(kernel.db.clone()),
-            views: ViewRepo::new(kernel.db.clone()),
+            views: TestCaseReads::new(kernel.db.clone()),
             kernel,
             coverage,
             plugins,
@@ -90,28 +90,39 @@ impl ReportService {
                 source: "builtin",
             })
             .collect();
-        let filter = PluginFilter { kind: Some(PluginKind::ReportFormat), enabled: Some(true) };
-        let (plugins, _) = self
-            .plugins
-            .list(&filter, 1_000, 0)
-            .await?;
-        formats.extend(plugins.into_iter().map(|p| FormatInfo {
-            id: format!("{PLUGIN_FORMAT_PREFIX}{}", p.id),
-            name: p.name,
-            media_type: p.media_type.unwrap_or_else(|| "application/octet-stream".into()),
-            extension: p.file_extension.unwrap_or_else(|| "bin".into()),
-            source: "plugin",
+        let filter = PluginFilter {
+            kind: Some(PluginKind::ReportFormat),
+            enabled: Some(true),
+        };
+        let (plugins, _) = self.plugins.list(&filter, 1_000, 0).await?;
+        formats.extend(plugins.into_iter().map(|p| {
+            FormatInfo {
+                id: format!("{PLUGIN_FORMAT_PREFIX}{}", p.id),
+                name: p.name,
+                media_type: p
+                    .media_type
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+                extension: p.file_extension.unwrap_or_else(|| "bin".into()),
+                source: "plugin",
+            }
         }));
         Ok(formats)
     }
 
     /// Records the request and starts generating; returns at once.
-    pub async fn create(&self, who: &Principal, request: ReportRequest) -> Result<Report, ReportsError> {
+    pub async fn create(
+        &self,
+        who: &Principal,
+        request: ReportRequest,
+    ) -> Result<Report, ReportsError> {
         let mut errors = Vec::new();
         let formats = self.formats().await?;
         let format = formats.iter().find(|f| f.id == request.format);
         if format.is_none() {
-            errors.push(FieldError::new("format", "unknown format; GET /api/v1/report-formats lists them"));
+            errors.push(FieldError::new(
+                "format",
+                "unknown format; GET /api/v1/report-formats lists them",
+            ));
         }
         let campaign = match &request.campaign_id {
             Some(id) => self.campaigns.get(id).await?,
@@ -121,9 +132,16 @@ impl ReportService {
             errors.push(FieldError::new("campaign_id", "no campaign with this id"));
         }
         if request.kind == ReportKind::Campaign && request.campaign_id.is_none() {
-            errors.push(FieldError::new("campaign_id", "required for a campaign report"));
+            errors.push(FieldError::new(
+                "campaign_id",
+                "required for a campaign report",
+            ));
         }
-        if request.title.as_deref().is_some_and(|t| t.chars().count() > 200) {
+        if request
+            .title
+            .as_deref()
+            .is_some_and(|t| t.chars().count() > 200)
+        {
             errors.push(FieldError::new("title", "at most 200 characters"));
         }
         if !errors.is_empty() {
@@ -157,10 +175,15 @@ impl ReportService {
             finished_at: None,
         };
         self.repo.insert(&report).await?;
-        self.audit(who, "report.generate", &report.id, json!({
-            "kind": report.kind.as_str(), "format": report.format,
-            "campaign_id": report.campaign_id, "platform": report.platform,
-        }))
+        self.audit(
+            who,
+            "report.generate",
+            &report.id,
+            json!({
+                "kind": report.kind.as_str(), "format": report.format,
+                "campaign_id": report.campaign_id, "platform": report.platform,
+            }),
+        )
         .await;
         let (this, queued) = (self.clone(), report.clone());
         tokio::spawn(async move { this.generate(queued).await });
@@ -182,15 +205,36 @@ impl ReportService {
 
     async fn try_generate(&self, report: &Report) -> Result<(), String> {
         let db = |e: sqlx::Error| format!("cannot read the data: {e}");
-        self.repo.progress(&report.id, ReportStatus::Running, 10).await.map_err(db)?;
+        self.repo
+            .progress(&report.id, ReportStatus::Running, 10)
+            .await
+            .map_err(db)?;
         let document = self.gather(report).await.map_err(db)?;
-        self.repo.progress(&report.id, ReportStatus::Running, 50).await.map_err(db)?;
-        let (bytes, media_type, extension) = match report.format.strip_prefix(PLUGIN_FORMAT_PREFIX) {
+        self.repo
+            .progress(&report.id, ReportStatus::Running, 50)
+            .await
+            .map_err(db)?;
+        let (bytes, media_type, extension) = match report.format.strip_prefix(PLUGIN_FORMAT_PREFIX)
+        {
             Some(plugin_id) => {
-                let plugin = self.plugins.get(plugin_id).await.map_err(|e| e.to_string())?;
-                let bytes = self.plugins.render(plugin_id, &document.data).await.map_err(|e| e.to_string())?;
-                let media = plugin.media_type.unwrap_or_else(|| "application/octet-stream".into());
-                (bytes, media, plugin.file_extension.unwrap_or_else(|| "bin".into()))
+                let plugin = self
+                    .plugins
+                    .get(plugin_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let bytes = self
+                    .plugins
+                    .render(plugin_id, &document.data)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let media = plugin
+                    .media_type
+                    .unwrap_or_else(|| "application/octet-stream".into());
+                (
+                    bytes,
+                    media,
+                    plugin.file_extension.unwrap_or_else(|| "bin".into()),
+                )
             }
             None => {
                 let format = render::builtin(&report.format).ok_or("unknown format")?;
@@ -199,15 +243,31 @@ impl ReportService {
                 let bytes = tokio::task::spawn_blocking(move || render(&document))
                     .await
                     .map_err(|e| format!("rendering stopped: {e}"))??;
-                (bytes, format.media_type.to_owned(), format.extension.to_owned())
+                (
+                    bytes,
+                    format.media_type.to_owned(),
+                    format.extension.to_owned(),
+                )
             }
         };
-        self.repo.progress(&report.id, ReportStatus::Running, 90).await.map_err(db)?;
+        self.repo
+            .progress(&report.id, ReportStatus::Running, 90)
+            .await
+            .map_err(db)?;
         let key = format!("reports/{}.{extension}", report.id);
         let size = bytes.len() as i64;
-        self.kernel.storage.put(&key, bytes).await.map_err(|e| format!("cannot store the file: {e}"))?;
+        self.kernel
+            .storage
+            .put(&key, bytes)
+            .await
+            .map_err(|e| format!("cannot store the file: {e}"))?;
         let file_name = format!("{}.{extension}", file_stem(&report.title));
-        if !self.repo.ready(&report.id, &key, &media_type, &file_name, size, time::now()).await.map_err(db)? {
+        if !self
+            .repo
+            .ready(&report.id, &key, &media_type, &file_name, size, time::now())
+            .await
+            .map_err(db)?
+        {
             // Deleted while it was being generated.
             let _ = self.kernel.storage.delete(&key).await;
         }
@@ -222,16 +282,32 @@ impl ReportService {
             from: None,
             to: None,
         };
-        let view_scope = ViewScope { campaign_id: report.campaign_id.clone(), platform: report.platform.clone() };
+        let view_scope = ReadScope {
+            campaign_id: report.campaign_id.clone(),
+            platform: report.platform.clone(),
+        };
         let coverage = self.coverage.coverage(&scope).await?;
         // The KPIs from the coverage just read, rather than reading it again.
         let kpis = self.coverage.kpis_with(&scope, &coverage).await?;
         let with_tests = report.kind != ReportKind::Executive;
-        let tests = if with_tests { self.views.tests(&view_scope).await? } else { Vec::new() };
-        let evidence = if with_tests { self.views.evidence(&view_scope).await? } else { Vec::new() };
+        let tests = if with_tests {
+            self.views.tests(&view_scope).await?
+        } else {
+            Vec::new()
+        };
+        let evidence = if with_tests {
+            self.views.evidence(&view_scope).await?
+        } else {
+            Vec::new()
+        };
         let mut scope_words = Vec::new();
         if let Some(id) = &report.campaign_id {
-            let name = self.campaigns.get(id).await?.map(|c| c.fields.name).unwrap_or_else(|| id.clone());
+            let name = self
+                .campaigns
+                .get(id)
+                .await?
+                .map(|c| c.fields.name)
+                .unwrap_or_else(|| id.clone());
             scope_words.push(format!("campaign {name}"));
         }
         if let Some(platform) = &report.platform {
@@ -245,27 +321,50 @@ impl ReportService {
             kpi("detection rate", kpis.detection_rate, "%"),
             kpi("prevention rate", kpis.prevention_rate, "%"),
             kpi("techniques covered", kpis.techniques.covered as f64, ""),
-            kpi("techniques partly covered", kpis.techniques.partial as f64, ""),
+            kpi(
+                "techniques partly covered",
+                kpis.techniques.partial as f64,
+                "",
+            ),
             kpi("techniques with a gap", kpis.techniques.gap as f64, ""),
             kpi("regressions", kpis.regressions as f64, ""),
             kpi("overall coverage", coverage.covered_percent, "%"),
         ];
         for (name, value, unit) in [
-            ("mean time to detect", minutes(kpis.mean_time_to_detect_seconds), " min"),
-            ("median time to detect", minutes(kpis.median_time_to_detect_seconds), " min"),
-            ("mean blue review", hours(kpis.mean_blue_review_seconds), " h"),
+            (
+                "mean time to detect",
+                minutes(kpis.mean_time_to_detect_seconds),
+                " min",
+            ),
+            (
+                "median time to detect",
+                minutes(kpis.median_time_to_detect_seconds),
+                " min",
+            ),
+            (
+                "mean blue review",
+                hours(kpis.mean_blue_review_seconds),
+                " h",
+            ),
         ] {
             if let Some(value) = value {
                 kpi_list.push(kpi(name, value, unit));
             }
         }
-        let technique_names: BTreeMap<String, String> =
-            coverage.techniques.iter().map(|t| (t.attack_id.clone(), t.name.clone())).collect();
+        let technique_names: BTreeMap<String, String> = coverage
+            .techniques
+            .iter()
+            .map(|t| (t.attack_id.clone(), t.name.clone()))
+            .collect();
         let data = ReportData {
             title: report.title.clone(),
             kind: report.kind.as_str().into(),
             generated_at: time::now().timestamp(),
-            scope: if scope_words.is_empty() { "all tests".into() } else { scope_words.join(", ") },
+            scope: if scope_words.is_empty() {
+                "all tests".into()
+            } else {
+                scope_words.join(", ")
+            },
             kpis: kpi_list,
             tactics: coverage
                 .tactics
@@ -288,7 +387,10 @@ impl ReportService {
             tests,
             evidence,
         };
-        Ok(Document { data, technique_names })
+        Ok(Document {
+            data,
+            technique_names,
+        })
     }
 
     pub async fn get(&self, id: &str) -> Result<Report, ReportsError> {
@@ -326,18 +428,26 @@ impl ReportService {
         {
             tracing::warn!(key, error = %e, "cannot remove a report file");
         }
-        self.audit(who, "report.delete", id, json!({"title": report.title})).await;
+        self.audit(who, "report.delete", id, json!({"title": report.title}))
+            .await;
         Ok(())
     }
 
     async fn audit(&self, who: &Principal, action: &str, id: &str, detail: serde_json::Value) {
         let actor = Some((who.user_id.as_str(), who.username.as_str()));
-        self.kernel.audit.record_about(actor, action, ("report", id), detail).await;
+        self.kernel
+            .audit
+            .record_about(actor, action, ("report", id), detail)
+            .await;
     }
 }
 
 fn kpi(name: &str, value: f64, unit: &str) -> Kpi {
-    Kpi { name: name.into(), value, unit: unit.into() }
+    Kpi {
+        name: name.into(),
+        value,
+        unit: unit.into(),
+    }
 }
 
 fn count(n: i64) -> u32 {
@@ -348,8 +458,22 @@ fn count(n: i64) -> u32 {
 fn file_stem(title: &str) -> String {
     let stem: String = title
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
-    let stem = stem.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-");
-    if stem.is_empty() { "report".into() } else { stem.chars().take(80).collect() }
+    let stem = stem
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if stem.is_empty() {
+        "report".into()
+    } else {
+        stem.chars().take(80).collect()
+    }
 }

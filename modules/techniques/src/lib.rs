@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod catalog;
 pub mod dto;
 pub mod error;
 pub mod model;
@@ -17,17 +18,25 @@ use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
 
 pub use api::{MitreSyncApi, TechniquesApi};
+pub use catalog::CatalogService;
 pub use service::SyncService;
 
 pub struct TechniquesModule {
     service: SyncService,
+    catalog: CatalogService,
 }
 
 impl TechniquesModule {
     pub fn new(kernel: &Kernel) -> Self {
         Self {
             service: SyncService::new(kernel.clone()),
+            catalog: CatalogService::new(kernel),
         }
+    }
+
+    /// The catalog's read side, for the modules that point into it.
+    pub fn catalog(&self) -> &CatalogService {
+        &self.catalog
     }
 
     pub fn apis(&self) -> (TechniquesApi, MitreSyncApi) {

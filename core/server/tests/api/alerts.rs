@@ -25,21 +25,35 @@ use crate::test_coverage::completed;
 fn service(app: &TestApp) -> AlertService {
     let host = WasmHost::new(&app.kernel.settings.plugins, app.kernel.storage.clone()).unwrap();
     let plugins = PluginService::new(app.kernel.clone(), Arc::new(host));
-    AlertService::new(app.kernel.clone(), CoverageService::new(app.kernel.clone()), plugins)
+    AlertService::new(
+        app.kernel.clone(),
+        CoverageService::new(app.kernel.clone()),
+        plugins,
+    )
 }
 
 async fn rule(app: &TestApp, token: &str, body: Value) -> Rule {
     let reply = app.post("/api/v1/alert-rules", token, body).await;
     assert_eq!(reply.status, 201, "{:?}", reply.body);
-    service(app).rule(reply.body["id"].as_str().unwrap()).await.unwrap()
+    service(app)
+        .rule(reply.body["id"].as_str().unwrap())
+        .await
+        .unwrap()
 }
 
 fn at(text: &str) -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc)
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
 }
 
 async fn open_titles(app: &TestApp, token: &str, rule_id: &str) -> Vec<String> {
-    let page = app.get(&format!("/api/v1/alerts?rule_id={rule_id}&status=open"), token).await;
+    let page = app
+        .get(
+            &format!("/api/v1/alerts?rule_id={rule_id}&status=open"),
+            token,
+        )
+        .await;
     let mut titles: Vec<String> = page.body["items"]
         .as_array()
         .unwrap()
@@ -51,7 +65,9 @@ async fn open_titles(app: &TestApp, token: &str, rule_id: &str) -> Vec<String> {
 }
 
 async fn each_builtin_kind_fires_when_it_should(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let mini = shared_data(MINI);
     load_catalog(&app, &mini).await;
@@ -61,39 +77,119 @@ async fn each_builtin_kind_fires_when_it_should(stack: Stack) {
     // Data: a test in blue review, a procedure that regressed, one test on a
     // technique MITRE then revokes; a snapshot taken while T1003.001 was covered.
     let waiting = test_in_state(&app, &admin, "blue_evaluating").await;
-    completed(&app, &admin, "T1003.001", "dump lsass", "alerted", 0, 5, json!({})).await;
+    completed(
+        &app,
+        &admin,
+        "T1003.001",
+        "dump lsass",
+        "alerted",
+        0,
+        5,
+        json!({}),
+    )
+    .await;
     completed(&app, &admin, "T1059.007", "js", "alerted", 5, 5, json!({})).await;
-    let snapshot = app.post("/api/v1/coverage/snapshots", &admin, json!({})).await;
+    let snapshot = app
+        .post("/api/v1/coverage/snapshots", &admin, json!({}))
+        .await;
     assert_eq!(snapshot.status, 201, "{:?}", snapshot.body);
-    completed(&app, &admin, "T1003.001", "dump lsass", "not_detected", 30, 0, json!({})).await;
+    completed(
+        &app,
+        &admin,
+        "T1003.001",
+        "dump lsass",
+        "not_detected",
+        30,
+        0,
+        json!({}),
+    )
+    .await;
     revoke_in_catalog(&app, &mini, "T1059.007", "T1059.001").await;
     let submitted = at(waiting["updated_at"].as_str().unwrap());
 
     let hours = |h: i64| submitted + chrono::Duration::hours(h);
     // (kind, params, evaluated at, titles expected)
     let table: Vec<(&str, Value, Timestamp, Vec<String>)> = vec![
-        ("blue_review_overdue", json!({"hours": 24}), hours(2), vec![]),
-        ("blue_review_overdue", json!({"hours": 24}), hours(30), vec!["Blue review overdue: test in blue_evaluating".into()]),
-        ("technique_regressed", json!({}), hours(1), vec!["Technique regressed: T1003.001".into()]),
-        ("technique_stale", json!({"days": 90}), hours(24 * 10), vec![]),
-        ("technique_stale", json!({"days": 90}), hours(24 * 400), vec!["Not re-tested: T1003.001".into()]),
-        ("revoked_technique", json!({}), hours(1), vec!["Tests on revoked technique T1059.007".into()]),
-        ("coverage_drop", json!({"points": 0.1}), hours(1), vec!["Coverage dropped: overall".into(), "Coverage dropped: tactic credential-access".into()]),
+        (
+            "blue_review_overdue",
+            json!({"hours": 24}),
+            hours(2),
+            vec![],
+        ),
+        (
+            "blue_review_overdue",
+            json!({"hours": 24}),
+            hours(30),
+            vec!["Blue review overdue: test in blue_evaluating".into()],
+        ),
+        (
+            "technique_regressed",
+            json!({}),
+            hours(1),
+            vec!["Technique regressed: T1003.001".into()],
+        ),
+        (
+            "technique_stale",
+            json!({"days": 90}),
+            hours(24 * 10),
+            vec![],
+        ),
+        (
+            "technique_stale",
+            json!({"days": 90}),
+            hours(24 * 400),
+            vec!["Not re-tested: T1003.001".into()],
+        ),
+        (
+            "revoked_technique",
+            json!({}),
+            hours(1),
+            vec!["Tests on revoked technique T1059.007".into()],
+        ),
+        (
+            "coverage_drop",
+            json!({"points": 0.1}),
+            hours(1),
+            vec![
+                "Coverage dropped: overall".into(),
+                "Coverage dropped: tactic credential-access".into(),
+            ],
+        ),
         ("coverage_drop", json!({"points": 50}), hours(1), vec![]),
-        ("coverage_drop", json!({"points": 0.1}), hours(1), vec!["Coverage dropped: tactic credential-access".into()]),
+        (
+            "coverage_drop",
+            json!({"points": 0.1}),
+            hours(1),
+            vec!["Coverage dropped: tactic credential-access".into()],
+        ),
     ];
     for (i, (kind, params, now, expected)) in table.into_iter().enumerate() {
-        let tactic = if i == 8 { json!("credential-access") } else { Value::Null };
-        let r = rule(&app, &admin, json!({"name": format!("rule {i}"), "kind": kind, "params": params, "tactic": tactic})).await;
+        let tactic = if i == 8 {
+            json!("credential-access")
+        } else {
+            Value::Null
+        };
+        let r = rule(
+            &app,
+            &admin,
+            json!({"name": format!("rule {i}"), "kind": kind, "params": params, "tactic": tactic}),
+        )
+        .await;
         let evaluation = alerts.evaluate(&r, "manual", now).await.unwrap();
         assert_eq!(evaluation.error, None, "{kind}");
-        assert_eq!(open_titles(&app, &admin, &r.id).await, expected, "{kind} at {now}");
+        assert_eq!(
+            open_titles(&app, &admin, &r.id).await,
+            expected,
+            "{kind} at {now}"
+        );
         assert_eq!(evaluation.opened as usize, expected.len(), "{kind}");
     }
 }
 
 async fn an_open_finding_opens_no_second_alert(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     load_catalog(&app, &shared_data(MINI)).await;
     let admin = app.admin_token().await;
@@ -101,7 +197,12 @@ async fn an_open_finding_opens_no_second_alert(stack: Stack) {
     let (_, viewer) = app.user_with_role(&admin, "viewer-one", "viewer").await;
     let waiting = test_in_state(&app, &admin, "blue_evaluating").await;
     let late = at(waiting["updated_at"].as_str().unwrap()) + chrono::Duration::hours(48);
-    let r = rule(&app, &admin, json!({"name": "overdue", "kind": "blue_review_overdue", "severity": "high"})).await;
+    let r = rule(
+        &app,
+        &admin,
+        json!({"name": "overdue", "kind": "blue_review_overdue", "severity": "high"}),
+    )
+    .await;
     let alerts = service(&app);
     assert_eq!(alerts.evaluate(&r, "manual", late).await.unwrap().opened, 1);
     let again = alerts.evaluate(&r, "manual", late).await.unwrap();
@@ -113,27 +214,98 @@ async fn an_open_finding_opens_no_second_alert(stack: Stack) {
     assert_eq!(alert["severity"], "high");
     assert_eq!(alert["test_ids"], json!([waiting["id"]]));
     let id = alert["id"].as_str().unwrap();
-    assert_eq!(app.post(&format!("/api/v1/alerts/{id}/acknowledge"), &viewer, json!({})).await.status, 403);
-    let acked = app.post(&format!("/api/v1/alerts/{id}/acknowledge"), &red, json!({})).await;
-    assert_eq!((acked.body["status"].as_str(), acked.body["acknowledged_by"].as_str()), (Some("acknowledged"), Some("red-one")));
-    assert_eq!(alerts.evaluate(&r, "manual", late).await.unwrap().opened, 0, "acknowledged is still open");
-    let twice = app.post(&format!("/api/v1/alerts/{id}/acknowledge"), &red, json!({})).await;
-    assert_eq!((twice.status, twice.body["code"].as_str()), (409, Some("alert_wrong_state")));
-    let resolved = app.post(&format!("/api/v1/alerts/{id}/resolve"), &admin, json!({})).await;
-    assert_eq!((resolved.body["status"].as_str(), resolved.body["resolved_by"].as_str()), (Some("resolved"), Some("admin")));
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/alerts/{id}/acknowledge"),
+            &viewer,
+            json!({})
+        )
+        .await
+        .status,
+        403
+    );
+    let acked = app
+        .post(&format!("/api/v1/alerts/{id}/acknowledge"), &red, json!({}))
+        .await;
+    assert_eq!(
+        (
+            acked.body["status"].as_str(),
+            acked.body["acknowledged_by"].as_str()
+        ),
+        (Some("acknowledged"), Some("red-one"))
+    );
+    assert_eq!(
+        alerts.evaluate(&r, "manual", late).await.unwrap().opened,
+        0,
+        "acknowledged is still open"
+    );
+    let twice = app
+        .post(&format!("/api/v1/alerts/{id}/acknowledge"), &red, json!({}))
+        .await;
+    assert_eq!(
+        (twice.status, twice.body["code"].as_str()),
+        (409, Some("alert_wrong_state"))
+    );
+    let resolved = app
+        .post(&format!("/api/v1/alerts/{id}/resolve"), &admin, json!({}))
+        .await;
+    assert_eq!(
+        (
+            resolved.body["status"].as_str(),
+            resolved.body["resolved_by"].as_str()
+        ),
+        (Some("resolved"), Some("admin"))
+    );
     // Resolved, the same finding may open a new alert.
     assert_eq!(alerts.evaluate(&r, "manual", late).await.unwrap().opened, 1);
 
-    let history = app.get(&format!("/api/v1/alert-evaluations?rule_id={}", r.id), &viewer).await;
+    let history = app
+        .get(
+            &format!("/api/v1/alert-evaluations?rule_id={}", r.id),
+            &viewer,
+        )
+        .await;
     assert_eq!(history.body["total"], 4);
-    let now = app.post(&format!("/api/v1/alert-rules/{}/evaluate", r.id), &admin, json!({})).await;
-    assert_eq!((now.status, now.body["trigger"].as_str()), (200, Some("manual")));
+    let now = app
+        .post(
+            &format!("/api/v1/alert-rules/{}/evaluate", r.id),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (now.status, now.body["trigger"].as_str()),
+        (200, Some("manual"))
+    );
 
     // Deleting the rule takes its alerts and history with it; an evaluation
     // still running then records nothing, instead of failing or orphaning rows.
-    assert_eq!(app.call("DELETE", &format!("/api/v1/alert-rules/{}", r.id), Some(&admin), None).await.status, 204);
-    assert_eq!(app.get(&format!("/api/v1/alerts?rule_id={}", r.id), &admin).await.body["total"], 0);
-    assert_eq!(app.get(&format!("/api/v1/alert-evaluations?rule_id={}", r.id), &admin).await.body["total"], 0);
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/alert-rules/{}", r.id),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/alerts?rule_id={}", r.id), &admin)
+            .await
+            .body["total"],
+        0
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/alert-evaluations?rule_id={}", r.id),
+            &admin
+        )
+        .await
+        .body["total"],
+        0
+    );
     let repo = aegis_mod_alerts::repo::AlertRepo::new(app.kernel.db.clone());
     let late_alert = aegis_mod_alerts::model::Alert {
         id: uuid::Uuid::now_v7().to_string(),
@@ -162,94 +334,239 @@ async fn an_open_finding_opens_no_second_alert(stack: Stack) {
         error: None,
     };
     repo.record_evaluation(&late_evaluation).await.unwrap();
-    assert_eq!(app.get(&format!("/api/v1/alert-evaluations?rule_id={}", r.id), &admin).await.body["total"], 0);
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/alert-evaluations?rule_id={}", r.id),
+            &admin
+        )
+        .await
+        .body["total"],
+        0
+    );
 }
 
 async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let admin = app.admin_token().await;
     let (_, lead) = app.user_with_role(&admin, "lead-one", "lead").await;
     let (_, blue) = app.user_with_role(&admin, "blue-one", "blue_tech").await;
     let bad = [
         (json!({"name": "x", "kind": "nonsense"}), "kind"),
-        (json!({"name": "x", "kind": "blue_review_overdue", "params": {"hours": 0}}), "params/hours"),
-        (json!({"name": "x", "kind": "technique_stale", "params": {"weeks": 3}}), "params"),
+        (
+            json!({"name": "x", "kind": "blue_review_overdue", "params": {"hours": 0}}),
+            "params/hours",
+        ),
+        (
+            json!({"name": "x", "kind": "technique_stale", "params": {"weeks": 3}}),
+            "params",
+        ),
         (json!({"name": "", "kind": "technique_regressed"}), "name"),
-        (json!({"name": "x", "kind": "technique_regressed", "webhook_url": "ftp://h"}), "webhook_url"),
-        (json!({"name": "x", "kind": "technique_regressed", "webhook_url": "https://93.184.216.34/x"}), "webhook_secret"),
-        (json!({"name": "x", "kind": "technique_regressed", "webhook_url": "http://169.254.169.254/latest", "webhook_secret": "0123456789abcdef"}), "webhook_url"),
-        (json!({"name": "x", "kind": "technique_regressed", "webhook_url": "http://127.0.0.1:6379/", "webhook_secret": "0123456789abcdef"}), "webhook_url"),
+        (
+            json!({"name": "x", "kind": "technique_regressed", "webhook_url": "ftp://h"}),
+            "webhook_url",
+        ),
+        (
+            json!({"name": "x", "kind": "technique_regressed", "webhook_url": "https://93.184.216.34/x"}),
+            "webhook_secret",
+        ),
+        (
+            json!({"name": "x", "kind": "technique_regressed", "webhook_url": "http://169.254.169.254/latest", "webhook_secret": "0123456789abcdef"}),
+            "webhook_url",
+        ),
+        (
+            json!({"name": "x", "kind": "technique_regressed", "webhook_url": "http://127.0.0.1:6379/", "webhook_secret": "0123456789abcdef"}),
+            "webhook_url",
+        ),
     ];
     for (body, field) in bad {
         let reply = app.post("/api/v1/alert-rules", &lead, body.clone()).await;
         assert_eq!(reply.status, 422, "{body}: {:?}", reply.body);
-        let fields: Vec<&str> = reply.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        let fields: Vec<&str> = reply.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
         assert!(fields.contains(&field), "{body}: {fields:?}");
     }
     // A public address written as an IP, so no name lookup is needed here.
     let body = json!({"name": "regressions", "kind": "technique_regressed", "webhook_url": "https://93.184.216.34/a", "webhook_secret": "0123456789abcdef"});
-    assert_eq!(app.post("/api/v1/alert-rules", &blue, body.clone()).await.status, 403);
+    assert_eq!(
+        app.post("/api/v1/alert-rules", &blue, body.clone())
+            .await
+            .status,
+        403
+    );
     let created = app.post("/api/v1/alert-rules", &lead, body).await;
     assert_eq!(created.status, 201);
     assert_eq!(created.body["webhook_secret_set"], true);
-    assert!(created.body.get("webhook_secret").is_none(), "the secret is never returned");
-    assert!(created.body.get("webhook_url").is_none(), "nor the URL, often a credential itself");
+    assert!(
+        created.body.get("webhook_secret").is_none(),
+        "the secret is never returned"
+    );
+    assert!(
+        created.body.get("webhook_url").is_none(),
+        "nor the URL, often a credential itself"
+    );
     assert_eq!(created.body["webhook"], "https://93.184.216.34/…");
-    let path = format!("/api/v1/alert-rules/{}", created.body["id"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/alert-rules/{}",
+        created.body["id"].as_str().unwrap()
+    );
     assert_eq!(app.get(&path, &blue).await.status, 200);
-    let no_version = app.call("PUT", &path, Some(&lead), Some(json!({"name": "r", "kind": "technique_regressed"}))).await;
+    let no_version = app
+        .call(
+            "PUT",
+            &path,
+            Some(&lead),
+            Some(json!({"name": "r", "kind": "technique_regressed"})),
+        )
+        .await;
     assert_eq!(no_version.status, 428);
     let renamed = app
-        .call("PUT", &path, Some(&lead), Some(json!({"version": 1, "name": "renamed", "kind": "technique_regressed"})))
+        .call(
+            "PUT",
+            &path,
+            Some(&lead),
+            Some(json!({"version": 1, "name": "renamed", "kind": "technique_regressed"})),
+        )
         .await;
-    assert_eq!((renamed.status, renamed.body["webhook_secret_set"].as_bool()), (200, Some(true)), "{:?}", renamed.body);
-    assert_eq!(renamed.body["webhook"], "https://93.184.216.34/…", "an omitted webhook is kept");
+    assert_eq!(
+        (renamed.status, renamed.body["webhook_secret_set"].as_bool()),
+        (200, Some(true)),
+        "{:?}",
+        renamed.body
+    );
+    assert_eq!(
+        renamed.body["webhook"], "https://93.184.216.34/…",
+        "an omitted webhook is kept"
+    );
     let moved = app
         .call("PUT", &path, Some(&lead), Some(json!({"version": 2, "name": "renamed", "kind": "technique_regressed", "webhook_url": "https://93.184.216.35/b"})))
         .await;
-    assert_eq!((moved.status, moved.body["errors"][0]["field"].as_str()), (422, Some("webhook_secret")), "a new URL needs a new secret");
+    assert_eq!(
+        (moved.status, moved.body["errors"][0]["field"].as_str()),
+        (422, Some("webhook_secret")),
+        "a new URL needs a new secret"
+    );
     let unhooked = app
         .call("PUT", &path, Some(&lead), Some(json!({"version": 2, "name": "renamed", "kind": "technique_regressed", "webhook_url": ""})))
         .await;
-    assert_eq!((unhooked.body["webhook"].as_str(), unhooked.body["webhook_secret_set"].as_bool()), (None, Some(false)), "{:?}", unhooked.body);
-    assert_eq!(app.call("DELETE", &path, Some(&blue), None).await.status, 403);
-    assert_eq!(app.call("DELETE", &path, Some(&lead), None).await.status, 204);
+    assert_eq!(
+        (
+            unhooked.body["webhook"].as_str(),
+            unhooked.body["webhook_secret_set"].as_bool()
+        ),
+        (None, Some(false)),
+        "{:?}",
+        unhooked.body
+    );
+    assert_eq!(
+        app.call("DELETE", &path, Some(&blue), None).await.status,
+        403
+    );
+    assert_eq!(
+        app.call("DELETE", &path, Some(&lead), None).await.status,
+        204
+    );
     let kinds = app.get("/api/v1/alert-kinds", &blue).await;
-    let ids: Vec<&str> = kinds.body.as_array().unwrap().iter().map(|k| k["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["coverage_drop", "technique_regressed", "blue_review_overdue", "technique_stale", "revoked_technique"]);
+    let ids: Vec<&str> = kinds
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "coverage_drop",
+            "technique_regressed",
+            "blue_review_overdue",
+            "technique_stale",
+            "revoked_technique"
+        ]
+    );
 }
 
 async fn plugin_kinds_run_through_the_host_and_a_failing_rule_stops_no_other(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     load_catalog(&app, &shared_data(MINI)).await;
     let admin = app.admin_token().await;
-    let overdue = upload(&app, &admin, "alert_rule", "o.wasm", component("blue-review-overdue")).await;
+    let overdue = upload(
+        &app,
+        &admin,
+        "alert_rule",
+        "o.wasm",
+        component("blue-review-overdue"),
+    )
+    .await;
     let hostile = upload(&app, &admin, "alert_rule", "h.wasm", component("hostile")).await;
     let kinds = app.get("/api/v1/alert-kinds", &admin).await;
     let plugin_kind = format!("plugin:{}", overdue.body["id"].as_str().unwrap());
-    let listed = kinds.body.as_array().unwrap().iter().find(|k| k["id"] == plugin_kind.as_str()).expect("plugin kind listed");
-    assert_eq!(listed["params_schema"]["properties"]["hours"]["default"], 24);
+    let listed = kinds
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == plugin_kind.as_str())
+        .expect("plugin kind listed");
+    assert_eq!(
+        listed["params_schema"]["properties"]["hours"]["default"],
+        24
+    );
     assert_eq!(listed["source"], "plugin");
 
     let waiting = test_in_state(&app, &admin, "blue_evaluating").await;
     let late = at(waiting["updated_at"].as_str().unwrap()) + chrono::Duration::hours(30);
-    let bad_params = app.post("/api/v1/alert-rules", &admin, json!({"name": "p", "kind": plugin_kind, "params": {"hours": "soon"}})).await;
+    let bad_params = app
+        .post(
+            "/api/v1/alert-rules",
+            &admin,
+            json!({"name": "p", "kind": plugin_kind, "params": {"hours": "soon"}}),
+        )
+        .await;
     assert_eq!(bad_params.status, 422);
     let failing = rule(&app, &admin, json!({"name": "a failing plugin", "kind": format!("plugin:{}", hostile.body["id"].as_str().unwrap()), "params": {"mode": "trap"}})).await;
     let working = rule(&app, &admin, json!({"name": "b plugin rule", "kind": plugin_kind, "params": {"hours": 24, "severity": "critical"}})).await;
-    let builtin = rule(&app, &admin, json!({"name": "c built-in", "kind": "blue_review_overdue"})).await;
+    let builtin = rule(
+        &app,
+        &admin,
+        json!({"name": "c built-in", "kind": "blue_review_overdue"}),
+    )
+    .await;
 
     let done = service(&app).evaluate_all(late).await.unwrap();
     assert_eq!(done.len(), 3);
-    assert!(done[0].error.as_deref().unwrap().contains("trapped"), "{:?}", done[0].error);
+    assert!(
+        done[0].error.as_deref().unwrap().contains("trapped"),
+        "{:?}",
+        done[0].error
+    );
     assert_eq!((done[1].opened, done[2].opened), (1, 1));
-    let recorded = app.get(&format!("/api/v1/alert-rules/{}", failing.id), &admin).await;
-    assert!(recorded.body["last_error"].as_str().unwrap().contains("trapped"));
-    let from_plugin = app.get(&format!("/api/v1/alerts?rule_id={}", working.id), &admin).await;
+    let recorded = app
+        .get(&format!("/api/v1/alert-rules/{}", failing.id), &admin)
+        .await;
+    assert!(
+        recorded.body["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("trapped")
+    );
+    let from_plugin = app
+        .get(&format!("/api/v1/alerts?rule_id={}", working.id), &admin)
+        .await;
     assert_eq!(from_plugin.body["items"][0]["severity"], "critical");
-    assert_eq!(from_plugin.body["items"][0]["test_ids"], json!([waiting["id"]]));
+    assert_eq!(
+        from_plugin.body["items"][0]["test_ids"],
+        json!([waiting["id"]])
+    );
     assert_eq!(open_titles(&app, &admin, &builtin.id).await.len(), 1);
 }
 
@@ -261,10 +578,18 @@ async fn receiver() -> (String, Seen) {
     use poem::{EndpointExt, Route, handler, post};
     let seen: Seen = Arc::default();
     #[handler]
-    async fn hook(request: &poem::Request, body: String, seen: poem::web::Data<&Seen>) -> poem::http::StatusCode {
+    async fn hook(
+        request: &poem::Request,
+        body: String,
+        seen: poem::web::Data<&Seen>,
+    ) -> poem::http::StatusCode {
         let mut all = seen.lock().unwrap();
         all.push((request.headers().clone(), body));
-        if all.len() == 1 { poem::http::StatusCode::INTERNAL_SERVER_ERROR } else { poem::http::StatusCode::OK }
+        if all.len() == 1 {
+            poem::http::StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            poem::http::StatusCode::OK
+        }
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -275,9 +600,13 @@ async fn receiver() -> (String, Seen) {
 }
 
 async fn webhooks_are_signed_and_retried(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     // The receiver listens on loopback, which webhooks may reach only when allowed.
-    let app = env.spawn_with(|s| s.alerts.webhook_allow_private_networks = true).await;
+    let app = env
+        .spawn_with(|s| s.alerts.webhook_allow_private_networks = true)
+        .await;
     load_catalog(&app, &shared_data(MINI)).await;
     let admin = app.admin_token().await;
     let (url, seen) = receiver().await;
@@ -285,31 +614,68 @@ async fn webhooks_are_signed_and_retried(stack: Stack) {
     let waiting = test_in_state(&app, &admin, "blue_evaluating").await;
     let late = at(waiting["updated_at"].as_str().unwrap()) + chrono::Duration::hours(30);
     let r = rule(&app, &admin, json!({"name": "hooked", "kind": "blue_review_overdue", "webhook_url": url, "webhook_secret": secret})).await;
-    assert_eq!(service(&app).evaluate(&r, "manual", late).await.unwrap().opened, 1);
+    assert_eq!(
+        service(&app)
+            .evaluate(&r, "manual", late)
+            .await
+            .unwrap()
+            .opened,
+        1
+    );
     // Delivery runs beside the evaluation; wait for its record.
     let mut delivered = None;
     for _ in 0..100 {
-        let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as("SELECT attempts, delivered, status_code FROM alerts_delivery WHERE rule_id = $1")
-            .bind(&r.id)
-            .fetch_optional(app.kernel.db.pool())
-            .await
-            .unwrap();
-        if row.is_some() { delivered = row; break; }
+        let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT attempts, delivered, status_code FROM alerts_delivery WHERE rule_id = $1",
+        )
+        .bind(&r.id)
+        .fetch_optional(app.kernel.db.pool())
+        .await
+        .unwrap();
+        if row.is_some() {
+            delivered = row;
+            break;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(delivered, Some((2, 1, Some(200))), "one 500, then delivered");
-    let listed = app.get(&format!("/api/v1/alert-rules/{}/deliveries", r.id), &admin).await;
+    assert_eq!(
+        delivered,
+        Some((2, 1, Some(200))),
+        "one 500, then delivered"
+    );
+    let listed = app
+        .get(&format!("/api/v1/alert-rules/{}/deliveries", r.id), &admin)
+        .await;
     assert_eq!(listed.body["total"], 1, "{:?}", listed.body);
-    assert_eq!((listed.body["items"][0]["attempts"].as_i64(), listed.body["items"][0]["delivered"].as_bool()), (Some(2), Some(true)));
+    assert_eq!(
+        (
+            listed.body["items"][0]["attempts"].as_i64(),
+            listed.body["items"][0]["delivered"].as_bool()
+        ),
+        (Some(2), Some(true))
+    );
     let (_, viewer) = app.user_with_role(&admin, "viewer-hooks", "viewer").await;
-    assert_eq!(app.get(&format!("/api/v1/alert-rules/{}/deliveries", r.id), &viewer).await.status, 403);
+    assert_eq!(
+        app.get(&format!("/api/v1/alert-rules/{}/deliveries", r.id), &viewer)
+            .await
+            .status,
+        403
+    );
     let requests = seen.lock().unwrap().clone();
     assert_eq!(requests.len(), 2);
     for (headers, body) in &requests {
         let stamp = headers[TIMESTAMP_HEADER].to_str().unwrap();
-        assert_eq!(headers[SIGNATURE_HEADER].to_str().unwrap(), sign(secret, stamp, body));
+        assert_eq!(
+            headers[SIGNATURE_HEADER].to_str().unwrap(),
+            sign(secret, stamp, body)
+        );
         let payload: Value = serde_json::from_str(body).unwrap();
-        assert!(payload["text"].as_str().unwrap().starts_with("[medium] Blue review overdue"));
+        assert!(
+            payload["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("[medium] Blue review overdue")
+        );
         assert_eq!(payload["alert"]["test_ids"], json!([waiting["id"]]));
         assert_eq!(payload["rule"]["id"], r.id.as_str());
     }

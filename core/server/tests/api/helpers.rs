@@ -5,21 +5,11 @@
 use std::time::Duration;
 
 use aegis_core::Kernel;
-use aegis_core::config::{Settings, StorageBackend};
-use aegis_core::secret::Secret;
+use aegis_core::config::Settings;
 use serde_json::{Value, json};
-use sqlx::Connection;
 
-pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
-pub const SECRET_KEY: &str = "test-secret-key-0123456789-abcdefghijklmnop";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stack {
-    /// SQLite, in-process key-value store, local folder.
-    Embedded,
-    /// PostgreSQL, Redis, S3.
-    Shared,
-}
+use aegis_core::testing::TestBackends;
+pub use aegis_core::testing::{ADMIN_PASSWORD, SECRET_KEY, Stack};
 
 /// Generates one `#[tokio::test]` per stack for each `async fn(Stack)` named.
 #[macro_export]
@@ -36,90 +26,19 @@ macro_rules! stack_tests {
     };
 }
 
-fn var(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// A missing service: fail in CI, skip elsewhere.
-pub fn missing(what: &str, error: &dyn std::fmt::Display) -> Option<TestEnv> {
-    assert!(
-        !in_ci(),
-        "{what} is required in CI but unavailable: {error}"
-    );
-    eprintln!("SKIPPED: {what} unavailable ({error}); run scripts/test-services.sh");
-    None
-}
-
+/// Fresh backends for one test (the kernel's [`TestBackends`]) and the apps
+/// started on them.
 pub struct TestEnv {
     pub settings: Settings,
-    _dir: TempDir,
-}
-
-pub struct TempDir(pub std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    _backends: TestBackends,
 }
 
 impl TestEnv {
     pub async fn new(stack: Stack) -> Option<Self> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let dir = std::env::temp_dir().join(format!("aegis-test-{id}"));
-        std::fs::create_dir_all(&dir).ok()?;
-        let mut settings = Settings::default();
-        settings.data_dir = dir.clone();
-        settings.secret_key = Some(Secret::new(SECRET_KEY));
-        settings.admin.password = Some(Secret::new(ADMIN_PASSWORD));
-        settings.database.migrate_on_start = Some(true);
-        settings.database.max_connections = 5;
-        settings.redis.key_prefix = format!("aegis-test-{id}");
-        if stack == Stack::Shared {
-            let base = var(
-                "AEGIS_TEST_POSTGRES_URL",
-                "postgres://postgres@127.0.0.1:5432/postgres",
-            );
-            let name = format!("aegis_test_{id}");
-            sqlx::any::install_default_drivers();
-            match sqlx::AnyConnection::connect(&base).await {
-                Ok(mut conn) => {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                        .execute(&mut conn)
-                        .await
-                        .ok()?;
-                }
-                Err(e) => return missing("PostgreSQL", &e),
-            }
-            let (prefix, _) = base.rsplit_once('/').unwrap_or((&base, ""));
-            settings.database.url = Some(format!("{prefix}/{name}"));
-
-            let redis_url = var("AEGIS_TEST_REDIS_URL", "redis://127.0.0.1:6379");
-            if let Err(e) = aegis_core::kv::RedisStore::connect(&redis_url, "probe").await {
-                return missing("Redis", &e);
-            }
-            settings.redis.url = Some(redis_url);
-
-            let endpoint = var("AEGIS_TEST_S3_ENDPOINT", "http://127.0.0.1:9100");
-            settings.storage.backend = StorageBackend::S3;
-            settings.storage.s3.endpoint = Some(endpoint.clone());
-            settings.storage.s3.bucket = "aegis-test".into();
-            settings.storage.s3.root = format!("/{id}/");
-            settings.storage.s3.access_key_id = Some(Secret::new("test"));
-            settings.storage.s3.secret_access_key = Some(Secret::new("test"));
-            let storage =
-                aegis_core::storage::Storage::from_settings(&settings.storage, &dir).ok()?;
-            if let Err(e) = storage.ping().await {
-                return missing(&format!("S3 at {endpoint}"), &e);
-            }
-        }
+        let backends = TestBackends::new(stack).await?;
         Some(Self {
-            settings,
-            _dir: TempDir(dir),
+            settings: backends.settings.clone(),
+            _backends: backends,
         })
     }
 

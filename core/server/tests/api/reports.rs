@@ -35,14 +35,23 @@ async fn download(app: &TestApp, token: &str, report: &Value) -> (String, Vec<u8
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let media = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let media = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     (media, response.bytes().await.unwrap().to_vec())
 }
 
 /// A campaign with detected, missed and logged tests, a hostile name and evidence.
 async fn campaign(app: &TestApp, admin: &str) -> (String, Vec<String>) {
     load_catalog(app, &shared_data(MINI)).await;
-    let created = app.post("/api/v1/campaigns", admin, json!({"name": "Q4 <APT29> emulation"})).await;
+    let created = app
+        .post(
+            "/api/v1/campaigns",
+            admin,
+            json!({"name": "Q4 <APT29> emulation"}),
+        )
+        .await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
     let inside = json!({"campaign_id": id});
@@ -51,7 +60,12 @@ async fn campaign(app: &TestApp, admin: &str) -> (String, Vec<String>) {
         ("T1003.001", "dump lsass", "alerted", 0),
         ("T1003.001", "dump lsass", "not_detected", 30),
         ("T1059.001", "encoded command", "prevented", 10),
-        ("T1059.007", "=cmd|' /C calc'!A0 <script>alert(1)</script>", "logged", 20),
+        (
+            "T1059.007",
+            "=cmd|' /C calc'!A0 <script>alert(1)</script>",
+            "logged",
+            20,
+        ),
     ] {
         let mut extra = inside.clone();
         if procedure.starts_with('=') {
@@ -63,8 +77,12 @@ async fn campaign(app: &TestApp, admin: &str) -> (String, Vec<String>) {
     }
     let open = test_in_state(app, admin, "draft").await;
     let r = app
-        .call("PATCH", &format!("/api/v1/tests/{}", open["id"].as_str().unwrap()), Some(admin),
-              Some(json!({"version": open["version"], "campaign_id": id})))
+        .call(
+            "PATCH",
+            &format!("/api/v1/tests/{}", open["id"].as_str().unwrap()),
+            Some(admin),
+            Some(json!({"version": open["version"], "campaign_id": id})),
+        )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     tests.push(open["id"].as_str().unwrap().to_owned());
@@ -72,14 +90,18 @@ async fn campaign(app: &TestApp, admin: &str) -> (String, Vec<String>) {
 }
 
 async fn every_format_renders_a_campaign(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let admin = app.admin_token().await;
     let (campaign_id, tests) = campaign(&app, &admin).await;
-    let campaign = |format: &str| json!({"kind": "campaign", "format": format, "campaign_id": campaign_id});
+    let campaign =
+        |format: &str| json!({"kind": "campaign", "format": format, "campaign_id": campaign_id});
 
     // CSV: parses back, one row per test, formulas neutralised.
-    let (media, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("csv")).await).await;
+    let (media, bytes) =
+        download(&app, &admin, &generate(&app, &admin, campaign("csv")).await).await;
     assert_eq!(media, "text/csv");
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     assert_eq!(reader.headers().unwrap().get(0), Some("test_id"));
@@ -95,63 +117,138 @@ async fn every_format_renders_a_campaign(stack: Stack) {
     assert_eq!(hostile.get(8), Some("logged"));
 
     // HTML: self-contained and escaped.
-    let (media, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("html")).await).await;
+    let (media, bytes) = download(
+        &app,
+        &admin,
+        &generate(&app, &admin, campaign("html")).await,
+    )
+    .await;
     assert_eq!(media, "text/html");
     let html = String::from_utf8(bytes).unwrap();
     assert!(html.contains("Campaign report: Q4 &lt;APT29&gt; emulation"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    for external in ["http://", "https://", "src=", "href=", "<script", "<link", "@import", "url("] {
+    for external in [
+        "http://", "https://", "src=", "href=", "<script", "<link", "@import", "url(",
+    ] {
         assert!(!html.contains(external), "external reference {external}");
     }
 
     // PDF: opens, and its text has the title, the KPIs and the tests.
-    let (media, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("pdf")).await).await;
+    let (media, bytes) =
+        download(&app, &admin, &generate(&app, &admin, campaign("pdf")).await).await;
     assert_eq!(media, "application/pdf");
     assert!(bytes.starts_with(b"%PDF-"));
-    let path = std::env::temp_dir().join(format!("aegis-report-{}.pdf", uuid::Uuid::new_v4().simple()));
+    let path = std::env::temp_dir().join(format!(
+        "aegis-report-{}.pdf",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::write(&path, &bytes).unwrap();
-    let out = std::process::Command::new("pdftotext").arg("-layout").arg(&path).arg("-").output()
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
         .expect("pdftotext (scripts/install-pdf-tools.sh)");
     let _ = std::fs::remove_file(&path);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Scope: campaign Q4 <APT29> emulation"), "{text}");
+    assert!(
+        text.contains("Scope: campaign Q4 <APT29> emulation"),
+        "{text}"
+    );
     assert!(text.contains("Key figures"), "{text}");
     // 2 of 4 completed tests prevented or alerted; the latest of lsass missed.
-    assert!(text.contains("detection rate") && text.contains("50.0%"), "{text}");
-    assert!(text.contains("completed tests") && text.contains("Coverage by tactic"), "{text}");
-    assert!(text.contains("T1003.001") && text.contains("regressed"), "{text}");
+    assert!(
+        text.contains("detection rate") && text.contains("50.0%"),
+        "{text}"
+    );
+    assert!(
+        text.contains("completed tests") && text.contains("Coverage by tactic"),
+        "{text}"
+    );
+    assert!(
+        text.contains("T1003.001") && text.contains("regressed"),
+        "{text}"
+    );
     assert!(text.contains("encoded command"), "{text}");
 
     // JSON: valid against its published schema.
-    let (media, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("json")).await).await;
+    let (media, bytes) = download(
+        &app,
+        &admin,
+        &generate(&app, &admin, campaign("json")).await,
+    )
+    .await;
     assert_eq!(media, "application/json");
     let document: Value = serde_json::from_slice(&bytes).unwrap();
-    let schema: Value = serde_json::from_str(include_str!("../../../../modules/reports/schema/report.schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(include_str!(
+        "../../../../modules/reports/schema/report.schema.json"
+    ))
+    .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(document["tests"].as_array().unwrap().len(), tests.len());
-    let rate = document["kpis"].as_array().unwrap().iter().find(|k| k["name"] == "detection rate").unwrap();
+    let rate = document["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "detection rate")
+        .unwrap();
     assert_eq!(rate["value"], 50.0);
 
     // Markdown, and a plugin format rendering the same data.
-    let (_, bytes) = download(&app, &admin, &generate(&app, &admin, campaign("markdown")).await).await;
+    let (_, bytes) = download(
+        &app,
+        &admin,
+        &generate(&app, &admin, campaign("markdown")).await,
+    )
+    .await;
     let markdown = String::from_utf8(bytes).unwrap();
-    assert!(markdown.contains("| detection rate | 50.0% |"), "{markdown}");
-    let plugin = upload(&app, &admin, "report_format", "md.wasm", component("markdown-report")).await;
+    assert!(
+        markdown.contains("| detection rate | 50.0% |"),
+        "{markdown}"
+    );
+    let plugin = upload(
+        &app,
+        &admin,
+        "report_format",
+        "md.wasm",
+        component("markdown-report"),
+    )
+    .await;
     let format = format!("plugin:{}", plugin.body["id"].as_str().unwrap());
     let formats = app.get("/api/v1/report-formats", &admin).await;
-    assert!(formats.body.as_array().unwrap().iter().any(|f| f["id"] == format.as_str() && f["extension"] == "md"));
+    assert!(
+        formats
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == format.as_str() && f["extension"] == "md")
+    );
     let report = generate(&app, &admin, campaign(&format)).await;
     assert_eq!(report["file_name"], "campaign-report-q4-apt29-emulation.md");
     let (media, bytes) = download(&app, &admin, &report).await;
     assert_eq!(media, "text/markdown");
-    assert!(String::from_utf8(bytes).unwrap().starts_with("# Campaign report: Q4 <APT29> emulation\n"));
+    assert!(
+        String::from_utf8(bytes)
+            .unwrap()
+            .starts_with("# Campaign report: Q4 <APT29> emulation\n")
+    );
 }
 
 async fn reports_are_validated_listed_and_deleted(stack: Stack) {
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let admin = app.admin_token().await;
     load_catalog(&app, &shared_data(MINI)).await;
@@ -160,35 +257,82 @@ async fn reports_are_validated_listed_and_deleted(stack: Stack) {
     for (body, field) in [
         (json!({"kind": "campaign", "format": "pdf"}), "campaign_id"),
         (json!({"kind": "coverage", "format": "docx"}), "format"),
-        (json!({"kind": "coverage", "format": "pdf", "campaign_id": "nope"}), "campaign_id"),
+        (
+            json!({"kind": "coverage", "format": "pdf", "campaign_id": "nope"}),
+            "campaign_id",
+        ),
     ] {
         let reply = app.post("/api/v1/reports", &lead, body.clone()).await;
         assert_eq!(reply.status, 422, "{body}");
         assert_eq!(reply.body["errors"][0]["field"], field, "{body}");
     }
-    assert_eq!(app.post("/api/v1/reports", &viewer, json!({"kind": "executive", "format": "pdf"})).await.status, 403);
+    assert_eq!(
+        app.post(
+            "/api/v1/reports",
+            &viewer,
+            json!({"kind": "executive", "format": "pdf"})
+        )
+        .await
+        .status,
+        403
+    );
     let executive = generate(&app, &lead, json!({"kind": "executive", "format": "json"})).await;
-    assert_eq!((executive["progress"].as_i64(), executive["created_by"].as_str()), (Some(100), Some("lead-one")));
+    assert_eq!(
+        (
+            executive["progress"].as_i64(),
+            executive["created_by"].as_str()
+        ),
+        (Some(100), Some("lead-one"))
+    );
     assert_eq!(executive["title"], "Executive summary");
     let (_, bytes) = download(&app, &viewer, &executive).await;
     let document: Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(document["tests"], json!([]), "an executive summary lists no tests");
+    assert_eq!(
+        document["tests"],
+        json!([]),
+        "an executive summary lists no tests"
+    );
     assert!(!document["tactics"].as_array().unwrap().is_empty());
 
     let list = app.get("/api/v1/reports", &viewer).await;
     assert_eq!(list.body["total"], 1);
-    assert_eq!(app.get("/api/v1/reports?kind=executive&status=ready", &viewer).await.body["total"], 1);
-    assert_eq!(app.get("/api/v1/reports?kind=campaign", &viewer).await.body["total"], 0);
-    assert_eq!(app.get("/api/v1/reports?status=failed", &viewer).await.body["total"], 0);
-    assert_eq!(app.get("/api/v1/reports?status=lost", &viewer).await.status, 400);
+    assert_eq!(
+        app.get("/api/v1/reports?kind=executive&status=ready", &viewer)
+            .await
+            .body["total"],
+        1
+    );
+    assert_eq!(
+        app.get("/api/v1/reports?kind=campaign", &viewer).await.body["total"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/v1/reports?status=failed", &viewer).await.body["total"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/v1/reports?status=lost", &viewer).await.status,
+        400
+    );
     let path = format!("/api/v1/reports/{}", executive["id"].as_str().unwrap());
-    assert_eq!(app.call("DELETE", &path, Some(&viewer), None).await.status, 403);
+    assert_eq!(
+        app.call("DELETE", &path, Some(&viewer), None).await.status,
+        403
+    );
     assert_eq!(stored_objects(&app, "reports/").await.len(), 1);
-    assert_eq!(app.call("DELETE", &path, Some(&lead), None).await.status, 204);
+    assert_eq!(
+        app.call("DELETE", &path, Some(&lead), None).await.status,
+        204
+    );
     assert!(stored_objects(&app, "reports/").await.is_empty());
     assert_eq!(app.get(&path, &viewer).await.status, 404);
     let audit = app.get("/api/v1/audit?action=report.", &admin).await;
-    let actions: Vec<&str> = audit.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["report.delete", "report.generate"]);
 }
 
@@ -197,7 +341,9 @@ async fn reports_are_validated_listed_and_deleted(stack: Stack) {
 async fn stale_unfinished_reports_are_failed(stack: Stack) {
     use aegis_mod_reports::model::{Report, ReportKind, ReportStatus};
     use aegis_mod_reports::repo::ReportRepo;
-    let Some(env) = TestEnv::new(stack).await else { return };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
     let app = env.spawn().await;
     let repo = ReportRepo::new(app.kernel.db.clone());
     let now = aegis_core::time::now();
@@ -221,10 +367,19 @@ async fn stale_unfinished_reports_are_failed(stack: Stack) {
     };
     repo.insert(&queued("old", 120)).await.unwrap();
     repo.insert(&queued("young", 5)).await.unwrap();
-    let failed = repo.fail_unfinished(now - chrono::Duration::minutes(30), now).await.unwrap();
+    let failed = repo
+        .fail_unfinished(now - chrono::Duration::minutes(30), now)
+        .await
+        .unwrap();
     assert_eq!(failed, 1);
-    assert_eq!(repo.get("old").await.unwrap().unwrap().status, ReportStatus::Failed);
-    assert_eq!(repo.get("young").await.unwrap().unwrap().status, ReportStatus::Queued);
+    assert_eq!(
+        repo.get("old").await.unwrap().unwrap().status,
+        ReportStatus::Failed
+    );
+    assert_eq!(
+        repo.get("young").await.unwrap().unwrap().status,
+        ReportStatus::Queued
+    );
 }
 
 stack_tests!(

@@ -45,9 +45,8 @@ pub async fn upload(
     .await
 }
 
-
 async fn rows(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM tests_evidence")
+    sqlx::query_scalar("SELECT COUNT(*) FROM test_cases_evidence")
         .fetch_one(app.kernel.db.pool())
         .await
         .unwrap()
@@ -426,11 +425,11 @@ async fn failures_leave_neither_rows_nor_objects(stack: Stack) {
     // The database refuses the row after the bytes are stored: the object goes too.
     let trigger: &[&str] = match app.kernel.db.backend() {
         aegis_core::db::Backend::Sqlite => &[
-            "CREATE TRIGGER inject_failure BEFORE INSERT ON tests_evidence BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+            "CREATE TRIGGER inject_failure BEFORE INSERT ON test_cases_evidence BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
         ],
         aegis_core::db::Backend::Postgres => &[
             "CREATE FUNCTION inject_failure() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER inject_failure BEFORE INSERT ON tests_evidence FOR EACH ROW EXECUTE FUNCTION inject_failure()",
+            "CREATE TRIGGER inject_failure BEFORE INSERT ON test_cases_evidence FOR EACH ROW EXECUTE FUNCTION inject_failure()",
         ],
     };
     for sql in trigger {
@@ -483,7 +482,7 @@ async fn the_sweep_removes_only_old_objects_without_rows(stack: Stack) {
         .unwrap();
 
     let removed =
-        aegis_mod_tests::evidence::sweep_orphans(&app.kernel, chrono::Duration::minutes(60))
+        aegis_mod_test_cases::evidence::sweep_orphans(&app.kernel, chrono::Duration::minutes(60))
             .await
             .unwrap();
     assert_eq!(removed, 1);

@@ -236,8 +236,8 @@ async fn the_whole_atomic_red_team_corpus_imports_once(stack: Stack) {
     let campaigns = std::sync::Arc::new(aegis_mod_campaigns::CampaignRepo::new(
         app.kernel.db.clone(),
     ));
-    let module = aegis_mod_tests::TestsModule::new(&app.kernel, identity, campaigns);
-    let actor = aegis_mod_tests::repo::Actor {
+    let module = aegis_mod_test_cases::TestCasesModule::new(&app.kernel, identity, campaigns);
+    let actor = aegis_core::concurrency::Actor {
         user_id: "test".into(),
         username: "corpus-test".into(),
         at: aegis_core::time::now(),
@@ -248,9 +248,10 @@ async fn the_whole_atomic_red_team_corpus_imports_once(stack: Stack) {
         assert!(done <= total);
         calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     };
-    let first = aegis_mod_tests::import_atomic_dir(module.templates(), &actor, &dir, &progress)
-        .await
-        .unwrap();
+    let first =
+        aegis_mod_test_cases::import_atomic_dir(module.templates(), &actor, &dir, &progress)
+            .await
+            .unwrap();
     assert_eq!(first.files, 333);
     assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 333);
     assert_eq!(first.created, 1790, "{:?}", first.problems);
@@ -264,7 +265,7 @@ async fn the_whole_atomic_red_team_corpus_imports_once(stack: Stack) {
         let pool = app.kernel.db.pool().clone();
         async move {
             sqlx::query_as::<_, (i64, String, i64)>(
-                "SELECT COUNT(*), MAX(updated_at), CAST(SUM(version) AS BIGINT) FROM tests_template",
+                "SELECT COUNT(*), MAX(updated_at), CAST(SUM(version) AS BIGINT) FROM test_cases_template",
             )
             .fetch_one(&pool)
             .await
@@ -273,9 +274,10 @@ async fn the_whole_atomic_red_team_corpus_imports_once(stack: Stack) {
     };
     let before = stamp(&app).await;
     assert_eq!(before.0, 1790);
-    let again = aegis_mod_tests::import_atomic_dir(module.templates(), &actor, &dir, &|_, _, _| {})
-        .await
-        .unwrap();
+    let again =
+        aegis_mod_test_cases::import_atomic_dir(module.templates(), &actor, &dir, &|_, _, _| {})
+            .await
+            .unwrap();
     assert_eq!(
         (again.created, again.updated, again.unchanged),
         (0, 0, 1790)

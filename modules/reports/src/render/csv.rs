@@ -5,8 +5,18 @@ use std::collections::HashMap;
 use crate::document::{Document, attack, detection, when};
 
 const HEADER: [&str; 12] = [
-    "test_id", "name", "technique_id", "technique", "state", "campaign_id", "platform",
-    "attack_outcome", "detection_outcome", "executed_at", "detected_at", "evidence_files",
+    "test_id",
+    "name",
+    "technique_id",
+    "technique",
+    "state",
+    "campaign_id",
+    "platform",
+    "attack_outcome",
+    "detection_outcome",
+    "executed_at",
+    "detected_at",
+    "evidence_files",
 ];
 
 pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
@@ -18,7 +28,11 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
     }
     for t in &doc.data.tests {
         let evidence = files.get(t.id.as_str()).copied().unwrap_or_default();
-        let name = doc.technique_names.get(&t.technique_id).map(String::as_str).unwrap_or("");
+        let name = doc
+            .technique_names
+            .get(&t.technique_id)
+            .map(String::as_str)
+            .unwrap_or("");
         out.write_record([
             &neutral(&t.id),
             &neutral(&t.name),

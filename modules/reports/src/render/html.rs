@@ -26,20 +26,43 @@ fn write(out: &mut String, doc: &Document) -> std::fmt::Result {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
         esc(&d.title)
     )?;
-    write!(out, "<h1>{}</h1><p>{} report · {} · generated {}</p>", esc(&d.title), esc(&d.kind), esc(&d.scope), when(Some(d.generated_at)))?;
+    write!(
+        out,
+        "<h1>{}</h1><p>{} report · {} · generated {}</p>",
+        esc(&d.title),
+        esc(&d.kind),
+        esc(&d.scope),
+        when(Some(d.generated_at))
+    )?;
     write!(out, "<h2>Key figures</h2><div class=\"kpis\">")?;
     for k in &d.kpis {
-        write!(out, "<div class=\"kpi\">{}<b>{}</b></div>", esc(&k.name), esc(&figure(k.value, &k.unit)))?;
+        write!(
+            out,
+            "<div class=\"kpi\">{}<b>{}</b></div>",
+            esc(&k.name),
+            esc(&figure(k.value, &k.unit))
+        )?;
     }
-    write!(out, "</div><h2>Coverage by tactic</h2><table><tr><th>Tactic</th><th>Covered</th><th>Partial</th><th>Gap</th><th>Untested</th><th></th></tr>")?;
+    write!(
+        out,
+        "</div><h2>Coverage by tactic</h2><table><tr><th>Tactic</th><th>Covered</th><th>Partial</th><th>Gap</th><th>Untested</th><th></th></tr>"
+    )?;
     for t in &d.tactics {
         let total = (t.covered + t.partial + t.gap + t.untested).max(1) as f64;
         let width = |n: u32| f64::from(n) * 100.0 / total;
         write!(
             out,
             "<tr><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><div class=\"bar\"><span class=\"c\" style=\"width:{:.1}%\"></span><span class=\"p\" style=\"width:{:.1}%\"></span><span class=\"g\" style=\"width:{:.1}%\"></span><span class=\"u\" style=\"width:{:.1}%\"></span></div></td></tr>",
-            esc(&t.name), esc(&t.id), t.covered, t.partial, t.gap, t.untested,
-            width(t.covered), width(t.partial), width(t.gap), width(t.untested)
+            esc(&t.name),
+            esc(&t.id),
+            t.covered,
+            t.partial,
+            t.gap,
+            t.untested,
+            width(t.covered),
+            width(t.partial),
+            width(t.gap),
+            width(t.untested)
         )?;
     }
     write!(out, "</table><h2>Gaps and regressions</h2>")?;
@@ -49,29 +72,47 @@ fn write(out: &mut String, doc: &Document) -> std::fmt::Result {
     } else {
         write!(out, "<ul>")?;
         for (id, label) in items {
-            write!(out, "<li class=\"{label}\">{}: {label}</li>", esc(&doc.technique(id)))?;
+            write!(
+                out,
+                "<li class=\"{label}\">{}: {label}</li>",
+                esc(&doc.technique(id))
+            )?;
         }
         write!(out, "</ul>")?;
     }
     if !d.tests.is_empty() {
-        write!(out, "<h2>Tests</h2><table><tr><th>Test</th><th>Technique</th><th>State</th><th>Attack</th><th>Detection</th><th>Executed</th></tr>")?;
+        write!(
+            out,
+            "<h2>Tests</h2><table><tr><th>Test</th><th>Technique</th><th>State</th><th>Attack</th><th>Detection</th><th>Executed</th></tr>"
+        )?;
         for t in &d.tests {
             write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&t.name), esc(&doc.technique(&t.technique_id)), t.state.as_str(),
-                attack(t.attack_outcome), detection(t.detection_outcome), when(t.executed_at)
+                esc(&t.name),
+                esc(&doc.technique(&t.technique_id)),
+                t.state.as_str(),
+                attack(t.attack_outcome),
+                detection(t.detection_outcome),
+                when(t.executed_at)
             )?;
         }
         write!(out, "</table>")?;
     }
     if !d.evidence.is_empty() {
-        write!(out, "<h2>Evidence</h2><table><tr><th>Test</th><th>Side</th><th>File</th><th>Bytes</th><th>SHA-256</th></tr>")?;
+        write!(
+            out,
+            "<h2>Evidence</h2><table><tr><th>Test</th><th>Side</th><th>File</th><th>Bytes</th><th>SHA-256</th></tr>"
+        )?;
         for e in &d.evidence {
             write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                esc(&e.test_id), esc(&e.side), esc(&e.file_name), e.size_bytes, esc(&e.sha256)
+                esc(&e.test_id),
+                esc(&e.side),
+                esc(&e.file_name),
+                e.size_bytes,
+                esc(&e.sha256)
             )?;
         }
         write!(out, "</table>")?;

@@ -13,14 +13,32 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
 fn write(out: &mut String, doc: &Document) -> std::fmt::Result {
     let d = &doc.data;
     writeln!(out, "# {}\n", cell(&d.title))?;
-    writeln!(out, "{} report · {} · generated {}\n", d.kind, cell(&d.scope), when(Some(d.generated_at)))?;
+    writeln!(
+        out,
+        "{} report · {} · generated {}\n",
+        d.kind,
+        cell(&d.scope),
+        when(Some(d.generated_at))
+    )?;
     writeln!(out, "## Key figures\n\n| Figure | Value |\n|---|---|")?;
     for k in &d.kpis {
         writeln!(out, "| {} | {} |", cell(&k.name), figure(k.value, &k.unit))?;
     }
-    writeln!(out, "\n## Coverage by tactic\n\n| Tactic | Covered | Partial | Gap | Untested |\n|---|---|---|---|---|")?;
+    writeln!(
+        out,
+        "\n## Coverage by tactic\n\n| Tactic | Covered | Partial | Gap | Untested |\n|---|---|---|---|---|"
+    )?;
     for t in &d.tactics {
-        writeln!(out, "| {} ({}) | {} | {} | {} | {} |", cell(&t.name), t.id, t.covered, t.partial, t.gap, t.untested)?;
+        writeln!(
+            out,
+            "| {} ({}) | {} | {} | {} | {} |",
+            cell(&t.name),
+            t.id,
+            t.covered,
+            t.partial,
+            t.gap,
+            t.untested
+        )?;
     }
     writeln!(out, "\n## Gaps and regressions\n")?;
     let mut any = false;
@@ -32,7 +50,10 @@ fn write(out: &mut String, doc: &Document) -> std::fmt::Result {
         writeln!(out, "None.")?;
     }
     if !d.tests.is_empty() {
-        writeln!(out, "\n## Tests\n\n| Test | Technique | State | Attack | Detection | Executed |\n|---|---|---|---|---|---|")?;
+        writeln!(
+            out,
+            "\n## Tests\n\n| Test | Technique | State | Attack | Detection | Executed |\n|---|---|---|---|---|---|"
+        )?;
         for t in &d.tests {
             writeln!(
                 out,
@@ -47,9 +68,20 @@ fn write(out: &mut String, doc: &Document) -> std::fmt::Result {
         }
     }
     if !d.evidence.is_empty() {
-        writeln!(out, "\n## Evidence\n\n| Test | Side | File | Size | SHA-256 |\n|---|---|---|---|---|")?;
+        writeln!(
+            out,
+            "\n## Evidence\n\n| Test | Side | File | Size | SHA-256 |\n|---|---|---|---|---|"
+        )?;
         for e in &d.evidence {
-            writeln!(out, "| {} | {} | {} | {} | `{}` |", e.test_id, e.side, cell(&e.file_name), e.size_bytes, e.sha256)?;
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | `{}` |",
+                e.test_id,
+                e.side,
+                cell(&e.file_name),
+                e.size_bytes,
+                e.sha256
+            )?;
         }
     }
     Ok(())

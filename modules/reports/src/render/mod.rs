@@ -19,11 +19,41 @@ pub struct Format {
 }
 
 pub const FORMATS: &[Format] = &[
-    Format { id: "json", name: "JSON", media_type: "application/json", extension: "json", render: json::render },
-    Format { id: "csv", name: "CSV (one row per test)", media_type: "text/csv", extension: "csv", render: csv::render },
-    Format { id: "markdown", name: "Markdown", media_type: "text/markdown", extension: "md", render: markdown::render },
-    Format { id: "html", name: "HTML (printable, self-contained)", media_type: "text/html", extension: "html", render: html::render },
-    Format { id: "pdf", name: "PDF", media_type: "application/pdf", extension: "pdf", render: pdf::render },
+    Format {
+        id: "json",
+        name: "JSON",
+        media_type: "application/json",
+        extension: "json",
+        render: json::render,
+    },
+    Format {
+        id: "csv",
+        name: "CSV (one row per test)",
+        media_type: "text/csv",
+        extension: "csv",
+        render: csv::render,
+    },
+    Format {
+        id: "markdown",
+        name: "Markdown",
+        media_type: "text/markdown",
+        extension: "md",
+        render: markdown::render,
+    },
+    Format {
+        id: "html",
+        name: "HTML (printable, self-contained)",
+        media_type: "text/html",
+        extension: "html",
+        render: html::render,
+    },
+    Format {
+        id: "pdf",
+        name: "PDF",
+        media_type: "application/pdf",
+        extension: "pdf",
+        render: pdf::render,
+    },
 ];
 
 pub fn builtin(id: &str) -> Option<&'static Format> {

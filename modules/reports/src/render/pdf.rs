@@ -21,7 +21,10 @@ struct Layout {
 
 impl Layout {
     fn new() -> Self {
-        Self { pages: vec![Content::new()], y: HEIGHT - MARGIN }
+        Self {
+            pages: vec![Content::new()],
+            y: HEIGHT - MARGIN,
+        }
     }
 
     fn page(&mut self) -> &mut Content {
@@ -74,7 +77,11 @@ impl Layout {
         self.y -= size * 1.5;
         for (i, cell) in cells.iter().enumerate() {
             let x = MARGIN + columns[i];
-            let room = columns.get(i + 1).map_or(WIDTH - 2.0 * MARGIN, |next| *next) - columns[i] - 4.0;
+            let room = columns
+                .get(i + 1)
+                .map_or(WIDTH - 2.0 * MARGIN, |next| *next)
+                - columns[i]
+                - 4.0;
             let text = cut(cell, size, room);
             self.text_at(x, size, bold, &text);
         }
@@ -83,7 +90,12 @@ impl Layout {
     /// A stacked bar of covered / partial / gap / untested.
     fn bar(&mut self, x: f32, width: f32, parts: [u32; 4]) {
         let total = parts.iter().sum::<u32>().max(1) as f32;
-        let colours = [(0.18, 0.49, 0.20), (0.98, 0.66, 0.15), (0.78, 0.16, 0.16), (0.81, 0.85, 0.86)];
+        let colours = [
+            (0.18, 0.49, 0.20),
+            (0.98, 0.66, 0.15),
+            (0.78, 0.16, 0.16),
+            (0.81, 0.85, 0.86),
+        ];
         let y = self.y;
         let page = self.page();
         let mut at = MARGIN + x;
@@ -108,12 +120,20 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
     layout.y -= 10.0;
     layout.paragraph(12.0, false, &format!("{} report", capitalised(&d.kind)));
     layout.paragraph(12.0, false, &format!("Scope: {}", d.scope));
-    layout.paragraph(12.0, false, &format!("Generated {}", when(Some(d.generated_at))));
+    layout.paragraph(
+        12.0,
+        false,
+        &format!("Generated {}", when(Some(d.generated_at))),
+    );
     layout.new_page();
 
     layout.heading("Key figures");
     for k in &d.kpis {
-        layout.row(&[0.0, 260.0], &[k.name.clone(), figure(k.value, &k.unit)], false);
+        layout.row(
+            &[0.0, 260.0],
+            &[k.name.clone(), figure(k.value, &k.unit)],
+            false,
+        );
     }
 
     layout.heading("Coverage by tactic");
@@ -121,7 +141,14 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
     let head = ["Tactic", "Covered", "Partial", "Gap", "Untested", ""].map(String::from);
     layout.row(&columns, &head, true);
     for t in &d.tactics {
-        let cells = [t.name.clone(), t.covered.to_string(), t.partial.to_string(), t.gap.to_string(), t.untested.to_string(), String::new()];
+        let cells = [
+            t.name.clone(),
+            t.covered.to_string(),
+            t.partial.to_string(),
+            t.gap.to_string(),
+            t.untested.to_string(),
+            String::new(),
+        ];
         layout.row(&columns, &cells, false);
         layout.bar(380.0, 100.0, [t.covered, t.partial, t.gap, t.untested]);
     }
@@ -157,7 +184,13 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
 
 fn write(layout: Layout, title: &str) -> Vec<u8> {
     let mut pdf = Pdf::new();
-    let (catalog, tree, regular, bold, info) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4), Ref::new(5));
+    let (catalog, tree, regular, bold, info) = (
+        Ref::new(1),
+        Ref::new(2),
+        Ref::new(3),
+        Ref::new(4),
+        Ref::new(5),
+    );
     let mut next = 6;
     let mut page_ids = Vec::new();
     let mut streams = Vec::new();
@@ -177,7 +210,9 @@ fn write(layout: Layout, title: &str) -> Vec<u8> {
         streams.push((page, stream, content.finish()));
     }
     pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree).kids(page_ids.iter().copied()).count(page_ids.len() as i32);
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(page_ids.len() as i32);
     for (page, stream, data) in &streams {
         let mut p = pdf.page(*page);
         p.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT));
@@ -189,15 +224,24 @@ fn write(layout: Layout, title: &str) -> Vec<u8> {
         p.finish();
         pdf.stream(*stream, data);
     }
-    pdf.type1_font(regular).base_font(Name(b"Helvetica")).encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold).base_font(Name(b"Helvetica-Bold")).encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.document_info(info).title(pdf_writer::TextStr(title)).producer(pdf_writer::TextStr("Aegis"));
+    pdf.type1_font(regular)
+        .base_font(Name(b"Helvetica"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.type1_font(bold)
+        .base_font(Name(b"Helvetica-Bold"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.document_info(info)
+        .title(pdf_writer::TextStr(title))
+        .producer(pdf_writer::TextStr("Aegis"));
     pdf.finish()
 }
 
 fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Latin-1 bytes (WinAnsi agrees on the printable range), `?` otherwise.
@@ -258,7 +302,11 @@ mod tests {
             data: ReportData {
                 title: "T".into(),
                 kind: "executive".into(),
-                kpis: vec![Kpi { name: "detection rate".into(), value: 50.0, unit: "%".into() }],
+                kpis: vec![Kpi {
+                    name: "detection rate".into(),
+                    value: 50.0,
+                    unit: "%".into(),
+                }],
                 ..ReportData::default()
             },
             technique_names: Default::default(),
@@ -266,7 +314,10 @@ mod tests {
         let bytes = render(&doc).expect("renders");
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.starts_with("%PDF-"));
-        assert!(text.contains("/Count 2"), "title page and one page of figures");
+        assert!(
+            text.contains("/Count 2"),
+            "title page and one page of figures"
+        );
         assert!(text.contains("(detection rate) Tj"));
     }
 }

@@ -12,11 +12,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::atomic;
-use crate::error::{TestsError, check_version};
+use crate::error::TestCaseError;
 use crate::model::{Change, TestPatch, TestRecord, is_attack_id};
-use crate::repo::{Actor, WriteOutcome};
 use crate::service::{DEFAULT_DOMAIN, TestService, actor};
 use crate::template_repo::{TemplateRepo, Upserted};
+use aegis_core::concurrency::{Actor, VersionError, WriteOutcome, check_version};
 
 pub const SOURCE_MANUAL: &str = "manual";
 pub const SOURCE_ATOMIC: &str = "atomic-red-team";
@@ -52,12 +52,12 @@ impl TemplateFields {
     }
 
     /// The command with `#{argument}` replaced by `values` or the defaults.
-    pub fn render(&self, values: &HashMap<String, String>) -> Result<String, TestsError> {
+    pub fn render(&self, values: &HashMap<String, String>) -> Result<String, TestCaseError> {
         if let Some(unknown) = values
             .keys()
             .find(|k| !self.input_arguments.contains_key(*k))
         {
-            return Err(TestsError::invalid(
+            return Err(TestCaseError::invalid(
                 "arguments",
                 format!("the template has no input argument `{unknown}`"),
             ));
@@ -191,11 +191,11 @@ impl TemplateService {
         crate::service::record(&self.kernel, actor, action, ("template", id), detail).await;
     }
 
-    pub async fn get(&self, id: &str) -> Result<TemplateRecord, TestsError> {
+    pub async fn get(&self, id: &str) -> Result<TemplateRecord, TestCaseError> {
         self.repo
             .get(id)
             .await?
-            .ok_or_else(|| TestsError::NotFound(format!("no template {id}")))
+            .ok_or_else(|| TestCaseError::NotFound(format!("no template {id}")))
     }
 
     pub async fn list(
@@ -203,7 +203,7 @@ impl TemplateService {
         filter: &TemplateFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<TemplateRecord>, i64), TestsError> {
+    ) -> Result<(Vec<TemplateRecord>, i64), TestCaseError> {
         Ok(self.repo.list(filter, limit, offset).await?)
     }
 
@@ -211,7 +211,7 @@ impl TemplateService {
         &self,
         who: &Principal,
         patch: &TemplatePatch,
-    ) -> Result<TemplateRecord, TestsError> {
+    ) -> Result<TemplateRecord, TestCaseError> {
         let mut missing = Vec::new();
         if patch.name.is_none() {
             missing.push(FieldError::new("name", "required"));
@@ -220,7 +220,7 @@ impl TemplateService {
             missing.push(FieldError::new("technique_id", "required"));
         }
         if !missing.is_empty() {
-            return Err(TestsError::Invalid(missing));
+            return Err(TestCaseError::Invalid(missing));
         }
         let empty = TemplateFields {
             name: String::new(),
@@ -266,7 +266,7 @@ impl TemplateService {
         id: &str,
         expected_version: Option<i64>,
         patch: &TemplatePatch,
-    ) -> Result<TemplateRecord, TestsError> {
+    ) -> Result<TemplateRecord, TestCaseError> {
         let current = self.get(id).await?;
         let expected = check_version(expected_version, current.version)?;
         let fields = apply(&current.fields, patch)?;
@@ -289,13 +289,13 @@ impl TemplateService {
                     .await;
                 self.get(id).await
             }
-            WriteOutcome::Conflict => Err(TestsError::Stale {
+            WriteOutcome::Conflict => Err(TestCaseError::Version(VersionError::Stale {
                 current: self.get(id).await?.version,
-            }),
+            })),
         }
     }
 
-    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), TestsError> {
+    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), TestCaseError> {
         let current = self.get(id).await?;
         if self.repo.delete(id).await? {
             self.audit(
@@ -315,7 +315,7 @@ impl TemplateService {
         who: &Principal,
         id: &str,
         request: FromTemplate,
-    ) -> Result<TestRecord, TestsError> {
+    ) -> Result<TestRecord, TestCaseError> {
         let template = self.get(id).await?;
         let t = &template.fields;
         let mut patch = request.plan;
@@ -335,7 +335,7 @@ impl TemplateService {
         label: &str,
         yaml: &str,
         known: &mut HashMap<String, bool>,
-    ) -> Result<ImportReport, TestsError> {
+    ) -> Result<ImportReport, TestCaseError> {
         let mut report = ImportReport {
             files: 1,
             ..ImportReport::default()
@@ -378,7 +378,7 @@ impl TemplateService {
             // The same bounds and normal forms as a hand-written template.
             let fields = match apply(&draft.fields, &TemplatePatch::from(&draft.fields)) {
                 Ok(fields) => fields,
-                Err(TestsError::Invalid(errors)) => {
+                Err(TestCaseError::Invalid(errors)) => {
                     report.problems.push(ImportProblem {
                         file: label.into(),
                         test: Some(draft.fields.name.clone()),
@@ -422,7 +422,7 @@ impl TemplateService {
     }
 }
 
-fn apply(current: &TemplateFields, patch: &TemplatePatch) -> Result<TemplateFields, TestsError> {
+fn apply(current: &TemplateFields, patch: &TemplatePatch) -> Result<TemplateFields, TestCaseError> {
     let mut next = current.clone();
     let mut errors = Vec::new();
     let mut text =
@@ -509,7 +509,7 @@ fn apply(current: &TemplateFields, patch: &TemplatePatch) -> Result<TemplateFiel
     if errors.is_empty() {
         Ok(next)
     } else {
-        Err(TestsError::Invalid(errors))
+        Err(TestCaseError::Invalid(errors))
     }
 }
 

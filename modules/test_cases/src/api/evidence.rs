@@ -10,9 +10,9 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::{Binary, Json, Response};
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::{TestsTag, multipart_error, read_text_field};
+use super::{TestCasesTag, multipart_error, read_text_field};
 use crate::dto::EvidenceView;
-use crate::error::TestsError;
+use crate::error::TestCaseError;
 use crate::evidence::{EvidenceService, UploadMeta};
 
 pub struct EvidenceApi {
@@ -25,7 +25,7 @@ pub enum EvidenceCreated {
     Created(Json<EvidenceView>, #[oai(header = "Location")] String),
 }
 
-#[OpenApi(prefix_path = "/api/v1", tag = "TestsTag::Evidence")]
+#[OpenApi(prefix_path = "/api/v1", tag = "TestCasesTag::Evidence")]
 impl EvidenceApi {
     /// Attach a file (multipart: optional `description`, then `file`). The
     /// side follows the uploader: red techs add red evidence while the test is
@@ -63,7 +63,7 @@ impl EvidenceApi {
                         .upload(&auth, &id.0, meta, field.into_async_read())
                         .await
                     {
-                        Err(TestsError::BadUpload(_)) if BodyCut::happened(request) => {
+                        Err(TestCaseError::BadUpload(_)) if BodyCut::happened(request) => {
                             return Err(ApiError::payload_too_large(
                                 "the upload exceeds the size limit",
                             ));

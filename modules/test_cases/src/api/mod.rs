@@ -3,17 +3,17 @@
 
 mod evidence;
 mod templates;
-mod tests;
+mod test_cases;
 
 pub use evidence::EvidenceApi;
 pub use templates::TemplatesApi;
-pub use tests::TestsApi;
+pub use test_cases::TestCasesApi;
 
 pub(crate) use aegis_core::http::{etag, expected_version, multipart_error, read_text_field};
 use poem_openapi::Tags;
 
 #[derive(Tags)]
-pub(crate) enum TestsTag {
+pub(crate) enum TestCasesTag {
     /// Tests: the red → blue → completed workflow.
     Tests,
     /// Files attached to tests by the red and blue sides.

@@ -4,8 +4,8 @@ use aegis_core::db::{Db, decode_time, escape_like, flag};
 use aegis_core::time;
 use sqlx::{Any, Transaction};
 
-use crate::repo::{Actor, WriteOutcome};
 use crate::template::{TemplateFields, TemplateFilter, TemplateRecord};
+use aegis_core::concurrency::{Actor, WriteOutcome};
 
 const COLUMNS: &str = "id, name, description, technique_domain, technique_id, platforms, executor, command, cleanup_command, elevation_required, input_arguments, source, external_id, version, created_at, created_by, updated_at, updated_by";
 
@@ -125,7 +125,7 @@ impl TemplateRepo {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<TemplateRecord>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM tests_template WHERE id = $1");
+        let sql = format!("SELECT {COLUMNS} FROM test_cases_template WHERE id = $1");
         let row: Option<TemplateRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.db.pool())
@@ -143,7 +143,7 @@ impl TemplateRepo {
     ) -> Result<WriteOutcome, sqlx::Error> {
         let done = bind_content!(
             sqlx::query(
-                "UPDATE tests_template SET version = version + 1, updated_at = $3, updated_by = $4,
+                "UPDATE test_cases_template SET version = version + 1, updated_at = $3, updated_by = $4,
                     name = $5, description = $6, technique_domain = $7, technique_id = $8,
                     platforms = $9, executor = $10, command = $11, cleanup_command = $12,
                     elevation_required = $13, input_arguments = $14, content_hash = $15
@@ -165,7 +165,7 @@ impl TemplateRepo {
     }
 
     pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM tests_template WHERE id = $1")
+        let done = sqlx::query("DELETE FROM test_cases_template WHERE id = $1")
             .bind(id)
             .execute(self.db.pool())
             .await?;
@@ -198,13 +198,13 @@ impl TemplateRepo {
             };
         }
         let total: i64 = bind_filter!(sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM tests_template WHERE ",
+            "SELECT COUNT(*) FROM test_cases_template WHERE ",
             template_filter!()
         )))
         .fetch_one(self.db.pool())
         .await?;
         let sql = format!(
-            "SELECT {COLUMNS} FROM tests_template WHERE {} ORDER BY technique_id, name, id LIMIT $6 OFFSET $7",
+            "SELECT {COLUMNS} FROM test_cases_template WHERE {} ORDER BY technique_id, name, id LIMIT $6 OFFSET $7",
             template_filter!()
         );
         let rows: Vec<TemplateRow> = bind_filter!(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
@@ -229,11 +229,12 @@ impl TemplateRepo {
         hash: &str,
         actor: &Actor,
     ) -> Result<Upserted, sqlx::Error> {
-        let existing: Option<(String, String)> =
-            sqlx::query_as("SELECT id, content_hash FROM tests_template WHERE external_id = $1")
-                .bind(external_id)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let existing: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, content_hash FROM test_cases_template WHERE external_id = $1",
+        )
+        .bind(external_id)
+        .fetch_optional(&mut **tx)
+        .await?;
         match existing {
             None => {
                 let id = uuid::Uuid::now_v7().to_string();
@@ -244,7 +245,7 @@ impl TemplateRepo {
             Some((id, _)) => {
                 bind_content!(
                     sqlx::query(
-                        "UPDATE tests_template SET version = version + 1, updated_at = $2, updated_by = $3,
+                        "UPDATE test_cases_template SET version = version + 1, updated_at = $2, updated_by = $3,
                             name = $4, description = $5, technique_domain = $6, technique_id = $7,
                             platforms = $8, executor = $9, command = $10, cleanup_command = $11,
                             elevation_required = $12, input_arguments = $13, content_hash = $14
@@ -276,7 +277,7 @@ async fn insert(
     let at = time::to_db(actor.at);
     bind_content!(
         sqlx::query(
-            "INSERT INTO tests_template (id, source, external_id, version, created_at, created_by,
+            "INSERT INTO test_cases_template (id, source, external_id, version, created_at, created_by,
                 updated_at, updated_by, name, description, technique_domain, technique_id,
                 platforms, executor, command, cleanup_command, elevation_required,
                 input_arguments, content_hash)

@@ -10,11 +10,11 @@ pub mod error;
 pub mod evidence;
 pub mod evidence_repo;
 pub mod model;
+pub mod read;
 pub mod repo;
 pub mod service;
 pub mod template;
 pub mod template_repo;
-pub mod view_repo;
 pub mod workflow;
 
 use std::collections::HashMap;
@@ -26,18 +26,18 @@ use aegis_core::auth::IdentityResolver;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
 
-pub use api::{EvidenceApi, TemplatesApi, TestsApi};
+pub use api::{EvidenceApi, TemplatesApi, TestCasesApi};
 pub use evidence::EvidenceService;
 pub use service::TestService;
 pub use template::{ImportReport, TemplateService};
 
-pub struct TestsModule {
+pub struct TestCasesModule {
     tests: TestService,
     evidence: EvidenceService,
     templates: TemplateService,
 }
 
-impl TestsModule {
+impl TestCasesModule {
     pub fn new(
         kernel: &Kernel,
         identity: Arc<dyn IdentityResolver>,
@@ -51,9 +51,9 @@ impl TestsModule {
         }
     }
 
-    pub fn apis(&self) -> (TestsApi, EvidenceApi, TemplatesApi) {
+    pub fn apis(&self) -> (TestCasesApi, EvidenceApi, TemplatesApi) {
         (
-            TestsApi {
+            TestCasesApi {
                 tests: self.tests.clone(),
             },
             EvidenceApi {
@@ -67,9 +67,9 @@ impl TestsModule {
 }
 
 #[async_trait::async_trait]
-impl Module for TestsModule {
+impl Module for TestCasesModule {
     fn id(&self) -> &'static str {
-        "tests"
+        "test_cases"
     }
 
     fn jobs(&self) -> Vec<JobSpec> {
@@ -82,7 +82,7 @@ impl Module for TestsModule {
     }
 }
 
-impl TestsModule {
+impl TestCasesModule {
     pub fn templates(&self) -> &TemplateService {
         &self.templates
     }
@@ -103,7 +103,7 @@ async fn evidence_orphan_sweep(kernel: Kernel) -> anyhow::Result<String> {
 /// problem in the report, not the end of the import.
 pub async fn import_atomic_dir(
     templates: &TemplateService,
-    actor: &repo::Actor,
+    actor: &aegis_core::concurrency::Actor,
     dir: &Path,
     progress: &dyn Fn(usize, usize, &str),
 ) -> anyhow::Result<ImportReport> {

@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+use aegis_core::concurrency::{Actor, WriteOutcome};
 use aegis_core::db::{Db, decode_opt_time, decode_time, escape_like, placeholders};
-use aegis_core::time::{self, Timestamp};
+use aegis_core::time;
 use sqlx::{Any, Transaction};
 
 use crate::model::{
@@ -24,7 +25,7 @@ macro_rules! test_select {
                 k.name AS technique_name, k.revoked AS technique_revoked,
                 k.deprecated AS technique_deprecated, k.revoked_by AS technique_replaced_by,
                 r.name AS replacement_name
-         FROM tests_test t
+         FROM test_cases_test t
          LEFT JOIN techniques_technique k
                 ON k.domain = t.technique_domain AND k.attack_id = t.technique_id
          LEFT JOIN techniques_technique r
@@ -42,7 +43,7 @@ macro_rules! test_filter {
          AND ($6 IS NULL OR t.red_assignee_id = $6 OR t.blue_assignee_id = $6)
          AND ($7 IS NULL OR t.attack_outcome = $7 OR t.detection_outcome = $7)
          AND ($8 IS NULL OR LOWER(t.platform) = $8)
-         AND ($9 IS NULL OR EXISTS (SELECT 1 FROM tests_test_tag g WHERE g.test_id = t.id AND g.tag = $9))
+         AND ($9 IS NULL OR EXISTS (SELECT 1 FROM test_cases_test_tag g WHERE g.test_id = t.id AND g.tag = $9))
          AND ($10 IS NULL OR t.created_at >= $10)
          AND ($11 IS NULL OR t.created_at < $11)
          AND ($12 IS NULL OR t.executed_at >= $12)
@@ -165,35 +166,6 @@ impl TestRow {
     }
 }
 
-/// What an optimistic write found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// Written; the new version.
-    Written(i64),
-    /// The row moved on (another version or state) before this write.
-    Conflict,
-}
-
-impl WriteOutcome {
-    /// The outcome of `UPDATE ... WHERE version = expected`: written (one
-    /// version on) when it touched the row, a conflict when it did not.
-    pub fn of_update(rows_affected: u64, expected_version: i64) -> Self {
-        if rows_affected == 0 {
-            Self::Conflict
-        } else {
-            Self::Written(expected_version + 1)
-        }
-    }
-}
-
-/// Who changes a test, and when.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: String,
-    pub username: String,
-    pub at: Timestamp,
-}
-
 #[derive(Clone, Debug)]
 pub struct TestRepo {
     db: Db,
@@ -215,7 +187,7 @@ impl TestRepo {
         let at = time::to_db(actor.at);
         bind_fields!(
             sqlx::query(
-                "INSERT INTO tests_test (id, state, template_id, version, created_at, created_by,
+                "INSERT INTO test_cases_test (id, state, template_id, version, created_at, created_by,
                     updated_at, updated_by, name, technique_domain, technique_id, campaign_id,
                     procedure, platform, target_host, red_assignee_id, blue_assignee_id,
                     executed_at, attack_outcome, red_notes, detection_outcome, detected_at,
@@ -260,7 +232,7 @@ impl TestRepo {
         let mut tx = self.db.pool().begin().await?;
         let done = bind_fields!(
             sqlx::query(
-                "UPDATE tests_test SET version = version + 1, updated_at = $3, updated_by = $4,
+                "UPDATE test_cases_test SET version = version + 1, updated_at = $3, updated_by = $4,
                     name = $5, technique_domain = $6, technique_id = $7, campaign_id = $8,
                     procedure = $9, platform = $10, target_host = $11, red_assignee_id = $12,
                     blue_assignee_id = $13, executed_at = $14, attack_outcome = $15,
@@ -305,7 +277,7 @@ impl TestRepo {
         let backend = self.db.backend();
         // The review time is computed here, once, so KPIs only average a number.
         let sql = format!(
-            "UPDATE tests_test SET state = $2, version = version + 1, updated_at = $3, updated_by = $4,
+            "UPDATE test_cases_test SET state = $2, version = version + 1, updated_at = $3, updated_by = $4,
                 submitted_at = CASE WHEN $6 = 'submit_to_blue' THEN $3 ELSE submitted_at END,
                 completed_at = CASE WHEN $6 = 'complete' THEN $3 ELSE completed_at END,
                 review_ms = CASE WHEN $6 = 'complete' AND submitted_at IS NOT NULL
@@ -328,7 +300,7 @@ impl TestRepo {
             return Ok(WriteOutcome::Conflict);
         };
         sqlx::query(
-            "INSERT INTO tests_transition (id, test_id, transition, from_state, to_state, actor_id, actor_name, at)
+            "INSERT INTO test_cases_transition (id, test_id, transition, from_state, to_state, actor_id, actor_name, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(uuid::Uuid::now_v7().to_string())
@@ -348,7 +320,7 @@ impl TestRepo {
     pub async fn transitions(&self, id: &str) -> Result<Vec<TransitionRecord>, sqlx::Error> {
         let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
             "SELECT transition, from_state, to_state, actor_id, actor_name, at
-             FROM tests_transition WHERE test_id = $1 ORDER BY at, id",
+             FROM test_cases_transition WHERE test_id = $1 ORDER BY at, id",
         )
         .bind(id)
         .fetch_all(self.db.pool())
@@ -413,7 +385,7 @@ impl TestRepo {
             };
         }
         let total: i64 = bind_filter!(sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM tests_test t
+            "SELECT COUNT(*) FROM test_cases_test t
              LEFT JOIN techniques_technique k
                     ON k.domain = t.technique_domain AND k.attack_id = t.technique_id
              WHERE ",
@@ -457,7 +429,7 @@ impl TestRepo {
         }
         let placeholders = placeholders(1, ids.len());
         let sql = format!(
-            "SELECT test_id, tag FROM tests_test_tag WHERE test_id IN ({placeholders}) ORDER BY tag"
+            "SELECT test_id, tag FROM test_cases_test_tag WHERE test_id IN ({placeholders}) ORDER BY tag"
         );
         let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
         for id in ids {
@@ -495,12 +467,12 @@ async fn replace_tags(
     test_id: &str,
     tags: &[String],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM tests_test_tag WHERE test_id = $1")
+    sqlx::query("DELETE FROM test_cases_test_tag WHERE test_id = $1")
         .bind(test_id)
         .execute(&mut **tx)
         .await?;
     for tag in tags {
-        sqlx::query("INSERT INTO tests_test_tag (test_id, tag) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO test_cases_test_tag (test_id, tag) VALUES ($1, $2)")
             .bind(test_id)
             .bind(tag)
             .execute(&mut **tx)

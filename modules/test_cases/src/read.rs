@@ -62,27 +62,27 @@ impl TryFrom<TestRow> for TestView {
 
 /// Which tests a view covers: a campaign, a platform, or all.
 #[derive(Debug, Clone, Default)]
-pub struct ViewScope {
+pub struct ReadScope {
     pub campaign_id: Option<String>,
     pub platform: Option<String>,
 }
 
 #[derive(Clone, Debug)]
-pub struct ViewRepo {
+pub struct TestCaseReads {
     db: Db,
 }
 
-impl ViewRepo {
+impl TestCaseReads {
     pub fn new(db: Db) -> Self {
         Self { db }
     }
 
     /// Tests in the scope, oldest first.
-    pub async fn tests(&self, scope: &ViewScope) -> Result<Vec<TestView>, sqlx::Error> {
+    pub async fn tests(&self, scope: &ReadScope) -> Result<Vec<TestView>, sqlx::Error> {
         let rows: Vec<TestRow> = sqlx::query_as(
             "SELECT id, name, technique_id, state, campaign_id, platform, attack_outcome,
                 detection_outcome, executed_at, detected_at, submitted_at, updated_at
-             FROM tests_test
+             FROM test_cases_test
              WHERE ($1 IS NULL OR campaign_id = $1) AND ($2 IS NULL OR platform = $2)
              ORDER BY created_at, id",
         )
@@ -94,10 +94,10 @@ impl ViewRepo {
     }
 
     /// The evidence of the tests in the scope, by test and upload time.
-    pub async fn evidence(&self, scope: &ViewScope) -> Result<Vec<EvidenceItem>, sqlx::Error> {
+    pub async fn evidence(&self, scope: &ReadScope) -> Result<Vec<EvidenceItem>, sqlx::Error> {
         let rows: Vec<(String, String, String, String, i64, String)> = sqlx::query_as(
             "SELECT e.test_id, e.side, e.file_name, e.media_type, e.size_bytes, e.sha256
-             FROM tests_evidence e JOIN tests_test t ON t.id = e.test_id
+             FROM test_cases_evidence e JOIN test_cases_test t ON t.id = e.test_id
              WHERE ($1 IS NULL OR t.campaign_id = $1) AND ($2 IS NULL OR t.platform = $2)
              ORDER BY e.test_id, e.uploaded_at",
         )
@@ -107,14 +107,16 @@ impl ViewRepo {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(test_id, side, file_name, media_type, size, sha256)| EvidenceItem {
-                test_id,
-                side,
-                file_name,
-                media_type,
-                size_bytes: u64::try_from(size).unwrap_or_default(),
-                sha256,
-            })
+            .map(
+                |(test_id, side, file_name, media_type, size, sha256)| EvidenceItem {
+                    test_id,
+                    side,
+                    file_name,
+                    media_type,
+                    size_bytes: u64::try_from(size).unwrap_or_default(),
+                    sha256,
+                },
+            )
             .collect())
     }
 }

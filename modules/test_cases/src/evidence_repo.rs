@@ -84,10 +84,10 @@ impl EvidenceRepo {
             [] => return Ok(false),
         };
         let done = sqlx::query(
-            "INSERT INTO tests_evidence (id, test_id, side, file_name, media_type, size_bytes, sha256,
+            "INSERT INTO test_cases_evidence (id, test_id, side, file_name, media_type, size_bytes, sha256,
                 storage_key, description, uploaded_by_id, uploaded_by_name, uploaded_at)
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
-             WHERE EXISTS (SELECT 1 FROM tests_test WHERE id = $2 AND state IN ($13, $14))",
+             WHERE EXISTS (SELECT 1 FROM test_cases_test WHERE id = $2 AND state IN ($13, $14))",
         )
         .bind(&e.id)
         .bind(&e.test_id)
@@ -113,7 +113,8 @@ impl EvidenceRepo {
         test_id: &str,
         id: &str,
     ) -> Result<Option<EvidenceRecord>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM tests_evidence WHERE test_id = $1 AND id = $2");
+        let sql =
+            format!("SELECT {COLUMNS} FROM test_cases_evidence WHERE test_id = $1 AND id = $2");
         let row: Option<EvidenceRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(test_id)
             .bind(id)
@@ -124,7 +125,7 @@ impl EvidenceRepo {
 
     pub async fn list(&self, test_id: &str) -> Result<Vec<EvidenceRecord>, sqlx::Error> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM tests_evidence WHERE test_id = $1 ORDER BY uploaded_at, id"
+            "SELECT {COLUMNS} FROM test_cases_evidence WHERE test_id = $1 ORDER BY uploaded_at, id"
         );
         let rows: Vec<EvidenceRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(test_id)
@@ -135,7 +136,7 @@ impl EvidenceRepo {
 
     /// Deletes the row; false when it was already gone.
     pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM tests_evidence WHERE id = $1")
+        let done = sqlx::query("DELETE FROM test_cases_evidence WHERE id = $1")
             .bind(id)
             .execute(self.db.pool())
             .await?;
@@ -144,7 +145,7 @@ impl EvidenceRepo {
 
     pub async fn key_exists(&self, storage_key: &str) -> Result<bool, sqlx::Error> {
         let found: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM tests_evidence WHERE storage_key = $1")
+            sqlx::query_scalar("SELECT COUNT(*) FROM test_cases_evidence WHERE storage_key = $1")
                 .bind(storage_key)
                 .fetch_one(self.db.pool())
                 .await?;

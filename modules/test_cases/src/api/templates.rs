@@ -11,7 +11,7 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::{TestsTag, etag, expected_version};
+use super::{TestCasesTag, etag, expected_version};
 use crate::dto::{
     FromTemplateInput, ImportReportView, TemplateInput, TemplatePage, TemplateView, TestView,
 };
@@ -54,7 +54,7 @@ fn reply(view: TemplateView) -> TemplateReply {
     TemplateReply::Ok(Json(view), tag)
 }
 
-#[OpenApi(prefix_path = "/api/v1", tag = "TestsTag::Templates")]
+#[OpenApi(prefix_path = "/api/v1", tag = "TestCasesTag::Templates")]
 #[allow(clippy::too_many_arguments)] // one argument per query parameter
 impl TemplatesApi {
     /// Find templates by technique (with its sub-techniques), platform, source and text.

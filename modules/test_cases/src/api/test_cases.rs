@@ -8,7 +8,7 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::{TestsTag, etag, expected_version};
+use super::{TestCasesTag, etag, expected_version};
 use crate::dto::{
     FieldChangeView, HistoryEntry, HistoryPage, NewTestInput, TestPage, TestPatchInput, TestView,
 };
@@ -16,7 +16,7 @@ use crate::model::{AttackOutcome, DetectionOutcome, TestFilter, TestSort, is_att
 use crate::service::TestService;
 use crate::workflow::{TestState, Transition};
 
-pub struct TestsApi {
+pub struct TestCasesApi {
     pub tests: TestService,
 }
 
@@ -37,7 +37,7 @@ pub enum TestReply {
     Ok(Json<TestView>, #[oai(header = "ETag")] String),
 }
 
-impl TestsApi {
+impl TestCasesApi {
     async fn reply(&self, record: crate::model::TestRecord) -> ApiResult<TestReply> {
         let transitions = self.tests.transitions(&record.id).await?;
         let tag = etag(record.version);
@@ -71,9 +71,9 @@ fn parse_outcome(raw: Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
-#[OpenApi(prefix_path = "/api/v1", tag = "TestsTag::Tests")]
+#[OpenApi(prefix_path = "/api/v1", tag = "TestCasesTag::Tests")]
 #[allow(clippy::too_many_arguments)] // one argument per query parameter
-impl TestsApi {
+impl TestCasesApi {
     /// Find tests by state, technique (a technique matches its sub-techniques),
     /// tactic, campaign, assignee, outcome, platform, tag, dates and text.
     #[oai(path = "/tests", method = "get", operation_id = "list_tests")]

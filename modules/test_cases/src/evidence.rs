@@ -10,7 +10,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::error::TestsError;
+use crate::error::TestCaseError;
 use crate::evidence_repo::{EvidenceRecord, EvidenceRepo};
 use crate::service::TestService;
 use crate::workflow::{EvidenceRefusal, TestState, evidence_side};
@@ -58,7 +58,7 @@ impl EvidenceService {
         test_id: &str,
         meta: UploadMeta,
         mut body: R,
-    ) -> Result<EvidenceRecord, TestsError> {
+    ) -> Result<EvidenceRecord, TestCaseError> {
         let test = self.tests.get(test_id).await?;
         let side = evidence_side(who.role, test.state)
             .map_err(|refusal| refused(refusal, who.role, test.state))?;
@@ -74,12 +74,12 @@ impl EvidenceService {
             .iter()
             .any(|t| t.eq_ignore_ascii_case(&media_type))
         {
-            return Err(TestsError::UnsupportedMediaType(format!(
+            return Err(TestCaseError::UnsupportedMediaType(format!(
                 "{media_type} is not an accepted evidence type"
             )));
         }
         if meta.description.chars().count() > 2000 {
-            return Err(TestsError::invalid(
+            return Err(TestCaseError::invalid(
                 "description",
                 "at most 2000 characters",
             ));
@@ -96,19 +96,19 @@ impl EvidenceService {
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut buffer = vec![0u8; READ_BUFFER];
-        let outcome: Result<(), TestsError> = async {
+        let outcome: Result<(), TestCaseError> = async {
             loop {
                 // A body cut at the size limit surfaces here as a read error;
                 // the API layer, which sees the request, answers it with 413.
                 let n = body.read(&mut buffer).await.map_err(|e| {
-                    TestsError::BadUpload(format!("the upload stopped before its end: {e}"))
+                    TestCaseError::BadUpload(format!("the upload stopped before its end: {e}"))
                 })?;
                 if n == 0 {
                     return Ok(());
                 }
                 size += n as u64;
                 if size > settings.max_bytes {
-                    return Err(TestsError::TooLarge(format!(
+                    return Err(TestCaseError::TooLarge(format!(
                         "evidence files are limited to {} bytes",
                         settings.max_bytes
                     )));
@@ -136,7 +136,7 @@ impl EvidenceService {
         }
         if size == 0 {
             self.remove_object(&key).await;
-            return Err(TestsError::invalid("file", "the file is empty"));
+            return Err(TestCaseError::invalid("file", "the file is empty"));
         }
 
         let record = EvidenceRecord {
@@ -197,23 +197,24 @@ impl EvidenceService {
         }
     }
 
-    pub async fn list(&self, test_id: &str) -> Result<Vec<EvidenceRecord>, TestsError> {
+    pub async fn list(&self, test_id: &str) -> Result<Vec<EvidenceRecord>, TestCaseError> {
         self.tests.get(test_id).await?;
         Ok(self.repo.list(test_id).await?)
     }
 
-    pub async fn get(&self, test_id: &str, id: &str) -> Result<EvidenceRecord, TestsError> {
+    pub async fn get(&self, test_id: &str, id: &str) -> Result<EvidenceRecord, TestCaseError> {
         self.repo
             .get(test_id, id)
             .await?
-            .ok_or_else(|| TestsError::NotFound(format!("no evidence {id} on test {test_id}")))
+            .ok_or_else(|| TestCaseError::NotFound(format!("no evidence {id} on test {test_id}")))
     }
 
     /// The file's bytes as a stream, read from storage as the client reads.
     pub async fn open(
         &self,
         record: &EvidenceRecord,
-    ) -> Result<impl Stream<Item = std::io::Result<bytes::Bytes>> + Send + use<>, TestsError> {
+    ) -> Result<impl Stream<Item = std::io::Result<bytes::Bytes>> + Send + use<>, TestCaseError>
+    {
         let reader = self
             .kernel
             .storage
@@ -225,17 +226,22 @@ impl EvidenceService {
     }
 
     /// Removes a file: its uploader or a lead may, until the test completes.
-    pub async fn delete(&self, who: &Principal, test_id: &str, id: &str) -> Result<(), TestsError> {
+    pub async fn delete(
+        &self,
+        who: &Principal,
+        test_id: &str,
+        id: &str,
+    ) -> Result<(), TestCaseError> {
         let test = self.tests.get(test_id).await?;
         let record = self.get(test_id, id).await?;
         let is_lead = matches!(who.role, Role::Admin | Role::Lead);
         if !is_lead && (record.uploaded_by_id != who.user_id || who.role == Role::Viewer) {
-            return Err(TestsError::Forbidden(
+            return Err(TestCaseError::Forbidden(
                 "only the uploader or a lead may delete evidence".into(),
             ));
         }
         if test.state == TestState::Completed {
-            return Err(TestsError::WrongState {
+            return Err(TestCaseError::WrongState {
                 code: "evidence_locked",
                 detail: "evidence of a completed test is locked".into(),
                 state: test.state.as_str().into(),
@@ -259,7 +265,7 @@ impl EvidenceService {
 
 /// Deletes evidence objects that have no row and are older than `grace`
 /// (their upload cannot still be running). Returns how many went.
-pub async fn sweep_orphans(kernel: &Kernel, grace: chrono::Duration) -> Result<u64, TestsError> {
+pub async fn sweep_orphans(kernel: &Kernel, grace: chrono::Duration) -> Result<u64, TestCaseError> {
     use futures::TryStreamExt;
     let cutoff = time::now() - grace;
     let repo = EvidenceRepo::new(kernel.db.clone());
@@ -297,17 +303,17 @@ pub async fn sweep_orphans(kernel: &Kernel, grace: chrono::Duration) -> Result<u
     Ok(removed)
 }
 
-fn refused(refusal: EvidenceRefusal, role: Role, state: TestState) -> TestsError {
+fn refused(refusal: EvidenceRefusal, role: Role, state: TestState) -> TestCaseError {
     match refusal {
         EvidenceRefusal::Role => {
-            TestsError::Forbidden(format!("a {} cannot add evidence", role.as_str()))
+            TestCaseError::Forbidden(format!("a {} cannot add evidence", role.as_str()))
         }
-        EvidenceRefusal::Locked => TestsError::WrongState {
+        EvidenceRefusal::Locked => TestCaseError::WrongState {
             code: "evidence_locked",
             detail: "evidence of a completed test is locked".into(),
             state: state.as_str().into(),
         },
-        EvidenceRefusal::State => TestsError::WrongState {
+        EvidenceRefusal::State => TestCaseError::WrongState {
             code: "evidence_side_closed",
             detail: format!(
                 "a {} cannot add evidence while the test is {}",
@@ -322,8 +328,8 @@ fn refused(refusal: EvidenceRefusal, role: Role, state: TestState) -> TestsError
 /// The name a download will carry. Names that try to leave their folder
 /// (`..`, `/`, `\`) or carry control characters are refused, not rewritten,
 /// so the uploader learns; quotes and other awkward characters become `_`.
-pub fn clean_file_name(raw: Option<&str>) -> Result<String, TestsError> {
-    let bad = |why: &str| TestsError::invalid("file", format!("file name {why}"));
+pub fn clean_file_name(raw: Option<&str>) -> Result<String, TestCaseError> {
+    let bad = |why: &str| TestCaseError::invalid("file", format!("file name {why}"));
     let name = raw.map(str::trim).unwrap_or_default();
     if name.is_empty() {
         return Err(bad("is missing"));

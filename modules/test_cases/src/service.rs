@@ -11,10 +11,11 @@ use aegis_core::time;
 use aegis_mod_techniques::repo::CatalogRepo;
 use serde_json::{Value, json};
 
-use crate::error::{TestsError, check_version};
+use crate::error::TestCaseError;
 use crate::model::{TestFields, TestFilter, TestPatch, TestRecord, TransitionRecord, is_attack_id};
-use crate::repo::{Actor, TestRepo, WriteOutcome};
+use crate::repo::TestRepo;
 use crate::workflow::{FieldGroup, TestState, Transition};
+use aegis_core::concurrency::{Actor, VersionError, WriteOutcome, check_version};
 
 pub const DEFAULT_DOMAIN: &str = aegis_mod_techniques::model::DEFAULT_DOMAIN;
 const MAX_NAME: usize = 200;
@@ -91,14 +92,14 @@ impl TestService {
         record(&self.kernel, &actor(who), action, ("test", test_id), detail).await;
     }
 
-    pub async fn get(&self, id: &str) -> Result<TestRecord, TestsError> {
+    pub async fn get(&self, id: &str) -> Result<TestRecord, TestCaseError> {
         self.repo
             .get(id)
             .await?
-            .ok_or_else(|| TestsError::NotFound(format!("no test {id}")))
+            .ok_or_else(|| TestCaseError::NotFound(format!("no test {id}")))
     }
 
-    pub async fn transitions(&self, id: &str) -> Result<Vec<TransitionRecord>, TestsError> {
+    pub async fn transitions(&self, id: &str) -> Result<Vec<TransitionRecord>, TestCaseError> {
         Ok(self.repo.transitions(id).await?)
     }
 
@@ -107,7 +108,7 @@ impl TestService {
         filter: &TestFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<TestRecord>, i64), TestsError> {
+    ) -> Result<(Vec<TestRecord>, i64), TestCaseError> {
         Ok(self.repo.list(filter, limit, offset).await?)
     }
 
@@ -118,7 +119,7 @@ impl TestService {
         who: &Principal,
         patch: &TestPatch,
         template_id: Option<&str>,
-    ) -> Result<TestRecord, TestsError> {
+    ) -> Result<TestRecord, TestCaseError> {
         let empty = TestFields {
             name: String::new(),
             technique_domain: DEFAULT_DOMAIN.into(),
@@ -146,7 +147,7 @@ impl TestService {
             missing.push(FieldError::new("technique_id", "required"));
         }
         if !missing.is_empty() {
-            return Err(TestsError::Invalid(missing));
+            return Err(TestCaseError::Invalid(missing));
         }
         let fields = apply_patch(&empty, TestState::Draft, who.role, patch)?;
         self.check_references(&empty, &fields).await?;
@@ -172,7 +173,7 @@ impl TestService {
         id: &str,
         expected_version: Option<i64>,
         patch: &TestPatch,
-    ) -> Result<TestRecord, TestsError> {
+    ) -> Result<TestRecord, TestCaseError> {
         let current = self.get(id).await?;
         let expected = check_version(expected_version, current.version)?;
         let fields = apply_patch(&current.fields, current.state, who.role, patch)?;
@@ -192,9 +193,9 @@ impl TestService {
                 .await;
                 self.get(id).await
             }
-            WriteOutcome::Conflict => Err(TestsError::Stale {
+            WriteOutcome::Conflict => Err(TestCaseError::Version(VersionError::Stale {
                 current: self.get(id).await?.version,
-            }),
+            })),
         }
     }
 
@@ -203,9 +204,9 @@ impl TestService {
         who: &Principal,
         id: &str,
         transition: Transition,
-    ) -> Result<TestRecord, TestsError> {
+    ) -> Result<TestRecord, TestCaseError> {
         if !transition.roles().contains(&who.role) {
-            return Err(TestsError::Forbidden(format!(
+            return Err(TestCaseError::Forbidden(format!(
                 "a {} cannot {}",
                 who.role.as_str(),
                 transition.slug()
@@ -236,9 +237,9 @@ impl TestService {
             WriteOutcome::Conflict => {
                 let now = self.get(id).await?;
                 check_transition(&now, transition)?;
-                Err(TestsError::Stale {
+                Err(TestCaseError::Version(VersionError::Stale {
                     current: now.version,
-                })
+                }))
             }
         }
     }
@@ -249,7 +250,7 @@ impl TestService {
         id: &str,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<AuditEvent>, i64), TestsError> {
+    ) -> Result<(Vec<AuditEvent>, i64), TestCaseError> {
         self.get(id).await?;
         let filter = AuditFilter {
             target: Some(("test".into(), id.into())),
@@ -265,7 +266,7 @@ impl TestService {
         &self,
         before: &TestFields,
         after: &TestFields,
-    ) -> Result<(), TestsError> {
+    ) -> Result<(), TestCaseError> {
         if before.technique_id != after.technique_id
             || before.technique_domain != after.technique_domain
         {
@@ -276,9 +277,9 @@ impl TestService {
             && before.campaign_id.as_ref() != Some(campaign)
         {
             match self.campaigns.status(campaign).await?.as_deref() {
-                None => return Err(TestsError::invalid("campaign_id", "no such campaign")),
+                None => return Err(TestCaseError::invalid("campaign_id", "no such campaign")),
                 Some("completed") => {
-                    return Err(TestsError::invalid(
+                    return Err(TestCaseError::invalid(
                         "campaign_id",
                         "the campaign is completed; it takes no more tests",
                     ));
@@ -302,15 +303,19 @@ impl TestService {
                 && old.as_ref() != Some(user_id)
                 && self.identity.active_user(user_id).await?.is_none()
             {
-                return Err(TestsError::invalid(field, "no active user with this id"));
+                return Err(TestCaseError::invalid(field, "no active user with this id"));
             }
         }
         Ok(())
     }
 
-    pub async fn check_technique(&self, domain: &str, attack_id: &str) -> Result<(), TestsError> {
+    pub async fn check_technique(
+        &self,
+        domain: &str,
+        attack_id: &str,
+    ) -> Result<(), TestCaseError> {
         let Some(stored) = self.catalog.technique(domain, attack_id).await? else {
-            return Err(TestsError::invalid(
+            return Err(TestCaseError::invalid(
                 "technique_id",
                 format!(
                     "{attack_id} is not in the ATT&CK catalog (run a MITRE sync first if the catalog is empty)"
@@ -323,13 +328,13 @@ impl TestService {
                 .revoked_by
                 .map(|r| format!("; use {r} instead"))
                 .unwrap_or_default();
-            return Err(TestsError::invalid(
+            return Err(TestCaseError::invalid(
                 "technique_id",
                 format!("{attack_id} is revoked{hint}"),
             ));
         }
         if t.deprecated {
-            return Err(TestsError::invalid(
+            return Err(TestCaseError::invalid(
                 "technique_id",
                 format!("{attack_id} is deprecated"),
             ));
@@ -338,14 +343,14 @@ impl TestService {
     }
 }
 
-fn check_transition(current: &TestRecord, transition: Transition) -> Result<(), TestsError> {
+fn check_transition(current: &TestRecord, transition: Transition) -> Result<(), TestCaseError> {
     if !transition.from_states().contains(&current.state) {
         let allowed: Vec<&str> = transition
             .from_states()
             .iter()
             .map(|s| s.as_str())
             .collect();
-        return Err(TestsError::WrongState {
+        return Err(TestCaseError::WrongState {
             code: "illegal_transition",
             detail: format!(
                 "cannot {} a test in state {}; allowed from {}",
@@ -384,7 +389,7 @@ fn check_transition(current: &TestRecord, transition: Transition) -> Result<(), 
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(TestsError::Invalid(missing))
+        Err(TestCaseError::Invalid(missing))
     }
 }
 
@@ -418,11 +423,11 @@ pub fn apply_patch(
     state: TestState,
     role: Role,
     patch: &TestPatch,
-) -> Result<TestFields, TestsError> {
+) -> Result<TestFields, TestCaseError> {
     let groups = groups_of(patch);
     for (group, fields) in &groups {
         if !group.writers().contains(&role) {
-            return Err(TestsError::Forbidden(format!(
+            return Err(TestCaseError::Forbidden(format!(
                 "a {} cannot change the {} fields ({})",
                 role.as_str(),
                 group.name(),
@@ -433,7 +438,7 @@ pub fn apply_patch(
     for (group, fields) in &groups {
         if !group.open_in().contains(&state) {
             let open: Vec<&str> = group.open_in().iter().map(|s| s.as_str()).collect();
-            return Err(TestsError::WrongState {
+            return Err(TestCaseError::WrongState {
                 code: "fields_locked",
                 detail: format!(
                     "the {} fields ({}) can change only in {}; the test is {}",
@@ -589,7 +594,7 @@ pub fn apply_patch(
     if errors.is_empty() {
         Ok(next)
     } else {
-        Err(TestsError::Invalid(errors))
+        Err(TestCaseError::Invalid(errors))
     }
 }
 
@@ -690,16 +695,16 @@ mod tests {
         assert!(apply_patch(&fields(), TestState::RedExecuting, Role::RedTech, &red).is_ok());
         assert!(matches!(
             apply_patch(&fields(), TestState::BlueEvaluating, Role::RedTech, &blue),
-            Err(TestsError::Forbidden(_))
+            Err(TestCaseError::Forbidden(_))
         ));
         assert!(matches!(
             apply_patch(&fields(), TestState::RedExecuting, Role::BlueTech, &red),
-            Err(TestsError::Forbidden(_))
+            Err(TestCaseError::Forbidden(_))
         ));
         assert!(apply_patch(&fields(), TestState::BlueEvaluating, Role::BlueTech, &blue).is_ok());
         assert!(matches!(
             apply_patch(&fields(), TestState::RedExecuting, Role::Lead, &blue),
-            Err(TestsError::WrongState { .. })
+            Err(TestCaseError::WrongState { .. })
         ));
         assert!(matches!(
             apply_patch(
@@ -711,7 +716,7 @@ mod tests {
                     ..TestPatch::default()
                 }
             ),
-            Err(TestsError::Forbidden(_))
+            Err(TestCaseError::Forbidden(_))
         ));
     }
 

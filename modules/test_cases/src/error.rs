@@ -1,0 +1,80 @@
+//! The module's one error type and the HTTP status each variant becomes.
+
+use aegis_core::ApiError;
+use aegis_core::concurrency::VersionError;
+use aegis_core::error::FieldError;
+use aegis_core::storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TestCaseError {
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Not in this state; `state` is the current one.
+    #[error("{detail}")]
+    WrongState {
+        code: &'static str,
+        detail: String,
+        state: String,
+    },
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// A stale or missing version (412, 428).
+    #[error(transparent)]
+    Version(#[from] VersionError),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The upload could not be read to its end.
+    #[error("{0}")]
+    BadUpload(String),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("identity lookup: {0}")]
+    Identity(#[from] aegis_core::auth::IdentityError),
+}
+
+impl TestCaseError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<opendal::Error> for TestCaseError {
+    fn from(error: opendal::Error) -> Self {
+        Self::Storage(error.into())
+    }
+}
+
+impl From<TestCaseError> for ApiError {
+    fn from(error: TestCaseError) -> Self {
+        match error {
+            TestCaseError::NotFound(detail) => ApiError::not_found("not_found", detail),
+            TestCaseError::Forbidden(detail) => ApiError::forbidden("forbidden", detail),
+            TestCaseError::WrongState {
+                code,
+                detail,
+                state,
+            } => ApiError::wrong_state(code, detail, &state),
+            TestCaseError::Invalid(errors) => ApiError::invalid(errors),
+            TestCaseError::Version(e) => e.into(),
+            TestCaseError::TooLarge(detail) => ApiError::payload_too_large(detail),
+            TestCaseError::UnsupportedMediaType(detail) => ApiError::unsupported_media_type(detail),
+            TestCaseError::BadUpload(detail) => ApiError::bad_request("upload_incomplete", detail),
+            TestCaseError::Storage(e) => {
+                tracing::error!(error = %e, "evidence storage failed");
+                ApiError::unavailable(
+                    "storage_unavailable",
+                    "storage is unavailable; nothing was saved",
+                )
+            }
+            TestCaseError::Database(e) => ApiError::internal("tests database", &e),
+            TestCaseError::Identity(e) => ApiError::internal("tests identity lookup", &e),
+        }
+    }
+}
