@@ -318,7 +318,7 @@ impl AlertService {
         }
         let baseline = if rule.kind == "coverage_drop" {
             // Only the newest snapshot is needed, not the KPIs around it.
-            let previous = self.coverage.repo().latest_for(&scope).await.map_err(db)?;
+            let previous = self.coverage.latest_snapshot(&scope).await.map_err(db)?;
             previous.map(|s| Baseline {
                 before: s
                     .statuses

@@ -136,6 +136,11 @@ impl CoverageService {
         Ok(snapshot)
     }
 
+    /// The newest snapshot of `scope`, if any.
+    pub async fn latest_snapshot(&self, scope: &Scope) -> Result<Option<Snapshot>, sqlx::Error> {
+        self.repo.latest_for(scope).await
+    }
+
     pub async fn snapshot(&self, id: &str) -> Result<Option<Snapshot>, sqlx::Error> {
         self.repo.snapshot(id).await
     }
