@@ -16,6 +16,7 @@ mod backends;
 mod cli;
 mod dashboard;
 mod health;
+mod migrations;
 mod openapi;
 mod plugins;
 mod reports;
