@@ -314,7 +314,7 @@ async fn import_atomics(settings: Settings, dir: &std::path::Path) -> anyhow::Re
         kernel.db.migrate().await.context("migrations failed")?;
     }
     let identity = aegis_mod_users::UsersModule::new(&kernel).identity_resolver();
-    let campaigns = std::sync::Arc::new(aegis_mod_campaigns::CampaignRepo::new(kernel.db.clone()));
+    let campaigns = aegis_mod_campaigns::campaign_directory(&kernel);
     let tests = aegis_mod_test_cases::TestCasesModule::new(&kernel, identity, campaigns);
     let actor = aegis_core::concurrency::Actor {
         user_id: "cli".into(),

@@ -6,7 +6,7 @@ use aegis_core::auth::IdentityResolver;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobRegistry;
 use aegis_mod_alerts::{AlertsApi, AlertsModule};
-use aegis_mod_campaigns::{CampaignRepo, CampaignsApi, CampaignsModule};
+use aegis_mod_campaigns::{CampaignsApi, CampaignsModule, campaign_directory};
 use aegis_mod_coverage::{CoverageApi, CoverageModule};
 use aegis_mod_plugins::{PluginsApi, PluginsModule};
 use aegis_mod_reports::{ReportsApi, ReportsModule};
@@ -49,11 +49,15 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let techniques = TechniquesModule::new(kernel);
     let (techniques_api, mitre_sync_api) = techniques.apis();
     // Tests ask campaigns whether one exists through a port; campaigns use tests.
-    let campaign_directory = Arc::new(CampaignRepo::new(kernel.db.clone()));
-    let tests = TestCasesModule::new(kernel, identity.clone(), campaign_directory);
+    let tests = TestCasesModule::new(kernel, identity.clone(), campaign_directory(kernel));
     let (tests_api, evidence_api, templates_api) = tests.apis();
-    let coverage = CoverageModule::new(kernel);
-    let campaigns = CampaignsModule::new(kernel, tests.tests().clone(), coverage.service().clone());
+    let coverage = CoverageModule::new(kernel, techniques.catalog().clone());
+    let campaigns = CampaignsModule::new(
+        kernel,
+        tests.tests().clone(),
+        coverage.service().clone(),
+        techniques.catalog().clone(),
+    );
     let (campaigns_api, coverage_api) = (campaigns.api(), coverage.api());
     // The one place wasmtime enters: the host implements the kernel's plugin ports.
     let plugin_host =
@@ -69,6 +73,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let reports = ReportsModule::new(
         kernel,
         coverage.service().clone(),
+        campaigns.service().clone(),
         plugins.service().clone(),
     );
     let reports_api = reports.api();

@@ -7,7 +7,6 @@ use aegis_core::http::{MultipartUpload, NoContent, etag, expected_version, read_
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
 use aegis_core::{ApiError, ApiResult};
-use aegis_mod_coverage::Scope;
 use aegis_mod_coverage::model::Kpis;
 use chrono::NaiveDate;
 use poem_openapi::param::{Header, Path, Query};
@@ -154,18 +153,9 @@ enum LayersImported {
 
 impl CampaignsApi {
     async fn detail(&self, campaign: Campaign) -> ApiResult<CampaignReply> {
-        let mut progress = self
-            .service
-            .repo()
-            .progress(std::slice::from_ref(&campaign.id))
-            .await?;
-        let scope = Scope {
-            campaign_id: Some(campaign.id.clone()),
-            ..Scope::default()
-        };
-        let kpis = self.service.coverage().kpis(&scope).await?.kpis;
+        let own = self.service.progress_of(&campaign.id).await?;
+        let kpis = self.service.kpis(&campaign.id).await?;
         let tag = etag(campaign.version);
-        let own = progress.remove(&campaign.id).unwrap_or_default();
         Ok(CampaignReply::Ok(
             Json(CampaignView::new(campaign, own, Some(kpis))),
             tag,
@@ -191,13 +181,9 @@ impl CampaignsApi {
             status: status.0,
             text: q.0.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         };
-        let (items, total) = self
-            .service
-            .repo()
-            .list(&filter, page.limit, page.offset)
-            .await?;
+        let (items, total) = self.service.list(&filter, page.limit, page.offset).await?;
         let ids: Vec<String> = items.iter().map(|c| c.id.clone()).collect();
-        let mut progress = self.service.repo().progress(&ids).await?;
+        let mut progress = self.service.progress(&ids).await?;
         Ok(Json(CampaignPage {
             items: items
                 .into_iter()
@@ -317,12 +303,7 @@ impl CampaignsApi {
         let mut imported = Vec::new();
         for draft in &drafts {
             let result = self.service.import_layer(&auth, draft).await?;
-            let mut progress = self
-                .service
-                .repo()
-                .progress(std::slice::from_ref(&result.campaign.id))
-                .await?;
-            let own = progress.remove(&result.campaign.id).unwrap_or_default();
+            let own = self.service.progress_of(&result.campaign.id).await?;
             imported.push(ImportedLayer {
                 campaign: CampaignView::new(result.campaign, own, None),
                 tests_created: result.tests_created,

@@ -1,9 +1,12 @@
-//! SQL for campaigns, and the per-campaign test counts read from the tests table.
+//! SQL for campaigns, and the per-campaign test counts read from the
+//! test-case module's published view `test_cases_fact`. Private to the
+//! module: writes go through the caller's connection (the service's
+//! transaction); reads use the pool.
 
 use std::collections::{BTreeMap, HashMap};
 
 use aegis_core::concurrency::{Actor, WriteOutcome};
-use aegis_core::db::{Db, decode_opt_time, decode_time, escape_like, placeholders};
+use aegis_core::db::{Conn, Db, decode_opt_time, decode_time, escape_like, placeholders};
 use aegis_core::time;
 use chrono::NaiveDate;
 
@@ -81,6 +84,7 @@ impl CampaignRepo {
 
     pub async fn insert(
         &self,
+        conn: &mut Conn,
         id: &str,
         f: &CampaignFields,
         source: &str,
@@ -101,7 +105,7 @@ impl CampaignRepo {
         .bind(source)
         .bind(&at)
         .bind(&actor.username)
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(())
     }
@@ -117,6 +121,7 @@ impl CampaignRepo {
 
     pub async fn update(
         &self,
+        conn: &mut Conn,
         id: &str,
         expected_version: i64,
         f: &CampaignFields,
@@ -136,7 +141,7 @@ impl CampaignRepo {
         .bind(day(f.ends_on))
         .bind(time::to_db(actor.at))
         .bind(&actor.username)
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(WriteOutcome::of_update(
             done.rows_affected(),
@@ -147,6 +152,7 @@ impl CampaignRepo {
     /// Moves the campaign from `from` to `to` if it is still in `from`.
     pub async fn set_status(
         &self,
+        conn: &mut Conn,
         id: &str,
         from: CampaignStatus,
         to: CampaignStatus,
@@ -164,19 +170,19 @@ impl CampaignRepo {
         .bind(to.as_str())
         .bind(&at)
         .bind(&actor.username)
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// Deletes a campaign that no test points at; false otherwise.
-    pub async fn delete_if_empty(&self, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete_if_empty(&self, conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "DELETE FROM campaigns_campaign WHERE id = $1
                AND NOT EXISTS (SELECT 1 FROM test_cases_fact WHERE campaign_id = $1)",
         )
         .bind(id)
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -244,6 +250,7 @@ impl CampaignRepo {
     }
 }
 
+/// The test-case module's view of campaigns (see [`crate::campaign_directory`]).
 #[async_trait::async_trait]
 impl aegis_mod_test_cases::service::CampaignDirectory for CampaignRepo {
     async fn status(&self, id: &str) -> Result<Option<String>, sqlx::Error> {

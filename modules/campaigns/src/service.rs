@@ -1,20 +1,26 @@
 //! Campaign rules: status `planned → active → completed` (completion takes a
-//! coverage snapshot), optimistic versions, and the Navigator import.
+//! coverage snapshot in the same unit of work), optimistic versions, and the
+//! Navigator import. Every change is written with its audit event in one
+//! transaction the service opens.
+
+use std::collections::{BTreeMap, HashMap};
 
 use aegis_core::Kernel;
 use aegis_core::auth::Principal;
-use aegis_core::concurrency::{VersionError, WriteOutcome, check_version};
+use aegis_core::concurrency::{Actor, VersionError, WriteOutcome, check_version};
+use aegis_core::db::Conn;
 use aegis_core::error::FieldError;
+use aegis_mod_coverage::model::Kpis;
 use aegis_mod_coverage::{CoverageService, Scope};
-use aegis_mod_techniques::repo::CatalogRepo;
+use aegis_mod_techniques::CatalogService;
 use aegis_mod_test_cases::TestService;
 use aegis_mod_test_cases::error::TestCaseError;
 use aegis_mod_test_cases::model::TestPatch;
-use aegis_mod_test_cases::service::actor;
 use serde_json::json;
 
+use crate::error::CampaignError;
 use crate::layer::LayerDraft;
-use crate::model::{Campaign, CampaignFields, CampaignPatch, CampaignStatus};
+use crate::model::{Campaign, CampaignFields, CampaignFilter, CampaignPatch, CampaignStatus};
 use crate::repo::CampaignRepo;
 
 /// What importing one layer made.
@@ -32,44 +38,93 @@ pub struct CampaignService {
     repo: CampaignRepo,
     tests: TestService,
     coverage: CoverageService,
-    catalog: CatalogRepo,
+    catalog: CatalogService,
 }
 
 impl CampaignService {
-    pub fn new(kernel: Kernel, tests: TestService, coverage: CoverageService) -> Self {
+    pub fn new(
+        kernel: Kernel,
+        tests: TestService,
+        coverage: CoverageService,
+        catalog: CatalogService,
+    ) -> Self {
         Self {
             repo: CampaignRepo::new(kernel.db.clone()),
-            catalog: CatalogRepo::new(kernel.db.clone()),
             kernel,
             tests,
             coverage,
+            catalog,
         }
     }
 
-    pub fn repo(&self) -> &CampaignRepo {
-        &self.repo
+    /// Who makes a change now, by the kernel clock.
+    fn actor(&self, who: &Principal) -> Actor {
+        Actor {
+            user_id: who.user_id.clone(),
+            username: who.username.clone(),
+            at: self.kernel.clock.now(),
+        }
     }
 
-    pub fn coverage(&self) -> &CoverageService {
-        &self.coverage
+    /// Writes the audit event about campaign `id` through `conn`, the
+    /// change's transaction.
+    async fn audit(
+        &self,
+        conn: &mut Conn,
+        actor: &Actor,
+        action: &str,
+        id: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        self.kernel
+            .audit
+            .record_about_in(conn, actor.audit(), action, ("campaign", id), detail)
+            .await
     }
 
-    async fn audit(&self, who: &Principal, action: &str, id: &str, detail: serde_json::Value) {
-        aegis_mod_test_cases::service::record(
-            &self.kernel,
-            &actor(who),
-            action,
-            ("campaign", id),
-            detail,
-        )
-        .await;
-    }
-
-    pub async fn get(&self, id: &str) -> Result<Campaign, TestCaseError> {
+    pub async fn get(&self, id: &str) -> Result<Campaign, CampaignError> {
         self.repo
             .get(id)
             .await?
-            .ok_or_else(|| TestCaseError::NotFound(format!("no campaign {id}")))
+            .ok_or_else(|| CampaignError::NotFound(format!("no campaign {id}")))
+    }
+
+    /// The campaign `id`, or `None`: the read other modules (reports) use.
+    pub async fn find(&self, id: &str) -> Result<Option<Campaign>, sqlx::Error> {
+        self.repo.get(id).await
+    }
+
+    /// Campaigns matching `filter`, newest first, and how many match.
+    pub async fn list(
+        &self,
+        filter: &CampaignFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Campaign>, i64), CampaignError> {
+        Ok(self.repo.list(filter, limit, offset).await?)
+    }
+
+    /// Tests by state for each of `ids` (campaigns without tests are absent).
+    pub async fn progress(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, BTreeMap<String, i64>>, CampaignError> {
+        Ok(self.repo.progress(ids).await?)
+    }
+
+    /// Tests by state of one campaign.
+    pub async fn progress_of(&self, id: &str) -> Result<BTreeMap<String, i64>, CampaignError> {
+        let mut progress = self.progress(&[id.to_owned()]).await?;
+        Ok(progress.remove(id).unwrap_or_default())
+    }
+
+    /// The campaign's own KPIs, from the coverage module.
+    pub async fn kpis(&self, id: &str) -> Result<Kpis, CampaignError> {
+        let scope = Scope {
+            campaign_id: Some(id.to_owned()),
+            ..Scope::default()
+        };
+        Ok(self.coverage.kpis(&scope).await?.kpis)
     }
 
     pub async fn create(
@@ -77,9 +132,9 @@ impl CampaignService {
         who: &Principal,
         patch: &CampaignPatch,
         source: &str,
-    ) -> Result<Campaign, TestCaseError> {
+    ) -> Result<Campaign, CampaignError> {
         if patch.name.is_none() {
-            return Err(TestCaseError::invalid("name", "required"));
+            return Err(CampaignError::invalid("name", "required"));
         }
         let empty = CampaignFields {
             name: String::new(),
@@ -90,14 +145,20 @@ impl CampaignService {
         };
         let fields = apply(&empty, patch)?;
         let id = uuid::Uuid::now_v7().to_string();
-        self.repo.insert(&id, &fields, source, &actor(who)).await?;
+        let actor = self.actor(who);
+        let mut tx = self.kernel.db.begin().await?;
+        self.repo
+            .insert(&mut tx, &id, &fields, source, &actor)
+            .await?;
         self.audit(
-            who,
+            &mut tx,
+            &actor,
             "campaign.create",
             &id,
             json!({ "name": fields.name, "source": source }),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
         self.get(&id).await
     }
 
@@ -107,44 +168,63 @@ impl CampaignService {
         id: &str,
         expected_version: Option<i64>,
         patch: &CampaignPatch,
-    ) -> Result<Campaign, TestCaseError> {
+    ) -> Result<Campaign, CampaignError> {
         let current = self.get(id).await?;
         let expected = check_version(expected_version, current.version)?;
         let fields = apply(&current.fields, patch)?;
         if fields == current.fields {
             return Ok(current);
         }
-        match self.repo.update(id, expected, &fields, &actor(who)).await? {
+        let actor = self.actor(who);
+        let mut tx = self.kernel.db.begin().await?;
+        match self
+            .repo
+            .update(&mut tx, id, expected, &fields, &actor)
+            .await?
+        {
             WriteOutcome::Written(version) => {
-                self.audit(who, "campaign.update", id, json!({ "version": version }))
-                    .await;
+                self.audit(
+                    &mut tx,
+                    &actor,
+                    "campaign.update",
+                    id,
+                    json!({ "version": version }),
+                )
+                .await?;
+                tx.commit().await?;
                 self.get(id).await
             }
-            WriteOutcome::Conflict => Err(TestCaseError::Version(VersionError::Stale {
-                current: self.get(id).await?.version,
-            })),
+            WriteOutcome::Conflict => {
+                drop(tx);
+                Err(VersionError::Stale {
+                    current: self.get(id).await?.version,
+                }
+                .into())
+            }
         }
     }
 
-    /// planned → active, or active → completed (which takes a snapshot).
+    /// planned → active, or active → completed. Completion is one unit of
+    /// work: the status change, the campaign's coverage snapshot and the
+    /// audit event commit together or not at all.
     pub async fn advance(
         &self,
         who: &Principal,
         id: &str,
         to: CampaignStatus,
-    ) -> Result<Campaign, TestCaseError> {
+    ) -> Result<Campaign, CampaignError> {
         let from = match to {
             CampaignStatus::Active => CampaignStatus::Planned,
             CampaignStatus::Completed => CampaignStatus::Active,
             CampaignStatus::Planned => {
-                return Err(TestCaseError::invalid(
+                return Err(CampaignError::invalid(
                     "status",
                     "a campaign never goes back to planned",
                 ));
             }
         };
         let current = self.get(id).await?;
-        let wrong = |state: CampaignStatus| TestCaseError::WrongState {
+        let wrong = |state: CampaignStatus| CampaignError::WrongState {
             code: "illegal_transition",
             detail: format!(
                 "a campaign becomes {} only from {}; it is {}",
@@ -157,49 +237,58 @@ impl CampaignService {
         if current.status != from {
             return Err(wrong(current.status));
         }
-        // Completion's snapshot is taken first: if it fails the campaign stays
-        // active and the request can be retried; if the status change then
-        // loses a race, the snapshot goes again.
-        let snapshot = if to == CampaignStatus::Completed {
+        let actor = self.actor(who);
+        let mut tx = self.kernel.db.begin().await?;
+        // The status first: a request that lost the race stops here, before
+        // any coverage is computed.
+        if !self.repo.set_status(&mut tx, id, from, to, &actor).await? {
+            drop(tx);
+            return Err(wrong(self.get(id).await?.status));
+        }
+        let mut detail = json!({ "from": from.as_str(), "to": to.as_str() });
+        if to == CampaignStatus::Completed {
             let scope = Scope {
                 campaign_id: Some(id.to_owned()),
                 ..Scope::default()
             };
-            Some(self.coverage.take_snapshot("campaign", &scope).await?)
-        } else {
-            None
-        };
-        if !self.repo.set_status(id, from, to, &actor(who)).await? {
-            if let Some(s) = &snapshot {
-                self.coverage.repo().delete_snapshot(&s.id).await?;
-            }
-            return Err(wrong(self.get(id).await?.status));
+            let snapshot = self
+                .coverage
+                .take_snapshot_in(&mut tx, "campaign", &scope)
+                .await?;
+            detail["snapshot_id"] = json!(snapshot.id);
         }
-        let mut detail = json!({ "from": from.as_str(), "to": to.as_str() });
-        if let Some(s) = &snapshot {
-            detail["snapshot_id"] = json!(s.id);
-        }
-        self.audit(who, &format!("campaign.{}", to.as_str()), id, detail)
-            .await;
+        self.audit(
+            &mut tx,
+            &actor,
+            &format!("campaign.{}", to.as_str()),
+            id,
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
         self.get(id).await
     }
 
-    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), TestCaseError> {
+    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), CampaignError> {
         let current = self.get(id).await?;
-        if !self.repo.delete_if_empty(id).await? {
-            return Err(TestCaseError::WrongState {
+        let actor = self.actor(who);
+        let mut tx = self.kernel.db.begin().await?;
+        if !self.repo.delete_if_empty(&mut tx, id).await? {
+            return Err(CampaignError::WrongState {
                 code: "campaign_has_tests",
                 detail: "the campaign has tests; cancel or move them first".into(),
                 state: current.status.as_str().into(),
             });
         }
         self.audit(
-            who,
+            &mut tx,
+            &actor,
             "campaign.delete",
             id,
             json!({ "name": current.fields.name }),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -208,7 +297,7 @@ impl CampaignService {
         &self,
         who: &Principal,
         layer: &LayerDraft,
-    ) -> Result<LayerImport, TestCaseError> {
+    ) -> Result<LayerImport, CampaignError> {
         let campaign = self
             .create(
                 who,
@@ -251,7 +340,7 @@ impl CampaignService {
                         .collect::<Vec<_>>()
                         .join("; "),
                 )),
-                Err(other) => return Err(other),
+                Err(other) => return Err(other.into()),
             }
         }
         Ok(LayerImport {
@@ -262,7 +351,7 @@ impl CampaignService {
     }
 }
 
-fn apply(current: &CampaignFields, patch: &CampaignPatch) -> Result<CampaignFields, TestCaseError> {
+fn apply(current: &CampaignFields, patch: &CampaignPatch) -> Result<CampaignFields, CampaignError> {
     let mut next = current.clone();
     let mut errors = Vec::new();
     if let Some(name) = &patch.name {
@@ -302,6 +391,6 @@ fn apply(current: &CampaignFields, patch: &CampaignPatch) -> Result<CampaignFiel
     if errors.is_empty() {
         Ok(next)
     } else {
-        Err(TestCaseError::Invalid(errors))
+        Err(CampaignError::Invalid(errors))
     }
 }

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use aegis_core::ApiResult;
 use aegis_core::auth::{AnyRole, Auth, LeadPlus};
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
-use aegis_core::{ApiError, ApiResult};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
@@ -87,35 +87,7 @@ pub fn scope(
     from: Option<Timestamp>,
     to: Option<Timestamp>,
 ) -> ApiResult<Scope> {
-    for (field, value) in [("from", from), ("to", to)] {
-        if value.is_some_and(|t| !aegis_core::time::storable(t)) {
-            return Err(ApiError::invalid_field(
-                field,
-                "must be between the years 1970 and 9999",
-            ));
-        }
-    }
-    if let (Some(f), Some(t)) = (from, to)
-        && f > t
-    {
-        return Err(ApiError::invalid_field("from", "must not be after to"));
-    }
-    let campaign_id = match campaign_id.filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            uuid::Uuid::parse_str(&c)
-                .map_err(|_| ApiError::invalid_field("campaign_id", "expected an id (UUID)"))?
-                .to_string(),
-        ),
-    };
-    Ok(Scope {
-        campaign_id,
-        platform: platform
-            .map(|p| p.trim().to_lowercase())
-            .filter(|p| !p.is_empty()),
-        from,
-        to,
-    })
+    Ok(Scope::parse(campaign_id, platform, from, to)?)
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "CoverageTag::Coverage")]
@@ -205,7 +177,6 @@ impl CoverageApi {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let (items, total) = self
             .service
-            .repo()
             .snapshots(campaign_id.0.as_deref(), page.limit, page.offset)
             .await?;
         Ok(Json(SnapshotPage {
@@ -224,12 +195,12 @@ impl CoverageApi {
     )]
     async fn take_snapshot(
         &self,
-        _auth: Auth<LeadPlus>,
+        auth: Auth<LeadPlus>,
         body: Json<SnapshotRequest>,
     ) -> ApiResult<SnapshotCreated> {
         let b = body.0;
         let scope = scope(b.campaign_id, b.platform, b.from, b.to)?;
-        let snapshot = self.service.take_snapshot("manual", &scope).await?;
+        let snapshot = self.service.take_snapshot_for(&auth, &scope).await?;
         Ok(SnapshotCreated::Created(Json(snapshot)))
     }
 
@@ -245,11 +216,7 @@ impl CoverageApi {
         from: Query<String>,
         to: Query<String>,
     ) -> ApiResult<Json<SnapshotDiffView>> {
-        let diff = self
-            .service
-            .diff(&from.0, &to.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("snapshot_not_found", "no such snapshot"))?;
+        let diff = self.service.diff(&from.0, &to.0).await?;
         Ok(Json(SnapshotDiffView {
             from_id: diff.from.id,
             from_taken_at: diff.from.taken_at,
@@ -275,10 +242,6 @@ impl CoverageApi {
         operation_id = "get_snapshot"
     )]
     async fn snapshot(&self, _auth: Auth<AnyRole>, id: Path<String>) -> ApiResult<Json<Snapshot>> {
-        self.service
-            .snapshot(&id.0)
-            .await?
-            .map(Json)
-            .ok_or_else(|| ApiError::not_found("snapshot_not_found", "no such snapshot"))
+        Ok(Json(self.service.snapshot(&id.0).await?))
     }
 }

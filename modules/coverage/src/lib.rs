@@ -1,9 +1,12 @@
 //! Coverage: what the completed tests say about detection, per technique,
 //! per tactic and overall; KPIs; snapshots and their trends; the ATT&CK
-//! Navigator export. Reads the tests and the catalog; writes only snapshots.
+//! Navigator export. Reads test facts through the test-case module's
+//! published view and the catalog through its service; writes only snapshots.
+//! Depends on no other module's repository.
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod error;
 pub mod model;
 pub mod navigator;
 pub mod repo;
@@ -12,8 +15,10 @@ pub mod service;
 use aegis_core::Kernel;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
+use aegis_mod_techniques::CatalogService;
 
 pub use api::CoverageApi;
+pub use error::CoverageError;
 pub use model::Scope;
 pub use service::CoverageService;
 
@@ -22,9 +27,9 @@ pub struct CoverageModule {
 }
 
 impl CoverageModule {
-    pub fn new(kernel: &Kernel) -> Self {
+    pub fn new(kernel: &Kernel, catalog: CatalogService) -> Self {
         Self {
-            service: CoverageService::new(kernel.clone()),
+            service: CoverageService::new(kernel.clone(), catalog),
         }
     }
 
@@ -46,30 +51,33 @@ impl Module for CoverageModule {
     }
 
     fn jobs(&self) -> Vec<JobSpec> {
+        let (snapshots, retention) = (self.service.clone(), self.service.clone());
         vec![
             JobSpec::new(
                 "coverage_snapshot",
                 "0 10 2 * * *",
                 "Freezes the overall coverage and KPIs for trend charts",
-                |kernel: Kernel| async move {
-                    let snapshot = CoverageService::new(kernel)
-                        .take_snapshot("daily", &Scope::default())
-                        .await?;
-                    Ok(format!(
-                        "snapshot {}: {} techniques covered",
-                        snapshot.id, snapshot.kpis.techniques.covered
-                    ))
+                move |_kernel: Kernel| {
+                    let service = snapshots.clone();
+                    async move {
+                        let snapshot = service.take_snapshot("daily", &Scope::default()).await?;
+                        Ok(format!(
+                            "snapshot {}: {} techniques covered",
+                            snapshot.id, snapshot.kpis.techniques.covered
+                        ))
+                    }
                 },
             ),
             JobSpec::new(
                 "snapshot_retention",
                 "0 40 2 * * *",
                 "Deletes snapshots older than the retention window, never the newest",
-                |kernel: Kernel| async move {
-                    let removed = CoverageService::new(kernel)
-                        .apply_retention(aegis_core::time::now())
-                        .await?;
-                    Ok(format!("{removed} snapshots deleted"))
+                move |kernel: Kernel| {
+                    let service = retention.clone();
+                    async move {
+                        let removed = service.apply_retention(kernel.clock.now()).await?;
+                        Ok(format!("{removed} snapshots deleted"))
+                    }
                 },
             ),
         ]

@@ -6,6 +6,8 @@ use aegis_core::time::Timestamp;
 use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 
+use crate::error::CoverageError;
+
 /// Which tests count: one campaign, one platform, a date range on when the
 /// test ran (or was created, before it ran). Empty means everything.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Object)]
@@ -14,6 +16,48 @@ pub struct Scope {
     pub platform: Option<String>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+}
+
+impl Scope {
+    /// A scope from request parameters: dates the database can store, `from`
+    /// not after `to`, a campaign id that is an id, a trimmed lower-case
+    /// platform; empty values mean "any".
+    pub fn parse(
+        campaign_id: Option<String>,
+        platform: Option<String>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<Self, CoverageError> {
+        for (field, value) in [("from", from), ("to", to)] {
+            if value.is_some_and(|t| !aegis_core::time::storable(t)) {
+                return Err(CoverageError::invalid(
+                    field,
+                    "must be between the years 1970 and 9999",
+                ));
+            }
+        }
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(CoverageError::invalid("from", "must not be after to"));
+        }
+        let campaign_id = match campaign_id.filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(
+                uuid::Uuid::parse_str(&c)
+                    .map_err(|_| CoverageError::invalid("campaign_id", "expected an id (UUID)"))?
+                    .to_string(),
+            ),
+        };
+        Ok(Self {
+            campaign_id,
+            platform: platform
+                .map(|p| p.trim().to_lowercase())
+                .filter(|p| !p.is_empty()),
+            from,
+            to,
+        })
+    }
 }
 
 /// A technique's standing, from the latest completed test of each of its

@@ -1,11 +1,13 @@
 //! The aggregate queries behind coverage and KPIs, and snapshot storage.
 //! Every figure is computed by the database: no test is loaded into memory.
 //! Reads test facts through the test-case module's published view
-//! `test_cases_fact` and the catalog's tables, read-only.
+//! `test_cases_fact` and the catalog's tables, read-only. Writes (snapshots)
+//! go through the caller's connection, so the service decides what one unit
+//! of work is.
 
 use std::collections::BTreeMap;
 
-use aegis_core::db::Db;
+use aegis_core::db::{Conn, Db};
 use aegis_core::time::{self, Timestamp};
 
 use crate::model::{Kpis, Scope, Snapshot, Status, TechniqueCoverage};
@@ -162,10 +164,6 @@ impl CoverageRepo {
         Self { db }
     }
 
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     pub async fn techniques(
         &self,
         domain: &str,
@@ -269,7 +267,8 @@ impl CoverageRepo {
         Ok(middle.iter().sum::<i64>() as f64 / middle.len().max(1) as f64 / 1000.0)
     }
 
-    pub async fn insert_snapshot(&self, s: &Snapshot) -> Result<(), sqlx::Error> {
+    /// Stores `s` through `conn` (the caller's transaction).
+    pub async fn insert_snapshot(&self, conn: &mut Conn, s: &Snapshot) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO coverage_snapshot (id, taken_at, trigger_kind, campaign_id, scope, kpis, statuses)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -281,7 +280,7 @@ impl CoverageRepo {
         .bind(serde_json::to_string(&s.scope).unwrap_or_default())
         .bind(serde_json::to_string(&s.kpis).unwrap_or_default())
         .bind(serde_json::to_string(&s.statuses).unwrap_or_default())
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(())
     }
@@ -337,22 +336,18 @@ impl CoverageRepo {
         row.map(TryInto::try_into).transpose()
     }
 
-    pub async fn delete_snapshot(&self, id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM coverage_snapshot WHERE id = $1")
-            .bind(id)
-            .execute(self.db.pool())
-            .await?;
-        Ok(())
-    }
-
     /// Deletes snapshots taken before `cutoff`, never the newest one.
-    pub async fn delete_before(&self, cutoff: Timestamp) -> Result<u64, sqlx::Error> {
+    pub async fn delete_before(
+        &self,
+        conn: &mut Conn,
+        cutoff: Timestamp,
+    ) -> Result<u64, sqlx::Error> {
         let done = sqlx::query(
             "DELETE FROM coverage_snapshot WHERE taken_at < $1
                AND id <> (SELECT id FROM coverage_snapshot ORDER BY taken_at DESC, id DESC LIMIT 1)",
         )
         .bind(time::to_db(cutoff))
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(done.rows_affected())
     }

@@ -1,13 +1,22 @@
 //! Coverage, KPIs and snapshots: the queries come from the repository,
-//! the rules for combining them live here.
+//! the rules for combining them live here, and so do the transactions a
+//! snapshot is written in. The catalog is read through its service.
+//!
+//! The reads other modules use (`coverage`, `kpis_with`, `latest_snapshot`,
+//! `take_snapshot_in`) answer `sqlx::Error`; what the HTTP edge calls answers
+//! [`CoverageError`].
 
 use std::collections::BTreeMap;
 
 use aegis_core::Kernel;
-use aegis_core::time::{self, Timestamp};
+use aegis_core::auth::Principal;
+use aegis_core::db::Conn;
+use aegis_core::time::Timestamp;
+use aegis_mod_techniques::CatalogService;
 use aegis_mod_techniques::model::DEFAULT_DOMAIN;
-use aegis_mod_techniques::repo::CatalogRepo;
+use serde_json::json;
 
+use crate::error::CoverageError;
 use crate::model::{Counts, Coverage, Kpis, Scope, Snapshot, Status, TacticCoverage};
 use crate::repo::CoverageRepo;
 
@@ -38,20 +47,16 @@ pub struct SnapshotDiff {
 pub struct CoverageService {
     kernel: Kernel,
     repo: CoverageRepo,
-    catalog: CatalogRepo,
+    catalog: CatalogService,
 }
 
 impl CoverageService {
-    pub fn new(kernel: Kernel) -> Self {
+    pub fn new(kernel: Kernel, catalog: CatalogService) -> Self {
         Self {
             repo: CoverageRepo::new(kernel.db.clone()),
-            catalog: CatalogRepo::new(kernel.db.clone()),
             kernel,
+            catalog,
         }
-    }
-
-    pub fn repo(&self) -> &CoverageRepo {
-        &self.repo
     }
 
     /// Per technique, per tactic and overall. Revoked and deprecated
@@ -93,7 +98,7 @@ impl CoverageService {
         })
     }
 
-    pub async fn kpis(&self, scope: &Scope) -> Result<KpiReport, sqlx::Error> {
+    pub async fn kpis(&self, scope: &Scope) -> Result<KpiReport, CoverageError> {
         let coverage = self.coverage(scope).await?;
         let kpis = self.kpis_with(scope, &coverage).await?;
         let previous = self.repo.latest_for(scope).await?;
@@ -116,9 +121,24 @@ impl CoverageService {
         Ok(kpis)
     }
 
-    /// Freezes coverage and KPIs of `scope` now.
+    /// Freezes coverage and KPIs of `scope` now, on its own (the daily job).
     pub async fn take_snapshot(
         &self,
+        trigger: &str,
+        scope: &Scope,
+    ) -> Result<Snapshot, sqlx::Error> {
+        let mut tx = self.kernel.db.begin().await?;
+        let snapshot = self.take_snapshot_in(&mut tx, trigger, scope).await?;
+        tx.commit().await?;
+        Ok(snapshot)
+    }
+
+    /// Freezes coverage and KPIs of `scope` now as part of the caller's unit
+    /// of work (`&mut *tx`): the figures are read from the pool first, the
+    /// snapshot is written through `conn` and goes if the caller rolls back.
+    pub async fn take_snapshot_in(
+        &self,
+        conn: &mut Conn,
         trigger: &str,
         scope: &Scope,
     ) -> Result<Snapshot, sqlx::Error> {
@@ -126,13 +146,35 @@ impl CoverageService {
         let kpis = self.kpis_with(scope, &coverage).await?;
         let snapshot = Snapshot {
             id: uuid::Uuid::now_v7().to_string(),
-            taken_at: time::now(),
+            taken_at: self.kernel.clock.now(),
             trigger: trigger.into(),
             scope: scope.clone(),
             kpis,
             statuses: coverage.statuses(),
         };
-        self.repo.insert_snapshot(&snapshot).await?;
+        self.repo.insert_snapshot(conn, &snapshot).await?;
+        Ok(snapshot)
+    }
+
+    /// A snapshot a user asks for, recorded in the audit log with it.
+    pub async fn take_snapshot_for(
+        &self,
+        who: &Principal,
+        scope: &Scope,
+    ) -> Result<Snapshot, CoverageError> {
+        let mut tx = self.kernel.db.begin().await?;
+        let snapshot = self.take_snapshot_in(&mut tx, "manual", scope).await?;
+        self.kernel
+            .audit
+            .record_about_in(
+                &mut tx,
+                Some((who.user_id.as_str(), who.username.as_str())),
+                "snapshot.create",
+                ("snapshot", &snapshot.id),
+                json!({ "trigger": snapshot.trigger, "scope": snapshot.scope }),
+            )
+            .await?;
+        tx.commit().await?;
         Ok(snapshot)
     }
 
@@ -141,17 +183,32 @@ impl CoverageService {
         self.repo.latest_for(scope).await
     }
 
-    pub async fn snapshot(&self, id: &str) -> Result<Option<Snapshot>, sqlx::Error> {
-        self.repo.snapshot(id).await
+    /// One snapshot with every technique's status.
+    pub async fn snapshot(&self, id: &str) -> Result<Snapshot, CoverageError> {
+        self.repo
+            .snapshot(id)
+            .await?
+            .ok_or(CoverageError::SnapshotNotFound)
+    }
+
+    /// Snapshots (of one campaign, or all), newest first, without the
+    /// per-technique statuses; and how many there are.
+    pub async fn snapshots(
+        &self,
+        campaign_id: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Snapshot>, i64), CoverageError> {
+        Ok(self.repo.snapshots(campaign_id, limit, offset).await?)
     }
 
     /// What changed from snapshot `from` to snapshot `to`.
-    pub async fn diff(&self, from: &str, to: &str) -> Result<Option<SnapshotDiff>, sqlx::Error> {
+    pub async fn diff(&self, from: &str, to: &str) -> Result<SnapshotDiff, CoverageError> {
         let (Some(from), Some(to)) = (
             self.repo.snapshot(from).await?,
             self.repo.snapshot(to).await?,
         ) else {
-            return Ok(None);
+            return Err(CoverageError::SnapshotNotFound);
         };
         let mut ids: Vec<&String> = from.statuses.keys().chain(to.statuses.keys()).collect();
         ids.sort();
@@ -169,21 +226,25 @@ impl CoverageService {
             })
             .collect();
         let kpi_change = kpi_change(&from.kpis, &to.kpis);
-        Ok(Some(SnapshotDiff {
+        Ok(SnapshotDiff {
             from,
             to,
             changed,
             kpi_change,
-        }))
+        })
     }
 
     /// Deletes snapshots older than the retention window as of `now`; the
     /// newest always stays.
     pub async fn apply_retention(&self, now: Timestamp) -> Result<u64, sqlx::Error> {
         let days = i64::from(self.kernel.settings.coverage.snapshot_retention_days);
-        self.repo
-            .delete_before(now - chrono::Duration::days(days))
-            .await
+        let mut tx = self.kernel.db.begin().await?;
+        let removed = self
+            .repo
+            .delete_before(&mut tx, now - chrono::Duration::days(days))
+            .await?;
+        tx.commit().await?;
+        Ok(removed)
     }
 }
 
@@ -222,11 +283,11 @@ pub fn kpi_change(before: &Kpis, after: &Kpis) -> BTreeMap<String, f64> {
 
 impl CoverageService {
     /// The synced Enterprise ATT&CK release, e.g. `18.1`.
-    pub async fn attack_version(&self) -> Result<Option<String>, sqlx::Error> {
+    pub async fn attack_version(&self) -> Result<Option<String>, CoverageError> {
         Ok(self
             .catalog
             .release(DEFAULT_DOMAIN)
             .await?
-            .map(|(release, _)| release.version))
+            .map(|release| release.version))
     }
 }

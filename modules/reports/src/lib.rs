@@ -14,6 +14,7 @@ pub mod service;
 use aegis_core::Kernel;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
+use aegis_mod_campaigns::CampaignService;
 use aegis_mod_coverage::CoverageService;
 use aegis_mod_plugins::PluginService;
 
@@ -25,9 +26,14 @@ pub struct ReportsModule {
 }
 
 impl ReportsModule {
-    pub fn new(kernel: &Kernel, coverage: CoverageService, plugins: PluginService) -> Self {
+    pub fn new(
+        kernel: &Kernel,
+        coverage: CoverageService,
+        campaigns: CampaignService,
+        plugins: PluginService,
+    ) -> Self {
         Self {
-            service: ReportService::new(kernel.clone(), coverage, plugins),
+            service: ReportService::new(kernel.clone(), coverage, campaigns, plugins),
         }
     }
 
@@ -53,7 +59,7 @@ impl Module for ReportsModule {
             move |_kernel: Kernel| {
                 let service = service.clone();
                 async move {
-                    let failed = fail_stale(&service).await?;
+                    let failed = service.fail_stale().await?;
                     Ok(format!("{failed} unfinished reports marked failed"))
                 }
             },
@@ -62,20 +68,10 @@ impl Module for ReportsModule {
 
     /// Reports a stopped server left unfinished are marked failed.
     async fn start(&self, _kernel: &Kernel) -> anyhow::Result<()> {
-        let failed = fail_stale(&self.service).await?;
+        let failed = self.service.fail_stale().await?;
         if failed > 0 {
             tracing::warn!("{failed} unfinished reports marked failed");
         }
         Ok(())
     }
-}
-
-/// A report takes seconds; one unfinished after this long lost its server.
-/// Others may be in progress on another replica, so younger ones are left.
-const STALE_AFTER_MINUTES: i64 = 30;
-
-async fn fail_stale(service: &ReportService) -> Result<u64, sqlx::Error> {
-    let now = aegis_core::time::now();
-    let before = now - chrono::Duration::minutes(STALE_AFTER_MINUTES);
-    service.repo().fail_unfinished(before, now).await
 }

@@ -1,6 +1,7 @@
-//! SQL for reports.
+//! SQL for reports. Writes go through the caller's connection (a
+//! transaction when an audit event goes with them); reads use the pool.
 
-use aegis_core::db::{Db, decode_opt_time, decode_time};
+use aegis_core::db::{Conn, Db, decode_opt_time, decode_time};
 use aegis_core::time::{self, Timestamp};
 
 use crate::model::{Report, ReportKind, ReportStatus};
@@ -54,6 +55,15 @@ impl TryFrom<ReportRow> for Report {
     }
 }
 
+/// Where a generated report's file is and what it is.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredFile<'a> {
+    pub storage_key: &'a str,
+    pub media_type: &'a str,
+    pub file_name: &'a str,
+    pub size_bytes: i64,
+}
+
 #[derive(Clone, Debug)]
 pub struct ReportRepo {
     db: Db,
@@ -64,7 +74,7 @@ impl ReportRepo {
         Self { db }
     }
 
-    pub async fn insert(&self, r: &Report) -> Result<(), sqlx::Error> {
+    pub async fn insert(&self, conn: &mut Conn, r: &Report) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO reports_report (id, kind, format, title, campaign_id, platform, status,
                 progress, created_at, created_by)
@@ -78,7 +88,7 @@ impl ReportRepo {
         .bind(&r.platform)
         .bind(time::to_db(r.created_at))
         .bind(&r.created_by)
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(())
     }
@@ -132,6 +142,7 @@ impl ReportRepo {
 
     pub async fn progress(
         &self,
+        conn: &mut Conn,
         id: &str,
         status: ReportStatus,
         progress: i64,
@@ -140,18 +151,17 @@ impl ReportRepo {
             .bind(id)
             .bind(status.as_str())
             .bind(progress)
-            .execute(self.db.pool())
+            .execute(conn)
             .await?;
         Ok(())
     }
 
+    /// Records the stored file of report `id`; false when the row is gone.
     pub async fn ready(
         &self,
+        conn: &mut Conn,
         id: &str,
-        storage_key: &str,
-        media_type: &str,
-        file_name: &str,
-        size_bytes: i64,
+        file: &StoredFile<'_>,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
@@ -160,22 +170,28 @@ impl ReportRepo {
              WHERE id = $1",
         )
         .bind(id)
-        .bind(storage_key)
-        .bind(media_type)
-        .bind(file_name)
-        .bind(size_bytes)
+        .bind(file.storage_key)
+        .bind(file.media_type)
+        .bind(file.file_name)
+        .bind(file.size_bytes)
         .bind(time::to_db(at))
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn failed(&self, id: &str, error: &str, at: Timestamp) -> Result<(), sqlx::Error> {
+    pub async fn failed(
+        &self,
+        conn: &mut Conn,
+        id: &str,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE reports_report SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1")
             .bind(id)
             .bind(error)
             .bind(time::to_db(at))
-            .execute(self.db.pool())
+            .execute(conn)
             .await?;
         Ok(())
     }
@@ -184,6 +200,7 @@ impl ReportRepo {
     /// server generating them stopped, so they will not finish.
     pub async fn fail_unfinished(
         &self,
+        conn: &mut Conn,
         before: Timestamp,
         at: Timestamp,
     ) -> Result<u64, sqlx::Error> {
@@ -193,15 +210,15 @@ impl ReportRepo {
         )
         .bind(time::to_db(at))
         .bind(time::to_db(before))
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(done.rows_affected())
     }
 
-    pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete(&self, conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM reports_report WHERE id = $1")
             .bind(id)
-            .execute(self.db.pool())
+            .execute(conn)
             .await?;
         Ok(done.rows_affected() == 1)
     }

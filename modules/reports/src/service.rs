@@ -1,15 +1,19 @@
 //! Report generation: a request is recorded and answered at once; the data
 //! is gathered once, rendered in the chosen format (built-in or plugin) and
-//! stored, with the progress kept on the report's row.
+//! stored, with the progress kept on the report's row. A request and its
+//! audit event are written in one transaction, and so are a deletion and
+//! its event; a stored file whose row is gone is harmless (the file is
+//! removed after the row, and never served without one).
 
 use std::collections::BTreeMap;
 
 use aegis_core::Kernel;
 use aegis_core::auth::Principal;
+use aegis_core::db::Conn;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{Kpi, PluginKind, ReportData, TacticCoverage};
-use aegis_core::time;
-use aegis_mod_campaigns::CampaignRepo;
+use aegis_core::time::Timestamp;
+use aegis_mod_campaigns::CampaignService;
 use aegis_mod_coverage::model::TechniqueCoverage;
 use aegis_mod_coverage::{CoverageService, Scope};
 use aegis_mod_plugins::PluginService;
@@ -21,7 +25,7 @@ use crate::document::Document;
 use crate::error::ReportsError;
 use crate::model::{Report, ReportKind, ReportStatus};
 use crate::render;
-use crate::repo::ReportRepo;
+use crate::repo::{ReportRepo, StoredFile};
 
 pub const PLUGIN_FORMAT_PREFIX: &str = "plugin:";
 
@@ -57,25 +61,58 @@ pub struct ReportService {
     repo: ReportRepo,
     coverage: CoverageService,
     plugins: PluginService,
-    campaigns: CampaignRepo,
+    campaigns: CampaignService,
     views: TestCaseReads,
 }
 
+/// A report takes seconds; one unfinished after this long lost its server.
+/// Others may be in progress on another replica, so younger ones are left.
+const STALE_AFTER_MINUTES: i64 = 30;
+
 impl ReportService {
-    pub fn new(kernel: Kernel, coverage: CoverageService, plugins: PluginService) -> Self {
+    pub fn new(
+        kernel: Kernel,
+        coverage: CoverageService,
+        campaigns: CampaignService,
+        plugins: PluginService,
+    ) -> Self {
         Self {
             running: std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_GENERATIONS)),
             repo: ReportRepo::new(kernel.db.clone()),
-            campaigns: CampaignRepo::new(kernel.db.clone()),
             views: TestCaseReads::new(kernel.db.clone()),
             kernel,
             coverage,
+            campaigns,
             plugins,
         }
     }
 
-    pub fn repo(&self) -> &ReportRepo {
-        &self.repo
+    /// Runs one unaudited write of the generation's bookkeeping on a pooled
+    /// connection.
+    async fn write<T>(
+        &self,
+        work: impl AsyncFnOnce(&ReportRepo, &mut Conn) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        let mut conn = self.kernel.db.pool().acquire().await?;
+        work(&self.repo, &mut conn).await
+    }
+
+    /// Marks failed the reports still unfinished that were asked for long
+    /// enough ago that no server can still be generating them.
+    pub async fn fail_stale(&self) -> Result<u64, sqlx::Error> {
+        let now = self.kernel.clock.now();
+        let before = now - chrono::Duration::minutes(STALE_AFTER_MINUTES);
+        self.fail_unfinished(before, now).await
+    }
+
+    /// Marks failed, as of `at`, the reports unfinished since before `before`.
+    pub async fn fail_unfinished(
+        &self,
+        before: Timestamp,
+        at: Timestamp,
+    ) -> Result<u64, sqlx::Error> {
+        self.write(async |repo, conn| repo.fail_unfinished(conn, before, at).await)
+            .await
     }
 
     /// Built-in formats, then every enabled report-format plugin.
@@ -125,7 +162,7 @@ impl ReportService {
             ));
         }
         let campaign = match &request.campaign_id {
-            Some(id) => self.campaigns.get(id).await?,
+            Some(id) => self.campaigns.find(id).await?,
             None => None,
         };
         if request.campaign_id.is_some() && campaign.is_none() {
@@ -170,12 +207,14 @@ impl ReportService {
             media_type: None,
             file_name: None,
             size_bytes: None,
-            created_at: time::now(),
+            created_at: self.kernel.clock.now(),
             created_by: who.username.clone(),
             finished_at: None,
         };
-        self.repo.insert(&report).await?;
+        let mut tx = self.kernel.db.begin().await?;
+        self.repo.insert(&mut tx, &report).await?;
         self.audit(
+            &mut tx,
             who,
             "report.generate",
             &report.id,
@@ -184,7 +223,8 @@ impl ReportService {
                 "campaign_id": report.campaign_id, "platform": report.platform,
             }),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
         let (this, queued) = (self.clone(), report.clone());
         tokio::spawn(async move { this.generate(queued).await });
         Ok(report)
@@ -197,7 +237,11 @@ impl ReportService {
         if let Err(error) = self.try_generate(&report).await {
             tracing::warn!(report = %report.id, "report failed: {error}");
             let error = aegis_core::text::truncate(&error, 2_000);
-            if let Err(e) = self.repo.failed(&report.id, error, time::now()).await {
+            let at = self.kernel.clock.now();
+            if let Err(e) = self
+                .write(async |repo, conn| repo.failed(conn, &report.id, error, at).await)
+                .await
+            {
                 tracing::error!(error = %e, "cannot record a failed report");
             }
         }
@@ -205,15 +249,9 @@ impl ReportService {
 
     async fn try_generate(&self, report: &Report) -> Result<(), String> {
         let db = |e: sqlx::Error| format!("cannot read the data: {e}");
-        self.repo
-            .progress(&report.id, ReportStatus::Running, 10)
-            .await
-            .map_err(db)?;
+        self.progress(&report.id, 10).await.map_err(db)?;
         let document = self.gather(report).await.map_err(db)?;
-        self.repo
-            .progress(&report.id, ReportStatus::Running, 50)
-            .await
-            .map_err(db)?;
+        self.progress(&report.id, 50).await.map_err(db)?;
         let (bytes, media_type, extension) = match report.format.strip_prefix(PLUGIN_FORMAT_PREFIX)
         {
             Some(plugin_id) => {
@@ -250,10 +288,7 @@ impl ReportService {
                 )
             }
         };
-        self.repo
-            .progress(&report.id, ReportStatus::Running, 90)
-            .await
-            .map_err(db)?;
+        self.progress(&report.id, 90).await.map_err(db)?;
         let key = format!("reports/{}.{extension}", report.id);
         let size = bytes.len() as i64;
         self.kernel
@@ -262,9 +297,15 @@ impl ReportService {
             .await
             .map_err(|e| format!("cannot store the file: {e}"))?;
         let file_name = format!("{}.{extension}", file_stem(&report.title));
+        let file = StoredFile {
+            storage_key: &key,
+            media_type: &media_type,
+            file_name: &file_name,
+            size_bytes: size,
+        };
+        let at = self.kernel.clock.now();
         if !self
-            .repo
-            .ready(&report.id, &key, &media_type, &file_name, size, time::now())
+            .write(async |repo, conn| repo.ready(conn, &report.id, &file, at).await)
             .await
             .map_err(db)?
         {
@@ -272,6 +313,15 @@ impl ReportService {
             let _ = self.kernel.storage.delete(&key).await;
         }
         Ok(())
+    }
+
+    /// The report is running, `percent` done.
+    async fn progress(&self, id: &str, percent: i64) -> Result<(), sqlx::Error> {
+        self.write(async |repo, conn| {
+            repo.progress(conn, id, ReportStatus::Running, percent)
+                .await
+        })
+        .await
     }
 
     /// Everything the report shows, read once.
@@ -304,7 +354,7 @@ impl ReportService {
         if let Some(id) = &report.campaign_id {
             let name = self
                 .campaigns
-                .get(id)
+                .find(id)
                 .await?
                 .map(|c| c.fields.name)
                 .unwrap_or_else(|| id.clone());
@@ -359,7 +409,7 @@ impl ReportService {
         let data = ReportData {
             title: report.title.clone(),
             kind: report.kind.as_str().into(),
-            generated_at: time::now().timestamp(),
+            generated_at: self.kernel.clock.now().timestamp(),
             scope: if scope_words.is_empty() {
                 "all tests".into()
             } else {
@@ -418,27 +468,46 @@ impl ReportService {
         Ok((report, bytes))
     }
 
+    /// Deletes the row with its audit event, then the file: a file left
+    /// behind by a failure is never served without its row.
     pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), ReportsError> {
         let report = self.get(id).await?;
-        if !self.repo.delete(id).await? {
+        let mut tx = self.kernel.db.begin().await?;
+        if !self.repo.delete(&mut tx, id).await? {
             return Err(ReportsError::NotFound);
         }
+        self.audit(
+            &mut tx,
+            who,
+            "report.delete",
+            id,
+            json!({"title": report.title}),
+        )
+        .await?;
+        tx.commit().await?;
         if let Some(key) = &report.storage_key
             && let Err(e) = self.kernel.storage.delete(key).await
         {
             tracing::warn!(key, error = %e, "cannot remove a report file");
         }
-        self.audit(who, "report.delete", id, json!({"title": report.title}))
-            .await;
         Ok(())
     }
 
-    async fn audit(&self, who: &Principal, action: &str, id: &str, detail: serde_json::Value) {
+    /// Writes the audit event about report `id` through `conn`, the change's
+    /// transaction.
+    async fn audit(
+        &self,
+        conn: &mut Conn,
+        who: &Principal,
+        action: &str,
+        id: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
         let actor = Some((who.user_id.as_str(), who.username.as_str()));
         self.kernel
             .audit
-            .record_about(actor, action, ("report", id), detail)
-            .await;
+            .record_about_in(conn, actor, action, ("report", id), detail)
+            .await
     }
 }
 

@@ -5,6 +5,7 @@
 use aegis_core::Kernel;
 
 use crate::repo::{CatalogRepo, StoredTactic, StoredTechnique};
+use crate::stix::Release;
 
 #[derive(Clone)]
 pub struct CatalogService {
@@ -30,5 +31,10 @@ impl CatalogService {
     /// The tactics of `domain` in matrix order.
     pub async fn tactics(&self, domain: &str) -> Result<Vec<StoredTactic>, sqlx::Error> {
         self.repo.tactics(domain).await
+    }
+
+    /// The release of `domain` last synced, if any.
+    pub async fn release(&self, domain: &str) -> Result<Option<Release>, sqlx::Error> {
+        Ok(self.repo.release(domain).await?.map(|(release, _)| release))
     }
 }

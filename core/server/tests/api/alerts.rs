@@ -27,7 +27,10 @@ fn service(app: &TestApp) -> AlertService {
     let plugins = PluginService::new(app.kernel.clone(), Arc::new(host));
     AlertService::new(
         app.kernel.clone(),
-        CoverageService::new(app.kernel.clone()),
+        CoverageService::new(
+            app.kernel.clone(),
+            aegis_mod_techniques::CatalogService::new(&app.kernel),
+        ),
         plugins,
     )
 }

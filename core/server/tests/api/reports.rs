@@ -365,10 +365,11 @@ async fn stale_unfinished_reports_are_failed(stack: Stack) {
         created_by: "admin".into(),
         finished_at: None,
     };
-    repo.insert(&queued("old", 120)).await.unwrap();
-    repo.insert(&queued("young", 5)).await.unwrap();
+    let mut conn = app.kernel.db.pool().acquire().await.unwrap();
+    repo.insert(&mut conn, &queued("old", 120)).await.unwrap();
+    repo.insert(&mut conn, &queued("young", 5)).await.unwrap();
     let failed = repo
-        .fail_unfinished(now - chrono::Duration::minutes(30), now)
+        .fail_unfinished(&mut conn, now - chrono::Duration::minutes(30), now)
         .await
         .unwrap();
     assert_eq!(failed, 1);

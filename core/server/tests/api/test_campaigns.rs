@@ -183,6 +183,33 @@ async fn campaigns_move_from_planned_to_completed(stack: Stack) {
     assert_eq!(snapshots.body["total"], 1);
     assert_eq!(snapshots.body["items"][0]["trigger"], "campaign");
     assert_eq!(snapshots.body["items"][0]["kpis"]["completed"], 2);
+    // Every change has its audit event; completion's names its snapshot.
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?action=campaign.&target_type=campaign&target_id={id}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(audit.status, 200, "{:?}", audit.body);
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "campaign.completed",
+            "campaign.active",
+            "campaign.update",
+            "campaign.create"
+        ]
+    );
+    assert_eq!(
+        audit.body["items"][0]["detail"]["snapshot_id"],
+        snapshots.body["items"][0]["id"]
+    );
     let again = app
         .post(
             &format!("/api/v1/campaigns/{id}/activate"),
@@ -219,6 +246,17 @@ async fn campaigns_move_from_planned_to_completed(stack: Stack) {
         .status,
         204
     );
+    let deleted = app
+        .get(
+            &format!(
+                "/api/v1/audit?action=campaign.delete&target_type=campaign&target_id={}",
+                empty["id"].as_str().unwrap()
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(deleted.body["total"], 1, "{:?}", deleted.body);
+    assert_eq!(deleted.body["items"][0]["detail"]["name"], "empty");
 }
 
 async fn every_sample_layer_imports(stack: Stack) {

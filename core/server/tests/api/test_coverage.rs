@@ -435,7 +435,10 @@ async fn snapshots_diff_and_age_out(stack: Stack) {
     );
 
     // Retention with a controllable clock: a year on, only the newest stays.
-    let service = aegis_mod_coverage::CoverageService::new(app.kernel.clone());
+    let service = aegis_mod_coverage::CoverageService::new(
+        app.kernel.clone(),
+        aegis_mod_techniques::CatalogService::new(&app.kernel),
+    );
     let now = aegis_core::time::now();
     assert_eq!(service.apply_retention(now).await.unwrap(), 0);
     let later = now + chrono::Duration::days(366);
