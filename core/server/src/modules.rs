@@ -50,7 +50,12 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let (techniques_api, mitre_sync_api) = techniques.apis();
     // Tests ask campaigns whether one exists through a port; campaigns use tests.
     let campaign_directory = Arc::new(CampaignRepo::new(kernel.db.clone()));
-    let tests = TestCasesModule::new(kernel, identity.clone(), campaign_directory);
+    let tests = TestCasesModule::new(
+        kernel,
+        identity.clone(),
+        campaign_directory,
+        techniques.catalog().clone(),
+    );
     let (tests_api, evidence_api, templates_api) = tests.apis();
     let coverage = CoverageModule::new(kernel);
     let campaigns = CampaignsModule::new(kernel, tests.tests().clone(), coverage.service().clone());

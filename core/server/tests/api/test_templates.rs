@@ -236,7 +236,12 @@ async fn the_whole_atomic_red_team_corpus_imports_once(stack: Stack) {
     let campaigns = std::sync::Arc::new(aegis_mod_campaigns::CampaignRepo::new(
         app.kernel.db.clone(),
     ));
-    let module = aegis_mod_test_cases::TestCasesModule::new(&app.kernel, identity, campaigns);
+    let module = aegis_mod_test_cases::TestCasesModule::new(
+        &app.kernel,
+        identity,
+        campaigns,
+        aegis_mod_techniques::CatalogService::new(&app.kernel),
+    );
     let actor = aegis_core::concurrency::Actor {
         user_id: "test".into(),
         username: "corpus-test".into(),
