@@ -63,7 +63,7 @@ impl TryFrom<EvidenceRow> for EvidenceRecord {
 const COLUMNS: &str = "id, test_id, side, file_name, media_type, size_bytes, sha256, storage_key, description, uploaded_by_id, uploaded_by_name, uploaded_at";
 
 #[derive(Clone, Debug)]
-pub struct EvidenceRepo {
+pub(crate) struct EvidenceRepo {
     db: Db,
 }
 

@@ -1,7 +1,10 @@
 //! Test cases: the heart of Aegis, where red and blue record what happened.
 //! Test cases and their state machine, evidence files, templates and the
-//! Atomic Red Team import. Depends on the kernel, and reads the ATT&CK
-//! catalog through `aegis_mod_techniques::CatalogService` only.
+//! Atomic Red Team import. Depends on the kernel, and checks techniques
+//! through `aegis_mod_techniques::CatalogService`. (The test queries in
+//! `repo` still join the catalog's `techniques_technique` table to name a
+//! test's technique and flag revoked ones; that join waits for a published
+//! catalog view.)
 //!
 //! The boundary. The `test_cases_*` tables belong to this module alone;
 //! other modules reach test cases only through what it publishes:
@@ -16,7 +19,8 @@
 //! A change to a table here stays inside the module as long as the view and
 //! those types keep their meaning. Inside: handlers (`api`) call services
 //! only; services own the transactions and write each change's audit event
-//! in the change's transaction; repositories take the caller's connection.
+//! in the change's transaction; repositories (crate-private) take the
+//! caller's connection for writes.
 #![forbid(unsafe_code)]
 
 pub mod api;

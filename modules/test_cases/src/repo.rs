@@ -168,7 +168,7 @@ impl TestRow {
 }
 
 #[derive(Clone, Debug)]
-pub struct TestRepo {
+pub(crate) struct TestRepo {
     db: Db,
 }
 

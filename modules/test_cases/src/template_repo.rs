@@ -91,14 +91,14 @@ impl TryFrom<TemplateRow> for TemplateRecord {
 
 /// What an import upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upserted {
+pub(crate) enum Upserted {
     Created,
     Updated,
     Unchanged,
 }
 
 #[derive(Clone, Debug)]
-pub struct TemplateRepo {
+pub(crate) struct TemplateRepo {
     db: Db,
 }
 

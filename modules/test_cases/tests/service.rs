@@ -1,6 +1,7 @@
 //! The test-case services and repositories on both stacks, without the HTTP
 //! server: the life of a test with its versions, and the unit of work of
 //! every change (the row and its audit event commit or fail together).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
