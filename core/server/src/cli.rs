@@ -315,7 +315,12 @@ async fn import_atomics(settings: Settings, dir: &std::path::Path) -> anyhow::Re
     }
     let identity = aegis_mod_users::UsersModule::new(&kernel).identity_resolver();
     let campaigns = aegis_mod_campaigns::campaign_directory(&kernel);
-    let tests = aegis_mod_test_cases::TestCasesModule::new(&kernel, identity, campaigns);
+    let tests = aegis_mod_test_cases::TestCasesModule::new(
+        &kernel,
+        identity,
+        campaigns,
+        aegis_mod_techniques::CatalogService::new(&kernel),
+    );
     let actor = aegis_core::concurrency::Actor {
         user_id: "cli".into(),
         username: "aegis-cli".into(),

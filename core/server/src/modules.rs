@@ -49,7 +49,12 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let techniques = TechniquesModule::new(kernel);
     let (techniques_api, mitre_sync_api) = techniques.apis();
     // Tests ask campaigns whether one exists through a port; campaigns use tests.
-    let tests = TestCasesModule::new(kernel, identity.clone(), campaign_directory(kernel));
+    let tests = TestCasesModule::new(
+        kernel,
+        identity.clone(),
+        campaign_directory(kernel),
+        techniques.catalog().clone(),
+    );
     let (tests_api, evidence_api, templates_api) = tests.apis();
     let coverage = CoverageModule::new(kernel, techniques.catalog().clone());
     let campaigns = CampaignsModule::new(

@@ -1,10 +1,10 @@
 //! Evidence files: streamed to object storage while their SHA-256 is
 //! computed, never held whole in memory. A row exists only for a stored
 //! object; an object without a row (a crash mid-way) is swept by a job.
+//! The row and its audit event are one transaction.
 
 use aegis_core::Kernel;
 use aegis_core::auth::{Principal, Role};
-use aegis_core::time;
 use futures::Stream;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::TestCaseError;
 use crate::evidence_repo::{EvidenceRecord, EvidenceRepo};
-use crate::service::TestService;
+use crate::service::{TestService, audit_test};
 use crate::workflow::{EvidenceRefusal, TestState, evidence_side};
 
 /// Objects under this prefix are evidence: `evidence/{test_id}/{evidence_id}`.
@@ -44,10 +44,6 @@ impl EvidenceService {
             kernel,
             tests,
         }
-    }
-
-    pub fn repo(&self) -> &EvidenceRepo {
-        &self.repo
     }
 
     /// Streams `body` into storage and records it. On any failure nothing
@@ -151,44 +147,65 @@ impl EvidenceService {
             description: meta.description.trim().to_owned(),
             uploaded_by_id: who.user_id.clone(),
             uploaded_by_name: who.username.clone(),
-            uploaded_at: time::now(),
+            uploaded_at: self.kernel.clock.now(),
         };
-        let open: Vec<&str> = side.open_states().iter().map(|s| s.as_str()).collect();
-        match self.repo.insert_if_open(&record, &open).await {
-            Ok(true) => {}
+        match self.record_upload(who, &record).await {
+            Ok(true) => Ok(record),
             Ok(false) => {
                 // The test moved on while the bytes streamed in.
                 self.remove_object(&key).await;
                 let now = self.tests.get(test_id).await?;
-                return Err(refused(
+                Err(refused(
                     evidence_side(who.role, now.state)
                         .err()
                         .unwrap_or(EvidenceRefusal::State),
                     who.role,
                     now.state,
-                ));
+                ))
             }
             Err(error) => {
+                // Neither row nor event was committed: the object goes too.
                 self.remove_object(&key).await;
-                return Err(error.into());
+                Err(error.into())
             }
         }
-        self.tests
-            .audit(
-                who,
-                "test.evidence_add",
-                test_id,
-                json!({
-                    "evidence_id": record.id,
-                    "side": side.as_str(),
-                    "file_name": record.file_name,
-                    "media_type": record.media_type,
-                    "size_bytes": record.size_bytes,
-                    "sha256": record.sha256,
-                }),
-            )
-            .await;
-        Ok(record)
+    }
+
+    /// The row of a stored object and its audit event, in one transaction,
+    /// if the test is still open to the record's side; false when it moved on.
+    async fn record_upload(
+        &self,
+        who: &Principal,
+        record: &EvidenceRecord,
+    ) -> Result<bool, sqlx::Error> {
+        let open: Vec<&str> = record
+            .side
+            .open_states()
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        let mut tx = self.kernel.db.begin().await?;
+        if !self.repo.insert_if_open(&mut tx, record, &open).await? {
+            return Ok(false);
+        }
+        audit_test(
+            &self.kernel,
+            &mut tx,
+            &self.tests.actor(who),
+            "test.evidence_add",
+            &record.test_id,
+            json!({
+                "evidence_id": record.id,
+                "side": record.side.as_str(),
+                "file_name": record.file_name,
+                "media_type": record.media_type,
+                "size_bytes": record.size_bytes,
+                "sha256": record.sha256,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn remove_object(&self, key: &str) {
@@ -247,17 +264,21 @@ impl EvidenceService {
                 state: test.state.as_str().into(),
             });
         }
-        // Row first: a failure after it leaves an object for the sweep, never a row without a file.
-        if self.repo.delete(id).await? {
+        // Row (and its event) first: a failure after the commit leaves an
+        // object for the sweep, never a row without a file.
+        let mut tx = self.kernel.db.begin().await?;
+        if self.repo.delete(&mut tx, id).await? {
+            audit_test(
+                &self.kernel,
+                &mut tx,
+                &self.tests.actor(who),
+                "test.evidence_delete",
+                test_id,
+                json!({ "evidence_id": id, "file_name": record.file_name, "sha256": record.sha256 }),
+            )
+            .await?;
+            tx.commit().await?;
             self.remove_object(&record.storage_key).await;
-            self.tests
-                .audit(
-                    who,
-                    "test.evidence_delete",
-                    test_id,
-                    json!({ "evidence_id": id, "file_name": record.file_name, "sha256": record.sha256 }),
-                )
-                .await;
         }
         Ok(())
     }
@@ -267,7 +288,7 @@ impl EvidenceService {
 /// (their upload cannot still be running). Returns how many went.
 pub async fn sweep_orphans(kernel: &Kernel, grace: chrono::Duration) -> Result<u64, TestCaseError> {
     use futures::TryStreamExt;
-    let cutoff = time::now() - grace;
+    let cutoff = kernel.clock.now() - grace;
     let repo = EvidenceRepo::new(kernel.db.clone());
     let operator = kernel.storage.operator();
     let mut lister = operator.lister_with(PREFIX).recursive(true).await?;

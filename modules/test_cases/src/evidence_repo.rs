@@ -1,6 +1,7 @@
 //! SQL for evidence rows; the files themselves live in object storage.
+//! Writes go through the caller's connection (`&mut *tx`), reads use the pool.
 
-use aegis_core::db::{Db, decode_time};
+use aegis_core::db::{Conn, Db, decode_time};
 use aegis_core::time::{self, Timestamp};
 
 use crate::workflow::Side;
@@ -62,7 +63,7 @@ impl TryFrom<EvidenceRow> for EvidenceRecord {
 const COLUMNS: &str = "id, test_id, side, file_name, media_type, size_bytes, sha256, storage_key, description, uploaded_by_id, uploaded_by_name, uploaded_at";
 
 #[derive(Clone, Debug)]
-pub struct EvidenceRepo {
+pub(crate) struct EvidenceRepo {
     db: Db,
 }
 
@@ -75,6 +76,7 @@ impl EvidenceRepo {
     /// upload may have taken minutes); false when the test moved on.
     pub async fn insert_if_open(
         &self,
+        conn: &mut Conn,
         e: &EvidenceRecord,
         open_states: &[&str],
     ) -> Result<bool, sqlx::Error> {
@@ -103,7 +105,7 @@ impl EvidenceRepo {
         .bind(time::to_db(e.uploaded_at))
         .bind(first)
         .bind(second)
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -135,10 +137,10 @@ impl EvidenceRepo {
     }
 
     /// Deletes the row; false when it was already gone.
-    pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete(&self, conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM test_cases_evidence WHERE id = $1")
             .bind(id)
-            .execute(self.db.pool())
+            .execute(conn)
             .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -1,6 +1,26 @@
-//! Tests: the heart of Aegis, where red and blue record what happened. Test
-//! cases and their state machine, evidence files, templates and the Atomic
-//! Red Team import. Depends on the kernel, and reads the techniques catalog.
+//! Test cases: the heart of Aegis, where red and blue record what happened.
+//! Test cases and their state machine, evidence files, templates and the
+//! Atomic Red Team import. Depends on the kernel, and checks techniques
+//! through `aegis_mod_techniques::CatalogService`. (The test queries in
+//! `repo` still join the catalog's `techniques_technique` table to name a
+//! test's technique and flag revoked ones; that join waits for a published
+//! catalog view.)
+//!
+//! The boundary. The `test_cases_*` tables belong to this module alone;
+//! other modules reach test cases only through what it publishes:
+//! - SQL: the `test_cases_fact` view (created by the module's migrations),
+//!   one row per test with its facts (state, outcomes, times, procedure key);
+//! - Rust: [`read::TestCaseReads`] (the views alert rules, reports and
+//!   plugins see) and [`TestService`] (create, read and change a test, under
+//!   its rules, from another module's workflow);
+//! - the [`service::CampaignDirectory`] port, which the campaigns module
+//!   implements so this one never reads campaign tables.
+//!
+//! A change to a table here stays inside the module as long as the view and
+//! those types keep their meaning. Inside: handlers (`api`) call services
+//! only; services own the transactions and write each change's audit event
+//! in the change's transaction; repositories (crate-private) take the
+//! caller's connection for writes.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -25,6 +45,7 @@ use aegis_core::Kernel;
 use aegis_core::auth::IdentityResolver;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
+use aegis_mod_techniques::CatalogService;
 
 pub use api::{EvidenceApi, TemplatesApi, TestCasesApi};
 pub use evidence::EvidenceService;
@@ -42,8 +63,9 @@ impl TestCasesModule {
         kernel: &Kernel,
         identity: Arc<dyn IdentityResolver>,
         campaigns: Arc<dyn service::CampaignDirectory>,
+        catalog: CatalogService,
     ) -> Self {
-        let tests = TestService::new(kernel.clone(), identity, campaigns);
+        let tests = TestService::new(kernel.clone(), identity, campaigns, catalog);
         Self {
             evidence: EvidenceService::new(kernel.clone(), tests.clone()),
             templates: TemplateService::new(kernel.clone(), tests.clone()),
@@ -89,6 +111,10 @@ impl TestCasesModule {
 
     pub fn tests(&self) -> &TestService {
         &self.tests
+    }
+
+    pub fn evidence(&self) -> &EvidenceService {
+        &self.evidence
     }
 }
 

@@ -1,5 +1,8 @@
 //! The read-only views of tests and evidence that alert rules, reports and
-//! plugins are given (`aegis_core::plugins`), in one place.
+//! plugins are given (`aegis_core::plugins`), in one place: the port other
+//! modules use instead of the tables. Tests are read from the published
+//! `test_cases_fact` view, like every reader outside the module; evidence
+//! from the module's own table, since this port lives inside the module.
 
 use aegis_core::db::{Db, decode_opt_time, decode_time};
 use aegis_core::plugins::{AttackOutcome, DetectionOutcome, EvidenceItem, TestState, TestView};
@@ -82,7 +85,7 @@ impl TestCaseReads {
         let rows: Vec<TestRow> = sqlx::query_as(
             "SELECT id, name, technique_id, state, campaign_id, platform, attack_outcome,
                 detection_outcome, executed_at, detected_at, submitted_at, updated_at
-             FROM test_cases_test
+             FROM test_cases_fact
              WHERE ($1 IS NULL OR campaign_id = $1) AND ($2 IS NULL OR platform = $2)
              ORDER BY created_at, id",
         )
@@ -97,7 +100,7 @@ impl TestCaseReads {
     pub async fn evidence(&self, scope: &ReadScope) -> Result<Vec<EvidenceItem>, sqlx::Error> {
         let rows: Vec<(String, String, String, String, i64, String)> = sqlx::query_as(
             "SELECT e.test_id, e.side, e.file_name, e.media_type, e.size_bytes, e.sha256
-             FROM test_cases_evidence e JOIN test_cases_test t ON t.id = e.test_id
+             FROM test_cases_evidence e JOIN test_cases_fact t ON t.id = e.test_id
              WHERE ($1 IS NULL OR t.campaign_id = $1) AND ($2 IS NULL OR t.platform = $2)
              ORDER BY e.test_id, e.uploaded_at",
         )

@@ -1,13 +1,14 @@
-//! SQL for tests, their tags and transitions. Reads join the catalog's
-//! `techniques_technique` (read-only) to flag revoked and deprecated
-//! techniques and name their replacements.
+//! SQL for tests, their tags and transitions. Writes go through the
+//! caller's connection (`&mut *tx`): the service decides what one unit of
+//! work is and never lets this file open a transaction. Reads use the pool
+//! and join the catalog's `techniques_technique` (read-only) to flag revoked
+//! and deprecated techniques and name their replacements.
 
 use std::collections::HashMap;
 
 use aegis_core::concurrency::{Actor, WriteOutcome};
-use aegis_core::db::{Db, decode_opt_time, decode_time, escape_like, placeholders};
+use aegis_core::db::{Conn, Db, decode_opt_time, decode_time, escape_like, placeholders};
 use aegis_core::time;
-use sqlx::{Any, Transaction};
 
 use crate::model::{
     AttackOutcome, DetectionOutcome, TechniqueRef, TestFields, TestFilter, TestRecord,
@@ -167,7 +168,7 @@ impl TestRow {
 }
 
 #[derive(Clone, Debug)]
-pub struct TestRepo {
+pub(crate) struct TestRepo {
     db: Db,
 }
 
@@ -178,12 +179,12 @@ impl TestRepo {
 
     pub async fn insert(
         &self,
+        conn: &mut Conn,
         id: &str,
         fields: &TestFields,
         template_id: Option<&str>,
         actor: &Actor,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.db.pool().begin().await?;
         let at = time::to_db(actor.at);
         bind_fields!(
             sqlx::query(
@@ -204,10 +205,9 @@ impl TestRepo {
         )
         .bind(procedure_hash(&fields.procedure))
         .bind(time_to_detect(fields))
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        replace_tags(&mut tx, id, &fields.tags).await?;
-        tx.commit().await
+        replace_tags(conn, id, &fields.tags).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<TestRecord>, sqlx::Error> {
@@ -224,12 +224,12 @@ impl TestRepo {
     /// Writes `fields` if the row is still at `expected_version`.
     pub async fn update(
         &self,
+        conn: &mut Conn,
         id: &str,
         expected_version: i64,
         fields: &TestFields,
         actor: &Actor,
     ) -> Result<WriteOutcome, sqlx::Error> {
-        let mut tx = self.db.pool().begin().await?;
         let done = bind_fields!(
             sqlx::query(
                 "UPDATE test_cases_test SET version = version + 1, updated_at = $3, updated_by = $4,
@@ -250,14 +250,13 @@ impl TestRepo {
         )
         .bind(procedure_hash(&fields.procedure))
         .bind(time_to_detect(fields))
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         let outcome = WriteOutcome::of_update(done.rows_affected(), expected_version);
         if outcome == WriteOutcome::Conflict {
             return Ok(outcome);
         }
-        replace_tags(&mut tx, id, &fields.tags).await?;
-        tx.commit().await?;
+        replace_tags(conn, id, &fields.tags).await?;
         Ok(outcome)
     }
 
@@ -266,13 +265,13 @@ impl TestRepo {
     /// checked on), and records the transition with its actor.
     pub async fn transition(
         &self,
+        conn: &mut Conn,
         id: &str,
         from: TestState,
         from_version: i64,
         transition: Transition,
         actor: &Actor,
     ) -> Result<WriteOutcome, sqlx::Error> {
-        let mut tx = self.db.pool().begin().await?;
         let at = time::to_db(actor.at);
         let backend = self.db.backend();
         // The review time is computed here, once, so KPIs only average a number.
@@ -294,7 +293,7 @@ impl TestRepo {
             .bind(from.as_str())
             .bind(transition.name())
             .bind(from_version)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
         let Some(version) = version else {
             return Ok(WriteOutcome::Conflict);
@@ -311,9 +310,8 @@ impl TestRepo {
         .bind(&actor.user_id)
         .bind(&actor.username)
         .bind(&at)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        tx.commit().await?;
         Ok(WriteOutcome::Written(version))
     }
 
@@ -462,20 +460,16 @@ pub fn procedure_hash(procedure: &str) -> String {
     format!("p:{}", &digest[..32])
 }
 
-async fn replace_tags(
-    tx: &mut Transaction<'static, Any>,
-    test_id: &str,
-    tags: &[String],
-) -> Result<(), sqlx::Error> {
+async fn replace_tags(conn: &mut Conn, test_id: &str, tags: &[String]) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM test_cases_test_tag WHERE test_id = $1")
         .bind(test_id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     for tag in tags {
         sqlx::query("INSERT INTO test_cases_test_tag (test_id, tag) VALUES ($1, $2)")
             .bind(test_id)
             .bind(tag)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())

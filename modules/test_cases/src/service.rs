@@ -1,14 +1,16 @@
 //! The rules of a test's life: who may change which fields in which state,
 //! the transitions, optimistic versions and the field-by-field history.
+//! Each change is one transaction: the row, its tags or transition record,
+//! and its audit event commit together or not at all.
 
 use std::sync::Arc;
 
 use aegis_core::Kernel;
 use aegis_core::audit::{AuditEvent, AuditFilter};
 use aegis_core::auth::{IdentityResolver, Principal, Role};
+use aegis_core::db::Conn;
 use aegis_core::error::FieldError;
-use aegis_core::time;
-use aegis_mod_techniques::repo::CatalogRepo;
+use aegis_mod_techniques::CatalogService;
 use serde_json::{Value, json};
 
 use crate::error::TestCaseError;
@@ -43,30 +45,25 @@ pub trait CampaignDirectory: Send + Sync + 'static {
 pub struct TestService {
     kernel: Kernel,
     repo: TestRepo,
-    catalog: CatalogRepo,
+    catalog: CatalogService,
     identity: Arc<dyn IdentityResolver>,
     campaigns: Arc<dyn CampaignDirectory>,
 }
 
-/// Records an audit event about `target` (kind, id); a failed write is
-/// logged, never the end of the request that made the change.
-pub async fn record(
+/// Records the audit event of a change to a test inside the change's
+/// transaction: if the event cannot be written, the change fails too.
+pub(crate) async fn audit_test(
     kernel: &Kernel,
+    conn: &mut Conn,
     actor: &Actor,
     action: &str,
-    target: (&str, &str),
+    test_id: &str,
     detail: Value,
-) {
-    let who = Some((actor.user_id.as_str(), actor.username.as_str()));
-    kernel.audit.record_about(who, action, target, detail).await;
-}
-
-pub fn actor(who: &Principal) -> Actor {
-    Actor {
-        user_id: who.user_id.clone(),
-        username: who.username.clone(),
-        at: time::now(),
-    }
+) -> Result<(), sqlx::Error> {
+    kernel
+        .audit
+        .record_about_in(conn, actor.audit(), action, ("test", test_id), detail)
+        .await
 }
 
 impl TestService {
@@ -74,22 +71,24 @@ impl TestService {
         kernel: Kernel,
         identity: Arc<dyn IdentityResolver>,
         campaigns: Arc<dyn CampaignDirectory>,
+        catalog: CatalogService,
     ) -> Self {
         Self {
             repo: TestRepo::new(kernel.db.clone()),
-            catalog: CatalogRepo::new(kernel.db.clone()),
+            catalog,
             kernel,
             identity,
             campaigns,
         }
     }
 
-    pub fn repo(&self) -> &TestRepo {
-        &self.repo
-    }
-
-    pub(crate) async fn audit(&self, who: &Principal, action: &str, test_id: &str, detail: Value) {
-        record(&self.kernel, &actor(who), action, ("test", test_id), detail).await;
+    /// Who makes a change, at the kernel clock's time.
+    pub fn actor(&self, who: &Principal) -> Actor {
+        Actor {
+            user_id: who.user_id.clone(),
+            username: who.username.clone(),
+            at: self.kernel.clock.now(),
+        }
     }
 
     pub async fn get(&self, id: &str) -> Result<TestRecord, TestCaseError> {
@@ -152,17 +151,22 @@ impl TestService {
         let fields = apply_patch(&empty, TestState::Draft, who.role, patch)?;
         self.check_references(&empty, &fields).await?;
         let id = uuid::Uuid::now_v7().to_string();
-        self.repo
-            .insert(&id, &fields, template_id, &actor(who))
-            .await?;
+        let actor = self.actor(who);
         let changes = diff(&empty, &fields);
-        self.audit(
-            who,
+        let mut tx = self.kernel.db.begin().await?;
+        self.repo
+            .insert(&mut tx, &id, &fields, template_id, &actor)
+            .await?;
+        audit_test(
+            &self.kernel,
+            &mut tx,
+            &actor,
             "test.create",
             &id,
             json!({ "changes": changes, "template_id": template_id }),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
         self.get(&id).await
     }
 
@@ -182,20 +186,32 @@ impl TestService {
             return Ok(current);
         }
         self.check_references(&current.fields, &fields).await?;
-        match self.repo.update(id, expected, &fields, &actor(who)).await? {
+        let actor = self.actor(who);
+        let mut tx = self.kernel.db.begin().await?;
+        match self
+            .repo
+            .update(&mut tx, id, expected, &fields, &actor)
+            .await?
+        {
             WriteOutcome::Written(version) => {
-                self.audit(
-                    who,
+                audit_test(
+                    &self.kernel,
+                    &mut tx,
+                    &actor,
                     "test.update",
                     id,
                     json!({ "changes": changes, "version": version }),
                 )
-                .await;
+                .await?;
+                tx.commit().await?;
                 self.get(id).await
             }
-            WriteOutcome::Conflict => Err(TestCaseError::Version(VersionError::Stale {
-                current: self.get(id).await?.version,
-            })),
+            WriteOutcome::Conflict => {
+                drop(tx);
+                Err(TestCaseError::Version(VersionError::Stale {
+                    current: self.get(id).await?.version,
+                }))
+            }
         }
     }
 
@@ -214,14 +230,25 @@ impl TestService {
         }
         let current = self.get(id).await?;
         check_transition(&current, transition)?;
+        let actor = self.actor(who);
+        let mut tx = self.kernel.db.begin().await?;
         match self
             .repo
-            .transition(id, current.state, current.version, transition, &actor(who))
+            .transition(
+                &mut tx,
+                id,
+                current.state,
+                current.version,
+                transition,
+                &actor,
+            )
             .await?
         {
             WriteOutcome::Written(version) => {
-                self.audit(
-                    who,
+                audit_test(
+                    &self.kernel,
+                    &mut tx,
+                    &actor,
                     &format!("test.{}", transition.name()),
                     id,
                     json!({
@@ -230,11 +257,13 @@ impl TestService {
                         "version": version,
                     }),
                 )
-                .await;
+                .await?;
+                tx.commit().await?;
                 self.get(id).await
             }
             // Another transition got there first: answer from the state it left.
             WriteOutcome::Conflict => {
+                drop(tx);
                 let now = self.get(id).await?;
                 check_transition(&now, transition)?;
                 Err(TestCaseError::Version(VersionError::Stale {

@@ -1,10 +1,12 @@
 //! Test templates: reusable procedures written by hand or imported from
-//! Atomic Red Team, and tests made from them.
+//! Atomic Red Team, and tests made from them. Each change (an import of one
+//! file included) and its audit event are one transaction.
 
 use std::collections::{BTreeMap, HashMap};
 
 use aegis_core::Kernel;
 use aegis_core::auth::Principal;
+use aegis_core::db::Conn;
 use aegis_core::error::FieldError;
 use aegis_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -14,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::atomic;
 use crate::error::TestCaseError;
 use crate::model::{Change, TestPatch, TestRecord, is_attack_id};
-use crate::service::{DEFAULT_DOMAIN, TestService, actor};
+use crate::service::{DEFAULT_DOMAIN, TestService};
 use crate::template_repo::{TemplateRepo, Upserted};
 use aegis_core::concurrency::{Actor, VersionError, WriteOutcome, check_version};
 
@@ -183,12 +185,25 @@ impl TemplateService {
         }
     }
 
-    pub fn repo(&self) -> &TemplateRepo {
-        &self.repo
+    /// Who makes a change, at the kernel clock's time.
+    pub fn actor(&self, who: &Principal) -> Actor {
+        self.tests.actor(who)
     }
 
-    async fn audit(&self, actor: &Actor, action: &str, id: &str, detail: serde_json::Value) {
-        crate::service::record(&self.kernel, actor, action, ("template", id), detail).await;
+    /// Records the audit event of a change to template `id` inside the
+    /// change's transaction.
+    async fn audit(
+        &self,
+        conn: &mut Conn,
+        actor: &Actor,
+        action: &str,
+        id: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        self.kernel
+            .audit
+            .record_about_in(conn, actor.audit(), action, ("template", id), detail)
+            .await
     }
 
     pub async fn get(&self, id: &str) -> Result<TemplateRecord, TestCaseError> {
@@ -239,9 +254,11 @@ impl TemplateService {
             .check_technique(&fields.technique_domain, &fields.technique_id)
             .await?;
         let id = uuid::Uuid::now_v7().to_string();
-        let actor = actor(who);
+        let actor = self.actor(who);
+        let mut tx = self.kernel.db.begin().await?;
         self.repo
             .insert(
+                &mut tx,
                 &id,
                 &fields,
                 SOURCE_MANUAL,
@@ -251,12 +268,14 @@ impl TemplateService {
             )
             .await?;
         self.audit(
+            &mut tx,
             &actor,
             "template.create",
             &id,
             json!({ "name": fields.name }),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
         self.get(&id).await
     }
 
@@ -278,33 +297,54 @@ impl TemplateService {
                 .check_technique(&fields.technique_domain, &fields.technique_id)
                 .await?;
         }
-        let actor = actor(who);
+        let actor = self.actor(who);
+        let mut tx = self.kernel.db.begin().await?;
         match self
             .repo
-            .update(id, expected, &fields, &fields.content_hash(), &actor)
+            .update(
+                &mut tx,
+                id,
+                expected,
+                &fields,
+                &fields.content_hash(),
+                &actor,
+            )
             .await?
         {
             WriteOutcome::Written(version) => {
-                self.audit(&actor, "template.update", id, json!({ "version": version }))
-                    .await;
+                self.audit(
+                    &mut tx,
+                    &actor,
+                    "template.update",
+                    id,
+                    json!({ "version": version }),
+                )
+                .await?;
+                tx.commit().await?;
                 self.get(id).await
             }
-            WriteOutcome::Conflict => Err(TestCaseError::Version(VersionError::Stale {
-                current: self.get(id).await?.version,
-            })),
+            WriteOutcome::Conflict => {
+                drop(tx);
+                Err(TestCaseError::Version(VersionError::Stale {
+                    current: self.get(id).await?.version,
+                }))
+            }
         }
     }
 
     pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), TestCaseError> {
         let current = self.get(id).await?;
-        if self.repo.delete(id).await? {
+        let mut tx = self.kernel.db.begin().await?;
+        if self.repo.delete(&mut tx, id).await? {
             self.audit(
-                &actor(who),
+                &mut tx,
+                &self.actor(who),
                 "template.delete",
                 id,
                 json!({ "name": current.fields.name }),
             )
-            .await;
+            .await?;
+            tx.commit().await?;
         }
         Ok(())
     }
@@ -373,7 +413,7 @@ impl TemplateService {
         if !known_technique && !parsed.drafts.is_empty() {
             report.unknown_techniques.push(parsed.technique_id.clone());
         }
-        let mut tx = self.repo.db().pool().begin().await?;
+        let mut tx = self.kernel.db.begin().await?;
         for draft in &parsed.drafts {
             // The same bounds and normal forms as a hand-written template.
             let fields = match apply(&draft.fields, &TemplatePatch::from(&draft.fields)) {
@@ -393,31 +433,27 @@ impl TemplateService {
                 Err(other) => return Err(other),
             };
             let hash = fields.content_hash();
-            match TemplateRepo::upsert_external(
-                &mut tx,
-                SOURCE_ATOMIC,
-                &draft.guid,
-                &fields,
-                &hash,
-                actor,
-            )
-            .await?
+            match self
+                .repo
+                .upsert_external(&mut tx, SOURCE_ATOMIC, &draft.guid, &fields, &hash, actor)
+                .await?
             {
                 Upserted::Created => report.created += 1,
                 Upserted::Updated => report.updated += 1,
                 Upserted::Unchanged => report.unchanged += 1,
             }
         }
-        tx.commit().await?;
         if report.created + report.updated > 0 {
             self.audit(
+                &mut tx,
                 actor,
                 "template.import",
                 &parsed.technique_id,
                 json!({ "file": label, "created": report.created, "updated": report.updated }),
             )
-            .await;
+            .await?;
         }
+        tx.commit().await?;
         Ok(report)
     }
 }

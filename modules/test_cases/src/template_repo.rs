@@ -1,8 +1,8 @@
-//! SQL for test templates.
+//! SQL for test templates. Writes go through the caller's connection
+//! (`&mut *tx`), reads use the pool.
 
-use aegis_core::db::{Db, decode_time, escape_like, flag};
+use aegis_core::db::{Conn, Db, decode_time, escape_like, flag};
 use aegis_core::time;
-use sqlx::{Any, Transaction};
 
 use crate::template::{TemplateFields, TemplateFilter, TemplateRecord};
 use aegis_core::concurrency::{Actor, WriteOutcome};
@@ -91,14 +91,14 @@ impl TryFrom<TemplateRow> for TemplateRecord {
 
 /// What an import upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upserted {
+pub(crate) enum Upserted {
     Created,
     Updated,
     Unchanged,
 }
 
 #[derive(Clone, Debug)]
-pub struct TemplateRepo {
+pub(crate) struct TemplateRepo {
     db: Db,
 }
 
@@ -107,12 +107,10 @@ impl TemplateRepo {
         Self { db }
     }
 
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
+    #[allow(clippy::too_many_arguments)] // the row's own columns, one argument each
     pub async fn insert(
         &self,
+        conn: &mut Conn,
         id: &str,
         fields: &TemplateFields,
         source: &str,
@@ -120,8 +118,7 @@ impl TemplateRepo {
         hash: &str,
         actor: &Actor,
     ) -> Result<(), sqlx::Error> {
-        let mut conn = self.db.pool().acquire().await?;
-        insert(&mut conn, id, fields, source, external_id, hash, actor).await
+        insert(conn, id, fields, source, external_id, hash, actor).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<TemplateRecord>, sqlx::Error> {
@@ -135,6 +132,7 @@ impl TemplateRepo {
 
     pub async fn update(
         &self,
+        conn: &mut Conn,
         id: &str,
         expected_version: i64,
         fields: &TemplateFields,
@@ -156,7 +154,7 @@ impl TemplateRepo {
             fields,
             hash
         )
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(WriteOutcome::of_update(
             done.rows_affected(),
@@ -164,10 +162,10 @@ impl TemplateRepo {
         ))
     }
 
-    pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete(&self, conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM test_cases_template WHERE id = $1")
             .bind(id)
-            .execute(self.db.pool())
+            .execute(conn)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -219,10 +217,11 @@ impl TemplateRepo {
         Ok((items, total))
     }
 
-    /// Inserts or updates the template with this external id inside `tx`;
-    /// an unchanged content hash writes nothing.
+    /// Inserts or updates the template with this external id through
+    /// `conn`; an unchanged content hash writes nothing.
     pub async fn upsert_external(
-        tx: &mut Transaction<'static, Any>,
+        &self,
+        conn: &mut Conn,
         source: &str,
         external_id: &str,
         fields: &TemplateFields,
@@ -233,12 +232,12 @@ impl TemplateRepo {
             "SELECT id, content_hash FROM test_cases_template WHERE external_id = $1",
         )
         .bind(external_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
         match existing {
             None => {
                 let id = uuid::Uuid::now_v7().to_string();
-                insert(tx, &id, fields, source, Some(external_id), hash, actor).await?;
+                insert(conn, &id, fields, source, Some(external_id), hash, actor).await?;
                 Ok(Upserted::Created)
             }
             Some((_, stored)) if stored == hash => Ok(Upserted::Unchanged),
@@ -257,7 +256,7 @@ impl TemplateRepo {
                     fields,
                     hash
                 )
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?;
                 Ok(Upserted::Updated)
             }
@@ -266,7 +265,7 @@ impl TemplateRepo {
 }
 
 async fn insert(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut Conn,
     id: &str,
     fields: &TemplateFields,
     source: &str,

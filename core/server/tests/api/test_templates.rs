@@ -234,7 +234,12 @@ async fn the_whole_atomic_red_team_corpus_imports_once(stack: Stack) {
     load_catalog(&app, &shared_data("attack/enterprise-attack.json.gz")).await;
     let identity = aegis_mod_users::UsersModule::new(&app.kernel).identity_resolver();
     let campaigns = aegis_mod_campaigns::campaign_directory(&app.kernel);
-    let module = aegis_mod_test_cases::TestCasesModule::new(&app.kernel, identity, campaigns);
+    let module = aegis_mod_test_cases::TestCasesModule::new(
+        &app.kernel,
+        identity,
+        campaigns,
+        aegis_mod_techniques::CatalogService::new(&app.kernel),
+    );
     let actor = aegis_core::concurrency::Actor {
         user_id: "test".into(),
         username: "corpus-test".into(),

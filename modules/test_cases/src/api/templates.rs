@@ -16,7 +16,6 @@ use crate::dto::{
     FromTemplateInput, ImportReportView, TemplateInput, TemplatePage, TemplateView, TestView,
 };
 use crate::model::TestPatch;
-use crate::service::actor;
 use crate::template::{FromTemplate, TemplateFilter, TemplateService};
 use aegis_core::http::read_file_part;
 
@@ -197,7 +196,12 @@ impl TemplatesApi {
             .map_err(|_| ApiError::invalid_field("file", "must be UTF-8 YAML"))?;
         let report = self
             .templates
-            .import_atomic(&actor(&auth), &label, &yaml, &mut HashMap::new())
+            .import_atomic(
+                &self.templates.actor(&auth),
+                &label,
+                &yaml,
+                &mut HashMap::new(),
+            )
             .await?;
         if report.created + report.updated + report.unchanged == 0
             && let Some(problem) = report.problems.first()
