@@ -1,9 +1,9 @@
 //! The aggregate queries behind coverage and KPIs, and snapshot storage.
 //! Every figure is computed by the database: no test is loaded into memory.
 //! Reads test facts through the test-case module's published view
-//! `test_cases_fact` and the catalog's tables, read-only. Writes (snapshots)
-//! go through the caller's connection, so the service decides what one unit
-//! of work is.
+//! `test_cases_fact` and techniques through the catalog's published view
+//! `techniques_catalog_technique`, read-only. Writes (snapshots) go through
+//! the caller's connection, so the service decides what one unit of work is.
 
 use std::collections::BTreeMap;
 
@@ -68,7 +68,7 @@ pub const COVERAGE_SQL: &str = concat!(
             COALESCE(p.detected, 0) AS detected, COALESCE(p.logged, 0) AS logged,
             COALESCE(p.missed, 0) AS missed, p.last_tested_at,
             COALESCE(p.regression, 0) AS regression
-     FROM techniques_technique k
+     FROM techniques_catalog_technique k
      LEFT JOIN per_technique p ON p.technique_domain = k.domain AND p.technique_id = k.attack_id
      WHERE k.domain = $5
        AND (p.technique_id IS NOT NULL

@@ -1,10 +1,9 @@
 //! Test cases: the heart of Aegis, where red and blue record what happened.
 //! Test cases and their state machine, evidence files, templates and the
 //! Atomic Red Team import. Depends on the kernel, and checks techniques
-//! through `aegis_mod_techniques::CatalogService`. (The test queries in
-//! `repo` still join the catalog's `techniques_technique` table to name a
-//! test's technique and flag revoked ones; that join waits for a published
-//! catalog view.)
+//! through `aegis_mod_techniques::CatalogService`; the test queries join
+//! the catalog's published view `techniques_catalog_technique` to name a
+//! test's technique and flag revoked ones.
 //!
 //! The boundary. The `test_cases_*` tables belong to this module alone;
 //! other modules reach test cases only through what it publishes:

@@ -1,7 +1,7 @@
 //! SQL for tests, their tags and transitions. Writes go through the
 //! caller's connection (`&mut *tx`): the service decides what one unit of
 //! work is and never lets this file open a transaction. Reads use the pool
-//! and join the catalog's `techniques_technique` (read-only) to flag revoked
+//! and join the catalog's published view `techniques_catalog_technique` to flag revoked
 //! and deprecated techniques and name their replacements.
 
 use std::collections::HashMap;
@@ -27,9 +27,9 @@ macro_rules! test_select {
                 k.deprecated AS technique_deprecated, k.revoked_by AS technique_replaced_by,
                 r.name AS replacement_name
          FROM test_cases_test t
-         LEFT JOIN techniques_technique k
+         LEFT JOIN techniques_catalog_technique k
                 ON k.domain = t.technique_domain AND k.attack_id = t.technique_id
-         LEFT JOIN techniques_technique r
+         LEFT JOIN techniques_catalog_technique r
                 ON r.domain = k.domain AND r.attack_id = k.revoked_by "
     };
 }
@@ -384,7 +384,7 @@ impl TestRepo {
         }
         let total: i64 = bind_filter!(sqlx::query_scalar(concat!(
             "SELECT COUNT(*) FROM test_cases_test t
-             LEFT JOIN techniques_technique k
+             LEFT JOIN techniques_catalog_technique k
                     ON k.domain = t.technique_domain AND k.attack_id = t.technique_id
              WHERE ",
             test_filter!()
