@@ -526,7 +526,10 @@ async fn inspection_caches_nothing_until_admitted() {
     let f = fixture();
     let inspected = f
         .host
-        .inspect(component("blue-review-overdue"), Some(PluginKind::AlertRule))
+        .inspect(
+            component("blue-review-overdue"),
+            Some(PluginKind::AlertRule),
+        )
         .await
         .expect("inspect");
     assert_eq!(f.host.cached(), 0, "inspection has no side effect");

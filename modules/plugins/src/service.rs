@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use aegis_core::Kernel;
 use aegis_core::auth::Principal;
+use aegis_core::db::Conn;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{
     EvaluationInput, Finding, PluginDescription, PluginFault, PluginHost, PluginKind, ReportData,
 };
 use aegis_core::text::truncate;
-use aegis_core::db::Conn;
 use serde_json::{Map, Value, json};
 
 use crate::error::PluginsError;
@@ -310,7 +310,14 @@ impl PluginService {
             Ok(value) => {
                 let mut conn = self.kernel.db.pool().acquire().await?;
                 self.repo
-                    .record_call(&mut conn, &plugin.id, None, true, 0, self.kernel.clock.now())
+                    .record_call(
+                        &mut conn,
+                        &plugin.id,
+                        None,
+                        true,
+                        0,
+                        self.kernel.clock.now(),
+                    )
                     .await?;
                 return Ok(value);
             }

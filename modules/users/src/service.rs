@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use aegis_core::Kernel;
 use aegis_core::audit::AuditEntry;
-use aegis_core::auth::{Identity, IdentityError, IdentityResolver};
-use aegis_core::db::Tx;
-use async_trait::async_trait;
 use aegis_core::auth::password::{decoy_hash, hash_password, verify_password};
 use aegis_core::auth::throttle::LoginThrottle;
 use aegis_core::auth::token::{new_api_token, random_secret};
 use aegis_core::auth::{Claims, Credential, Principal, Role, revoked_key};
+use aegis_core::auth::{Identity, IdentityError, IdentityResolver};
+use aegis_core::db::Tx;
 use aegis_core::time::Timestamp;
+use async_trait::async_trait;
 use serde_json::json;
 
 use crate::error::UsersError;
