@@ -476,6 +476,7 @@ impl AlertRepo {
         Ok((items, total))
     }
 
+    #[allow(clippy::too_many_arguments)] // one per column
     pub async fn record_delivery(
         &self,
         conn: &mut Conn,
