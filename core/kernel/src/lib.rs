@@ -64,7 +64,7 @@ impl Kernel {
             Storage::from_settings(&settings.storage, &settings.data_dir).context("storage")?;
         let clock = Clock::system();
         Ok(Self {
-            tokens: TokenService::new(&secret, settings.auth.token_ttl_minutes)
+            tokens: TokenService::new(&secret, settings.auth.token_ttl_minutes, clock.clone())
                 .context("AEGIS_SECRET_KEY")?,
             audit: AuditLog::new(db.clone(), clock.clone()),
             clock,

@@ -59,11 +59,37 @@ pub struct PluginDescription {
     pub file_extension: Option<String>,
 }
 
-/// A component that passed inspection: its digest and self-description.
+/// A component that passed inspection: its digest, self-description and
+/// the host's compiled form of it, which the host keeps only when told to
+/// ([`PluginInspector::admit`]), so a refused upload leaves nothing behind.
 #[derive(Debug, Clone)]
 pub struct Inspected {
     pub sha256: String,
     pub description: PluginDescription,
+    pub compiled: Compiled,
+}
+
+/// The host's compiled component, opaque to everyone else. Modules carry
+/// it from [`PluginInspector::inspect`] to [`PluginInspector::admit`].
+#[derive(Clone)]
+pub struct Compiled(std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl Compiled {
+    /// Wraps what the host compiled.
+    pub fn new<T: Send + Sync + 'static>(compiled: T) -> Self {
+        Self(std::sync::Arc::new(compiled))
+    }
+
+    /// What the host put in, when it is of type `T`.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Compiled(..)")
+    }
 }
 
 /// A registered plugin, as the host needs it to make a call.
@@ -344,11 +370,16 @@ impl PluginFault {
 pub trait PluginInspector: Send + Sync {
     /// Compiles `component`, checks its world (against `declared` when
     /// given), interface version and imports, and calls its `describe`.
+    /// Free of side effects: the host keeps nothing of it.
     async fn inspect(
         &self,
         component: Vec<u8>,
         declared: Option<PluginKind>,
     ) -> Result<Inspected, PluginFault>;
+
+    /// Keeps the compiled component of a plugin whose registration has
+    /// committed, so its first call does not compile it again.
+    fn admit(&self, inspected: &Inspected);
 
     /// Drops whatever the host cached for this digest (after a delete).
     fn forget(&self, sha256: &str);

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use aegis_core::config::PluginSettings;
 use aegis_core::plugins::{
-    AlertRuleEngine, EvaluationInput, Finding, Inspected, PluginFault, PluginInspector, PluginKind,
-    PluginRef, Rejection, ReportData, ReportRenderer,
+    AlertRuleEngine, Compiled, EvaluationInput, Finding, Inspected, PluginFault, PluginInspector,
+    PluginKind, PluginRef, Rejection, ReportData, ReportRenderer,
 };
 use aegis_core::storage::Storage;
 use async_trait::async_trait;
@@ -242,11 +242,18 @@ impl PluginInspector for WasmHost {
                 Ok((description, loaded))
             })
             .await?;
-        self.inner.cache.insert(&sha256, loaded);
+        // Not cached here: only a registration that commits is admitted.
         Ok(Inspected {
             sha256,
             description,
+            compiled: Compiled::new(loaded),
         })
+    }
+
+    fn admit(&self, inspected: &Inspected) {
+        if let Some(loaded) = inspected.compiled.get::<Loaded>() {
+            self.inner.cache.insert(&inspected.sha256, loaded.clone());
+        }
     }
 
     fn forget(&self, sha256: &str) {

@@ -85,6 +85,7 @@ impl Fixture {
             .expect("inspect");
         let key = format!("plugins/{}.wasm", inspected.sha256);
         self.storage.put(&key, bytes).await.expect("store");
+        self.host.admit(&inspected);
         PluginRef {
             name: name.into(),
             kind,
@@ -518,4 +519,40 @@ async fn warm_calls_use_the_compiled_component() {
         cold.evaluate(&rule, "{}", &input()).await,
         Err(PluginFault::Unavailable(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspection_caches_nothing_until_admitted() {
+    let f = fixture();
+    let inspected = f
+        .host
+        .inspect(
+            component("blue-review-overdue"),
+            Some(PluginKind::AlertRule),
+        )
+        .await
+        .expect("inspect");
+    assert_eq!(f.host.cached(), 0, "inspection has no side effect");
+    let refused = f
+        .host
+        .inspect(component("markdown-report"), Some(PluginKind::AlertRule))
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(f.host.cached(), 0);
+    f.host.admit(&inspected);
+    assert_eq!(f.host.cached(), 1);
+    // Admitted, it answers without the stored bytes (none were stored here).
+    let rule = PluginRef {
+        name: "blue-review-overdue".into(),
+        kind: PluginKind::AlertRule,
+        sha256: inspected.sha256.clone(),
+        storage_key: "plugins/absent.wasm".into(),
+        config: "{}".into(),
+    };
+    f.host
+        .evaluate(&rule, "{}", &input())
+        .await
+        .expect("admitted component runs");
+    f.host.forget(&inspected.sha256);
+    assert_eq!(f.host.cached(), 0);
 }

@@ -6,7 +6,7 @@ use aegis_core::auth::{AnyRole, Auth, Contributor, LeadPlus};
 use aegis_core::http::{NoContent, etag, expected_version};
 use aegis_core::pagination::PageRequest;
 use aegis_core::plugins::Severity;
-use aegis_core::time::{self, Timestamp};
+use aegis_core::time::Timestamp;
 use aegis_core::{ApiError, ApiResult};
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -408,7 +408,7 @@ impl AlertsApi {
         id: Path<String>,
     ) -> ApiResult<Json<EvaluationView>> {
         let rule = self.service.rule(&id.0).await?;
-        let evaluation = self.service.evaluate(&rule, "manual", time::now()).await?;
+        let evaluation = self.service.evaluate_now(&rule, "manual").await?;
         Ok(Json(evaluation.into()))
     }
 

@@ -50,10 +50,10 @@ impl Module for AlertsModule {
             "alert_evaluation",
             "0 5 * * * *",
             "Evaluates every enabled alert rule",
-            move |_kernel: Kernel| {
+            move |kernel: Kernel| {
                 let service = service.clone();
                 async move {
-                    let done = service.evaluate_all(aegis_core::time::now()).await?;
+                    let done = service.evaluate_all(kernel.clock.now()).await?;
                     let failed = done.iter().filter(|e| e.error.is_some()).count();
                     let opened: i64 = done.iter().map(|e| e.opened).sum();
                     Ok(format!(

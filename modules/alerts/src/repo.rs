@@ -2,7 +2,7 @@
 //! read of tests in a rule's scope.
 
 use aegis_core::db::{
-    Db, decode_opt_time, decode_time, flag, is_foreign_key_violation, is_unique_violation,
+    Conn, Db, decode_opt_time, decode_time, flag, is_foreign_key_violation, is_unique_violation,
 };
 use aegis_core::plugins::Severity;
 use aegis_core::time::{self, Timestamp};
@@ -171,6 +171,7 @@ impl AlertRepo {
 
     pub async fn insert_rule(
         &self,
+        conn: &mut Conn,
         id: &str,
         f: &RuleFields,
         who: &str,
@@ -185,7 +186,7 @@ impl AlertRepo {
         bind_fields(query, f)
             .bind(time::to_db(at))
             .bind(who)
-            .execute(self.db.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }
@@ -193,6 +194,7 @@ impl AlertRepo {
     /// False when `expected_version` is no longer current.
     pub async fn update_rule(
         &self,
+        conn: &mut Conn,
         id: &str,
         expected_version: i64,
         f: &RuleFields,
@@ -210,7 +212,7 @@ impl AlertRepo {
         let done = bind_fields(query, f)
             .bind(time::to_db(at))
             .bind(who)
-            .execute(self.db.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -238,10 +240,10 @@ impl AlertRepo {
 
     /// Deletes the rule; its alerts, evaluations and deliveries go with it
     /// (`ON DELETE CASCADE`).
-    pub async fn delete_rule(&self, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete_rule(&self, conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM alerts_rule WHERE id = $1")
             .bind(id)
-            .execute(self.db.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -249,7 +251,12 @@ impl AlertRepo {
     /// Opens an alert unless one with the same fingerprint is still open or
     /// acknowledged for this rule (a partial unique index decides, so two
     /// evaluations at once cannot both open it). True when opened.
-    pub async fn open_alert(&self, alert: &Alert, fingerprint: &str) -> Result<bool, sqlx::Error> {
+    pub async fn open_alert(
+        &self,
+        conn: &mut Conn,
+        alert: &Alert,
+        fingerprint: &str,
+    ) -> Result<bool, sqlx::Error> {
         let outcome = sqlx::query(
             "INSERT INTO alerts_alert (id, rule_id, fingerprint, severity, title, message,
                 technique_ids, test_ids, status, opened_at)
@@ -264,7 +271,7 @@ impl AlertRepo {
         .bind(serde_json::to_string(&alert.technique_ids).unwrap_or_default())
         .bind(serde_json::to_string(&alert.test_ids).unwrap_or_default())
         .bind(time::to_db(alert.opened_at))
-        .execute(self.db.pool())
+        .execute(&mut *conn)
         .await;
         match outcome {
             Ok(_) => Ok(true),
@@ -321,6 +328,7 @@ impl AlertRepo {
     /// Moves an alert on from one of `from`; false when it was not in one.
     pub async fn set_alert_status(
         &self,
+        conn: &mut Conn,
         id: &str,
         from: &[AlertStatus],
         to: AlertStatus,
@@ -344,13 +352,17 @@ impl AlertRepo {
             .bind(who)
             .bind(allowed.first().copied().unwrap_or_default())
             .bind(allowed.last().copied().unwrap_or_default())
-            .execute(self.db.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Records an evaluation; nothing, when its rule was deleted meanwhile.
-    pub async fn record_evaluation(&self, e: &Evaluation) -> Result<(), sqlx::Error> {
+    pub async fn record_evaluation(
+        &self,
+        conn: &mut Conn,
+        e: &Evaluation,
+    ) -> Result<(), sqlx::Error> {
         let inserted = sqlx::query(
             "INSERT INTO alerts_evaluation (id, rule_id, trigger_kind, started_at, duration_ms,
                 findings, opened, error)
@@ -364,7 +376,7 @@ impl AlertRepo {
         .bind(e.findings)
         .bind(e.opened)
         .bind(&e.error)
-        .execute(self.db.pool())
+        .execute(&mut *conn)
         .await;
         match inserted {
             Err(gone) if is_foreign_key_violation(&gone) => return Ok(()),
@@ -376,7 +388,7 @@ impl AlertRepo {
             .bind(&e.rule_id)
             .bind(time::to_db(e.started_at))
             .bind(&e.error)
-            .execute(self.db.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }
@@ -464,8 +476,10 @@ impl AlertRepo {
         Ok((items, total))
     }
 
+    #[allow(clippy::too_many_arguments)] // one per column
     pub async fn record_delivery(
         &self,
+        conn: &mut Conn,
         rule_id: &str,
         alert_id: &str,
         attempts: i64,
@@ -485,7 +499,7 @@ impl AlertRepo {
         .bind(flag(error.is_none()))
         .bind(error)
         .bind(time::to_db(at))
-        .execute(self.db.pool())
+        .execute(&mut *conn)
         .await;
         match done {
             // The rule was deleted while its webhook was being called.

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use aegis_core::Kernel;
 use aegis_core::auth::Principal;
+use aegis_core::db::Conn;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{EvaluationInput, Finding, PluginKind, TechniqueView};
 use aegis_core::text::truncate;
@@ -53,6 +54,8 @@ impl AlertService {
         let repo = AlertRepo::new(kernel.db.clone());
         Self {
             webhooks: Webhooks::new(
+                kernel.db.clone(),
+                kernel.clock.clone(),
                 repo.clone(),
                 kernel.settings.alerts.webhook_allow_private_networks,
             ),
@@ -153,16 +156,19 @@ impl AlertService {
     pub async fn create_rule(&self, who: &Principal, f: RuleFields) -> Result<Rule, AlertsError> {
         self.check(&f).await?;
         let id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.kernel.db.begin().await?;
         self.repo
-            .insert_rule(&id, &f, &who.username, time::now())
+            .insert_rule(&mut tx, &id, &f, &who.username, self.kernel.clock.now())
             .await?;
         self.audit(
+            &mut tx,
             who,
             "alert_rule.create",
-            &id,
+            ("alert_rule", &id),
             json!({"name": f.name, "kind": f.kind}),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
         self.rule(&id).await
     }
 
@@ -175,9 +181,17 @@ impl AlertService {
     ) -> Result<Rule, AlertsError> {
         let current = self.rule(id).await?;
         self.check(&f).await?;
+        let mut tx = self.kernel.db.begin().await?;
         if !self
             .repo
-            .update_rule(id, expected, &f, &who.username, time::now())
+            .update_rule(
+                &mut tx,
+                id,
+                expected,
+                &f,
+                &who.username,
+                self.kernel.clock.now(),
+            )
             .await?
         {
             return Err(AlertsError::StaleVersion {
@@ -186,20 +200,31 @@ impl AlertService {
             });
         }
         self.audit(
+            &mut tx,
             who,
             "alert_rule.update",
-            id,
+            ("alert_rule", id),
             json!({"name": f.name, "kind": f.kind}),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
         self.rule(id).await
     }
 
     pub async fn delete_rule(&self, who: &Principal, id: &str) -> Result<(), AlertsError> {
-        if !self.repo.delete_rule(id).await? {
+        let mut tx = self.kernel.db.begin().await?;
+        if !self.repo.delete_rule(&mut tx, id).await? {
             return Err(AlertsError::NotFound("rule"));
         }
-        self.audit(who, "alert_rule.delete", id, json!({})).await;
+        self.audit(
+            &mut tx,
+            who,
+            "alert_rule.delete",
+            ("alert_rule", id),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -229,6 +254,15 @@ impl AlertService {
         Ok(done)
     }
 
+    /// Evaluates one rule now, by the kernel's clock.
+    pub async fn evaluate_now(
+        &self,
+        rule: &Rule,
+        trigger: &str,
+    ) -> Result<Evaluation, AlertsError> {
+        self.evaluate(rule, trigger, self.kernel.clock.now()).await
+    }
+
     /// Evaluates one rule at `now`. Whatever the rule does wrong is
     /// recorded in the evaluation; only a database failure is an error here.
     pub async fn evaluate(
@@ -250,6 +284,9 @@ impl AlertService {
             error: None,
         };
         let mut opened = Vec::new();
+        // Each alert opens on its own: a duplicate is refused by a unique
+        // index, which would abort a PostgreSQL transaction around them all.
+        let mut conn = self.kernel.db.pool().acquire().await?;
         match outcome {
             Ok(findings) => {
                 evaluation.findings = findings.len() as i64;
@@ -269,7 +306,11 @@ impl AlertService {
                         resolved_at: None,
                         resolved_by: None,
                     };
-                    if self.repo.open_alert(&alert, &fingerprint(&finding)).await? {
+                    if self
+                        .repo
+                        .open_alert(&mut conn, &alert, &fingerprint(&finding))
+                        .await?
+                    {
                         opened.push(alert);
                     }
                 }
@@ -282,7 +323,11 @@ impl AlertService {
         }
         evaluation.opened = opened.len() as i64;
         evaluation.duration_ms = started.elapsed().as_millis() as i64;
-        self.repo.record_evaluation(&evaluation).await?;
+        drop(conn);
+        // The evaluation and the rule's last-evaluated mark, together.
+        let mut tx = self.kernel.db.begin().await?;
+        self.repo.record_evaluation(&mut tx, &evaluation).await?;
+        tx.commit().await?;
         self.webhooks.deliver(rule, opened);
         Ok(evaluation)
     }
@@ -375,13 +420,35 @@ impl AlertService {
             .alert(id)
             .await?
             .ok_or(AlertsError::NotFound("alert"))?;
+        let mut tx = self.kernel.db.begin().await?;
         if !self
             .repo
-            .set_alert_status(id, from, to, &who.username, time::now())
+            .set_alert_status(
+                &mut tx,
+                id,
+                from,
+                to,
+                &who.username,
+                self.kernel.clock.now(),
+            )
             .await?
         {
             return Err(AlertsError::WrongState(current.status.as_str()));
         }
+        let action = match to {
+            AlertStatus::Acknowledged => "alert.acknowledge",
+            AlertStatus::Resolved => "alert.resolve",
+            AlertStatus::Open => "alert.reopen",
+        };
+        self.audit(
+            &mut tx,
+            who,
+            action,
+            ("alert", id),
+            json!({"rule_id": current.rule_id, "before": current.status.as_str(), "after": to.as_str()}),
+        )
+        .await?;
+        tx.commit().await?;
         self.repo
             .alert(id)
             .await?
@@ -407,12 +474,20 @@ impl AlertService {
         Ok(self.repo.deliveries(rule_id, limit, offset).await?)
     }
 
-    async fn audit(&self, who: &Principal, action: &str, id: &str, detail: Value) {
+    /// Records an event inside the change's transaction.
+    async fn audit(
+        &self,
+        conn: &mut Conn,
+        who: &Principal,
+        action: &str,
+        target: (&str, &str),
+        detail: Value,
+    ) -> Result<(), sqlx::Error> {
         let actor = Some((who.user_id.as_str(), who.username.as_str()));
         self.kernel
             .audit
-            .record_about(actor, action, ("alert_rule", id), detail)
-            .await;
+            .record_about_in(conn, actor, action, target, detail)
+            .await
     }
 }
 

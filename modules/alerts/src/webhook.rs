@@ -9,7 +9,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use aegis_core::time;
+use aegis_core::db::Db;
+use aegis_core::time::{self, Clock};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
@@ -27,16 +28,43 @@ pub const TIMESTAMP_HEADER: &str = "X-Aegis-Timestamp";
 
 #[derive(Clone)]
 pub struct Webhooks {
+    db: Db,
+    clock: Clock,
     repo: AlertRepo,
     allow_private: bool,
 }
 
 impl Webhooks {
-    pub fn new(repo: AlertRepo, allow_private: bool) -> Self {
+    pub fn new(db: Db, clock: Clock, repo: AlertRepo, allow_private: bool) -> Self {
         Self {
+            db,
+            clock,
             repo,
             allow_private,
         }
+    }
+
+    /// Records one delivery's outcome on its own connection.
+    async fn record(
+        &self,
+        rule: &Rule,
+        alert: &Alert,
+        attempts: u32,
+        status: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        self.repo
+            .record_delivery(
+                &mut conn,
+                &rule.id,
+                &alert.id,
+                i64::from(attempts),
+                status,
+                error,
+                self.clock.now(),
+            )
+            .await
     }
 
     /// Delivers each alert in the background, one after another.
@@ -62,15 +90,7 @@ impl Webhooks {
             tracing::warn!(rule = %rule.id, alert = %alert.id, attempts, "webhook failed: {error}");
         }
         if let Err(e) = self
-            .repo
-            .record_delivery(
-                &rule.id,
-                &alert.id,
-                i64::from(attempts),
-                status,
-                error.as_deref(),
-                time::now(),
-            )
+            .record(rule, alert, attempts, status, error.as_deref())
             .await
         {
             tracing::error!(error = %e, "cannot record a webhook delivery");

@@ -1,6 +1,6 @@
 //! SQL for registered plugins.
 
-use aegis_core::db::{Db, decode_opt_time, decode_time, flag};
+use aegis_core::db::{Conn, Db, decode_opt_time, decode_time, flag};
 use aegis_core::plugins::PluginKind;
 use aegis_core::time::{self, Timestamp};
 
@@ -102,7 +102,7 @@ impl PluginRepo {
         Self { db }
     }
 
-    pub async fn insert(&self, p: &Plugin) -> Result<(), sqlx::Error> {
+    pub async fn insert(&self, conn: &mut Conn, p: &Plugin) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO plugins_plugin (id, kind, plugin_key, name, description, interface_version,
                 sha256, size_bytes, storage_key, file_name, config_schema, media_type, file_extension,
@@ -126,7 +126,7 @@ impl PluginRepo {
         .bind(flag(p.enabled))
         .bind(time::to_db(p.created_at))
         .bind(&p.created_by)
-        .execute(self.db.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(())
     }
@@ -197,6 +197,7 @@ impl PluginRepo {
     /// clears the failure streak. False when the version moved on.
     pub async fn set_enabled(
         &self,
+        conn: &mut Conn,
         id: &str,
         expected_version: i64,
         enabled: bool,
@@ -215,13 +216,14 @@ impl PluginRepo {
         .bind(reason)
         .bind(time::to_db(actor.at))
         .bind(&actor.username)
-        .execute(self.db.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn set_config(
         &self,
+        conn: &mut Conn,
         id: &str,
         expected_version: i64,
         config: &serde_json::Value,
@@ -237,15 +239,15 @@ impl PluginRepo {
         .bind(config.to_string())
         .bind(time::to_db(actor.at))
         .bind(&actor.username)
-        .execute(self.db.pool())
+        .execute(&mut *conn)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete(&self, conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM plugins_plugin WHERE id = $1")
             .bind(id)
-            .execute(self.db.pool())
+            .execute(&mut *conn)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -256,6 +258,7 @@ impl PluginRepo {
     /// true when this call did that.
     pub async fn record_call(
         &self,
+        conn: &mut Conn,
         id: &str,
         failure: Option<(&str, &str)>,
         counts: bool,
@@ -269,7 +272,7 @@ impl PluginRepo {
                 "UPDATE plugins_plugin SET calls = calls + 1, consecutive_failures = 0 WHERE id = $1",
             )
             .bind(id)
-            .execute(self.db.pool())
+            .execute(&mut *conn)
             .await?;
             return Ok(false);
         };
@@ -292,7 +295,7 @@ impl PluginRepo {
         .bind(disable_after)
         .bind(auto_disable_reason(at))
         .bind(step)
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
         Ok(disabled == Some(1))
     }

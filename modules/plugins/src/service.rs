@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use aegis_core::Kernel;
 use aegis_core::auth::Principal;
+use aegis_core::db::Conn;
 use aegis_core::error::FieldError;
 use aegis_core::plugins::{
     EvaluationInput, Finding, PluginDescription, PluginFault, PluginHost, PluginKind, ReportData,
 };
 use aegis_core::text::truncate;
-use aegis_core::time;
 use serde_json::{Map, Value, json};
 
 use crate::error::PluginsError;
@@ -45,7 +45,8 @@ impl PluginService {
     }
 
     /// Validates a component and registers it, enabled, with the defaults
-    /// of its schema as configuration. Nothing is stored when any step fails.
+    /// of its schema as configuration. Nothing is stored when any step fails;
+    /// the host keeps the compiled component only once the row is committed.
     pub async fn upload(&self, who: &Principal, upload: Upload) -> Result<Plugin, PluginsError> {
         let size_bytes = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
         let inspected = self
@@ -53,17 +54,13 @@ impl PluginService {
             .inspect(upload.bytes.clone(), Some(upload.kind))
             .await
             .map_err(PluginsError::Refused)?;
-        let description = inspected.description;
-        if let Err(refused) = check_description(&description) {
-            self.host.forget(&inspected.sha256);
-            return Err(refused);
-        }
+        let description = inspected.description.clone();
+        check_description(&description)?;
         if let Some(clash) = self
             .repo
             .find_clash(&inspected.sha256, description.kind, &description.id)
             .await?
         {
-            self.host.forget(&inspected.sha256);
             return Err(if clash.sha256 == inspected.sha256 {
                 PluginsError::Conflict(
                     "plugin_already_registered",
@@ -81,7 +78,7 @@ impl PluginService {
                 )
             });
         }
-        let at = time::now();
+        let at = self.kernel.clock.now();
         let plugin = Plugin {
             id: uuid::Uuid::now_v7().to_string(),
             kind: description.kind,
@@ -90,7 +87,7 @@ impl PluginService {
             description: description.description,
             interface_version: description.interface_version,
             storage_key: storage_key(&inspected.sha256),
-            sha256: inspected.sha256,
+            sha256: inspected.sha256.clone(),
             size_bytes,
             file_name: upload.file_name,
             config: defaults(&description.config_schema),
@@ -109,9 +106,8 @@ impl PluginService {
         self.kernel
             .storage
             .put(&plugin.storage_key, upload.bytes)
-            .await
-            .inspect_err(|_| self.host.forget(&plugin.sha256))?;
-        if let Err(error) = self.repo.insert(&plugin).await {
+            .await?;
+        if let Err(error) = self.register(who, &plugin).await {
             // The object is keyed by digest: when the same component was
             // registered concurrently, the winner's row points at it.
             let shared = matches!(
@@ -119,7 +115,7 @@ impl PluginService {
                 Ok(Some(other)) if other.sha256 == plugin.sha256
             );
             if !shared {
-                self.discard(&plugin).await;
+                self.remove_object(&plugin).await;
             }
             return Err(if aegis_core::db::is_unique_violation(&error) {
                 PluginsError::Conflict(
@@ -130,7 +126,17 @@ impl PluginService {
                 error.into()
             });
         }
-        self.audit(
+        self.host.admit(&inspected);
+        Ok(plugin)
+    }
+
+    /// The row and its audit event, one unit of work.
+    async fn register(&self, who: &Principal, plugin: &Plugin) -> Result<(), sqlx::Error> {
+        let mut tx = self.kernel.db.begin().await?;
+        self.repo.insert(&mut tx, plugin).await?;
+        audit(
+            &self.kernel,
+            &mut tx,
             Some(who),
             "plugin.upload",
             &plugin.id,
@@ -140,13 +146,12 @@ impl PluginService {
                 "interface_version": plugin.interface_version,
             }),
         )
-        .await;
-        Ok(plugin)
+        .await?;
+        tx.commit().await
     }
 
     /// Removes a stored component that has no row (or no longer one).
-    async fn discard(&self, plugin: &Plugin) {
-        self.host.forget(&plugin.sha256);
+    async fn remove_object(&self, plugin: &Plugin) {
         if let Err(e) = self.kernel.storage.delete(&plugin.storage_key).await {
             tracing::warn!(key = %plugin.storage_key, error = %e, "cannot remove a plugin component");
         }
@@ -179,12 +184,14 @@ impl PluginService {
     ) -> Result<Plugin, PluginsError> {
         let current = self.get(id).await?;
         let expected = expected.unwrap_or(current.version);
-        let actor = actor(who);
+        let actor = self.actor(who);
+        let mut tx = self.kernel.db.begin().await?;
         if !self
             .repo
-            .set_enabled(id, expected, enabled, None, &actor)
+            .set_enabled(&mut tx, id, expected, enabled, None, &actor)
             .await?
         {
+            drop(tx);
             return Err(self.stale(id, expected).await);
         }
         let action = if enabled {
@@ -192,8 +199,16 @@ impl PluginService {
         } else {
             "plugin.disable"
         };
-        self.audit(Some(who), action, id, json!({ "key": current.key }))
-            .await;
+        audit(
+            &self.kernel,
+            &mut tx,
+            Some(who),
+            action,
+            id,
+            json!({ "key": current.key }),
+        )
+        .await?;
+        tx.commit().await?;
         self.get(id).await
     }
 
@@ -208,37 +223,48 @@ impl PluginService {
         let current = self.get(id).await?;
         validate_config(&current.config_schema, &config)?;
         let expected = expected.unwrap_or(current.version);
+        let mut tx = self.kernel.db.begin().await?;
         if !self
             .repo
-            .set_config(id, expected, &config, &actor(who))
+            .set_config(&mut tx, id, expected, &config, &self.actor(who))
             .await?
         {
+            drop(tx);
             return Err(self.stale(id, expected).await);
         }
         // Values may be secrets (a token for a webhook): the audit names keys only.
-        self.audit(
+        audit(
+            &self.kernel,
+            &mut tx,
             Some(who),
             "plugin.configure",
             id,
             json!({ "keys": changed_keys(&current.config, &config) }),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
         self.get(id).await
     }
 
     pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), PluginsError> {
         let plugin = self.get(id).await?;
-        if !self.repo.delete(id).await? {
+        let mut tx = self.kernel.db.begin().await?;
+        if !self.repo.delete(&mut tx, id).await? {
             return Err(PluginsError::NotFound);
         }
-        self.discard(&plugin).await;
-        self.audit(
+        audit(
+            &self.kernel,
+            &mut tx,
             Some(who),
             "plugin.delete",
             id,
             json!({ "key": plugin.key, "sha256": plugin.sha256 }),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
+        // Gone for good: drop the compiled component and the stored bytes.
+        self.host.forget(&plugin.sha256);
+        self.remove_object(&plugin).await;
         Ok(())
     }
 
@@ -282,8 +308,16 @@ impl PluginService {
     ) -> Result<T, PluginsError> {
         let fault = match outcome {
             Ok(value) => {
+                let mut conn = self.kernel.db.pool().acquire().await?;
                 self.repo
-                    .record_call(&plugin.id, None, true, 0, time::now())
+                    .record_call(
+                        &mut conn,
+                        &plugin.id,
+                        None,
+                        true,
+                        0,
+                        self.kernel.clock.now(),
+                    )
                     .await?;
                 return Ok(value);
             }
@@ -294,20 +328,34 @@ impl PluginService {
         if !matches!(fault, PluginFault::Unavailable(_)) {
             let limit = i64::from(self.kernel.settings.plugins.max_consecutive_failures);
             let counts = fault.counts_against_plugin();
-            let at = time::now();
-            if self
+            let at = self.kernel.clock.now();
+            // The switch-off and its audit event commit together.
+            let mut tx = self.kernel.db.begin().await?;
+            let disabled = self
                 .repo
-                .record_call(&plugin.id, Some((fault.code(), &text)), counts, limit, at)
-                .await?
-            {
-                tracing::warn!(plugin = %plugin.name, "plugin disabled after {limit} failures in a row");
-                self.audit(
+                .record_call(
+                    &mut tx,
+                    &plugin.id,
+                    Some((fault.code(), &text)),
+                    counts,
+                    limit,
+                    at,
+                )
+                .await?;
+            if disabled {
+                audit(
+                    &self.kernel,
+                    &mut tx,
                     None,
                     "plugin.auto_disable",
                     &plugin.id,
                     json!({ "key": plugin.key, "failures_in_a_row": limit, "last_error": fault.code() }),
                 )
-                .await;
+                .await?;
+            }
+            tx.commit().await?;
+            if disabled {
+                tracing::warn!(plugin = %plugin.name, "plugin disabled after {limit} failures in a row");
             }
         }
         Err(PluginsError::Call(fault))
@@ -324,20 +372,28 @@ impl PluginService {
         }
     }
 
-    async fn audit(&self, who: Option<&Principal>, action: &str, id: &str, detail: Value) {
-        let actor = who.map(|p| (p.user_id.as_str(), p.username.as_str()));
-        self.kernel
-            .audit
-            .record_about(actor, action, ("plugin", id), detail)
-            .await;
+    fn actor(&self, who: &Principal) -> Actor {
+        Actor {
+            username: who.username.clone(),
+            at: self.kernel.clock.now(),
+        }
     }
 }
 
-fn actor(who: &Principal) -> Actor {
-    Actor {
-        username: who.username.clone(),
-        at: time::now(),
-    }
+/// Records an event about a plugin inside the change's transaction.
+async fn audit(
+    kernel: &Kernel,
+    conn: &mut Conn,
+    who: Option<&Principal>,
+    action: &str,
+    id: &str,
+    detail: Value,
+) -> Result<(), sqlx::Error> {
+    let actor = who.map(|p| (p.user_id.as_str(), p.username.as_str()));
+    kernel
+        .audit
+        .record_about_in(conn, actor, action, ("plugin", id), detail)
+        .await
 }
 
 /// Ids become keys and names are shown: hold them to a plain shape.

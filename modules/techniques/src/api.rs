@@ -8,10 +8,8 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
-use crate::dto::{
-    Matrix, MatrixColumn, MatrixTechnique, SyncRunPage, SyncStarted, TacticView, TechniqueDetail,
-    TechniquePage, TechniqueSummary,
-};
+use crate::catalog::CatalogService;
+use crate::dto::{Matrix, SyncRunPage, SyncStarted, TacticView, TechniqueDetail, TechniquePage};
 use crate::model::{DEFAULT_DOMAIN, DOMAINS, TechniqueFilter, TechniqueSort};
 use crate::service::SyncService;
 
@@ -24,7 +22,7 @@ enum TechniquesTag {
 }
 
 pub struct TechniquesApi {
-    pub service: SyncService,
+    pub catalog: CatalogService,
 }
 
 #[derive(ApiResponse)]
@@ -97,8 +95,7 @@ impl TechniquesApi {
             sort,
         };
         let (items, total) = self
-            .service
-            .repo()
+            .catalog
             .search(&filter, page.limit, page.offset)
             .await?;
         Ok(Json(TechniquePage {
@@ -122,56 +119,18 @@ impl TechniquesApi {
         domain: Query<Option<String>>,
     ) -> ApiResult<Json<TechniqueDetail>> {
         let domain = parse_domain(domain.0)?;
-        let repo = self.service.repo();
         let attack_id = attack_id.0.trim().to_uppercase();
-        let stored = repo.technique(&domain, &attack_id).await?.ok_or_else(|| {
-            ApiError::not_found(
-                "technique_not_found",
-                format!("no technique {attack_id} in {domain}"),
-            )
-        })?;
-        let tactics = repo.tactics(&domain).await?;
-        let t = &stored.technique;
-        let parent = match &t.parent_attack_id {
-            Some(p) => repo.technique(&domain, p).await?.map(Into::into),
-            None => None,
-        };
-        let replaced_by = match &t.revoked_by {
-            Some(r) => repo.technique(&domain, r).await?.map(Into::into),
-            None => None,
-        };
-        let subtechniques = repo
-            .subtechniques(&domain, &t.attack_id)
+        let details = self
+            .catalog
+            .technique_details(&domain, &attack_id)
             .await?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        let t = stored.technique;
-        Ok(Json(TechniqueDetail {
-            tactics: tactics
-                .into_iter()
-                .filter(|s| t.tactics.contains(&s.tactic.short_name))
-                .map(Into::into)
-                .collect(),
-            attack_id: t.attack_id,
-            domain,
-            name: t.name,
-            description: t.description,
-            detection: t.detection,
-            platforms: t.platforms,
-            data_sources: t.data_sources,
-            url: t.url,
-            version: t.version,
-            created: t.created,
-            modified: t.modified,
-            is_subtechnique: t.is_subtechnique,
-            parent,
-            subtechniques,
-            revoked: t.revoked,
-            replaced_by,
-            deprecated: t.deprecated,
-            missing_since: stored.missing_since,
-        }))
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "technique_not_found",
+                    format!("no technique {attack_id} in {domain}"),
+                )
+            })?;
+        Ok(Json(TechniqueDetail::new(domain, details)))
     }
 
     /// Tactics in matrix order.
@@ -183,8 +142,7 @@ impl TechniquesApi {
     ) -> ApiResult<Json<Vec<TacticView>>> {
         let domain = parse_domain(domain.0)?;
         Ok(Json(
-            self.service
-                .repo()
+            self.catalog
                 .tactics(&domain)
                 .await?
                 .into_iter()
@@ -201,46 +159,7 @@ impl TechniquesApi {
         domain: Query<Option<String>>,
     ) -> ApiResult<Json<Matrix>> {
         let domain = parse_domain(domain.0)?;
-        let repo = self.service.repo();
-        let tactics = repo.tactics(&domain).await?;
-        let active = repo.active(&domain).await?;
-        let release_version = repo.release(&domain).await?.map(|(r, _)| r.version);
-        let columns = tactics
-            .into_iter()
-            .filter(|t| t.missing_since.is_none() && !t.tactic.deprecated)
-            .map(|tactic| {
-                let short = tactic.tactic.short_name.clone();
-                let techniques = active
-                    .iter()
-                    .filter(|s| {
-                        !s.technique.is_subtechnique && s.technique.tactics.contains(&short)
-                    })
-                    .map(|s| MatrixTechnique {
-                        attack_id: s.technique.attack_id.clone(),
-                        name: s.technique.name.clone(),
-                        platforms: s.technique.platforms.clone(),
-                        subtechniques: active
-                            .iter()
-                            .filter(|sub| {
-                                sub.technique.parent_attack_id.as_deref()
-                                    == Some(s.technique.attack_id.as_str())
-                            })
-                            .cloned()
-                            .map(TechniqueSummary::from)
-                            .collect(),
-                    })
-                    .collect();
-                MatrixColumn {
-                    tactic: tactic.into(),
-                    techniques,
-                }
-            })
-            .collect();
-        Ok(Json(Matrix {
-            domain,
-            release_version,
-            tactics: columns,
-        }))
+        Ok(Json(self.catalog.matrix(&domain).await?.into()))
     }
 }
 
@@ -280,7 +199,7 @@ impl MitreSyncApi {
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<SyncRunPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let (runs, total) = self.service.repo().runs(page.limit, page.offset).await?;
+        let (runs, total) = self.service.runs(page.limit, page.offset).await?;
         Ok(Json(SyncRunPage {
             items: runs.into_iter().map(Into::into).collect(),
             total,

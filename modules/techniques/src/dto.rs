@@ -2,6 +2,7 @@
 
 use poem_openapi::Object;
 
+use crate::catalog::{CatalogMatrix, TechniqueDetails};
 use crate::model::SyncRun;
 use crate::repo::{StoredTactic, StoredTechnique};
 
@@ -123,6 +124,63 @@ pub struct Matrix {
     pub domain: String,
     pub release_version: Option<String>,
     pub tactics: Vec<MatrixColumn>,
+}
+
+impl TechniqueDetail {
+    pub fn new(domain: String, d: TechniqueDetails) -> Self {
+        let t = d.stored.technique;
+        Self {
+            tactics: d.tactics.into_iter().map(Into::into).collect(),
+            attack_id: t.attack_id,
+            domain,
+            name: t.name,
+            description: t.description,
+            detection: t.detection,
+            platforms: t.platforms,
+            data_sources: t.data_sources,
+            url: t.url,
+            version: t.version,
+            created: t.created,
+            modified: t.modified,
+            is_subtechnique: t.is_subtechnique,
+            parent: d.parent.map(Into::into),
+            subtechniques: d.subtechniques.into_iter().map(Into::into).collect(),
+            revoked: t.revoked,
+            replaced_by: d.replaced_by.map(Into::into),
+            deprecated: t.deprecated,
+            missing_since: d.stored.missing_since,
+        }
+    }
+}
+
+impl From<CatalogMatrix> for Matrix {
+    fn from(m: CatalogMatrix) -> Self {
+        Self {
+            domain: m.domain,
+            release_version: m.release_version,
+            tactics: m
+                .columns
+                .into_iter()
+                .map(|column| MatrixColumn {
+                    tactic: column.tactic.into(),
+                    techniques: column
+                        .techniques
+                        .into_iter()
+                        .map(|entry| MatrixTechnique {
+                            attack_id: entry.technique.technique.attack_id,
+                            name: entry.technique.technique.name,
+                            platforms: entry.technique.technique.platforms,
+                            subtechniques: entry
+                                .subtechniques
+                                .into_iter()
+                                .map(TechniqueSummary::from)
+                                .collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Object)]

@@ -42,7 +42,7 @@ impl TechniquesModule {
     pub fn apis(&self) -> (TechniquesApi, MitreSyncApi) {
         (
             TechniquesApi {
-                service: self.service.clone(),
+                catalog: self.catalog.clone(),
             },
             MitreSyncApi {
                 service: self.service.clone(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aegis_core::Kernel;
 
-use crate::model::SyncCounts;
+use crate::model::{SyncCounts, SyncRun};
 use crate::repo::CatalogRepo;
 use crate::source::{self, Fetched};
 use crate::stix;
@@ -53,8 +53,9 @@ impl SyncService {
         }
     }
 
-    pub fn repo(&self) -> &CatalogRepo {
-        &self.repo
+    /// Every sync run, newest first, and how many there are.
+    pub async fn runs(&self, limit: i64, offset: i64) -> Result<(Vec<SyncRun>, i64), sqlx::Error> {
+        self.repo.runs(limit, offset).await
     }
 
     /// Every configured source: the Enterprise bundle, then the extra domains.

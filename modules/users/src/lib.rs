@@ -13,14 +13,12 @@ pub mod service;
 use std::sync::Arc;
 
 use aegis_core::Kernel;
-use aegis_core::auth::{Identity, IdentityError, IdentityResolver};
+use aegis_core::auth::IdentityResolver;
 use aegis_core::module::Module;
 use async_trait::async_trait;
 
 pub use api::{AuthApi, UsersApi};
 pub use service::UsersService;
-
-use crate::repo::UsersRepo;
 
 pub struct UsersModule {
     service: UsersService,
@@ -46,9 +44,7 @@ impl UsersModule {
     }
 
     pub fn identity_resolver(&self) -> Arc<dyn IdentityResolver> {
-        Arc::new(UsersIdentity {
-            repo: self.service.repo().clone(),
-        })
+        self.service.identity_resolver()
     }
 }
 
@@ -75,29 +71,5 @@ impl Module for UsersModule {
             }
         }
         Ok(())
-    }
-}
-
-struct UsersIdentity {
-    repo: UsersRepo,
-}
-
-#[async_trait]
-impl IdentityResolver for UsersIdentity {
-    async fn active_user(&self, user_id: &str) -> Result<Option<Identity>, IdentityError> {
-        self.repo
-            .identity(user_id)
-            .await
-            .map_err(|e| IdentityError(e.to_string()))
-    }
-
-    async fn api_token_owner(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<(String, Identity)>, IdentityError> {
-        self.repo
-            .token_owner(token_hash)
-            .await
-            .map_err(|e| IdentityError(e.to_string()))
     }
 }

@@ -1,7 +1,9 @@
-//! SQL for users and API tokens: portable statements over the kernel's Any pool.
+//! SQL for users and API tokens: portable statements over the kernel's Any
+//! pool. Writes go through the caller's connection (the service's
+//! transaction) and take their time from the service; reads use the pool.
 
 use aegis_core::auth::{Identity, Role};
-use aegis_core::db::{Db, escape_like, flag, is_unique_violation};
+use aegis_core::db::{Conn, Db, escape_like, flag, is_unique_violation};
 use aegis_core::time::{self, Timestamp};
 
 use crate::error::UsersError;
@@ -104,8 +106,13 @@ impl UsersRepo {
         .await?)
     }
 
-    pub async fn insert(&self, user: &NewUser, password_hash: &str) -> Result<User, UsersError> {
-        let now = time::to_db(time::now());
+    pub async fn insert(
+        &self,
+        conn: &mut Conn,
+        user: &NewUser,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<User, UsersError> {
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO users_user (id, username, username_key, display_name, role, password_hash, active, created_at, updated_at)
@@ -117,20 +124,15 @@ impl UsersRepo {
         .bind(&user.display_name)
         .bind(user.role.as_str())
         .bind(password_hash)
-        .bind(&now)
-        .execute(self.db.pool())
+        .bind(time::to_db(now))
+        .execute(&mut *conn)
         .await
         .map_err(|e| if is_unique_violation(&e) { UsersError::UsernameTaken } else { e.into() })?;
-        self.get(&UserId(id)).await
+        fetch_user(conn, &UserId(id)).await
     }
 
     pub async fn get(&self, id: &UserId) -> Result<User, UsersError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users_user WHERE id = $1");
-        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&id.0)
-            .fetch_optional(self.db.pool())
-            .await?;
-        row.ok_or(UsersError::NotFound)?.try_into()
+        fetch_user(self.db.pool(), id).await
     }
 
     /// The user and password hash for a login, by case-folded username.
@@ -204,7 +206,13 @@ impl UsersRepo {
         ))
     }
 
-    pub async fn update(&self, id: &UserId, patch: &UserPatch) -> Result<User, UsersError> {
+    pub async fn update(
+        &self,
+        conn: &mut Conn,
+        id: &UserId,
+        patch: &UserPatch,
+        now: Timestamp,
+    ) -> Result<User, UsersError> {
         let done = sqlx::query(
             "UPDATE users_user SET display_name = COALESCE($2, display_name), role = COALESCE($3, role),
              active = COALESCE($4, active), updated_at = $5 WHERE id = $1",
@@ -213,27 +221,32 @@ impl UsersRepo {
         .bind(&patch.display_name)
         .bind(patch.role.map(Role::as_str))
         .bind(patch.active.map(flag))
-        .bind(time::to_db(time::now()))
-        .execute(self.db.pool())
+        .bind(time::to_db(now))
+        .execute(&mut *conn)
         .await?;
         if done.rows_affected() == 0 {
             return Err(UsersError::NotFound);
         }
-        self.get(id).await
+        fetch_user(conn, id).await
     }
 
     /// Stores a new hash, ends every session issued before now and revokes the
     /// user's API tokens (a password change is how a compromise is answered).
-    pub async fn set_password(&self, id: &UserId, password_hash: &str) -> Result<(), UsersError> {
-        let now = time::to_db(time::now());
-        let mut tx = self.db.pool().begin().await?;
+    pub async fn set_password(
+        &self,
+        conn: &mut Conn,
+        id: &UserId,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), UsersError> {
+        let now = time::to_db(now);
         let done = sqlx::query(
             "UPDATE users_user SET password_hash = $2, sessions_valid_after = $3, updated_at = $3 WHERE id = $1",
         )
         .bind(&id.0)
         .bind(password_hash)
         .bind(&now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         if done.rows_affected() == 0 {
             return Err(UsersError::NotFound);
@@ -243,17 +256,21 @@ impl UsersRepo {
         )
         .bind(&id.0)
         .bind(&now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn touch_login(&self, id: &UserId) -> Result<(), UsersError> {
+    pub async fn touch_login(
+        &self,
+        conn: &mut Conn,
+        id: &UserId,
+        now: Timestamp,
+    ) -> Result<(), UsersError> {
         sqlx::query("UPDATE users_user SET last_login_at = $2 WHERE id = $1")
             .bind(&id.0)
-            .bind(time::to_db(time::now()))
-            .execute(self.db.pool())
+            .bind(time::to_db(now))
+            .execute(conn)
             .await?;
         Ok(())
     }
@@ -277,13 +294,16 @@ impl UsersRepo {
         .transpose()
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn insert_token(
         &self,
+        conn: &mut Conn,
         user: &UserId,
         name: &str,
         hash: &str,
         prefix: &str,
         expires_at: Option<Timestamp>,
+        now: Timestamp,
     ) -> Result<ApiToken, UsersError> {
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
@@ -295,15 +315,19 @@ impl UsersRepo {
         .bind(name)
         .bind(hash)
         .bind(prefix)
-        .bind(time::to_db(time::now()))
+        .bind(time::to_db(now))
         .bind(expires_at.map(time::to_db))
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
-        self.tokens(user)
-            .await?
-            .into_iter()
-            .find(|t| t.id == id)
-            .ok_or(UsersError::TokenNotFound)
+        Ok(ApiToken {
+            id,
+            name: name.to_owned(),
+            prefix: prefix.to_owned(),
+            created_at: now,
+            expires_at,
+            last_used_at: None,
+            revoked_at: None,
+        })
     }
 
     pub async fn tokens(&self, user: &UserId) -> Result<Vec<ApiToken>, UsersError> {
@@ -317,14 +341,20 @@ impl UsersRepo {
         rows.into_iter().map(ApiToken::try_from).collect()
     }
 
-    pub async fn revoke_token(&self, user: &UserId, token_id: &str) -> Result<(), UsersError> {
+    pub async fn revoke_token(
+        &self,
+        conn: &mut Conn,
+        user: &UserId,
+        token_id: &str,
+        now: Timestamp,
+    ) -> Result<(), UsersError> {
         let done = sqlx::query(
             "UPDATE users_api_token SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
         )
         .bind(token_id)
         .bind(&user.0)
-        .bind(time::to_db(time::now()))
-        .execute(self.db.pool())
+        .bind(time::to_db(now))
+        .execute(conn)
         .await?;
         if done.rows_affected() == 0 {
             return Err(UsersError::TokenNotFound);
@@ -332,31 +362,47 @@ impl UsersRepo {
         Ok(())
     }
 
-    /// The owner of a usable token, marking its use.
-    pub async fn token_owner(
+    /// The id and owner of a usable token (unrevoked, unexpired at `now`).
+    pub async fn usable_token(
         &self,
         token_hash: &str,
-    ) -> Result<Option<(String, Identity)>, UsersError> {
-        let now = time::to_db(time::now());
-        let row: Option<(String, String)> = sqlx::query_as(
+        now: Timestamp,
+    ) -> Result<Option<(String, String)>, UsersError> {
+        Ok(sqlx::query_as(
             "SELECT id, user_id FROM users_api_token
              WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(token_hash)
-        .bind(&now)
+        .bind(time::to_db(now))
         .fetch_optional(self.db.pool())
-        .await?;
-        let Some((token_id, user_id)) = row else {
-            return Ok(None);
-        };
-        let Some(identity) = self.identity(&user_id).await? else {
-            return Ok(None);
-        };
-        sqlx::query("UPDATE users_api_token SET last_used_at = $2 WHERE id = $1")
-            .bind(&token_id)
-            .bind(&now)
-            .execute(self.db.pool())
-            .await?;
-        Ok(Some((token_id, identity)))
+        .await?)
     }
+
+    pub async fn mark_token_used(
+        &self,
+        conn: &mut Conn,
+        token_id: &str,
+        now: Timestamp,
+    ) -> Result<(), UsersError> {
+        sqlx::query("UPDATE users_api_token SET last_used_at = $2 WHERE id = $1")
+            .bind(token_id)
+            .bind(time::to_db(now))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// One user by id, through the pool or inside a transaction (a row the
+/// transaction wrote is visible only through it).
+async fn fetch_user<'e, E>(executor: E, id: &UserId) -> Result<User, UsersError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!("SELECT {USER_COLUMNS} FROM users_user WHERE id = $1");
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&id.0)
+        .fetch_optional(executor)
+        .await?;
+    row.ok_or(UsersError::NotFound)?.try_into()
 }

@@ -1,6 +1,7 @@
 //! The users module's rules: bootstrap, login and logout, user administration,
 //! password changes and personal API tokens. No HTTP types here.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aegis_core::Kernel;
@@ -9,7 +10,10 @@ use aegis_core::auth::password::{decoy_hash, hash_password, verify_password};
 use aegis_core::auth::throttle::LoginThrottle;
 use aegis_core::auth::token::{new_api_token, random_secret};
 use aegis_core::auth::{Claims, Credential, Principal, Role, revoked_key};
+use aegis_core::auth::{Identity, IdentityError, IdentityResolver};
+use aegis_core::db::Tx;
 use aegis_core::time::Timestamp;
+use async_trait::async_trait;
 use serde_json::json;
 
 use crate::error::UsersError;
@@ -51,8 +55,11 @@ impl UsersService {
         }
     }
 
-    pub fn repo(&self) -> &UsersRepo {
-        &self.repo
+    /// The identity port the kernel's auth extractor resolves callers through.
+    pub fn identity_resolver(&self) -> Arc<dyn IdentityResolver> {
+        Arc::new(UsersIdentity {
+            service: self.clone(),
+        })
     }
 
     pub fn parse_password(&self, raw: &str) -> Result<NewPassword, UsersError> {
@@ -60,10 +67,21 @@ impl UsersService {
             .map_err(|m| UsersError::invalid("password", m))
     }
 
+    /// Records an event that goes with no stored change (a sign-in, a
+    /// refused attempt, a sign-out) on its own connection; a failure is
+    /// logged, never silent.
     async fn audit(&self, entry: AuditEntry) {
+        let action = entry.action.clone();
         if let Err(error) = self.kernel.audit.record(entry).await {
-            tracing::error!(%error, "cannot write an audit event");
+            tracing::error!(%error, action, "cannot write an audit event");
         }
+    }
+
+    /// Writes `entry` inside the change's transaction and commits both.
+    async fn commit_with(&self, mut tx: Tx, entry: AuditEntry) -> Result<(), UsersError> {
+        self.kernel.audit.record_in(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// With no users at all, creates the configured admin. Returns the
@@ -85,25 +103,36 @@ impl UsersService {
             password: NewPassword::parse(&password, 1)
                 .map_err(|m| UsersError::invalid("admin.password", m))?,
         };
-        let user = match self.create_unaudited(&new_user).await {
-            // Another replica bootstrapped at the same moment.
-            Err(UsersError::UsernameTaken) => return Ok(None),
-            other => other?,
-        };
-        self.audit(AuditEntry {
+        let entry = |user: &User| AuditEntry {
             action: "user.bootstrap_admin".into(),
             target_type: Some("user".into()),
             target_id: Some(user.id.0.clone()),
             detail: json!({ "username": user.username }),
             ..AuditEntry::default()
-        })
-        .await;
+        };
+        let user = match self.insert_audited(&new_user, entry).await {
+            // Another replica bootstrapped at the same moment.
+            Err(UsersError::UsernameTaken) => return Ok(None),
+            other => other?,
+        };
         Ok(Some((user.username, generated.then_some(password))))
     }
 
-    async fn create_unaudited(&self, new_user: &NewUser) -> Result<User, UsersError> {
+    /// Inserts a user and its audit event (made from the stored user) in one
+    /// transaction.
+    async fn insert_audited(
+        &self,
+        new_user: &NewUser,
+        entry: impl FnOnce(&User) -> AuditEntry,
+    ) -> Result<User, UsersError> {
         let hash = hash_password(new_user.password.expose()).await?;
-        self.repo.insert(new_user, &hash).await
+        let mut tx = self.kernel.db.begin().await?;
+        let user = self
+            .repo
+            .insert(&mut tx, new_user, &hash, self.kernel.clock.now())
+            .await?;
+        self.commit_with(tx, entry(&user)).await?;
+        Ok(user)
     }
 
     /// Creates a user; `by` is `None` for the command line.
@@ -112,9 +141,8 @@ impl UsersService {
         new_user: NewUser,
         by: Option<&Principal>,
     ) -> Result<User, UsersError> {
-        let user = self.create_unaudited(&new_user).await?;
         let (actor_id, actor_name) = by.map(actor).unwrap_or((None, Some("cli".into())));
-        self.audit(AuditEntry {
+        self.insert_audited(&new_user, |user| AuditEntry {
             actor_id,
             actor_name,
             action: "user.create".into(),
@@ -123,8 +151,7 @@ impl UsersService {
             detail: json!({ "after": { "username": user.username, "role": user.role.as_str(), "display_name": user.display_name } }),
             ..AuditEntry::default()
         })
-        .await;
-        Ok(user)
+        .await
     }
 
     pub async fn login(
@@ -169,7 +196,11 @@ impl UsersService {
             return Err(UsersError::InvalidCredentials);
         };
         throttle.record_success(username).await?;
-        self.repo.touch_login(&user.id).await?;
+        let mut conn = self.kernel.db.pool().acquire().await?;
+        self.repo
+            .touch_login(&mut conn, &user.id, self.kernel.clock.now())
+            .await?;
+        drop(conn);
         let (token, claims) = self
             .kernel
             .tokens
@@ -289,9 +320,13 @@ impl UsersService {
                 ));
             }
         }
-        let after = self.repo.update(id, patch).await?;
+        let mut tx = self.kernel.db.begin().await?;
+        let after = self
+            .repo
+            .update(&mut tx, id, patch, self.kernel.clock.now())
+            .await?;
         let (actor_id, actor_name) = actor(by);
-        self.audit(AuditEntry {
+        self.commit_with(tx, AuditEntry {
             actor_id,
             actor_name,
             action: if patch.active == Some(false) { "user.deactivate" } else { "user.update" }.into(),
@@ -303,7 +338,7 @@ impl UsersService {
             }),
             ..AuditEntry::default()
         })
-        .await;
+        .await?;
         Ok(after)
     }
 
@@ -322,19 +357,24 @@ impl UsersService {
                 true,
             ),
         };
+        let hash = hash_password(password.expose()).await?;
+        let mut tx = self.kernel.db.begin().await?;
         self.repo
-            .set_password(id, &hash_password(password.expose()).await?)
+            .set_password(&mut tx, id, &hash, self.kernel.clock.now())
             .await?;
         let (actor_id, actor_name) = actor(by);
-        self.audit(AuditEntry {
-            actor_id,
-            actor_name,
-            action: "user.reset_password".into(),
-            target_type: Some("user".into()),
-            target_id: Some(id.0.clone()),
-            ..AuditEntry::default()
-        })
-        .await;
+        self.commit_with(
+            tx,
+            AuditEntry {
+                actor_id,
+                actor_name,
+                action: "user.reset_password".into(),
+                target_type: Some("user".into()),
+                target_id: Some(id.0.clone()),
+                ..AuditEntry::default()
+            },
+        )
+        .await?;
         Ok(generated.then(|| password.expose().to_owned()))
     }
 
@@ -355,19 +395,24 @@ impl UsersService {
             tokio::time::sleep(throttle.record_failure(&me.username, address).await?).await;
             return Err(UsersError::invalid("current_password", "does not match"));
         }
+        let hash = hash_password(new.expose()).await?;
+        let mut tx = self.kernel.db.begin().await?;
         self.repo
-            .set_password(&id, &hash_password(new.expose()).await?)
+            .set_password(&mut tx, &id, &hash, self.kernel.clock.now())
             .await?;
         let (actor_id, actor_name) = actor(me);
-        self.audit(AuditEntry {
-            actor_id,
-            actor_name,
-            action: "user.change_password".into(),
-            target_type: Some("user".into()),
-            target_id: Some(id.0),
-            ..AuditEntry::default()
-        })
-        .await;
+        self.commit_with(
+            tx,
+            AuditEntry {
+                actor_id,
+                actor_name,
+                action: "user.change_password".into(),
+                target_type: Some("user".into()),
+                target_id: Some(id.0),
+                ..AuditEntry::default()
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -382,26 +427,31 @@ impl UsersService {
         if name.is_empty() || name.chars().count() > 100 {
             return Err(UsersError::invalid("name", "must be 1 to 100 characters"));
         }
-        if expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+        let now = self.kernel.clock.now();
+        if expires_at.is_some_and(|at| at <= now) {
             return Err(UsersError::invalid("expires_at", "must be in the future"));
         }
         let (token, hash, prefix) = new_api_token();
         let id = UserId(me.user_id.clone());
+        let mut tx = self.kernel.db.begin().await?;
         let record = self
             .repo
-            .insert_token(&id, name, &hash, &prefix, expires_at)
+            .insert_token(&mut tx, &id, name, &hash, &prefix, expires_at, now)
             .await?;
         let (actor_id, actor_name) = actor(me);
-        self.audit(AuditEntry {
-            actor_id,
-            actor_name,
-            action: "api_token.create".into(),
-            target_type: Some("api_token".into()),
-            target_id: Some(record.id.clone()),
-            detail: json!({ "name": record.name }),
-            ..AuditEntry::default()
-        })
-        .await;
+        self.commit_with(
+            tx,
+            AuditEntry {
+                actor_id,
+                actor_name,
+                action: "api_token.create".into(),
+                target_type: Some("api_token".into()),
+                target_id: Some(record.id.clone()),
+                detail: json!({ "name": record.name }),
+                ..AuditEntry::default()
+            },
+        )
+        .await?;
         Ok((record, token))
     }
 
@@ -410,20 +460,75 @@ impl UsersService {
     }
 
     pub async fn revoke_token(&self, me: &Principal, token_id: &str) -> Result<(), UsersError> {
+        let mut tx = self.kernel.db.begin().await?;
         self.repo
-            .revoke_token(&UserId(me.user_id.clone()), token_id)
+            .revoke_token(
+                &mut tx,
+                &UserId(me.user_id.clone()),
+                token_id,
+                self.kernel.clock.now(),
+            )
             .await?;
         let (actor_id, actor_name) = actor(me);
-        self.audit(AuditEntry {
-            actor_id,
-            actor_name,
-            action: "api_token.revoke".into(),
-            target_type: Some("api_token".into()),
-            target_id: Some(token_id.into()),
-            ..AuditEntry::default()
-        })
-        .await;
-        Ok(())
+        self.commit_with(
+            tx,
+            AuditEntry {
+                actor_id,
+                actor_name,
+                action: "api_token.revoke".into(),
+                target_type: Some("api_token".into()),
+                target_id: Some(token_id.into()),
+                ..AuditEntry::default()
+            },
+        )
+        .await
+    }
+
+    /// The active user with this id, as the auth extractor sees them.
+    async fn identity(&self, user_id: &str) -> Result<Option<Identity>, UsersError> {
+        self.repo.identity(user_id).await
+    }
+
+    /// The active owner of a usable API token; records the token's use.
+    async fn api_token_owner(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, Identity)>, UsersError> {
+        let now = self.kernel.clock.now();
+        let Some((token_id, user_id)) = self.repo.usable_token(token_hash, now).await? else {
+            return Ok(None);
+        };
+        let Some(identity) = self.repo.identity(&user_id).await? else {
+            return Ok(None);
+        };
+        let mut conn = self.kernel.db.pool().acquire().await?;
+        self.repo.mark_token_used(&mut conn, &token_id, now).await?;
+        Ok(Some((token_id, identity)))
+    }
+}
+
+/// The identity port over the users service.
+struct UsersIdentity {
+    service: UsersService,
+}
+
+#[async_trait]
+impl IdentityResolver for UsersIdentity {
+    async fn active_user(&self, user_id: &str) -> Result<Option<Identity>, IdentityError> {
+        self.service
+            .identity(user_id)
+            .await
+            .map_err(|e| IdentityError(e.to_string()))
+    }
+
+    async fn api_token_owner(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, Identity)>, IdentityError> {
+        self.service
+            .api_token_owner(token_hash)
+            .await
+            .map_err(|e| IdentityError(e.to_string()))
     }
 }
 

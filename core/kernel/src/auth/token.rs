@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
+use crate::time::Clock;
 
 /// Prefix of personal API tokens, so they are recognisable in a leak scan.
 pub const API_TOKEN_PREFIX: &str = "aegis_pat_";
@@ -42,6 +43,7 @@ pub struct TokenService {
     decoding: DecodingKey,
     secret: Secret,
     ttl_seconds: i64,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -53,13 +55,16 @@ impl std::fmt::Debug for TokenService {
 }
 
 impl TokenService {
-    pub fn new(secret: &Secret, ttl_minutes: u32) -> Result<Self, TokenError> {
+    /// Tokens signed with `secret`, valid for `ttl_minutes`; `clock` is the
+    /// kernel's, from which a token's `iat` is read.
+    pub fn new(secret: &Secret, ttl_minutes: u32, clock: Clock) -> Result<Self, TokenError> {
         let bytes = secret.expose().as_bytes();
         Ok(Self {
             encoding: EncodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
             decoding: DecodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
             secret: secret.clone(),
             ttl_seconds: i64::from(ttl_minutes) * 60,
+            clock,
         })
     }
 
@@ -67,14 +72,15 @@ impl TokenService {
         self.ttl_seconds
     }
 
-    /// A fresh token for `user_id`, with its claims.
+    /// A fresh token for `user_id`, with its claims. `iat` comes from the
+    /// kernel's clock, as do the password-change times it is compared with;
+    /// `exp` from the system clock, which the JWT validation reads.
     pub fn issue(&self, user_id: &str) -> Result<(String, Claims), TokenError> {
-        let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_owned(),
             jti: uuid::Uuid::new_v4().to_string(),
-            iat: now,
-            exp: now + self.ttl_seconds,
+            iat: self.clock.now().timestamp(),
+            exp: chrono::Utc::now().timestamp() + self.ttl_seconds,
             iss: ISSUER.into(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -144,7 +150,7 @@ mod tests {
     use super::*;
 
     fn service() -> TokenService {
-        TokenService::new(&Secret::new("k".repeat(40)), 10).unwrap()
+        TokenService::new(&Secret::new("k".repeat(40)), 10, Clock::system()).unwrap()
     }
 
     #[test]
@@ -156,8 +162,20 @@ mod tests {
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
         assert_eq!(tokens.verify(&tampered), Err(TokenError::Invalid));
-        let other = TokenService::new(&Secret::new("z".repeat(40)), 10).unwrap();
+        let other = TokenService::new(&Secret::new("z".repeat(40)), 10, Clock::system()).unwrap();
         assert_eq!(other.verify(&token), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn issued_at_follows_the_clock_and_expiry_the_system_time() {
+        let clock = Clock::system();
+        let tokens = TokenService::new(&Secret::new("k".repeat(40)), 10, clock.clone()).unwrap();
+        clock.advance(chrono::Duration::hours(2));
+        let (token, claims) = tokens.issue("user-1").unwrap();
+        assert!(claims.iat >= chrono::Utc::now().timestamp() + 7_199);
+        let exp = chrono::Utc::now().timestamp() + 600;
+        assert!((exp - 1..=exp).contains(&claims.exp));
+        assert_eq!(tokens.verify(&token).unwrap(), claims);
     }
 
     #[test]

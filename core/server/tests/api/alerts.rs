@@ -325,7 +325,13 @@ async fn an_open_finding_opens_no_second_alert(stack: Stack) {
         resolved_at: None,
         resolved_by: None,
     };
-    assert!(!repo.open_alert(&late_alert, "fingerprint").await.unwrap());
+    let mut conn = app.kernel.db.pool().acquire().await.unwrap();
+    assert!(
+        !repo
+            .open_alert(&mut conn, &late_alert, "fingerprint")
+            .await
+            .unwrap()
+    );
     let late_evaluation = aegis_mod_alerts::model::Evaluation {
         id: uuid::Uuid::now_v7().to_string(),
         rule_id: r.id.clone(),
@@ -336,7 +342,10 @@ async fn an_open_finding_opens_no_second_alert(stack: Stack) {
         opened: 0,
         error: None,
     };
-    repo.record_evaluation(&late_evaluation).await.unwrap();
+    repo.record_evaluation(&mut conn, &late_evaluation)
+        .await
+        .unwrap();
+    drop(conn);
     assert_eq!(
         app.get(
             &format!("/api/v1/alert-evaluations?rule_id={}", r.id),

@@ -26,6 +26,19 @@ macro_rules! stack_tests {
     };
 }
 
+/// Like [`stack_tests!`] for stories that only make sense on the shared
+/// stack (several replicas on one Redis): no embedded variant is generated,
+/// rather than one that returns early and counts as passed.
+#[macro_export]
+macro_rules! shared_only_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod shared_only {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::helpers::Stack::Shared).await }) +
+        }
+    };
+}
+
 /// Fresh backends for one test (the kernel's [`TestBackends`]) and the apps
 /// started on them.
 pub struct TestEnv {

@@ -158,7 +158,7 @@ async fn admins_manage_users(stack: Stack) {
         .as_str()
         .unwrap()
         .to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.kernel.clock.advance(chrono::Duration::seconds(1));
     let fresh = app.token("dave.red", &generated).await;
 
     let gone = app
