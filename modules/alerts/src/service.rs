@@ -54,7 +54,10 @@ impl AlertService {
         Self {
             webhooks: Webhooks::new(
                 repo.clone(),
-                kernel.settings.alerts.webhook_allow_private_networks,
+                kernel
+                    .settings
+                    .section::<crate::AlertSettings>()
+                    .webhook_allow_private_networks,
             ),
             views: TestCaseReads::new(kernel.db.clone()),
             repo,
@@ -130,7 +133,10 @@ impl AlertService {
                 errors.push(FieldError::new("webhook_url", "an http(s) URL"));
             } else if let Err(refused) = webhook::target(
                 url,
-                self.kernel.settings.alerts.webhook_allow_private_networks,
+                self.kernel
+                    .settings
+                    .section::<crate::AlertSettings>()
+                    .webhook_allow_private_networks,
             )
             .await
             {

@@ -8,6 +8,7 @@ pub mod model;
 pub mod navigator;
 pub mod repo;
 pub mod service;
+pub mod settings;
 
 use aegis_core::Kernel;
 use aegis_core::module::Module;
@@ -16,6 +17,7 @@ use aegis_core::scheduler::JobSpec;
 pub use api::CoverageApi;
 pub use model::Scope;
 pub use service::CoverageService;
+pub use settings::CoverageSettings;
 
 pub struct CoverageModule {
     service: CoverageService,

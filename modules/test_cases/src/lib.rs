@@ -13,6 +13,7 @@ pub mod model;
 pub mod read;
 pub mod repo;
 pub mod service;
+pub mod settings;
 pub mod template;
 pub mod template_repo;
 pub mod workflow;
@@ -29,6 +30,7 @@ use aegis_core::scheduler::JobSpec;
 pub use api::{EvidenceApi, TemplatesApi, TestCasesApi};
 pub use evidence::EvidenceService;
 pub use service::TestService;
+pub use settings::EvidenceSettings;
 pub use template::{ImportReport, TemplateService};
 
 pub struct TestCasesModule {
@@ -93,7 +95,8 @@ impl TestCasesModule {
 }
 
 async fn evidence_orphan_sweep(kernel: Kernel) -> anyhow::Result<String> {
-    let grace = chrono::Duration::minutes(kernel.settings.evidence.orphan_grace_minutes.into());
+    let evidence = kernel.settings.try_section::<EvidenceSettings>()?;
+    let grace = chrono::Duration::minutes(evidence.orphan_grace_minutes.into());
     let removed = evidence::sweep_orphans(&kernel, grace).await?;
     Ok(format!("{removed} orphaned evidence objects removed"))
 }

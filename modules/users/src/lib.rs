@@ -45,6 +45,11 @@ impl UsersModule {
         )
     }
 
+    /// Users and passwords, for the command line.
+    pub fn service(&self) -> &UsersService {
+        &self.service
+    }
+
     pub fn identity_resolver(&self) -> Arc<dyn IdentityResolver> {
         Arc::new(UsersIdentity {
             repo: self.service.repo().clone(),
