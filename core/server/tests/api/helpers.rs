@@ -26,6 +26,21 @@ macro_rules! stack_tests {
     };
 }
 
+/// Generates one `#[tokio::test]` on the shared stack only for each
+/// `async fn(Stack)` named: for stories that mean nothing on the embedded
+/// stack (Redis namespaces, replicas). No embedded variant exists, so none
+/// returns early and counts as passed. Its module is `shared_only`, so it
+/// sits beside `stack_tests!` in one file.
+#[macro_export]
+macro_rules! shared_only_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod shared_only {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::helpers::Stack::Shared).await }) +
+        }
+    };
+}
+
 /// Fresh backends for one test (the kernel's [`TestBackends`]) and the apps
 /// started on them.
 pub struct TestEnv {
@@ -34,6 +49,8 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
+    /// `None` (a skip, said on stderr) only outside CI when a shared service
+    /// is down; with `CI=true` the kernel's [`TestBackends`] fails instead.
     pub async fn new(stack: Stack) -> Option<Self> {
         let backends = TestBackends::new(stack).await?;
         Some(Self {
