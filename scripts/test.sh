@@ -6,6 +6,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aegis/target}"
+# The guest workspace's native builds (lints, the SDK's unit tests) keep a
+# target folder of their own, apart from the server's and the wasm32 one.
+plugins_host_target="$HOME/.cache/aegis/plugins-host-target"
+
+# Hygiene first, the quickest failures: formatting and lints with warnings as
+# errors, here and in the guest workspace under plugins/. The guests are
+# linted natively (the wasm32 toolchain of build-plugins.sh has no clippy);
+# their bindings compile for this machine too, as the SDK's tests show.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+(cd plugins && cargo fmt --all --check \
+  && CARGO_TARGET_DIR="$plugins_host_target" cargo clippy --workspace --all-targets --locked --quiet -- -D warnings)
+
 eval "$(bash scripts/test-services.sh)"
 
 # The shared test data lives beside the project; a clone elsewhere finds it at /work/shared.
@@ -21,7 +34,7 @@ export AEGIS_PLUGIN_BUILD_DIR
 
 # The guest SDK's own unit tests, built for this machine (its bindings
 # compile natively too); a target folder of its own keeps them apart.
-(cd plugins && CARGO_TARGET_DIR="$HOME/.cache/aegis/plugins-host-target" cargo test --locked --quiet -p aegis-plugin)
+(cd plugins && CARGO_TARGET_DIR="$plugins_host_target" cargo test --locked --quiet -p aegis-plugin)
 
 # pdftotext, which the report tests read PDFs with.
 bash scripts/install-pdf-tools.sh

@@ -98,23 +98,6 @@ impl AuditLog {
             .await
     }
 
-    /// Fire-and-forget recording, outside any transaction. Being replaced by
-    /// [`AuditLog::record_about_in`]; do not add new callers.
-    pub async fn record_about(
-        &self,
-        actor: Option<(&str, &str)>,
-        action: &str,
-        target: (&str, &str),
-        detail: Value,
-    ) {
-        if let Err(error) = self
-            .record(AuditEntry::about(actor, action, target, detail))
-            .await
-        {
-            tracing::error!(%error, action, "cannot write an audit event");
-        }
-    }
-
     /// Records an event that goes with no stored change (a sign-in, a
     /// refused attempt) on its own connection.
     pub async fn record(&self, entry: AuditEntry) -> Result<(), sqlx::Error> {

@@ -407,3 +407,48 @@ pub trait ReportRenderer: Send + Sync {
 pub trait PluginHost: PluginInspector + AlertRuleEngine + ReportRenderer {}
 
 impl<T: PluginInspector + AlertRuleEngine + ReportRenderer> PluginHost for T {}
+
+/// `[plugins]`: what an upload may weigh and what one call may use. Read by
+/// the plugins module and by the host that enforces the sandbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PluginSettings {
+    /// Largest component accepted, in bytes.
+    pub max_bytes: u64,
+    /// Wall-clock deadline of one call.
+    pub call_timeout_ms: u64,
+    /// Linear memory one call may grow to, in bytes.
+    pub memory_limit_bytes: u64,
+    /// Instructions (fuel units) one call may spend; unset means only the deadline bounds it.
+    pub fuel: Option<u64>,
+    /// Largest rendered report, in bytes.
+    pub max_output_bytes: u64,
+    /// Most findings one evaluation may return.
+    pub max_findings: u32,
+    /// A plugin failing this many calls in a row is disabled; 0 never disables.
+    pub max_consecutive_failures: u32,
+    /// Compiled components kept in memory.
+    pub cache_entries: u32,
+    /// Plugin calls running at once; more wait their turn.
+    pub max_concurrent_calls: u32,
+}
+
+impl Default for PluginSettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 16 * 1024 * 1024,
+            call_timeout_ms: 2_000,
+            memory_limit_bytes: 64 * 1024 * 1024,
+            fuel: None,
+            max_output_bytes: 32 * 1024 * 1024,
+            max_findings: 1_000,
+            max_consecutive_failures: 5,
+            cache_entries: 64,
+            max_concurrent_calls: 4,
+        }
+    }
+}
+
+impl crate::config::Section for PluginSettings {
+    const NAME: &'static str = "plugins";
+}

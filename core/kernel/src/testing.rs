@@ -79,9 +79,11 @@ impl TestBackends {
             return missing("a temporary folder", &e);
         }
         let dir = TempDir(dir);
-        let mut settings = Settings::default();
-        settings.data_dir = dir.0.clone();
-        settings.secret_key = Some(Secret::new(SECRET_KEY));
+        let mut settings = Settings {
+            data_dir: dir.0.clone(),
+            secret_key: Some(Secret::new(SECRET_KEY)),
+            ..Settings::default()
+        };
         settings.admin.password = Some(Secret::new(ADMIN_PASSWORD));
         settings.database.migrate_on_start = Some(true);
         settings.database.max_connections = 5;

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use aegis_core::config::PluginSettings;
+use aegis_core::plugins::PluginSettings;
 use aegis_core::plugins::*;
 use aegis_core::storage::Storage;
 use aegis_plugin_host::{WasmHost, sha256_hex};

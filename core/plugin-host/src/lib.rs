@@ -11,7 +11,7 @@ mod world;
 
 use std::sync::Arc;
 
-use aegis_core::config::PluginSettings;
+use aegis_core::plugins::PluginSettings;
 use aegis_core::plugins::{
     AlertRuleEngine, Compiled, EvaluationInput, Finding, Inspected, PluginFault, PluginInspector,
     PluginKind, PluginRef, Rejection, ReportData, ReportRenderer,

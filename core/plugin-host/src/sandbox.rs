@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use aegis_core::config::PluginSettings;
 use aegis_core::plugins::PluginFault;
+use aegis_core::plugins::PluginSettings;
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
 /// How often the deadline clock ticks.

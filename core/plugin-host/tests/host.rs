@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aegis_core::config::{PluginSettings, StorageBackend, StorageSettings};
+use aegis_core::config::{StorageBackend, StorageSettings};
+use aegis_core::plugins::PluginSettings;
 use aegis_core::plugins::*;
 use aegis_core::storage::Storage;
 use aegis_plugin_host::{WasmHost, sha256_hex};

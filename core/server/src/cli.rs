@@ -1,4 +1,6 @@
-//! The `aegis` command line.
+//! The `aegis` command line. Every command that needs a module's service
+//! takes it from [`crate::modules::compose`], the wiring `serve` uses: no
+//! module and no plugin host is built a second time here.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -7,9 +9,8 @@ use aegis_core::Kernel;
 use aegis_core::auth::Role;
 use aegis_core::auth::token::random_secret;
 use aegis_core::config::Settings;
-use aegis_mod_techniques::SyncService;
+use aegis_core::plugins::PluginSettings;
 use aegis_mod_techniques::service::SyncOutcome;
-use aegis_mod_users::UsersService;
 use aegis_mod_users::service::parse_new_user;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -139,13 +140,14 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         } => import_atomics(settings, &dir).await,
         Command::Plugin {
             command: PluginCommand::Validate { file, kind },
-        } => validate_plugin(&settings, &file, kind).await,
+        } => validate_plugin(settings, &file, kind).await,
         Command::Openapi => {
             println!("{}", crate::openapi_document(settings).await?);
             Ok(())
         }
         Command::Config => {
-            print!("{}", settings.to_redacted_toml());
+            let sections = crate::modules::settings_sections();
+            print!("{}", settings.to_redacted_toml(&sections)?);
             Ok(())
         }
         Command::Migrate => {
@@ -175,11 +177,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     password_stdin,
                 },
         } => {
-            let kernel = Kernel::connect(settings).await?;
-            if kernel.settings.migrate_on_start() {
-                kernel.db.migrate().await.context("migrations failed")?;
-            }
-            let service = UsersService::new(kernel);
+            let kernel = connect(settings).await?;
+            let service = crate::modules::compose(&kernel)?.users;
             let (raw, generated) = if password_stdin {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text)?;
@@ -211,24 +210,32 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     }
 }
 
+/// Connects the configured backends, migrating first when configured.
+async fn connect(settings: Settings) -> anyhow::Result<Kernel> {
+    let kernel = Kernel::connect(settings).await?;
+    if kernel.settings.migrate_on_start() {
+        kernel.db.migrate().await.context("migrations failed")?;
+    }
+    Ok(kernel)
+}
+
 async fn validate_plugin(
-    settings: &Settings,
+    settings: Settings,
     file: &std::path::Path,
     kind: Option<KindArg>,
 ) -> anyhow::Result<()> {
-    use aegis_core::plugins::{PluginInspector, PluginKind};
+    use aegis_core::plugins::PluginKind;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let max_bytes = settings.section::<PluginSettings>().max_bytes;
     anyhow::ensure!(
-        bytes.len() as u64 <= settings.plugins.max_bytes,
-        "{} is {} bytes; uploads are limited to {} (AEGIS_PLUGINS__MAX_BYTES)",
+        bytes.len() as u64 <= max_bytes,
+        "{} is {} bytes; uploads are limited to {max_bytes} (AEGIS_PLUGINS__MAX_BYTES)",
         file.display(),
         bytes.len(),
-        settings.plugins.max_bytes
     );
-    let host = aegis_plugin_host::WasmHost::new(
-        &settings.plugins,
-        aegis_core::storage::Storage::memory(),
-    )?;
+    // Only the sandbox is needed: no configured backend is touched.
+    let kernel = crate::offline_kernel(settings).await?;
+    let host = crate::modules::compose(&kernel)?.plugin_host;
     let kind = kind.map(|k| match k {
         KindArg::AlertRule => PluginKind::AlertRule,
         KindArg::ReportFormat => PluginKind::ReportFormat,
@@ -274,11 +281,8 @@ async fn shutdown_signal() {
 }
 
 async fn sync_mitre(settings: Settings, source: Option<String>) -> anyhow::Result<()> {
-    let kernel = Kernel::connect(settings).await?;
-    if kernel.settings.migrate_on_start() {
-        kernel.db.migrate().await.context("migrations failed")?;
-    }
-    let service = SyncService::new(kernel);
+    let kernel = connect(settings).await?;
+    let service = crate::modules::compose(&kernel)?.sync;
     let sources = source.map_or_else(|| service.configured_sources(), |s| vec![s]);
     for source in sources {
         let bar = indicatif::ProgressBar::new(1);
@@ -309,22 +313,12 @@ async fn sync_mitre(settings: Settings, source: Option<String>) -> anyhow::Resul
 }
 
 async fn import_atomics(settings: Settings, dir: &std::path::Path) -> anyhow::Result<()> {
-    let kernel = Kernel::connect(settings).await?;
-    if kernel.settings.migrate_on_start() {
-        kernel.db.migrate().await.context("migrations failed")?;
-    }
-    let identity = aegis_mod_users::UsersModule::new(&kernel).identity_resolver();
-    let campaigns = aegis_mod_campaigns::campaign_directory(&kernel);
-    let tests = aegis_mod_test_cases::TestCasesModule::new(
-        &kernel,
-        identity,
-        campaigns,
-        aegis_mod_techniques::CatalogService::new(&kernel),
-    );
+    let kernel = connect(settings).await?;
+    let templates = crate::modules::compose(&kernel)?.templates;
     let actor = aegis_core::concurrency::Actor {
         user_id: "cli".into(),
         username: "aegis-cli".into(),
-        at: aegis_core::time::now(),
+        at: kernel.clock.now(),
     };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -337,7 +331,7 @@ async fn import_atomics(settings: Settings, dir: &std::path::Path) -> anyhow::Re
         bar.set_position(done as u64);
         bar.set_message(file.to_owned());
     };
-    let report = aegis_mod_test_cases::import_atomic_dir(tests.templates(), &actor, dir, &progress)
+    let report = aegis_mod_test_cases::import_atomic_dir(&templates, &actor, dir, &progress)
         .await
         .with_context(|| format!("importing {}", dir.display()))?;
     bar.finish_and_clear();

@@ -34,7 +34,14 @@ fn is_backend_path(path: &str) -> bool {
         .any(|prefix| path == prefix.trim_end_matches('/') || path.starts_with(prefix))
 }
 
-pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endpoint + 'static {
+/// `largest_upload`: the largest upload any module accepts (see
+/// `Composition::largest_upload`).
+pub fn endpoint(
+    settings: &Settings,
+    apis: Apis,
+    auth: AuthContext,
+    largest_upload: u64,
+) -> impl Endpoint + 'static {
     let service = openapi(apis);
     let mut route = Route::new().at(OPENAPI_PATH, service.spec_endpoint());
     if settings.docs_enabled() {
@@ -105,7 +112,7 @@ pub fn endpoint(settings: &Settings, apis: Apis, auth: AuthContext) -> impl Endp
 
     let limits = BodyLimits {
         body: settings.http.max_body_bytes as u64,
-        upload: settings.upload_body_limit(),
+        upload: settings.upload_body_limit(largest_upload),
     };
     route
         .with(CookieJarManager::new())

@@ -16,18 +16,23 @@ use anyhow::Context;
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{EndpointExt, IntoEndpoint, Server};
 
-/// The OpenAPI document of every module's API, as JSON, built without
-/// touching any real backend (for `aegis openapi` and the client generator).
-pub async fn openapi_document(
-    mut settings: aegis_core::config::Settings,
-) -> anyhow::Result<String> {
+/// A kernel on in-memory backends only, the settings otherwise as given: for
+/// commands that compose the modules without touching the configured
+/// database, Redis or storage (`aegis openapi`, `aegis plugin validate`).
+pub async fn offline_kernel(mut settings: aegis_core::config::Settings) -> anyhow::Result<Kernel> {
     settings.database.url = Some("sqlite::memory:".into());
     settings.redis.url = None;
     settings.storage.backend = aegis_core::config::StorageBackend::Memory;
     settings.secret_key = Some(aegis_core::secret::Secret::new(
-        "openapi-document-only-0123456789abcdef",
+        "offline-kernel-only-0123456789abcdef",
     ));
-    let kernel = Kernel::connect(settings).await?;
+    Kernel::connect(settings).await
+}
+
+/// The OpenAPI document of every module's API, as JSON, built without
+/// touching any real backend (for `aegis openapi` and the client generator).
+pub async fn openapi_document(settings: aegis_core::config::Settings) -> anyhow::Result<String> {
+    let kernel = offline_kernel(settings).await?;
     let composition = modules::compose(&kernel)?;
     Ok(http::openapi(composition.apis).spec())
 }
@@ -57,7 +62,12 @@ pub async fn build(kernel: Kernel) -> anyhow::Result<App> {
         kv: kernel.kv.clone(),
         identity: composition.identity,
     };
-    let endpoint = http::endpoint(&kernel.settings, composition.apis, auth);
+    let endpoint = http::endpoint(
+        &kernel.settings,
+        composition.apis,
+        auth,
+        composition.largest_upload,
+    );
     Ok(App {
         kernel,
         jobs: composition.jobs,

@@ -7,7 +7,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let loaded = match Settings::load(&cli.config_dir) {
+    let loaded = match Settings::load(&cli.config_dir, &aegis::modules::settings_sections()) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");

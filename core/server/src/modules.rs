@@ -1,19 +1,27 @@
-//! The one place that lists Aegis's modules and composes their APIs. Adding a
-//! module touches this file and nothing else in the server.
+//! The one place that lists Aegis's modules, their settings sections, and
+//! composes their APIs and services; `serve` and every command of the
+//! command line build on [`compose`]. Adding a module touches this file and
+//! nothing else in the server.
 
 use aegis_core::Kernel;
 use aegis_core::auth::IdentityResolver;
+use aegis_core::config::{SectionSpec, Settings, check_unique_sections};
 use aegis_core::module::Module;
+use aegis_core::plugins::{PluginHost, PluginSettings};
 use aegis_core::scheduler::JobRegistry;
-use aegis_mod_alerts::{AlertsApi, AlertsModule};
+use aegis_mod_alerts::{AlertSettings, AlertsApi, AlertsModule};
 use aegis_mod_campaigns::{CampaignsApi, CampaignsModule, campaign_directory};
-use aegis_mod_coverage::{CoverageApi, CoverageModule};
+use aegis_mod_coverage::{CoverageApi, CoverageModule, CoverageSettings};
 use aegis_mod_plugins::{PluginsApi, PluginsModule};
 use aegis_mod_reports::{ReportsApi, ReportsModule};
-use aegis_mod_system::{HealthApi, SystemApi, SystemModule};
-use aegis_mod_techniques::{MitreSyncApi, TechniquesApi, TechniquesModule};
-use aegis_mod_test_cases::{EvidenceApi, TemplatesApi, TestCasesApi, TestCasesModule};
-use aegis_mod_users::{AuthApi, UsersApi, UsersModule};
+use aegis_mod_system::{AuditSettings, HealthApi, SystemApi, SystemModule};
+use aegis_mod_techniques::{
+    MitreSettings, MitreSyncApi, SyncService, TechniquesApi, TechniquesModule,
+};
+use aegis_mod_test_cases::{
+    EvidenceApi, EvidenceSettings, TemplateService, TemplatesApi, TestCasesApi, TestCasesModule,
+};
+use aegis_mod_users::{AuthApi, UsersApi, UsersModule, UsersService};
 use poem_openapi::OpenApi;
 use std::sync::Arc;
 
@@ -35,14 +43,56 @@ pub type Apis = (
     ReportsApi,
 );
 
+/// Every module's own settings section (`[evidence]`, `[mitre]`, …): loading
+/// checks each, warns about variables that match none, and `aegis config`
+/// prints them. The kernel's settings know none of them.
+pub fn settings_sections() -> Vec<SectionSpec> {
+    vec![
+        SectionSpec::of::<AuditSettings>(),
+        SectionSpec::of::<MitreSettings>(),
+        SectionSpec::of::<EvidenceSettings>(),
+        SectionSpec::of::<CoverageSettings>(),
+        SectionSpec::of::<PluginSettings>(),
+        SectionSpec::of::<AlertSettings>(),
+    ]
+}
+
+/// Each section parses and passes its module's checks, and has one owner.
+pub fn check_settings(settings: &Settings) -> anyhow::Result<()> {
+    let sections = settings_sections();
+    check_unique_sections(&sections)?;
+    for section in &sections {
+        section.check(settings)?;
+    }
+    Ok(())
+}
+
+/// The modules wired together: what `serve` runs and what the command line drives.
 pub struct Composition {
     pub modules: Vec<Box<dyn Module>>,
     pub identity: Arc<dyn IdentityResolver>,
     pub jobs: JobRegistry,
     pub apis: Apis,
+    /// The largest upload any module accepts, for the HTTP body limit.
+    pub largest_upload: u64,
+    /// `aegis user create`.
+    pub users: UsersService,
+    /// `aegis sync-mitre`.
+    pub sync: SyncService,
+    /// `aegis import atomics`.
+    pub templates: TemplateService,
+    /// `aegis plugin validate`: the same sandbox uploads go through.
+    pub plugin_host: Arc<dyn PluginHost>,
 }
 
 pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
+    check_settings(&kernel.settings)?;
+    let plugin_settings = kernel.settings.section::<PluginSettings>();
+    let largest_upload = kernel
+        .settings
+        .section::<EvidenceSettings>()
+        .max_bytes
+        .max(plugin_settings.max_bytes);
     let users = UsersModule::new(kernel);
     let (auth_api, users_api) = users.apis(kernel);
     let identity = users.identity_resolver();
@@ -65,9 +115,11 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     );
     let (campaigns_api, coverage_api) = (campaigns.api(), coverage.api());
     // The one place wasmtime enters: the host implements the kernel's plugin ports.
-    let plugin_host =
-        aegis_plugin_host::WasmHost::new(&kernel.settings.plugins, kernel.storage.clone())?;
-    let plugins = PluginsModule::new(kernel, Arc::new(plugin_host));
+    let plugin_host: Arc<dyn PluginHost> = Arc::new(aegis_plugin_host::WasmHost::new(
+        &plugin_settings,
+        kernel.storage.clone(),
+    )?);
+    let plugins = PluginsModule::new(kernel, plugin_host.clone());
     let plugins_api = plugins.api();
     let alerts = AlertsModule::new(
         kernel,
@@ -82,6 +134,9 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         plugins.service().clone(),
     );
     let reports_api = reports.api();
+    let users_service = users.service().clone();
+    let sync = techniques.sync().clone();
+    let templates = tests.templates().clone();
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(users),
         Box::new(SystemModule),
@@ -125,6 +180,11 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         identity,
         jobs,
         apis,
+        largest_upload,
+        users: users_service,
+        sync,
+        templates,
+        plugin_host,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod kinds;
 pub mod model;
 pub mod repo;
 pub mod service;
+pub mod settings;
 pub mod webhook;
 
 use aegis_core::Kernel;
@@ -19,6 +20,7 @@ use aegis_mod_plugins::PluginService;
 
 pub use api::AlertsApi;
 pub use service::AlertService;
+pub use settings::AlertSettings;
 
 pub struct AlertsModule {
     service: AlertService,

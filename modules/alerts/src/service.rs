@@ -57,7 +57,10 @@ impl AlertService {
                 kernel.db.clone(),
                 kernel.clock.clone(),
                 repo.clone(),
-                kernel.settings.alerts.webhook_allow_private_networks,
+                kernel
+                    .settings
+                    .section::<crate::AlertSettings>()
+                    .webhook_allow_private_networks,
             ),
             views: TestCaseReads::new(kernel.db.clone()),
             repo,
@@ -133,7 +136,10 @@ impl AlertService {
                 errors.push(FieldError::new("webhook_url", "an http(s) URL"));
             } else if let Err(refused) = webhook::target(
                 url,
-                self.kernel.settings.alerts.webhook_allow_private_networks,
+                self.kernel
+                    .settings
+                    .section::<crate::AlertSettings>()
+                    .webhook_allow_private_networks,
             )
             .await
             {

@@ -11,6 +11,7 @@ pub mod model;
 pub mod navigator;
 pub mod repo;
 pub mod service;
+pub mod settings;
 
 use aegis_core::Kernel;
 use aegis_core::module::Module;
@@ -21,6 +22,7 @@ pub use api::CoverageApi;
 pub use error::CoverageError;
 pub use model::Scope;
 pub use service::CoverageService;
+pub use settings::CoverageSettings;
 
 pub struct CoverageModule {
     service: CoverageService,

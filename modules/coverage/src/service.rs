@@ -237,7 +237,8 @@ impl CoverageService {
     /// Deletes snapshots older than the retention window as of `now`; the
     /// newest always stays.
     pub async fn apply_retention(&self, now: Timestamp) -> Result<u64, sqlx::Error> {
-        let days = i64::from(self.kernel.settings.coverage.snapshot_retention_days);
+        let retention = self.kernel.settings.section::<crate::CoverageSettings>();
+        let days = i64::from(retention.snapshot_retention_days);
         let mut tx = self.kernel.db.begin().await?;
         let removed = self
             .repo

@@ -159,7 +159,10 @@ impl PluginService {
 
     /// The largest component accepted, in bytes.
     pub fn max_bytes(&self) -> u64 {
-        self.kernel.settings.plugins.max_bytes
+        self.kernel
+            .settings
+            .section::<aegis_core::plugins::PluginSettings>()
+            .max_bytes
     }
 
     pub async fn get(&self, id: &str) -> Result<Plugin, PluginsError> {
@@ -326,7 +329,11 @@ impl PluginService {
         let text = truncate(&fault.to_string(), MAX_ERROR_TEXT).to_owned();
         tracing::warn!(plugin = %plugin.name, code = fault.code(), error = %text, "plugin call failed");
         if !matches!(fault, PluginFault::Unavailable(_)) {
-            let limit = i64::from(self.kernel.settings.plugins.max_consecutive_failures);
+            let settings = self
+                .kernel
+                .settings
+                .section::<aegis_core::plugins::PluginSettings>();
+            let limit = i64::from(settings.max_consecutive_failures);
             let counts = fault.counts_against_plugin();
             let at = self.kernel.clock.now();
             // The switch-off and its audit event commit together.

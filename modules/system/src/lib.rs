@@ -4,12 +4,14 @@
 
 pub mod api;
 pub mod jobs;
+pub mod settings;
 
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
 use async_trait::async_trait;
 
 pub use api::{HealthApi, SystemApi};
+pub use settings::AuditSettings;
 
 pub struct SystemModule;
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod model;
 pub mod repo;
 pub mod service;
+pub mod settings;
 pub mod source;
 pub mod stix;
 
@@ -20,6 +21,7 @@ use aegis_core::scheduler::JobSpec;
 pub use api::{MitreSyncApi, TechniquesApi};
 pub use catalog::CatalogService;
 pub use service::SyncService;
+pub use settings::MitreSettings;
 
 pub struct TechniquesModule {
     service: SyncService,
@@ -32,6 +34,11 @@ impl TechniquesModule {
             service: SyncService::new(kernel.clone()),
             catalog: CatalogService::new(kernel),
         }
+    }
+
+    /// The ATT&CK sync, for the command line.
+    pub fn sync(&self) -> &SyncService {
+        &self.service
     }
 
     /// The catalog's read side, for the modules that point into it.

@@ -60,7 +60,7 @@ impl SyncService {
 
     /// Every configured source: the Enterprise bundle, then the extra domains.
     pub fn configured_sources(&self) -> Vec<String> {
-        let mitre = &self.kernel.settings.mitre;
+        let mitre = self.kernel.settings.section::<crate::MitreSettings>();
         std::iter::once(mitre.source.clone())
             .chain(mitre.extra_sources.iter().cloned())
             .collect()
@@ -158,7 +158,7 @@ impl SyncService {
         source: &str,
         progress: Progress<'_>,
     ) -> Result<(SyncOutcome, Option<stix::Release>), SyncError> {
-        let mitre = &self.kernel.settings.mitre;
+        let mitre = self.kernel.settings.section::<crate::MitreSettings>();
         progress("fetching", 0, 1);
         let previous = self.repo.validators_for_source(source).await?;
         let fetched = source::fetch(

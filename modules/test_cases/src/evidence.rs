@@ -64,7 +64,7 @@ impl EvidenceService {
                 .as_deref()
                 .unwrap_or("application/octet-stream"),
         );
-        let settings = &self.kernel.settings.evidence;
+        let settings = self.kernel.settings.section::<crate::EvidenceSettings>();
         if !settings
             .allowed_media_types
             .iter()

@@ -32,6 +32,7 @@ pub mod model;
 pub mod read;
 pub mod repo;
 pub mod service;
+pub mod settings;
 pub mod template;
 pub mod template_repo;
 pub mod workflow;
@@ -49,6 +50,7 @@ use aegis_mod_techniques::CatalogService;
 pub use api::{EvidenceApi, TemplatesApi, TestCasesApi};
 pub use evidence::EvidenceService;
 pub use service::TestService;
+pub use settings::EvidenceSettings;
 pub use template::{ImportReport, TemplateService};
 
 pub struct TestCasesModule {
@@ -118,7 +120,8 @@ impl TestCasesModule {
 }
 
 async fn evidence_orphan_sweep(kernel: Kernel) -> anyhow::Result<String> {
-    let grace = chrono::Duration::minutes(kernel.settings.evidence.orphan_grace_minutes.into());
+    let evidence = kernel.settings.try_section::<EvidenceSettings>()?;
+    let grace = chrono::Duration::minutes(evidence.orphan_grace_minutes.into());
     let removed = evidence::sweep_orphans(&kernel, grace).await?;
     Ok(format!("{removed} orphaned evidence objects removed"))
 }

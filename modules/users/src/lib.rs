@@ -43,6 +43,11 @@ impl UsersModule {
         )
     }
 
+    /// Users and passwords, for the command line.
+    pub fn service(&self) -> &UsersService {
+        &self.service
+    }
+
     pub fn identity_resolver(&self) -> Arc<dyn IdentityResolver> {
         self.service.identity_resolver()
     }

@@ -59,7 +59,11 @@ mod tests {
         assert_eq!(config.u64_or("days", 90), 90);
         assert_eq!(config.str_or("severity", "medium"), "high");
         assert!(config.bool_or("loud", false));
-        assert_eq!(config.str_or("hours", "none"), "none", "a number is not a string");
+        assert_eq!(
+            config.str_or("hours", "none"),
+            "none",
+            "a number is not a string"
+        );
     }
 
     #[test]
@@ -70,7 +74,10 @@ mod tests {
     #[test]
     fn anything_but_an_object_is_invalid_config() {
         for text in ["[1, 2]", "42", "{not json"] {
-            assert!(matches!(Config::parse(text), Err(PluginError::InvalidConfig(_))), "{text}");
+            assert!(
+                matches!(Config::parse(text), Err(PluginError::InvalidConfig(_))),
+                "{text}"
+            );
         }
     }
 }

@@ -51,8 +51,8 @@ pub mod bindings {
 }
 
 pub use bindings::alert::aegis::plugin::types::{
-    AttackOutcome, CoverageStatus, DetectionOutcome, EvaluationInput, EvidenceItem, Finding,
-    Kpi, PluginError, ReportData, Severity, TacticCoverage, Technique, TechniqueCoverage, Test,
+    AttackOutcome, CoverageStatus, DetectionOutcome, EvaluationInput, EvidenceItem, Finding, Kpi,
+    PluginError, ReportData, Severity, TacticCoverage, Technique, TechniqueCoverage, Test,
     TestState, Timestamp,
 };
 pub use bindings::alert::exports::aegis::plugin::alert_rule::RuleInfo;

@@ -23,7 +23,13 @@ use crate::test_coverage::completed;
 
 /// The service as the job runs it, over the app's database and storage.
 fn service(app: &TestApp) -> AlertService {
-    let host = WasmHost::new(&app.kernel.settings.plugins, app.kernel.storage.clone()).unwrap();
+    let host = WasmHost::new(
+        &app.kernel
+            .settings
+            .section::<aegis_core::plugins::PluginSettings>(),
+        app.kernel.storage.clone(),
+    )
+    .unwrap();
     let plugins = PluginService::new(app.kernel.clone(), Arc::new(host));
     AlertService::new(
         app.kernel.clone(),
@@ -617,7 +623,11 @@ async fn webhooks_are_signed_and_retried(stack: Stack) {
     };
     // The receiver listens on loopback, which webhooks may reach only when allowed.
     let app = env
-        .spawn_with(|s| s.alerts.webhook_allow_private_networks = true)
+        .spawn_with(|s| {
+            s.update_section(|a: &mut aegis_mod_alerts::AlertSettings| {
+                a.webhook_allow_private_networks = true;
+            });
+        })
         .await;
     load_catalog(&app, &shared_data(MINI)).await;
     let admin = app.admin_token().await;

@@ -7,7 +7,7 @@ use aegis_core::kv::{self, SharedKv};
 use aegis_core::storage::{Storage, StorageError};
 
 use crate::helpers::{Stack, TestEnv};
-use crate::stack_tests;
+use crate::{shared_only_tests, stack_tests};
 
 async fn store(env: &TestEnv) -> SharedKv {
     kv::connect(
@@ -87,10 +87,8 @@ async fn key_value_contract(stack: Stack) {
     );
 }
 
+/// Shared stack only: separate in-process stores share nothing anyway.
 async fn key_value_stores_are_namespaced(stack: Stack) {
-    if stack == Stack::Embedded {
-        return; // separate in-process stores share nothing anyway
-    }
     let Some(env) = TestEnv::new(stack).await else {
         return;
     };
@@ -181,7 +179,7 @@ fn migration_folders_hold_the_same_versions() {
 
 stack_tests!(
     key_value_contract,
-    key_value_stores_are_namespaced,
     storage_contract,
     migrations_apply_and_rerun_cleanly
 );
+shared_only_tests!(key_value_stores_are_namespaced);

@@ -49,6 +49,68 @@ fn a_bad_setting_is_one_line_naming_the_variable() {
 }
 
 #[test]
+fn a_bad_module_setting_stops_start_up_in_one_line_naming_the_variable() {
+    for (var, value) in [
+        ("AEGIS_EVIDENCE__MAX_BYTES", "0"),
+        ("AEGIS_EVIDENCE__ALLOWED_MEDIA_TYPES", "[pdf]"),
+        ("AEGIS_PLUGINS__CALL_TIMEOUT_MS", "soon"),
+        ("AEGIS_COVERAGE__SNAPSHOT_RETENTION_DAYS", "-1"),
+        ("AEGIS_ALERTS__WEBHOOK_ALLOW_PRIVATE_NETWORKS", "perhaps"),
+        ("AEGIS_MITRE__TIMEOUT_SECONDS", "long"),
+        ("AEGIS_AUDIT__RETENTION_DAYS", "forever"),
+    ] {
+        for command in ["config", "serve"] {
+            let out = aegis(&[command], &[(var, value.into())], None);
+            assert_eq!(out.status.code(), Some(2), "{command} with {var}={value}");
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+            assert!(stderr.contains(var), "{var}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn module_settings_keep_their_documented_variables() {
+    let out = aegis(
+        &["config"],
+        &[
+            ("AEGIS_EVIDENCE__MAX_BYTES", "4096".into()),
+            (
+                "AEGIS_MITRE__SOURCE",
+                "https://bundles:pw@example.org/x.json".into(),
+            ),
+            ("AEGIS_PLUGINS__FUEL", "1000000".into()),
+            (
+                "AEGIS_ALERTS__WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+                "true".into(),
+            ),
+            ("AEGIS_COVERAGE__SNAPSHOT_RETENTION_DAYS", "30".into()),
+            ("AEGIS_AUDIT__RETENTION_DAYS", "90".into()),
+            ("AEGIS_EVIDENCE__MAX_BYTE", "1".into()),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for expected in [
+        "[evidence]\nallowed_media_types = [",
+        "max_bytes = 4096\n",
+        "[mitre]\n",
+        "source = \"https://bundles:[redacted]@example.org/x.json\"",
+        "[plugins]\n",
+        "fuel = 1000000\n",
+        "[alerts]\nwebhook_allow_private_networks = true\n",
+        "[coverage]\nsnapshot_retention_days = 30\n",
+        "[audit]\nretention_days = 90\n",
+        "unknown setting AEGIS_EVIDENCE__MAX_BYTE is ignored",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in {stdout}");
+    }
+    assert!(!stdout.contains(":pw@"), "{stdout}");
+    assert_eq!(stdout.matches("unknown setting").count(), 1, "{stdout}");
+}
+
+#[test]
 fn production_refuses_a_missing_secret_key() {
     let out = aegis(&["serve"], &[("AEGIS_ENV", "production".into())], None);
     assert_eq!(out.status.code(), Some(2));

@@ -26,9 +26,11 @@ macro_rules! stack_tests {
     };
 }
 
-/// Like [`stack_tests!`] for stories that only make sense on the shared
-/// stack (several replicas on one Redis): no embedded variant is generated,
-/// rather than one that returns early and counts as passed.
+/// Generates one `#[tokio::test]` on the shared stack only for each
+/// `async fn(Stack)` named: for stories that mean nothing on the embedded
+/// stack (Redis namespaces, replicas). No embedded variant exists, so none
+/// returns early and counts as passed. Its module is `shared_only`, so it
+/// sits beside `stack_tests!` in one file.
 #[macro_export]
 macro_rules! shared_only_tests {
     ($($name:ident),+ $(,)?) => {
@@ -47,6 +49,8 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
+    /// `None` (a skip, said on stderr) only outside CI when a shared service
+    /// is down; with `CI=true` the kernel's [`TestBackends`] fails instead.
     pub async fn new(stack: Stack) -> Option<Self> {
         let backends = TestBackends::new(stack).await?;
         Some(Self {

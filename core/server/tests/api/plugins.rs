@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aegis_core::plugins::{EvaluationInput, PluginFault};
+use aegis_core::plugins::{EvaluationInput, PluginFault, PluginSettings};
 use aegis_mod_plugins::{PluginService, PluginsError};
 use aegis_plugin_host::WasmHost;
 use reqwest::multipart::{Form, Part};
@@ -228,7 +228,9 @@ async fn refused_uploads_leave_nothing(stack: Stack) {
     let Some(env) = TestEnv::new(stack).await else {
         return;
     };
-    let app = env.spawn_with(|s| s.plugins.max_bytes = 200_000).await;
+    let app = env
+        .spawn_with(|s| s.update_section(|p: &mut PluginSettings| p.max_bytes = 200_000))
+        .await;
     let admin = app.admin_token().await;
     let mut truncated = component("blue-review-overdue");
     truncated.truncate(truncated.len() / 2);
@@ -340,8 +342,10 @@ async fn failures_are_recorded_and_a_failing_plugin_is_disabled(stack: Stack) {
     };
     let app = env
         .spawn_with(|s| {
-            s.plugins.max_consecutive_failures = 3;
-            s.plugins.call_timeout_ms = 300;
+            s.update_section(|p: &mut PluginSettings| {
+                p.max_consecutive_failures = 3;
+                p.call_timeout_ms = 300;
+            });
         })
         .await;
     let admin = app.admin_token().await;
@@ -356,7 +360,11 @@ async fn failures_are_recorded_and_a_failing_plugin_is_disabled(stack: Stack) {
     assert_eq!(created.status, 201, "{:?}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
     // A second service on the same database and storage, as another replica would be.
-    let host = WasmHost::new(&app.kernel.settings.plugins, app.kernel.storage.clone()).unwrap();
+    let host = WasmHost::new(
+        &app.kernel.settings.section::<PluginSettings>(),
+        app.kernel.storage.clone(),
+    )
+    .unwrap();
     let service = PluginService::new(app.kernel.clone(), Arc::new(host));
     let input = EvaluationInput::default();
 

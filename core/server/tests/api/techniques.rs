@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aegis_mod_techniques::SyncService;
 use aegis_mod_techniques::service::SyncOutcome;
+use aegis_mod_techniques::{MitreSettings, SyncService};
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, TestApp, TestEnv, shared_data};
@@ -460,7 +460,9 @@ async fn sync_endpoints_are_for_admins_and_run_in_the_background(stack: Stack) {
         return;
     };
     let mini = shared_data(MINI);
-    let app = env.spawn_with(|s| s.mitre.source = mini).await;
+    let app = env
+        .spawn_with(|s| s.update_section(|m: &mut MitreSettings| m.source = mini))
+        .await;
     let admin = app.admin_token().await;
     let (_, lead) = app.user_with_role(&admin, "lead-user", "lead").await;
     assert_eq!(
@@ -541,7 +543,9 @@ async fn the_mitre_sync_job_is_registered_hourly(stack: Stack) {
         return;
     };
     let mini = shared_data(MINI);
-    let app = env.spawn_with(|s| s.mitre.source = mini).await;
+    let app = env
+        .spawn_with(|s| s.update_section(|m: &mut MitreSettings| m.source = mini))
+        .await;
     let registry = aegis::modules::compose(&app.kernel).unwrap().jobs;
     let job = registry.get("mitre_sync").unwrap();
     assert_eq!(job.schedule.as_deref(), Some("0 0 * * * *"));

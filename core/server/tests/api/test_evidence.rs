@@ -192,7 +192,13 @@ async fn hostile_and_oversized_uploads_are_refused(stack: Stack) {
     let Some(env) = TestEnv::new(stack).await else {
         return;
     };
-    let app = env.spawn_with(|s| s.evidence.max_bytes = 64 * 1024).await;
+    let app = env
+        .spawn_with(|s| {
+            s.update_section(|e: &mut aegis_mod_test_cases::EvidenceSettings| {
+                e.max_bytes = 64 * 1024
+            });
+        })
+        .await;
     load_catalog(&app, &shared_data(MINI)).await;
     let admin = app.admin_token().await;
     let test = test_in_state(&app, &admin, "draft").await;

@@ -35,7 +35,9 @@ impl AlertRule for BlueReviewOverdue {
     fn evaluate(config: Config, input: EvaluationInput) -> Result<Vec<Finding>, PluginError> {
         let hours = config.u64_or("hours", 24);
         if hours == 0 {
-            return Err(PluginError::InvalidConfig("hours must be at least 1".into()));
+            return Err(PluginError::InvalidConfig(
+                "hours must be at least 1".into(),
+            ));
         }
         let severity = severity(config.str_or("severity", "medium"))?;
         let limit = i64::try_from(hours).unwrap_or(i64::MAX / HOUR) * HOUR;
@@ -73,7 +75,11 @@ fn severity(text: &str) -> Result<Severity, PluginError> {
         "medium" => Severity::Medium,
         "high" => Severity::High,
         "critical" => Severity::Critical,
-        other => return Err(PluginError::InvalidConfig(format!("unknown severity {other}"))),
+        other => {
+            return Err(PluginError::InvalidConfig(format!(
+                "unknown severity {other}"
+            )));
+        }
     })
 }
 

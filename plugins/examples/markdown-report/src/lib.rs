@@ -33,8 +33,7 @@ impl ReportFormat for MarkdownReport {
     fn render(data: ReportData) -> Result<Vec<u8>, PluginError> {
         let config = Config::current()?;
         let mut out = String::new();
-        write_report(&mut out, &config, &data)
-            .map_err(|e| PluginError::Internal(e.to_string()))?;
+        write_report(&mut out, &config, &data).map_err(|e| PluginError::Internal(e.to_string()))?;
         Ok(out.into_bytes())
     }
 }
@@ -55,11 +54,20 @@ fn write_report(out: &mut String, config: &Config, data: &ReportData) -> std::fm
 
     writeln!(out, "## Key figures\n\n| Figure | Value |\n|---|---|")?;
     for kpi in &data.kpis {
-        writeln!(out, "| {} | {:.1}{} |", cell(&kpi.name), kpi.value, cell(&kpi.unit))?;
+        writeln!(
+            out,
+            "| {} | {:.1}{} |",
+            cell(&kpi.name),
+            kpi.value,
+            cell(&kpi.unit)
+        )?;
     }
 
     writeln!(out, "\n## Coverage by tactic\n")?;
-    writeln!(out, "| Tactic | Covered | Partial | Gap | Untested |\n|---|---|---|---|---|")?;
+    writeln!(
+        out,
+        "| Tactic | Covered | Partial | Gap | Untested |\n|---|---|---|---|---|"
+    )?;
     for tactic in &data.tactics {
         writeln!(
             out,
@@ -89,9 +97,16 @@ fn write_report(out: &mut String, config: &Config, data: &ReportData) -> std::fm
     }
 
     writeln!(out, "\n## Tests\n")?;
-    writeln!(out, "| Test | Technique | Executed | Detection | Evidence |\n|---|---|---|---|---|")?;
+    writeln!(
+        out,
+        "| Test | Technique | Executed | Detection | Evidence |\n|---|---|---|---|---|"
+    )?;
     for test in &data.tests {
-        let evidence = data.evidence.iter().filter(|e| e.test_id == test.id).count();
+        let evidence = data
+            .evidence
+            .iter()
+            .filter(|e| e.test_id == test.id)
+            .count();
         writeln!(
             out,
             "| {} | {} | {} | {} | {evidence} |",
