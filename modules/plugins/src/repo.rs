@@ -1,5 +1,6 @@
 //! SQL for registered plugins.
 
+use aegis_core::concurrency::Actor;
 use aegis_core::db::{Conn, Db, decode_opt_time, decode_time, flag};
 use aegis_core::plugins::PluginKind;
 use aegis_core::time::{self, Timestamp};
@@ -83,13 +84,6 @@ impl TryFrom<PluginRow> for Plugin {
             updated_by: r.updated_by,
         })
     }
-}
-
-/// Who changed something, and when.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub username: String,
-    pub at: Timestamp,
 }
 
 #[derive(Clone, Debug)]

@@ -16,7 +16,8 @@ use serde_json::{Map, Value, json};
 
 use crate::error::PluginsError;
 use crate::model::{CallHealth, Plugin, PluginFilter, storage_key};
-use crate::repo::{Actor, PluginRepo};
+use crate::repo::PluginRepo;
+use aegis_core::concurrency::Actor;
 
 /// Longest error text kept on a plugin's record.
 const MAX_ERROR_TEXT: usize = 2_000;
@@ -381,6 +382,7 @@ impl PluginService {
 
     fn actor(&self, who: &Principal) -> Actor {
         Actor {
+            user_id: who.user_id.clone(),
             username: who.username.clone(),
             at: self.kernel.clock.now(),
         }
