@@ -51,6 +51,15 @@ pub struct Kernel {
 }
 
 impl Kernel {
+    /// Who makes a change now: the signed-in user at the kernel clock's time.
+    pub fn actor(&self, who: &auth::Principal) -> concurrency::Actor {
+        concurrency::Actor {
+            user_id: who.user_id.clone(),
+            username: who.username.clone(),
+            at: self.clock.now(),
+        }
+    }
+
     /// Connects every backend the settings name.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         let secret = resolve_secret_key(&settings)?;

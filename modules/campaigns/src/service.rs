@@ -59,11 +59,7 @@ impl CampaignService {
 
     /// Who makes a change now, by the kernel clock.
     fn actor(&self, who: &Principal) -> Actor {
-        Actor {
-            user_id: who.user_id.clone(),
-            username: who.username.clone(),
-            at: self.kernel.clock.now(),
-        }
+        self.kernel.actor(who)
     }
 
     /// Writes the audit event about campaign `id` through `conn`, the

@@ -381,11 +381,7 @@ impl PluginService {
     }
 
     fn actor(&self, who: &Principal) -> Actor {
-        Actor {
-            user_id: who.user_id.clone(),
-            username: who.username.clone(),
-            at: self.kernel.clock.now(),
-        }
+        self.kernel.actor(who)
     }
 }
 

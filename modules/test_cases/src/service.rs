@@ -84,11 +84,7 @@ impl TestService {
 
     /// Who makes a change, at the kernel clock's time.
     pub fn actor(&self, who: &Principal) -> Actor {
-        Actor {
-            user_id: who.user_id.clone(),
-            username: who.username.clone(),
-            at: self.kernel.clock.now(),
-        }
+        self.kernel.actor(who)
     }
 
     pub async fn get(&self, id: &str) -> Result<TestRecord, TestCaseError> {
