@@ -15,6 +15,9 @@ use sqlx::{AnyPool, Executor};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// How long a request waits for a database connection by default.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -93,6 +96,16 @@ pub struct Db {
 
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        Self::connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Db::connect`] with the longest a request waits for a connection
+    /// before it fails (a 503) instead of hanging while the database is down.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or(DbError::UnsupportedUrl)?;
         if backend == Backend::Sqlite {
@@ -101,7 +114,7 @@ impl Db {
         let options = AnyConnectOptions::from_str(url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -164,6 +177,23 @@ fn ensure_sqlite_folder(url: &str) -> Result<(), DbError> {
         std::fs::create_dir_all(parent)?;
     }
     Ok(())
+}
+
+/// True when the database could not be reached: no connection within the
+/// acquire timeout, a closed pool, or a connection that broke or answered
+/// garbage while being opened (a server going away mid-handshake reads as a
+/// protocol error). Such a request may be retried as it is (a 503), unlike
+/// a statement the database refused.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    )
 }
 
 /// True when the error is a unique-constraint violation (a 409 for clients).

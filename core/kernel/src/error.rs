@@ -140,12 +140,16 @@ pub enum ApiError {
     TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
     #[oai(status = 500)]
     Internal(Json<Problem>),
-    /// A dependency (database, key-value store, storage) is down.
+    /// A dependency (database, key-value store, storage) is down; retry
+    /// after the given seconds.
     #[oai(status = 503)]
-    Unavailable(Json<Problem>),
+    Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// How long a client waits before retrying after a 503.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 impl ApiError {
     pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
@@ -232,8 +236,36 @@ impl ApiError {
         )))
     }
 
+    /// A 503 with `Retry-After`: a dependency is down, the request may be
+    /// retried as it is.
     pub fn unavailable(code: &str, detail: impl Into<String>) -> Self {
-        Self::Unavailable(Json(Problem::new(503, code, detail)))
+        Self::Unavailable(
+            Json(Problem::new(503, code, detail)),
+            UNAVAILABLE_RETRY_AFTER_SECS,
+        )
+    }
+
+    /// A database error: a 503 when the database cannot be reached (the pool
+    /// timed out or a connection broke), else a logged 500.
+    pub fn database(context: &str, error: &sqlx::Error) -> Self {
+        if crate::db::is_unavailable(error) {
+            tracing::error!(context, error = %error, "database unavailable");
+            Self::unavailable(
+                "database_unavailable",
+                "the database is unavailable; nothing was changed, retry later",
+            )
+        } else {
+            Self::internal(context, error)
+        }
+    }
+
+    /// A dependency that is down, logged with its context: a 503 `code`.
+    pub fn dependency_down(context: &str, code: &str, error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(context, error = %error, "dependency unavailable");
+        Self::unavailable(
+            code,
+            "a service Aegis depends on is unavailable; retry later",
+        )
     }
 
     pub fn problem(&self) -> &Problem {
@@ -250,7 +282,7 @@ impl ApiError {
             | Self::PreconditionRequired(p)
             | Self::TooManyRequests(p, _)
             | Self::Internal(p)
-            | Self::Unavailable(p) => &p.0,
+            | Self::Unavailable(p, _) => &p.0,
         }
     }
 }
@@ -276,6 +308,6 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<crate::kv::KvError> for ApiError {
     fn from(error: crate::kv::KvError) -> Self {
-        Self::internal("key-value store", &error)
+        Self::dependency_down("key-value store", "key_value_unavailable", &error)
     }
 }

@@ -63,9 +63,13 @@ impl Kernel {
     /// Connects every backend the settings name.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
         let secret = resolve_secret_key(&settings)?;
-        let db = Db::connect(&settings.database_url(), settings.database.max_connections)
-            .await
-            .context("cannot open the database (AEGIS_DATABASE__URL)")?;
+        let db = Db::connect_with(
+            &settings.database_url(),
+            settings.database.max_connections,
+            std::time::Duration::from_millis(settings.database.acquire_timeout_ms.max(1)),
+        )
+        .await
+        .context("cannot open the database (AEGIS_DATABASE__URL)")?;
         let kv = kv::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
             .await
             .context("cannot reach Redis (AEGIS_REDIS__URL)")?;

@@ -39,7 +39,7 @@ impl From<AlertsError> for ApiError {
                 ApiError::wrong_state("alert_wrong_state", error.to_string(), state)
             }
             AlertsError::Plugins(e) => e.into(),
-            AlertsError::Db(e) => ApiError::internal("alerts", &e),
+            AlertsError::Db(e) => ApiError::database("alerts", &e),
         }
     }
 }

@@ -56,7 +56,7 @@ impl From<CampaignError> for ApiError {
             CampaignError::Version(e) => e.into(),
             CampaignError::TestCases(e) => e.into(),
             CampaignError::Coverage(e) => e.into(),
-            CampaignError::Database(e) => ApiError::internal("campaigns database", &e),
+            CampaignError::Database(e) => ApiError::database("campaigns database", &e),
         }
     }
 }

@@ -30,7 +30,7 @@ impl From<CoverageError> for ApiError {
                 ApiError::not_found("snapshot_not_found", error.to_string())
             }
             CoverageError::Invalid(errors) => ApiError::invalid(errors),
-            CoverageError::Database(e) => ApiError::internal("coverage database", &e),
+            CoverageError::Database(e) => ApiError::database("coverage database", &e),
         }
     }
 }

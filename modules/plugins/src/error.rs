@@ -58,7 +58,7 @@ impl From<PluginsError> for ApiError {
                 ApiError::unavailable(fault.code(), format!("the plugin {fault}"))
             }
             PluginsError::Storage(e) => ApiError::unavailable("storage_unavailable", e.to_string()),
-            PluginsError::Db(e) => ApiError::internal("plugins", &e),
+            PluginsError::Db(e) => ApiError::database("plugins", &e),
         }
     }
 }

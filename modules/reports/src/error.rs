@@ -36,7 +36,7 @@ impl From<ReportsError> for ApiError {
             }
             ReportsError::Storage(e) => ApiError::unavailable("storage_unavailable", e.to_string()),
             ReportsError::Plugins(e) => e.into(),
-            ReportsError::Db(e) => ApiError::internal("reports", &e),
+            ReportsError::Db(e) => ApiError::database("reports", &e),
         }
     }
 }

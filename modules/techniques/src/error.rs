@@ -13,8 +13,8 @@ impl From<SyncError> for ApiError {
             // The run record carries the reason; the caller started a background run, so these are ours.
             SyncError::Source(e) => ApiError::internal("mitre sync source", &e),
             SyncError::Bundle(e) => ApiError::internal("mitre sync bundle", &e),
-            SyncError::Database(e) => ApiError::internal("mitre sync database", &e),
-            SyncError::KeyValue(e) => ApiError::internal("mitre sync key-value", &e),
+            SyncError::Database(e) => ApiError::database("mitre sync database", &e),
+            SyncError::KeyValue(e) => e.into(),
         }
     }
 }

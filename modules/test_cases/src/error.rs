@@ -73,7 +73,7 @@ impl From<TestCaseError> for ApiError {
                     "storage is unavailable; nothing was saved",
                 )
             }
-            TestCaseError::Database(e) => ApiError::internal("tests database", &e),
+            TestCaseError::Database(e) => ApiError::database("tests database", &e),
             TestCaseError::Identity(e) => ApiError::internal("tests identity lookup", &e),
         }
     }

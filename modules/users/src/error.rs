@@ -69,8 +69,8 @@ impl From<UsersError> for ApiError {
             }
             UsersError::Invalid { field, message } => ApiError::invalid_field(field, message),
             UsersError::WouldLockOut(why) => ApiError::conflict("would_lock_out", why),
-            UsersError::Database(e) => ApiError::internal("users database", &e),
-            UsersError::KeyValue(e) => ApiError::internal("users key-value", &e),
+            UsersError::Database(e) => ApiError::database("users database", &e),
+            UsersError::KeyValue(e) => e.into(),
             UsersError::Password(e) => ApiError::internal("users password", &e),
             UsersError::Corrupt(e) => ApiError::internal("users row", &e),
         }

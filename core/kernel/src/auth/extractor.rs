@@ -168,7 +168,7 @@ pub async fn authenticate(request: &Request) -> Result<Principal, ApiError> {
         .identity
         .active_user(&claims.sub)
         .await
-        .map_err(|e| ApiError::internal("auth identity", &e))?
+        .map_err(|e| ApiError::dependency_down("auth identity", "database_unavailable", &e))?
         .ok_or_else(|| {
             ApiError::unauthorized("invalid_token", "the account is unknown or deactivated")
         })?;
@@ -211,7 +211,7 @@ async fn api_token_principal(ctx: &AuthContext, token: &str) -> Result<Principal
         .identity
         .api_token_owner(&hash_api_token(token))
         .await
-        .map_err(|e| ApiError::internal("auth identity", &e))?
+        .map_err(|e| ApiError::dependency_down("auth identity", "database_unavailable", &e))?
         .ok_or_else(|| {
             ApiError::unauthorized(
                 "invalid_token",

@@ -11,6 +11,8 @@ pub struct DatabaseSettings {
     #[serde(deserialize_with = "lenient_opt_string")]
     pub url: Option<String>,
     pub max_connections: u32,
+    /// The longest a request waits for a connection before it answers 503.
+    pub acquire_timeout_ms: u64,
     /// Run migrations at start-up; unset means on in development only.
     pub migrate_on_start: Option<bool>,
 }
@@ -20,6 +22,7 @@ impl Default for DatabaseSettings {
         Self {
             url: None,
             max_connections: 10,
+            acquire_timeout_ms: 3000,
             migrate_on_start: None,
         }
     }

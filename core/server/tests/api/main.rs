@@ -18,6 +18,7 @@ mod dashboard;
 mod health;
 mod migrations;
 mod openapi;
+mod outages;
 mod plugins;
 mod reports;
 mod techniques;

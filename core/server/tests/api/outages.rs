@@ -1,0 +1,136 @@
+//! Dependencies going down: with PostgreSQL unreachable, requests fail fast
+//! with a 503, `Retry-After` and a stable code rather than hanging and
+//! answering 500, and the server recovers on its own once it is back. The
+//! outage is real: the server reaches PostgreSQL through a TCP relay that
+//! the test cuts, which breaks every open connection and refuses new ones.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::helpers::{Reply, Stack, TestEnv};
+use crate::shared_only_tests;
+
+/// A TCP relay to `target` that can be cut and restored.
+struct Relay {
+    address: SocketAddr,
+    cut: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (cut_flag, open_links) = (cut.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if cut_flag.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                open_links.lock().await.push(link);
+            }
+        });
+        Self {
+            address,
+            cut,
+            links,
+        }
+    }
+
+    /// Breaks every open connection and refuses new ones.
+    async fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for link in self.links.lock().await.drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+fn assert_unavailable(reply: &Reply, code: &str) {
+    assert_eq!(reply.status, 503, "{:?}", reply.body);
+    assert_eq!(reply.body["code"], code, "{:?}", reply.body);
+    let retry: u64 = reply
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After on a 503");
+    assert!(retry >= 1);
+}
+
+async fn a_database_outage_answers_503_and_recovers_without_a_restart(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let url = env.settings.database.url.clone().expect("a PostgreSQL URL");
+    // postgres://user@host:port/name: relay host:port.
+    let (head, rest) = url.split_once('@').expect("user@host");
+    let (server, name) = rest.split_once('/').expect("host/name");
+    let relay = Relay::start(server.to_owned()).await;
+    let relayed = format!("{head}@{}/{name}", relay.address);
+    let app = env
+        .spawn_with(|s| {
+            s.database.url = Some(relayed);
+            s.database.acquire_timeout_ms = 2000;
+        })
+        .await;
+    let admin = app.admin_token().await;
+    assert_eq!(app.get("/api/v1/tests", &admin).await.status, 200);
+
+    relay.cut().await;
+    assert_unavailable(
+        &app.get("/api/v1/tests", &admin).await,
+        "database_unavailable",
+    );
+    assert_unavailable(
+        &app.post(
+            "/api/v1/campaigns",
+            &admin,
+            json!({ "name": "during the outage" }),
+        )
+        .await,
+        "database_unavailable",
+    );
+    let login = app.login("admin", crate::helpers::ADMIN_PASSWORD).await;
+    assert_eq!(login.status, 503, "{:?}", login.body);
+
+    relay.restore();
+    // The pool replaces its broken connections by itself: no restart.
+    let mut recovered = None;
+    for _ in 0..50 {
+        let reply = app.get("/api/v1/campaigns", &admin).await;
+        if reply.status == 200 {
+            recovered = Some(reply);
+            break;
+        }
+        assert_unavailable(&reply, "database_unavailable");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let listed = recovered.expect("the server recovers once PostgreSQL is back");
+    assert_eq!(
+        listed.body["total"], 0,
+        "the change refused during the outage was not made: {:?}",
+        listed.body
+    );
+}
+
+shared_only_tests!(a_database_outage_answers_503_and_recovers_without_a_restart);
