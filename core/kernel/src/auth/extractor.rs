@@ -10,7 +10,7 @@ use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 use super::token::{API_TOKEN_PREFIX, TokenError, hash_api_token};
-use super::{AuthContext, CSRF_HEADER, Credential, Principal, Role, SESSION_COOKIE, revoked_key};
+use super::{AuthContext, CSRF_HEADER, Credential, Principal, Role, SESSION_COOKIE};
 use crate::error::ApiError;
 
 /// Which roles an endpoint admits.
@@ -158,7 +158,12 @@ pub async fn authenticate(request: &Request) -> Result<Principal, ApiError> {
         }
         TokenError::Invalid => ApiError::unauthorized("invalid_token", "the token is not valid"),
     })?;
-    if ctx.kv.exists(&revoked_key(&claims.jti)).await? {
+    if ctx
+        .revocations
+        .is_revoked(&claims.jti)
+        .await
+        .map_err(|e| ApiError::internal("auth revocations", &e))?
+    {
         return Err(ApiError::unauthorized(
             "token_revoked",
             "the session was signed out",
