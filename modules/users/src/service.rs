@@ -177,13 +177,13 @@ impl UsersService {
             .credentials(&username.trim().to_lowercase())
             .await?;
         let verified = match &found {
-            Some((user, hash)) => verify_password(password, hash).await && user.active,
+            Some((user, hash, _)) => verify_password(password, hash).await && user.active,
             None => {
                 verify_password(password, decoy_hash()).await;
                 false
             }
         };
-        let Some((user, _)) = found.filter(|_| verified) else {
+        let Some((user, _, session_generation)) = found.filter(|_| verified) else {
             let delay = throttle.record_failure(username, address).await?;
             self.audit(AuditEntry {
                 actor_name: Some(username.chars().take(64).collect()),
@@ -204,7 +204,7 @@ impl UsersService {
         let (token, claims) = self
             .kernel
             .tokens
-            .issue(&user.id.0)
+            .issue(&user.id.0, session_generation)
             .map_err(|e| UsersError::Corrupt(e.to_string()))?;
         self.audit(AuditEntry {
             actor_id: Some(user.id.0.clone()),

@@ -177,9 +177,12 @@ pub async fn authenticate(request: &Request) -> Result<Principal, ApiError> {
         .ok_or_else(|| {
             ApiError::unauthorized("invalid_token", "the account is unknown or deactivated")
         })?;
-    if identity
-        .sessions_valid_after
-        .is_some_and(|after| claims.iat < after.timestamp())
+    // The generation is exact; `iat` (whole seconds) stays for tokens
+    // issued before generations existed.
+    if claims.sgen != identity.session_generation
+        || identity
+            .sessions_valid_after
+            .is_some_and(|after| claims.iat < after.timestamp())
     {
         return Err(ApiError::unauthorized(
             "token_revoked",

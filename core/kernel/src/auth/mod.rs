@@ -70,6 +70,9 @@ pub struct Identity {
     pub role: Role,
     /// Sessions issued before this (password change, reset) are refused.
     pub sessions_valid_after: Option<Timestamp>,
+    /// Bumped by every password change or reset: a session token issued
+    /// under another generation is refused.
+    pub session_generation: i64,
 }
 
 /// How the caller proved who they are.
