@@ -38,6 +38,7 @@ impl UsersModule {
             AuthApi {
                 service: self.service.clone(),
                 secure_cookies: kernel.settings.cookie_secure(),
+                trusted_proxies: kernel.settings.http.trusted_proxies.clone(),
             },
             UsersApi {
                 service: self.service.clone(),

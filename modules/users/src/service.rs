@@ -195,7 +195,7 @@ impl UsersService {
             tokio::time::sleep(delay).await;
             return Err(UsersError::InvalidCredentials);
         };
-        throttle.record_success(username).await?;
+        throttle.record_success(username, address).await?;
         let mut conn = self.kernel.db.pool().acquire().await?;
         self.repo
             .touch_login(&mut conn, &user.id, self.kernel.clock.now())

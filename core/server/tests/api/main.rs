@@ -19,6 +19,7 @@ mod health;
 mod migrations;
 mod openapi;
 mod plugins;
+mod proxies;
 mod reports;
 mod techniques;
 mod test_campaigns;
