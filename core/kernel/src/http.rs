@@ -1,6 +1,10 @@
 //! Small pieces every module's API uses.
 
+use std::net::{IpAddr, SocketAddr};
+
+pub use ipnet::IpNet;
 use poem::Request;
+use poem::http::HeaderMap;
 use poem_openapi::ApiResponse;
 
 /// The error text of a request body cut off at the size limit, so upload
@@ -35,13 +39,85 @@ pub enum NoContent {
     Done,
 }
 
-/// The client's IP address as the socket reports it (proxies are not trusted,
-/// so a forged `X-Forwarded-For` cannot dodge login throttling).
-pub fn client_address(request: &Request) -> String {
-    request
+/// The client's IP address, for the login throttle and the audit log: the
+/// socket peer, unless that peer is one of the `trusted` proxies; then the
+/// right-most address of `Forwarded` (else `X-Forwarded-For`) that is not
+/// itself a trusted proxy. Entries left of it could be forged by the client,
+/// so they are never read. Without trusted proxies a forged header changes
+/// nothing.
+pub fn client_address(request: &Request, trusted: &[IpNet]) -> String {
+    let Some(peer) = request
         .remote_addr()
         .as_socket_addr()
-        .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+        .map(|a| a.ip().to_canonical())
+    else {
+        return "unknown".into();
+    };
+    forwarded_client(request.headers(), peer, trusted).to_string()
+}
+
+fn forwarded_client(headers: &HeaderMap, peer: IpAddr, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let chain = forwarded_for(headers);
+    let mut client = peer;
+    for entry in chain.iter().rev() {
+        // An unreadable entry ("unknown", an obfuscated name) ends the walk at
+        // the last proxy that spoke.
+        let Some(ip) = parse_node(entry) else { break };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// The `for=` nodes of every `Forwarded` header, or else the entries of every
+/// `X-Forwarded-For` header, left to right.
+fn forwarded_for(headers: &HeaderMap) -> Vec<String> {
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|e| e.trim().to_owned())
+            .collect()
+    };
+    let forwarded: Vec<String> = values("forwarded")
+        .iter()
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (key, value) = pair.trim().split_once('=')?;
+                key.trim()
+                    .eq_ignore_ascii_case("for")
+                    .then(|| value.trim().trim_matches('"').to_owned())
+            })
+        })
+        .collect();
+    if forwarded.is_empty() {
+        values("x-forwarded-for")
+    } else {
+        forwarded
+    }
+}
+
+/// An address as proxies write it: `192.0.2.1`, `192.0.2.1:4711`,
+/// `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:4711`.
+fn parse_node(node: &str) -> Option<IpAddr> {
+    let ip = node
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| node.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            node.strip_prefix('[')
+                .and_then(|n| n.strip_suffix(']'))
+                .and_then(|n| n.parse().ok())
+        })?;
+    Some(ip.to_canonical())
 }
 
 /// A `multipart/form-data` request body read part by part, so an upload
@@ -182,4 +258,77 @@ pub async fn read_file_part(
         "file",
         "required: a `file` part",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                poem::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        map
+    }
+
+    fn client(pairs: &[(&str, &str)], peer: &str, trusted: &[&str]) -> String {
+        let trusted: Vec<IpNet> = trusted.iter().map(|n| n.parse().unwrap()).collect();
+        forwarded_client(&headers(pairs), peer.parse().unwrap(), &trusted).to_string()
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_from_trusted_peers() {
+        let xff = [("x-forwarded-for", "203.0.113.7")];
+        assert_eq!(client(&xff, "10.0.0.2", &[]), "10.0.0.2");
+        assert_eq!(client(&xff, "10.0.0.2", &["10.0.0.0/8"]), "203.0.113.7");
+        assert_eq!(client(&xff, "192.0.2.9", &["10.0.0.0/8"]), "192.0.2.9");
+    }
+
+    #[test]
+    fn the_rightmost_untrusted_address_is_the_client() {
+        let trusted = ["10.0.0.0/8"];
+        let chain = [("x-forwarded-for", "1.1.1.1, 203.0.113.7, 10.0.0.5")];
+        assert_eq!(client(&chain, "10.0.0.2", &trusted), "203.0.113.7");
+        let lines = [
+            ("x-forwarded-for", "1.1.1.1"),
+            ("x-forwarded-for", "203.0.113.7"),
+        ];
+        assert_eq!(client(&lines, "10.0.0.2", &trusted), "203.0.113.7");
+        let all_trusted = [("x-forwarded-for", "10.0.0.7, 10.0.0.5")];
+        assert_eq!(client(&all_trusted, "10.0.0.2", &trusted), "10.0.0.7");
+        let unknown = [("x-forwarded-for", "203.0.113.7, unknown")];
+        assert_eq!(client(&unknown, "10.0.0.2", &trusted), "10.0.0.2");
+    }
+
+    #[test]
+    fn forwarded_wins_over_x_forwarded_for_and_is_parsed() {
+        let trusted = ["127.0.0.1/32"];
+        let both = [
+            ("x-forwarded-for", "198.51.100.1"),
+            ("forwarded", "for=192.0.2.60;proto=http;by=203.0.113.43"),
+        ];
+        assert_eq!(client(&both, "127.0.0.1", &trusted), "192.0.2.60");
+        let v6 = [("forwarded", "for=1.1.1.1, For=\"[2001:db8:cafe::17]:4711\"")];
+        assert_eq!(client(&v6, "127.0.0.1", &trusted), "2001:db8:cafe::17");
+        let port = [("forwarded", "for=\"192.0.2.43:47011\"")];
+        assert_eq!(client(&port, "127.0.0.1", &trusted), "192.0.2.43");
+        let mapped = [("x-forwarded-for", "::ffff:192.0.2.5")];
+        assert_eq!(
+            client(
+                &mapped,
+                "::ffff:127.0.0.1"
+                    .parse::<IpAddr>()
+                    .unwrap()
+                    .to_canonical()
+                    .to_string()
+                    .as_str(),
+                &trusted
+            ),
+            "192.0.2.5"
+        );
+    }
 }

@@ -29,7 +29,7 @@ use anyhow::Context;
 pub use error::{ApiError, ApiResult};
 
 use crate::audit::AuditLog;
-use crate::auth::TokenService;
+use crate::auth::{Revocations, TokenService};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::kv::SharedKv;
@@ -45,6 +45,8 @@ pub struct Kernel {
     pub kv: SharedKv,
     pub storage: Storage,
     pub tokens: TokenService,
+    /// Signed-out session tokens, kept in the database.
+    pub revocations: Revocations,
     pub audit: AuditLog,
     /// The time every service reads; tests move it instead of sleeping.
     pub clock: Clock,
@@ -80,6 +82,7 @@ impl Kernel {
             tokens: TokenService::new(&secret, settings.auth.token_ttl_minutes, clock.clone())
                 .context("AEGIS_SECRET_KEY")?,
             audit: AuditLog::new(db.clone(), clock.clone()),
+            revocations: Revocations::new(db.clone(), kv.clone()),
             clock,
             settings: Arc::new(settings),
             db,

@@ -59,7 +59,7 @@ pub async fn build(kernel: Kernel) -> anyhow::Result<App> {
     }
     let auth = AuthContext {
         tokens: kernel.tokens.clone(),
-        kv: kernel.kv.clone(),
+        revocations: kernel.revocations.clone(),
         identity: composition.identity,
     };
     let endpoint = http::endpoint(

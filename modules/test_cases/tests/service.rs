@@ -50,6 +50,7 @@ impl IdentityResolver for Users {
                 username: format!("{}-user", role.as_str()),
                 role: *role,
                 sessions_valid_after: None,
+                session_generation: 0,
             }))
     }
 

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod dto;
 pub mod error;
+pub mod jobs;
 pub mod model;
 pub mod repo;
 pub mod service;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use aegis_core::Kernel;
 use aegis_core::auth::IdentityResolver;
 use aegis_core::module::Module;
+use aegis_core::scheduler::JobSpec;
 use async_trait::async_trait;
 
 pub use api::{AuthApi, UsersApi};
@@ -36,6 +38,7 @@ impl UsersModule {
             AuthApi {
                 service: self.service.clone(),
                 secure_cookies: kernel.settings.cookie_secure(),
+                trusted_proxies: kernel.settings.http.trusted_proxies.clone(),
             },
             UsersApi {
                 service: self.service.clone(),
@@ -57,6 +60,15 @@ impl UsersModule {
 impl Module for UsersModule {
     fn id(&self) -> &'static str {
         "users"
+    }
+
+    fn jobs(&self) -> Vec<JobSpec> {
+        vec![JobSpec::new(
+            "revoked_token_prune",
+            "0 15 * * * *",
+            "Deletes revocations of session tokens that have expired anyway",
+            jobs::revoked_token_prune,
+        )]
     }
 
     /// First run: create the admin, printing a generated password once.

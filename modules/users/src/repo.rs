@@ -135,25 +135,28 @@ impl UsersRepo {
         fetch_user(self.db.pool(), id).await
     }
 
-    /// The user and password hash for a login, by case-folded username.
+    /// The user, password hash and session generation for a login, by
+    /// case-folded username.
     pub async fn credentials(
         &self,
         username_key: &str,
-    ) -> Result<Option<(User, String)>, UsersError> {
+    ) -> Result<Option<(User, String, i64)>, UsersError> {
         // One round trip, so a known username costs what an unknown one does.
         #[derive(sqlx::FromRow)]
         struct Credentials {
             #[sqlx(flatten)]
             user: UserRow,
             password_hash: String,
+            session_generation: i64,
         }
-        let sql =
-            format!("SELECT {USER_COLUMNS}, password_hash FROM users_user WHERE username_key = $1");
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, password_hash, session_generation FROM users_user WHERE username_key = $1"
+        );
         let row: Option<Credentials> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(username_key)
             .fetch_optional(self.db.pool())
             .await?;
-        row.map(|c| Ok((c.user.try_into()?, c.password_hash)))
+        row.map(|c| Ok((c.user.try_into()?, c.password_hash, c.session_generation)))
             .transpose()
     }
 
@@ -230,8 +233,9 @@ impl UsersRepo {
         fetch_user(conn, id).await
     }
 
-    /// Stores a new hash, ends every session issued before now and revokes the
-    /// user's API tokens (a password change is how a compromise is answered).
+    /// Stores a new hash, ends every session issued before now (a new session
+    /// generation) and revokes the user's API tokens (a password change is
+    /// how a compromise is answered).
     pub async fn set_password(
         &self,
         conn: &mut Conn,
@@ -241,7 +245,8 @@ impl UsersRepo {
     ) -> Result<(), UsersError> {
         let now = time::to_db(now);
         let done = sqlx::query(
-            "UPDATE users_user SET password_hash = $2, sessions_valid_after = $3, updated_at = $3 WHERE id = $1",
+            "UPDATE users_user SET password_hash = $2, sessions_valid_after = $3, updated_at = $3,
+             session_generation = session_generation + 1 WHERE id = $1",
         )
         .bind(&id.0)
         .bind(password_hash)
@@ -276,17 +281,18 @@ impl UsersRepo {
     }
 
     pub async fn identity(&self, id: &str) -> Result<Option<Identity>, UsersError> {
-        let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, username, role, sessions_valid_after FROM users_user WHERE id = $1 AND active = 1",
+        let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT id, username, role, sessions_valid_after, session_generation FROM users_user WHERE id = $1 AND active = 1",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
         .await?;
-        row.map(|(user_id, username, role, after)| {
+        row.map(|(user_id, username, role, after, session_generation)| {
             Ok(Identity {
                 role: Role::parse(&role)
                     .ok_or_else(|| UsersError::Corrupt(format!("role `{role}`")))?,
                 sessions_valid_after: parse_opt_time(after.as_deref())?,
+                session_generation,
                 user_id,
                 username,
             })

@@ -9,7 +9,7 @@ use aegis_core::audit::AuditEntry;
 use aegis_core::auth::password::{decoy_hash, hash_password, verify_password};
 use aegis_core::auth::throttle::LoginThrottle;
 use aegis_core::auth::token::{new_api_token, random_secret};
-use aegis_core::auth::{Claims, Credential, Principal, Role, revoked_key};
+use aegis_core::auth::{Claims, Credential, Principal, Role};
 use aegis_core::auth::{Identity, IdentityError, IdentityResolver};
 use aegis_core::db::Tx;
 use aegis_core::time::Timestamp;
@@ -177,13 +177,13 @@ impl UsersService {
             .credentials(&username.trim().to_lowercase())
             .await?;
         let verified = match &found {
-            Some((user, hash)) => verify_password(password, hash).await && user.active,
+            Some((user, hash, _)) => verify_password(password, hash).await && user.active,
             None => {
                 verify_password(password, decoy_hash()).await;
                 false
             }
         };
-        let Some((user, _)) = found.filter(|_| verified) else {
+        let Some((user, _, session_generation)) = found.filter(|_| verified) else {
             let delay = throttle.record_failure(username, address).await?;
             self.audit(AuditEntry {
                 actor_name: Some(username.chars().take(64).collect()),
@@ -195,7 +195,7 @@ impl UsersService {
             tokio::time::sleep(delay).await;
             return Err(UsersError::InvalidCredentials);
         };
-        throttle.record_success(username).await?;
+        throttle.record_success(username, address).await?;
         let mut conn = self.kernel.db.pool().acquire().await?;
         self.repo
             .touch_login(&mut conn, &user.id, self.kernel.clock.now())
@@ -204,7 +204,7 @@ impl UsersService {
         let (token, claims) = self
             .kernel
             .tokens
-            .issue(&user.id.0)
+            .issue(&user.id.0, session_generation)
             .map_err(|e| UsersError::Corrupt(e.to_string()))?;
         self.audit(AuditEntry {
             actor_id: Some(user.id.0.clone()),
@@ -223,27 +223,30 @@ impl UsersService {
         })
     }
 
-    /// Blacklists the session's `jti` until the token would have expired.
+    /// Revokes the session's `jti` in the database (with its audit event)
+    /// until the token would have expired, then caches the revocation.
     pub async fn logout(&self, principal: &Principal) -> Result<(), UsersError> {
-        if let Credential::Session {
-            jti, expires_at, ..
-        } = &principal.credential
-        {
-            let remaining = (*expires_at - chrono::Utc::now().timestamp()).max(1);
-            let ttl = Duration::from_secs(u64::try_from(remaining).unwrap_or(1));
-            self.kernel
-                .kv
-                .set(&revoked_key(jti), "1", Some(ttl))
-                .await?;
-        }
         let (actor_id, actor_name) = actor(principal);
-        self.audit(AuditEntry {
+        let entry = AuditEntry {
             actor_id,
             actor_name,
             action: "auth.logout".into(),
             ..AuditEntry::default()
-        })
-        .await;
+        };
+        let Credential::Session {
+            jti, expires_at, ..
+        } = &principal.credential
+        else {
+            self.audit(entry).await;
+            return Ok(());
+        };
+        let mut tx = self.kernel.db.begin().await?;
+        self.kernel
+            .revocations
+            .revoke_in(&mut tx, jti, *expires_at, self.kernel.clock.now())
+            .await?;
+        self.commit_with(tx, entry).await?;
+        self.kernel.revocations.cache(jti, *expires_at).await;
         Ok(())
     }
 

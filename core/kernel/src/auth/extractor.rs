@@ -10,7 +10,7 @@ use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 use super::token::{API_TOKEN_PREFIX, TokenError, hash_api_token};
-use super::{AuthContext, CSRF_HEADER, Credential, Principal, Role, SESSION_COOKIE, revoked_key};
+use super::{AuthContext, CSRF_HEADER, Credential, Principal, Role, SESSION_COOKIE};
 use crate::error::ApiError;
 
 /// Which roles an endpoint admits.
@@ -158,7 +158,12 @@ pub async fn authenticate(request: &Request) -> Result<Principal, ApiError> {
         }
         TokenError::Invalid => ApiError::unauthorized("invalid_token", "the token is not valid"),
     })?;
-    if ctx.kv.exists(&revoked_key(&claims.jti)).await? {
+    if ctx
+        .revocations
+        .is_revoked(&claims.jti)
+        .await
+        .map_err(|e| ApiError::internal("auth revocations", &e))?
+    {
         return Err(ApiError::unauthorized(
             "token_revoked",
             "the session was signed out",
@@ -172,9 +177,12 @@ pub async fn authenticate(request: &Request) -> Result<Principal, ApiError> {
         .ok_or_else(|| {
             ApiError::unauthorized("invalid_token", "the account is unknown or deactivated")
         })?;
-    if identity
-        .sessions_valid_after
-        .is_some_and(|after| claims.iat < after.timestamp())
+    // The generation is exact; `iat` (whole seconds) stays for tokens
+    // issued before generations existed.
+    if claims.sgen != identity.session_generation
+        || identity
+            .sessions_valid_after
+            .is_some_and(|after| claims.iat < after.timestamp())
     {
         return Err(ApiError::unauthorized(
             "token_revoked",

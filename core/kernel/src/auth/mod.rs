@@ -4,6 +4,7 @@
 
 mod extractor;
 pub mod password;
+pub mod revocation;
 pub mod throttle;
 pub mod token;
 
@@ -15,9 +16,9 @@ use poem_openapi::Enum;
 pub use extractor::{
     AdminOnly, AnyRole, Auth, BlueTechPlus, Contributor, LeadPlus, RedTechPlus, RolePolicy,
 };
+pub use revocation::Revocations;
 pub use token::{Claims, TokenService};
 
-use crate::kv::SharedKv;
 use crate::time::Timestamp;
 
 /// Name of the HttpOnly session cookie.
@@ -69,6 +70,9 @@ pub struct Identity {
     pub role: Role,
     /// Sessions issued before this (password change, reset) are refused.
     pub sessions_valid_after: Option<Timestamp>,
+    /// Bumped by every password change or reset: a session token issued
+    /// under another generation is refused.
+    pub session_generation: i64,
 }
 
 /// How the caller proved who they are.
@@ -115,11 +119,6 @@ pub trait IdentityResolver: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct AuthContext {
     pub tokens: TokenService,
-    pub kv: SharedKv,
+    pub revocations: Revocations,
     pub identity: Arc<dyn IdentityResolver>,
-}
-
-/// The blacklist entry of a logged-out session.
-pub fn revoked_key(jti: &str) -> String {
-    format!("auth:revoked:{jti}")
 }

@@ -62,10 +62,12 @@ impl<'a> LoginThrottle<'a> {
         Ok(Duration::from_millis((over * 250).min(2000)))
     }
 
-    /// A successful login clears the username's counter (not the address's).
-    pub async fn record_success(&self, username: &str) -> Result<(), KvError> {
-        let [user_key, _] = keys(username, "");
-        self.kv.delete(&user_key).await?;
+    /// A successful login clears its own counters: the username's and its
+    /// client address's (with trusted proxies, the forwarded client's).
+    pub async fn record_success(&self, username: &str, address: &str) -> Result<(), KvError> {
+        for key in keys(username, address) {
+            self.kv.delete(&key).await?;
+        }
         Ok(())
     }
 }

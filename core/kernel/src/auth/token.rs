@@ -26,6 +26,11 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
+    /// The user's session generation when the token was issued; a password
+    /// change or reset bumps it, which ends the session exactly (`iat` has
+    /// one-second resolution). Absent in older tokens: generation 0.
+    #[serde(default)]
+    pub sgen: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,16 +77,22 @@ impl TokenService {
         self.ttl_seconds
     }
 
-    /// A fresh token for `user_id`, with its claims. `iat` comes from the
-    /// kernel's clock, as do the password-change times it is compared with;
-    /// `exp` from the system clock, which the JWT validation reads.
-    pub fn issue(&self, user_id: &str) -> Result<(String, Claims), TokenError> {
+    /// A fresh token for `user_id` under its `session_generation`, with its
+    /// claims. `iat` comes from the kernel's clock, as do the password-change
+    /// times it is compared with; `exp` from the system clock, which the JWT
+    /// validation reads.
+    pub fn issue(
+        &self,
+        user_id: &str,
+        session_generation: i64,
+    ) -> Result<(String, Claims), TokenError> {
         let claims = Claims {
             sub: user_id.to_owned(),
             jti: uuid::Uuid::new_v4().to_string(),
             iat: self.clock.now().timestamp(),
             exp: chrono::Utc::now().timestamp() + self.ttl_seconds,
             iss: ISSUER.into(),
+            sgen: session_generation,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| TokenError::Invalid)?;
@@ -156,7 +167,7 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_tampering_fails() {
         let tokens = service();
-        let (token, claims) = tokens.issue("user-1").unwrap();
+        let (token, claims) = tokens.issue("user-1", 0).unwrap();
         assert_eq!(tokens.verify(&token).unwrap(), claims);
         let mut tampered = token.clone();
         tampered.pop();
@@ -171,7 +182,8 @@ mod tests {
         let clock = Clock::system();
         let tokens = TokenService::new(&Secret::new("k".repeat(40)), 10, clock.clone()).unwrap();
         clock.advance(chrono::Duration::hours(2));
-        let (token, claims) = tokens.issue("user-1").unwrap();
+        let (token, claims) = tokens.issue("user-1", 3).unwrap();
+        assert_eq!(claims.sgen, 3);
         assert!(claims.iat >= chrono::Utc::now().timestamp() + 7_199);
         let exp = chrono::Utc::now().timestamp() + 600;
         assert!((exp - 1..=exp).contains(&claims.exp));

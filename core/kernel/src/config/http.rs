@@ -1,7 +1,8 @@
-//! `[http]`: the listener, CORS, docs and body limits.
+//! `[http]`: the listener, CORS, docs, body limits and trusted proxies.
 
 use std::path::PathBuf;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::secret::lenient_string;
@@ -21,6 +22,11 @@ pub struct HttpSettings {
     /// The built dashboard (`npm run build` in `frontend/`); served at `/`
     /// when it holds an `index.html`.
     pub frontend_dir: PathBuf,
+    /// Networks of the reverse proxies in front of Aegis: only a socket peer
+    /// in one of them may name the client with `Forwarded` or
+    /// `X-Forwarded-For` (used by the login throttle and the audit log).
+    /// Empty: the socket address is the client's.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for HttpSettings {
@@ -32,6 +38,7 @@ impl Default for HttpSettings {
             docs: None,
             max_body_bytes: 1024 * 1024,
             frontend_dir: PathBuf::from("frontend/dist"),
+            trusted_proxies: Vec::new(),
         }
     }
 }

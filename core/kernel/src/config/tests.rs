@@ -264,3 +264,26 @@ fn the_upload_limit_covers_the_largest_upload_and_framing() {
     assert_eq!(s.upload_body_limit(0), 2 * 1024 * 1024);
     assert_eq!(s.upload_body_limit(10 << 20), (10 << 20) + (1 << 20));
 }
+
+#[test]
+fn trusted_proxies_are_a_list_of_networks() {
+    assert!(load(&[]).unwrap().settings.http.trusted_proxies.is_empty());
+    let s = load(&[(
+        "AEGIS_HTTP__TRUSTED_PROXIES",
+        "[127.0.0.1/32, 10.0.0.0/8, \"fd00::/8\"]",
+    )])
+    .unwrap()
+    .settings;
+    let nets: Vec<String> = s
+        .http
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+    let err = load(&[("AEGIS_HTTP__TRUSTED_PROXIES", "[10.0.0.0/33]")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("AEGIS_HTTP__TRUSTED_PROXIES"), "{err}");
+    assert!(!err.contains('\n'));
+}

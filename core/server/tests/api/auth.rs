@@ -421,6 +421,107 @@ async fn changing_ones_password_ends_other_sessions(stack: Stack) {
     assert_eq!(app.login("carol", "a-new-password-1").await.status, 200);
 }
 
+/// The key-value store is a cache: a logout is kept in the database, so a
+/// replica whose store is empty (Redis restarted with nothing kept, a fresh
+/// in-process store) still refuses the token.
+async fn logout_survives_an_emptied_key_value_store(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let token = app.admin_token().await;
+    let other = app.admin_token().await;
+    assert_eq!(
+        app.call("POST", "/api/v1/auth/logout", Some(&token), None)
+            .await
+            .status,
+        204
+    );
+    // Same database, nothing in the store: a new Redis namespace on the
+    // shared stack, a new in-process store on the embedded one.
+    let restarted = env
+        .spawn_with(|s| s.redis.key_prefix = format!("{}-restarted", s.redis.key_prefix))
+        .await;
+    let reply = restarted.get("/api/v1/auth/me", &token).await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (401, Some("token_revoked"))
+    );
+    assert_eq!(restarted.get("/api/v1/auth/me", &other).await.status, 200);
+}
+
+/// A revocation is kept until the token would have expired, then pruned by
+/// the users module's `revoked_token_prune` job.
+async fn revocations_are_pruned_once_the_token_has_expired(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let token = app.admin_token().await;
+    assert_eq!(
+        app.call("POST", "/api/v1/auth/logout", Some(&token), None)
+            .await
+            .status,
+        204
+    );
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM kernel_revoked_token")
+            .fetch_one(app.kernel.db.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 1);
+    aegis_mod_users::jobs::revoked_token_prune(app.kernel.clone())
+        .await
+        .unwrap();
+    assert_eq!(count().await, 1, "the token has not expired yet");
+    app.kernel
+        .clock
+        .advance(chrono::Duration::minutes(720) + chrono::Duration::seconds(5));
+    let summary = aegis_mod_users::jobs::revoked_token_prune(app.kernel.clone())
+        .await
+        .unwrap();
+    assert_eq!(count().await, 0, "{summary}");
+}
+
+/// A password reset ends every session issued before it, even one whose
+/// `iat` (whole seconds) equals the reset's second.
+async fn a_password_reset_ends_sessions_from_the_same_second(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    let (id, before) = app.user_with_role(&admin, "dora", "viewer").await;
+    let reset = app
+        .post(
+            &format!("/api/v1/users/{id}/reset-password"),
+            &admin,
+            json!({"password": "dora-new-password"}),
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{:?}", reset.body);
+    // The session issued before the reset, with its `iat` in the reset's
+    // second (or later): whole seconds cannot tell them apart.
+    let mut claims: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(before.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    claims["iat"] = json!(app.kernel.clock.now().timestamp());
+    let same_second = forge(claims, Algorithm::HS256, SECRET_KEY);
+    for token in [&before, &same_second] {
+        let reply = app.get("/api/v1/auth/me", token).await;
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str()),
+            (401, Some("token_revoked"))
+        );
+    }
+    let after = app.token("dora", "dora-new-password").await;
+    assert_eq!(app.get("/api/v1/auth/me", &after).await.status, 200);
+}
+
 stack_tests!(
     login_returns_a_bearer_token_and_a_hardened_cookie,
     production_cookies_are_secure,
@@ -431,6 +532,9 @@ stack_tests!(
     cookie_sessions_need_the_csrf_header_for_changes,
     personal_api_tokens_are_shown_once_listed_and_revocable,
     changing_ones_password_ends_other_sessions,
+    logout_survives_an_emptied_key_value_store,
+    revocations_are_pruned_once_the_token_has_expired,
+    a_password_reset_ends_sessions_from_the_same_second,
 );
 
 shared_only_tests!(logout_reaches_every_replica_through_redis);

@@ -20,6 +20,7 @@ mod migrations;
 mod openapi;
 mod outages;
 mod plugins;
+mod proxies;
 mod reports;
 mod techniques;
 mod test_campaigns;

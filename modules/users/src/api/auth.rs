@@ -18,6 +18,8 @@ use crate::service::UsersService;
 pub struct AuthApi {
     pub service: UsersService,
     pub secure_cookies: bool,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client.
+    pub trusted_proxies: Vec<aegis_core::http::IpNet>,
 }
 
 #[derive(ApiResponse)]
@@ -52,7 +54,11 @@ impl AuthApi {
     ) -> ApiResult<Json<LoginResponse>> {
         let session = self
             .service
-            .login(&body.username, &body.password, &client_address(request))
+            .login(
+                &body.username,
+                &body.password,
+                &client_address(request, &self.trusted_proxies),
+            )
             .await?;
         let expires_in = session.claims.exp - session.claims.iat;
         jar.add(self.cookie(SESSION_COOKIE, &session.token, expires_in, true));
@@ -108,7 +114,12 @@ impl AuthApi {
                 )
             })?;
         self.service
-            .change_own_password(&auth, &body.current_password, new, &client_address(request))
+            .change_own_password(
+                &auth,
+                &body.current_password,
+                new,
+                &client_address(request, &self.trusted_proxies),
+            )
             .await?;
         Ok(NoContent::Done)
     }
