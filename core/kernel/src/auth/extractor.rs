@@ -162,7 +162,7 @@ pub async fn authenticate(request: &Request) -> Result<Principal, ApiError> {
         .revocations
         .is_revoked(&claims.jti)
         .await
-        .map_err(|e| ApiError::internal("auth revocations", &e))?
+        .map_err(|e| ApiError::database("auth revocations", &e))?
     {
         return Err(ApiError::unauthorized(
             "token_revoked",
