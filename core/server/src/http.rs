@@ -117,6 +117,7 @@ pub fn endpoint(
     route
         .with(CookieJarManager::new())
         .data(auth)
+        .around(refuse_nul)
         .around(move |ep, req| limit_body(ep, req, limits))
         .catch_all_error(problem_response)
         .with(cors)
@@ -187,6 +188,43 @@ async fn limit_body<E: Endpoint>(
         }
     }
     ep.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Refuses NUL (U+0000) in the path, the query string and JSON bodies with
+/// 422 `invalid_text` before any handler runs: PostgreSQL cannot store it in
+/// text, and SQLite would take it, so both backends answer alike. A URI can
+/// only carry NUL as `%00` and JSON only as the escape `\u0000`, so only a
+/// body holding that escape is parsed. Runs inside `limit_body`, so the read
+/// is bounded by the body limit. Multipart text fields are checked where
+/// they are read (`aegis_core::http::read_text_field`).
+async fn refuse_nul<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    mut req: poem::Request,
+) -> poem::Result<Response> {
+    use aegis_core::http::{invalid_text, json_has_nul};
+    if req.uri().path().contains("%00") {
+        return Ok(invalid_text("the path").into_response());
+    }
+    if req.uri().query().is_some_and(|q| q.contains("%00")) {
+        return Ok(invalid_text("the query string").into_response());
+    }
+    if req.content_type().is_some_and(is_json) {
+        let body = req.take_body().into_bytes().await?;
+        if body.windows(6).any(|w| w == b"\\u0000")
+            && serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| json_has_nul(&v))
+        {
+            return Ok(invalid_text("the request body").into_response());
+        }
+        req.set_body(body);
+    }
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+/// `application/json` or any `application/*+json`, as poem-openapi reads them.
+fn is_json(content_type: &str) -> bool {
+    let essence = aegis_core::http::essence(content_type);
+    essence == "application/json"
+        || essence.starts_with("application/") && essence.ends_with("+json")
 }
 
 #[derive(Clone, Copy)]

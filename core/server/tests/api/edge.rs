@@ -1,0 +1,121 @@
+//! What the HTTP edge refuses or adds for every route: text with NUL
+//! (PostgreSQL cannot store it) and the caching and transport headers.
+
+use reqwest::multipart::{Form, Part};
+use serde_json::json;
+
+use crate::helpers::{Reply, Stack, TestEnv, shared_data};
+use crate::stack_tests;
+use crate::test_cases::{MINI, create_test, load_catalog};
+
+fn refused_as_invalid_text(what: &str, reply: &Reply) {
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (422, Some("invalid_text")),
+        "{what}: {:?}",
+        reply.body
+    );
+}
+
+async fn text_with_nul_is_refused_everywhere(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+
+    // Without signing in: the login username and password.
+    let reply = app.login("ad\u{0}min", "whatever-password").await;
+    refused_as_invalid_text("login username", &reply);
+    let reply = app.login("admin", "pass\u{0}word").await;
+    refused_as_invalid_text("login password", &reply);
+
+    // JSON bodies, in values and in keys, at any depth.
+    let bodies = [
+        (
+            "/api/v1/tests",
+            json!({"name": "dump\u{0}lsass", "technique_id": "T1003"}),
+        ),
+        (
+            "/api/v1/tests",
+            json!({"name": "tagged", "technique_id": "T1003", "tags": ["ok", "b\u{0}d"]}),
+        ),
+        ("/api/v1/campaigns", json!({"name": "Q4\u{0}"})),
+        (
+            "/api/v1/templates",
+            json!({
+                "name": "\u{0}",
+                "technique_id": "T1003.008",
+                "platforms": ["Linux"],
+                "executor": "sh",
+                "command": "true",
+            }),
+        ),
+        (
+            "/api/v1/templates",
+            json!({
+                "name": "keys",
+                "technique_id": "T1003.008",
+                "platforms": ["Linux"],
+                "executor": "sh",
+                "command": "cat #{f}",
+                "input_arguments": {"f\u{0}": {"default": "x"}},
+            }),
+        ),
+    ];
+    for (path, body) in bodies {
+        let reply = app.post(path, &admin, body.clone()).await;
+        refused_as_invalid_text(&format!("POST {path} {body}"), &reply);
+    }
+
+    // Query strings and path parameters, percent-encoded.
+    for path in [
+        "/api/v1/tests?q=%00",
+        "/api/v1/tests?q=a%00b&limit=5",
+        "/api/v1/templates?q=%00",
+        "/api/v1/campaigns?q=x%00",
+        "/api/v1/tests/%00",
+        "/api/v1/campaigns/a%00b",
+    ] {
+        refused_as_invalid_text(&format!("GET {path}"), &app.get(path, &admin).await);
+    }
+    // Nothing was written, and the same requests without NUL still work.
+    let list = app.get("/api/v1/tests?q=dump", &admin).await;
+    assert_eq!((list.status, &list.body["total"]), (200, &json!(0)));
+    let test = create_test(
+        &app,
+        &admin,
+        json!({"name": "fine", "technique_id": "T1003"}),
+    )
+    .await;
+    let id = test["id"].as_str().unwrap();
+
+    // Multipart text fields.
+    let form = Form::new().text("description", "seen\u{0}here").part(
+        "file",
+        Part::bytes(b"log".to_vec())
+            .file_name("run.log")
+            .mime_str("text/plain")
+            .unwrap(),
+    );
+    let reply = app
+        .send(
+            app.request("POST", &format!("/api/v1/tests/{id}/evidence"), &admin)
+                .multipart(form),
+        )
+        .await;
+    refused_as_invalid_text("evidence description", &reply);
+    let evidence = app
+        .get(&format!("/api/v1/tests/{id}/evidence"), &admin)
+        .await;
+    assert_eq!(evidence.status, 200, "{:?}", evidence.body);
+    assert_eq!(
+        evidence.body.as_array().map(Vec::len),
+        Some(0),
+        "{:?}",
+        evidence.body
+    );
+}
+
+stack_tests!(text_with_nul_is_refused_everywhere);
