@@ -120,20 +120,53 @@ pub fn endpoint(
         .around(refuse_nul)
         .around(move |ep, req| limit_body(ep, req, limits))
         .catch_all_error(problem_response)
+        .around(no_store_api)
         .with(cors)
-        .with(
-            SetHeader::new()
-                .overriding(
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                )
-                .overriding(
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
-                )
-                .overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        )
+        .with(security_headers(settings.env))
         .with(Tracing)
+}
+
+/// Headers on every answer, errors and the dashboard's files included. In
+/// production, HSTS tells browsers to use HTTPS only (a year; subdomains are
+/// the operator's to decide, so not included). Development serves plain HTTP
+/// on localhost, which HSTS would break for every other local app.
+fn security_headers(env: Environment) -> SetHeader {
+    let headers = SetHeader::new()
+        .overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        )
+        .overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        )
+        .overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    match env {
+        Environment::Production => headers.overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ),
+        Environment::Development => headers,
+    }
+}
+
+const HSTS: &str = "max-age=31536000";
+
+/// Every `/api/` answer may carry a token or private data (login, `me`,
+/// lists, evidence), so no cache, shared or the browser's, keeps it. The
+/// dashboard's static files stay cacheable.
+async fn no_store_api<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    req: poem::Request,
+) -> poem::Result<Response> {
+    let api = req.uri().path().starts_with("/api/");
+    let mut response = ep.call(req).await?.into_response();
+    if api {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
 }
 
 /// Refuses bodies over the limit: at once when `Content-Length` says so,

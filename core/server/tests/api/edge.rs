@@ -118,4 +118,76 @@ async fn text_with_nul_is_refused_everywhere(stack: Stack) {
     );
 }
 
-stack_tests!(text_with_nul_is_refused_everywhere);
+/// A dashboard at `dist` with one script, for the caching checks.
+fn write_dashboard(dist: &std::path::Path) {
+    std::fs::create_dir_all(dist.join("assets")).unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><div id=root></div>",
+    )
+    .unwrap();
+    std::fs::write(dist.join("assets/app.js"), "console.log('aegis')").unwrap();
+}
+
+fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
+    reply.headers.get(name).map(|v| v.to_str().unwrap())
+}
+
+async fn api_answers_are_not_stored_and_production_demands_https(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let dist = env.settings.data_dir.join("dist");
+    write_dashboard(&dist);
+    let app = env
+        .spawn_with(|s| {
+            s.env = aegis_core::config::Environment::Production;
+            s.http.frontend_dir = dist.clone();
+        })
+        .await;
+    let login = app.login("admin", crate::helpers::ADMIN_PASSWORD).await;
+    assert_eq!(login.status, 200, "{:?}", login.body);
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    let me = app.get("/api/v1/auth/me", &token).await;
+    let refused = app.call("GET", "/api/v1/auth/me", None, None).await;
+    let missing = app.get("/api/v1/nothing-here", &token).await;
+    // Tokens, private data and refusals alike: never kept by a cache.
+    for (what, reply) in [
+        ("login", &login),
+        ("me", &me),
+        ("401", &refused),
+        ("404", &missing),
+    ] {
+        assert_eq!(header(reply, "cache-control"), Some("no-store"), "{what}");
+        let hsts = header(reply, "strict-transport-security").unwrap_or_default();
+        assert!(hsts.starts_with("max-age=31536000"), "{what}: {hsts:?}");
+    }
+    // The dashboard's files stay cacheable, and still demand HTTPS.
+    for path in ["/", "/assets/app.js", "/health"] {
+        let reply = app.call("GET", path, None, None).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert_ne!(header(&reply, "cache-control"), Some("no-store"), "{path}");
+        assert!(
+            header(&reply, "strict-transport-security").is_some(),
+            "{path}"
+        );
+    }
+}
+
+async fn development_sends_no_hsts_but_still_no_store(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let token = app.admin_token().await;
+    let me = app.get("/api/v1/auth/me", &token).await;
+    assert_eq!(header(&me, "cache-control"), Some("no-store"));
+    // Plain-HTTP development must not pin browsers to HTTPS for localhost.
+    assert_eq!(header(&me, "strict-transport-security"), None);
+}
+
+stack_tests!(
+    text_with_nul_is_refused_everywhere,
+    api_answers_are_not_stored_and_production_demands_https,
+    development_sends_no_hsts_but_still_no_store,
+);
