@@ -186,7 +186,52 @@ async fn development_sends_no_hsts_but_still_no_store(stack: Stack) {
     assert_eq!(header(&me, "strict-transport-security"), None);
 }
 
+async fn time_filters_outside_the_storable_years_are_refused(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    create_test(
+        &app,
+        &admin,
+        json!({"name": "one", "technique_id": "T1003"}),
+    )
+    .await;
+    // Year 10000 (`+10000-...`) would sort before every stored time and match everything;
+    // before 1970 is outside the stored form too.
+    for query in [
+        "/api/v1/tests?created_after=%2B10000-01-01T00:00:00Z",
+        "/api/v1/tests?created_before=%2B10000-01-01T00:00:00Z",
+        "/api/v1/tests?executed_after=%2B10000-01-01T00:00:00Z",
+        "/api/v1/tests?executed_before=1969-12-31T23:59:59Z",
+        "/api/v1/audit?since=%2B10000-01-01T00:00:00Z",
+        "/api/v1/audit?until=1969-12-31T23:59:59Z",
+        "/api/v1/coverage?from=%2B10000-01-01T00:00:00Z",
+        "/api/v1/dashboard/kpis?to=1969-12-31T23:59:59Z",
+    ] {
+        let reply = app.get(query, &admin).await;
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{query}: {:?}",
+            reply.body
+        );
+    }
+    // The edges of the range stay accepted.
+    for query in [
+        "/api/v1/tests?created_after=1970-01-01T00:00:00Z&created_before=9999-12-31T23:59:59Z",
+        "/api/v1/audit?since=1970-01-01T00:00:00Z&until=9999-12-31T23:59:59Z",
+    ] {
+        let reply = app.get(query, &admin).await;
+        assert_eq!(reply.status, 200, "{query}: {:?}", reply.body);
+        assert_ne!(reply.body["total"], 0, "{query}");
+    }
+}
+
 stack_tests!(
+    time_filters_outside_the_storable_years_are_refused,
     text_with_nul_is_refused_everywhere,
     api_answers_are_not_stored_and_production_demands_https,
     development_sends_no_hsts_but_still_no_store,
