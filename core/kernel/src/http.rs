@@ -197,13 +197,45 @@ pub fn multipart_error(request: &Request, error: &dyn std::fmt::Display) -> crat
     }
 }
 
-/// A small text form field, read whole up to `max` bytes.
+/// The 422 for text carrying NUL (U+0000): PostgreSQL cannot store it in
+/// text, so it is refused at the edge on every backend alike.
+pub fn invalid_text(what: &str) -> crate::error::ApiError {
+    crate::error::ApiError::unprocessable(
+        "invalid_text",
+        format!("{what} contains a NUL character (U+0000), which no text may hold"),
+    )
+}
+
+/// Refuses `text` when it carries NUL (see [`invalid_text`]).
+pub fn refuse_nul(what: &str, text: &str) -> crate::error::ApiResult<()> {
+    if text.contains('\0') {
+        return Err(invalid_text(what));
+    }
+    Ok(())
+}
+
+/// Whether any string of `value`, key or value, at any depth, carries NUL.
+/// serde_json bounds the depth when it parses, so this recursion is bounded.
+pub fn json_has_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(json_has_nul),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key.contains('\0') || json_has_nul(item)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// A small text form field, read whole up to `max` bytes; NUL is refused.
 pub async fn read_text_field(
     request: &Request,
     field: poem::web::Field,
     max: usize,
 ) -> crate::error::ApiResult<String> {
     use tokio::io::AsyncReadExt;
+    let field_name = field.name().map(str::to_owned);
     let mut text = String::new();
     field
         .into_async_read()
@@ -211,6 +243,8 @@ pub async fn read_text_field(
         .read_to_string(&mut text)
         .await
         .map_err(|e| multipart_error(request, &e))?;
+    let name = field_name.unwrap_or_else(|| "a form field".into());
+    refuse_nul(&name, &text)?;
     Ok(text)
 }
 

@@ -144,11 +144,16 @@ impl JobRegistry {
             let Some(schedule) = job.schedule.clone() else {
                 continue;
             };
+            let cron = parse_cron(&schedule).ok_or_else(|| SchedulerError::BadCron {
+                job: job.spec.id.to_ascii_uppercase(),
+                expr: schedule.clone(),
+            })?;
             let (spec, kernel) = (job.spec.clone(), kernel.clone());
             let cron_job = Job::new_async(schedule.as_str(), move |_, _| {
                 let (spec, kernel) = (spec.clone(), kernel.clone());
+                let fired = fire_time(&cron, chrono::Utc::now());
                 Box::pin(async move {
-                    run_tick(&kernel, &spec).await;
+                    run_tick(&kernel, &spec, fired).await;
                 })
             })
             .map_err(err)?;
@@ -197,13 +202,32 @@ impl JobRegistry {
     }
 }
 
-/// One scheduled tick: take the cluster-wide lock for this job and, when this
+/// The scheduled instant a firing at `now` belongs to: the occurrence of
+/// `cron` nearest to `now`. Replicas fire a tick within moments of it, each
+/// by its own clock, a little late (or early), so they all name the same
+/// instant as long as they are off by less than half the interval between
+/// two ticks.
+pub fn fire_time(cron: &Cron, now: Timestamp) -> Timestamp {
+    // croner works in whole seconds: look back from the second `now` is in
+    // (inclusive) and forward from it, then keep the nearer occurrence.
+    let second = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let previous = cron.find_previous_occurrence(&second, true).ok();
+    let next = cron.find_next_occurrence(&second, false).ok();
+    match (previous, next) {
+        (Some(p), Some(n)) if n - now < now - p => n,
+        (Some(p), _) => p,
+        (None, Some(n)) => n,
+        // Unreachable for a validated expression; whole seconds still agree
+        // between replicas firing in the same second.
+        (None, None) => second,
+    }
+}
+
+/// One scheduled tick, the one scheduled at `fire_time` ([`fire_time`]):
+/// take the cluster-wide lock for this job and this instant and, when this
 /// replica got it, run and record the job. Returns whether it ran here.
-pub async fn run_tick(kernel: &Kernel, spec: &JobSpec) -> bool {
-    // Replicas fire within moments of the scheduled instant, a little early or
-    // late: rounding to the nearest 10 s gives them all the same lock key.
-    let slot = (chrono::Utc::now().timestamp_millis() + 5_000) / 10_000;
-    let key = format!("job-lock:{}:{slot}", spec.id);
+pub async fn run_tick(kernel: &Kernel, spec: &JobSpec, fire_time: Timestamp) -> bool {
+    let key = format!("job-lock:{}:{}", spec.id, fire_time.timestamp());
     match kernel
         .kv
         .set_if_absent(&key, "1", Duration::from_secs(600))
@@ -257,4 +281,45 @@ pub async fn run_job(kernel: &Kernel, spec: &JobSpec) -> bool {
         tracing::error!(job = spec.id, %error, "cannot record the job run");
     }
     result.is_ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        time::from_db(text).unwrap()
+    }
+
+    #[test]
+    fn replicas_firing_one_tick_name_the_same_instant() {
+        // A tick at seconds 5: the old 10 s rounding split exactly there.
+        let cron = parse_cron("5 * * * * *").unwrap();
+        let tick = at("2026-11-30T12:00:05Z");
+        for now in [
+            "2026-11-30T12:00:04.990Z",
+            "2026-11-30T12:00:05Z",
+            "2026-11-30T12:00:05.010Z",
+            "2026-11-30T12:00:05.700Z",
+            "2026-11-30T12:00:09.400Z",
+            "2026-11-30T12:00:31Z",
+        ] {
+            assert_eq!(fire_time(&cron, at(now)), tick, "{now}");
+        }
+        assert_eq!(
+            fire_time(&cron, at("2026-11-30T12:01:04.800Z")),
+            at("2026-11-30T12:01:05Z"),
+            "the next tick is another instant"
+        );
+        // Every 10 s, at 0, 10, 20...: late and early firings around 12:00:10.
+        let cron = parse_cron("*/10 * * * * *").unwrap();
+        for now in ["2026-11-30T12:00:09.990Z", "2026-11-30T12:00:10.600Z"] {
+            assert_eq!(
+                fire_time(&cron, at(now)),
+                at("2026-11-30T12:00:10Z"),
+                "{now}"
+            );
+        }
+    }
 }

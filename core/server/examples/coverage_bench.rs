@@ -96,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
                 .bind(&none)
                 .bind(&none)
                 .bind("enterprise-attack")
+                .bind(&none)
                 .fetch_all(&pool)
                 .await
                 .unwrap()

@@ -117,22 +117,56 @@ pub fn endpoint(
     route
         .with(CookieJarManager::new())
         .data(auth)
+        .around(refuse_nul)
         .around(move |ep, req| limit_body(ep, req, limits))
         .catch_all_error(problem_response)
+        .around(no_store_api)
         .with(cors)
-        .with(
-            SetHeader::new()
-                .overriding(
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                )
-                .overriding(
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
-                )
-                .overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        )
+        .with(security_headers(settings.env))
         .with(Tracing)
+}
+
+/// Headers on every answer, errors and the dashboard's files included. In
+/// production, HSTS tells browsers to use HTTPS only (a year; subdomains are
+/// the operator's to decide, so not included). Development serves plain HTTP
+/// on localhost, which HSTS would break for every other local app.
+fn security_headers(env: Environment) -> SetHeader {
+    let headers = SetHeader::new()
+        .overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        )
+        .overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        )
+        .overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    match env {
+        Environment::Production => headers.overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ),
+        Environment::Development => headers,
+    }
+}
+
+const HSTS: &str = "max-age=31536000";
+
+/// Every `/api/` answer may carry a token or private data (login, `me`,
+/// lists, evidence), so no cache, shared or the browser's, keeps it. The
+/// dashboard's static files stay cacheable.
+async fn no_store_api<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    req: poem::Request,
+) -> poem::Result<Response> {
+    let api = req.uri().path().starts_with("/api/");
+    let mut response = ep.call(req).await?.into_response();
+    if api {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
 }
 
 /// Refuses bodies over the limit: at once when `Content-Length` says so,
@@ -187,6 +221,43 @@ async fn limit_body<E: Endpoint>(
         }
     }
     ep.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Refuses NUL (U+0000) in the path, the query string and JSON bodies with
+/// 422 `invalid_text` before any handler runs: PostgreSQL cannot store it in
+/// text, and SQLite would take it, so both backends answer alike. A URI can
+/// only carry NUL as `%00` and JSON only as the escape `\u0000`, so only a
+/// body holding that escape is parsed. Runs inside `limit_body`, so the read
+/// is bounded by the body limit. Multipart text fields are checked where
+/// they are read (`aegis_core::http::read_text_field`).
+async fn refuse_nul<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    mut req: poem::Request,
+) -> poem::Result<Response> {
+    use aegis_core::http::{invalid_text, json_has_nul};
+    if req.uri().path().contains("%00") {
+        return Ok(invalid_text("the path").into_response());
+    }
+    if req.uri().query().is_some_and(|q| q.contains("%00")) {
+        return Ok(invalid_text("the query string").into_response());
+    }
+    if req.content_type().is_some_and(is_json) {
+        let body = req.take_body().into_bytes().await?;
+        if body.windows(6).any(|w| w == b"\\u0000")
+            && serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| json_has_nul(&v))
+        {
+            return Ok(invalid_text("the request body").into_response());
+        }
+        req.set_body(body);
+    }
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+/// `application/json` or any `application/*+json`, as poem-openapi reads them.
+fn is_json(content_type: &str) -> bool {
+    let essence = aegis_core::http::essence(content_type);
+    essence == "application/json"
+        || essence.starts_with("application/") && essence.ends_with("+json")
 }
 
 #[derive(Clone, Copy)]

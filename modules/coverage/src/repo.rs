@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use aegis_core::db::{Conn, Db};
+use aegis_core::db::{Conn, Db, escape_like};
 use aegis_core::time::{self, Timestamp};
 
 use crate::model::{Kpis, Scope, Snapshot, Status, TechniqueCoverage};
@@ -42,6 +42,8 @@ macro_rules! ranked_tests {
 
 /// Per technique: every catalog technique of the domain that is current
 /// (and applies to the platform in scope), plus any technique with tests.
+/// `$6` is the platform as an escaped LIKE pattern over the stored JSON
+/// list ([`platform_pattern`]), so `%` and `_` in a name match literally.
 pub const COVERAGE_SQL: &str = concat!(
     "WITH ranked AS (",
     ranked_tests!(),
@@ -73,7 +75,7 @@ pub const COVERAGE_SQL: &str = concat!(
      WHERE k.domain = $5
        AND (p.technique_id IS NOT NULL
             OR (k.revoked = 0 AND k.deprecated = 0 AND k.missing_since IS NULL
-                AND ($2 IS NULL OR LOWER(k.platforms) LIKE '%\"' || $2 || '\"%')))
+                AND ($6 IS NULL OR LOWER(k.platforms) LIKE $6 ESCAPE '\\')))
      ORDER BY k.attack_id"
 );
 
@@ -159,6 +161,12 @@ fn scope_binds(
     )
 }
 
+/// The `$6` of [`COVERAGE_SQL`]: the lower-case platform, quoted as in the
+/// stored JSON list and escaped for `LIKE ... ESCAPE '\'`.
+pub fn platform_pattern(platform: Option<&str>) -> Option<String> {
+    platform.map(|p| format!("%\"{}\"%", escape_like(&p.to_lowercase())))
+}
+
 impl CoverageRepo {
     pub fn new(db: Db) -> Self {
         Self { db }
@@ -176,6 +184,7 @@ impl CoverageRepo {
             .bind(from)
             .bind(to)
             .bind(domain)
+            .bind(platform_pattern(scope.platform.as_deref()))
             .fetch_all(self.db.pool())
             .await?;
         Ok(rows

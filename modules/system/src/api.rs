@@ -211,6 +211,15 @@ impl SystemApi {
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<AuditPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
+        // A time outside the stored form would compare wrongly as text.
+        for (field, value) in [("since", since.0), ("until", until.0)] {
+            if value.is_some_and(|t| !aegis_core::time::storable(t)) {
+                return Err(ApiError::invalid_field(
+                    field,
+                    "must be between the years 1970 and 9999",
+                ));
+            }
+        }
         if let (Some(s), Some(u)) = (since.0, until.0)
             && s > u
         {

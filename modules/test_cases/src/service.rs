@@ -257,14 +257,10 @@ impl TestService {
                 tx.commit().await?;
                 self.get(id).await
             }
-            // Another transition got there first: answer from the state it left.
+            // Another change got there first: answer from the state it left.
             WriteOutcome::Conflict => {
                 drop(tx);
-                let now = self.get(id).await?;
-                check_transition(&now, transition)?;
-                Err(TestCaseError::Version(VersionError::Stale {
-                    current: now.version,
-                }))
+                Err(lost_race(&self.get(id).await?, transition))
             }
         }
     }
@@ -365,6 +361,25 @@ impl TestService {
             ));
         }
         Ok(())
+    }
+}
+
+/// The answer to a transition whose write lost to another change of the
+/// test, given the test as it is now: the refusal the current state gives,
+/// else a conflict naming that state. Never a stale version (412): a
+/// transition takes no version the client could refresh.
+fn lost_race(now: &TestRecord, transition: Transition) -> TestCaseError {
+    if let Err(refused) = check_transition(now, transition) {
+        return refused;
+    }
+    TestCaseError::WrongState {
+        code: "transition_conflict",
+        detail: format!(
+            "another change to this test landed first; it is {} now: reload and {} again if still wanted",
+            now.state.as_str(),
+            transition.slug()
+        ),
+        state: now.state.as_str().into(),
     }
 }
 
@@ -704,6 +719,45 @@ mod tests {
             detected_at: None,
             detection_source: None,
             blue_notes: String::new(),
+        }
+    }
+
+    fn record(state: TestState, version: i64) -> TestRecord {
+        TestRecord {
+            id: "t".into(),
+            fields: fields(),
+            technique: crate::model::TechniqueRef {
+                domain: DEFAULT_DOMAIN.into(),
+                attack_id: "T1059".into(),
+                name: None,
+                revoked: false,
+                deprecated: false,
+                replaced_by: None,
+                replaced_by_name: None,
+            },
+            template_id: None,
+            state,
+            version,
+            created_at: aegis_core::time::now(),
+            created_by: "a".into(),
+            updated_at: aegis_core::time::now(),
+            updated_by: "a".into(),
+        }
+    }
+
+    /// Transitions take no version, so losing a race is a conflict with the
+    /// state the test is in now (409), never a stale version (412).
+    #[test]
+    fn a_transition_that_loses_a_race_names_the_current_state() {
+        // An edit landed first: the state still allows the transition.
+        let edited = lost_race(&record(TestState::Draft, 3), Transition::Cancel);
+        // Another transition landed first: the state no longer allows it.
+        let moved = lost_race(&record(TestState::Cancelled, 3), Transition::Cancel);
+        for (error, state) in [(edited, "draft"), (moved, "cancelled")] {
+            let problem = aegis_core::ApiError::from(error).problem().clone();
+            assert_eq!(problem.status, 409, "{problem:?}");
+            assert_eq!(problem.current_state.as_deref(), Some(state));
+            assert_eq!(problem.current_version, None);
         }
     }
 

@@ -158,9 +158,11 @@ async fn a_tick_runs_once_across_replicas(stack: Stack) {
     } else {
         &first.kernel
     };
+    // Both replicas fire the same scheduled instant.
+    let fired = aegis_core::time::now();
     let (a, b) = tokio::join!(
-        aegis_core::scheduler::run_tick(&first.kernel, &spec),
-        aegis_core::scheduler::run_tick(other, &spec)
+        aegis_core::scheduler::run_tick(&first.kernel, &spec, fired),
+        aegis_core::scheduler::run_tick(other, &spec, fired)
     );
     assert!(a ^ b, "exactly one replica ran the tick ({a}, {b})");
     assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);

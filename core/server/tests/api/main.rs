@@ -15,6 +15,7 @@ mod auth;
 mod backends;
 mod cli;
 mod dashboard;
+mod edge;
 mod health;
 mod migrations;
 mod openapi;

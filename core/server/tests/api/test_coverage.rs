@@ -233,6 +233,34 @@ async fn coverage_scopes_by_campaign_platform_and_dates(stack: Stack) {
     assert_eq!(bad.status, 422);
 }
 
+async fn the_platform_filter_matches_literally(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let techniques = |query: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let reply = app.get(&format!("/api/v1/coverage?{query}"), &admin).await;
+            assert_eq!(reply.status, 200, "{query}: {:?}", reply.body);
+            reply.body["techniques"].as_array().unwrap().len()
+        }
+    };
+    assert!(techniques("platform=linux").await > 0);
+    // `%` and `_` are characters of a platform name, not wildcards.
+    for query in [
+        "platform=%25",
+        "platform=_inux",
+        "platform=l%25",
+        "platform=%5C",
+    ] {
+        assert_eq!(techniques(query).await, 0, "{query}");
+    }
+}
+
 async fn drift_shows_revoked_coverage_with_its_replacement(stack: Stack) {
     let Some(env) = TestEnv::new(stack).await else {
         return;
@@ -561,6 +589,7 @@ async fn the_navigator_export_is_a_valid_4_5_layer(stack: Stack) {
 stack_tests!(
     coverage_follows_the_latest_test_of_each_procedure,
     coverage_scopes_by_campaign_platform_and_dates,
+    the_platform_filter_matches_literally,
     drift_shows_revoked_coverage_with_its_replacement,
     kpis_count_rates_and_times,
     snapshots_diff_and_age_out,

@@ -130,6 +130,20 @@ impl TestCasesApi {
                 )
             })?,
         };
+        // A time outside the stored form would compare wrongly as text.
+        for (field, value) in [
+            ("created_after", created_after.0),
+            ("created_before", created_before.0),
+            ("executed_after", executed_after.0),
+            ("executed_before", executed_before.0),
+        ] {
+            if value.is_some_and(|t| !aegis_core::time::storable(t)) {
+                return Err(ApiError::invalid_field(
+                    field,
+                    "must be between the years 1970 and 9999",
+                ));
+            }
+        }
         let assignee = assignee
             .0
             .filter(|a| !a.is_empty())
