@@ -2507,9 +2507,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2639,9 +2643,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2773,9 +2781,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2909,9 +2921,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3043,9 +3059,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3181,9 +3201,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3315,9 +3339,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3456,9 +3484,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3594,9 +3626,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3730,9 +3766,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3866,9 +3906,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4006,9 +4050,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4146,9 +4194,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4280,9 +4332,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4426,9 +4482,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4579,9 +4639,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4717,9 +4781,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4853,9 +4921,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4989,9 +5061,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5124,9 +5200,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5261,9 +5341,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5424,9 +5508,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5564,9 +5652,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5702,9 +5794,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5846,9 +5942,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5984,9 +6084,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6122,9 +6226,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6260,9 +6368,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6398,9 +6510,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6536,9 +6652,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6675,9 +6795,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6811,9 +6935,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6960,9 +7088,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7097,9 +7229,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7232,9 +7368,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7369,9 +7509,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7511,9 +7655,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7650,9 +7798,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7787,9 +7939,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7921,9 +8077,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8064,9 +8224,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8206,9 +8370,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8352,9 +8520,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8492,9 +8664,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8631,9 +8807,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8768,9 +8948,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8902,9 +9086,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9045,9 +9233,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9182,9 +9374,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9319,9 +9515,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9466,9 +9666,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9607,9 +9811,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9746,9 +9954,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9885,9 +10097,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10023,9 +10239,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10161,9 +10381,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10298,9 +10522,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10434,9 +10662,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10573,9 +10805,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10720,9 +10956,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10857,9 +11097,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10991,9 +11235,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11130,9 +11378,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11269,9 +11521,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11412,9 +11668,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11546,9 +11806,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11680,9 +11944,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11828,9 +12096,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11974,9 +12246,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12126,9 +12402,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12260,9 +12540,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12396,9 +12680,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12535,9 +12823,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12673,9 +12965,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12813,9 +13109,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12949,9 +13249,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13085,9 +13389,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13219,9 +13527,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13358,9 +13670,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13498,9 +13814,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13634,9 +13954,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13768,9 +14092,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13904,9 +14232,13 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, key-value store, storage) is down. */
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
             503: {
                 headers: {
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
