@@ -133,4 +133,42 @@ async fn a_database_outage_answers_503_and_recovers_without_a_restart(stack: Sta
     );
 }
 
-shared_only_tests!(a_database_outage_answers_503_and_recovers_without_a_restart);
+/// Without Redis, what needs it says so and the rest keeps working: a
+/// signed-in session is still verified (revocations live in the database)
+/// and reads answer, while a login, which Redis throttles across replicas,
+/// answers 503 `key_value_unavailable` rather than 500.
+async fn a_redis_outage_keeps_sessions_working_and_refuses_logins_with_503(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let url = env.settings.redis.url.clone().expect("a Redis URL");
+    let server = url.trim_start_matches("redis://").trim_end_matches('/');
+    let relay = Relay::start(server.to_owned()).await;
+    let relayed = format!("redis://{}", relay.address);
+    let app = env.spawn_with(|s| s.redis.url = Some(relayed)).await;
+    let admin = app.admin_token().await;
+
+    relay.cut().await;
+    let listed = app.get("/api/v1/tests", &admin).await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    let login = app.login("admin", crate::helpers::ADMIN_PASSWORD).await;
+    assert_unavailable(&login, "key_value_unavailable");
+
+    relay.restore();
+    let mut signed_in = false;
+    for _ in 0..50 {
+        let login = app.login("admin", crate::helpers::ADMIN_PASSWORD).await;
+        if login.status == 200 {
+            signed_in = true;
+            break;
+        }
+        assert_unavailable(&login, "key_value_unavailable");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(signed_in, "logins work again once Redis is back");
+}
+
+shared_only_tests!(
+    a_database_outage_answers_503_and_recovers_without_a_restart,
+    a_redis_outage_keeps_sessions_working_and_refuses_logins_with_503
+);
