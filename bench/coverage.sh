@@ -9,7 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aegis/target}"
 data="${AEGIS_SHARED_DATA:-$PWD/../shared/data}"
-[[ -d $data ]] || data=/work/shared/data
 bundle="$data/attack/enterprise-attack.json.gz"
 pg="${AEGIS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 

@@ -12,7 +12,6 @@ size_mb="${1:-500}"
 profile="${PROFILE:-release}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aegis/target}"
 data="${AEGIS_SHARED_DATA:-$PWD/../shared/data}"
-[[ -d $data ]] || data=/work/shared/data
 mini="$data/attack/fixtures/enterprise-attack-18.1-mini.json"
 
 if [[ $profile == release ]]; then cargo build --release --quiet --bin aegis; else cargo build --quiet --bin aegis; fi

@@ -10,7 +10,6 @@ runs="${1:-5}"
 profile="${PROFILE:-release}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aegis/target}"
 bundle="${AEGIS_SHARED_DATA:-$PWD/../shared/data}/attack/enterprise-attack.json.gz"
-[[ -f $bundle ]] || bundle=/work/shared/data/attack/enterprise-attack.json.gz
 
 if [[ $profile == release ]]; then cargo build --release --quiet --bin aegis; else cargo build --quiet --bin aegis; fi
 aegis="$CARGO_TARGET_DIR/$profile/aegis"

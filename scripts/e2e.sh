@@ -7,7 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aegis/target}"
 data="${AEGIS_SHARED_DATA:-$PWD/../shared/data}"
-[[ -d $data ]] || data=/work/shared/data
 
 bash scripts/install-browser.sh
 # The e2e run uploads example plugins; the test command has built them already.

@@ -21,11 +21,11 @@ cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 
 eval "$(bash scripts/test-services.sh)"
 
-# The shared test data lives beside the project; a clone elsewhere finds it at /work/shared.
-if [[ -z "${AEGIS_SHARED_DATA:-}" ]]; then
-  for candidate in "$PWD/../shared/data" /work/shared/data; do
-    if [[ -d "$candidate" ]]; then export AEGIS_SHARED_DATA="$(cd "$candidate" && pwd)"; break; fi
-  done
+# The shared test data lives beside the project (../shared/data) unless
+# AEGIS_SHARED_DATA points elsewhere.
+if [[ -z "${AEGIS_SHARED_DATA:-}" && -d ../shared/data ]]; then
+  AEGIS_SHARED_DATA="$(cd ../shared/data && pwd)"
+  export AEGIS_SHARED_DATA
 fi
 
 # Every plugin (examples and fixtures) built from source; the tests load these.
