@@ -47,21 +47,25 @@ pub struct AlertService {
     plugins: PluginService,
     webhooks: Webhooks,
     views: TestCaseReads,
+    /// `[alerts]`, read once: settings do not change while the server runs.
+    allow_private_networks: bool,
 }
 
 impl AlertService {
     pub fn new(kernel: Kernel, coverage: CoverageService, plugins: PluginService) -> Self {
         let repo = AlertRepo::new(kernel.db.clone());
+        let allow_private_networks = kernel
+            .settings
+            .section::<crate::AlertSettings>()
+            .webhook_allow_private_networks;
         Self {
             webhooks: Webhooks::new(
                 kernel.db.clone(),
                 kernel.clock.clone(),
                 repo.clone(),
-                kernel
-                    .settings
-                    .section::<crate::AlertSettings>()
-                    .webhook_allow_private_networks,
+                allow_private_networks,
             ),
+            allow_private_networks,
             views: TestCaseReads::new(kernel.db.clone()),
             repo,
             kernel,
@@ -134,15 +138,7 @@ impl AlertService {
                 && reqwest::Url::parse(url).is_ok();
             if !ok {
                 errors.push(FieldError::new("webhook_url", "an http(s) URL"));
-            } else if let Err(refused) = webhook::target(
-                url,
-                self.kernel
-                    .settings
-                    .section::<crate::AlertSettings>()
-                    .webhook_allow_private_networks,
-            )
-            .await
-            {
+            } else if let Err(refused) = webhook::target(url, self.allow_private_networks).await {
                 errors.push(FieldError::new("webhook_url", refused));
             }
             if f.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {

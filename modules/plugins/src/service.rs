@@ -27,6 +27,9 @@ pub struct PluginService {
     kernel: Kernel,
     repo: PluginRepo,
     host: Arc<dyn PluginHost>,
+    /// The `[plugins]` section, read once: settings do not change while
+    /// the server runs.
+    settings: aegis_core::plugins::PluginSettings,
 }
 
 /// An upload: the component and what the uploader says it is.
@@ -40,6 +43,9 @@ impl PluginService {
     pub fn new(kernel: Kernel, host: Arc<dyn PluginHost>) -> Self {
         Self {
             repo: PluginRepo::new(kernel.db.clone()),
+            settings: kernel
+                .settings
+                .section::<aegis_core::plugins::PluginSettings>(),
             kernel,
             host,
         }
@@ -160,10 +166,7 @@ impl PluginService {
 
     /// The largest component accepted, in bytes.
     pub fn max_bytes(&self) -> u64 {
-        self.kernel
-            .settings
-            .section::<aegis_core::plugins::PluginSettings>()
-            .max_bytes
+        self.settings.max_bytes
     }
 
     pub async fn get(&self, id: &str) -> Result<Plugin, PluginsError> {
@@ -330,11 +333,7 @@ impl PluginService {
         let text = truncate(&fault.to_string(), MAX_ERROR_TEXT).to_owned();
         tracing::warn!(plugin = %plugin.name, code = fault.code(), error = %text, "plugin call failed");
         if !matches!(fault, PluginFault::Unavailable(_)) {
-            let settings = self
-                .kernel
-                .settings
-                .section::<aegis_core::plugins::PluginSettings>();
-            let limit = i64::from(settings.max_consecutive_failures);
+            let limit = i64::from(self.settings.max_consecutive_failures);
             let counts = fault.counts_against_plugin();
             let at = self.kernel.clock.now();
             // The switch-off and its audit event commit together.
