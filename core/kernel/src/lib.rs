@@ -82,7 +82,7 @@ impl Kernel {
             tokens: TokenService::new(&secret, settings.auth.token_ttl_minutes, clock.clone())
                 .context("AEGIS_SECRET_KEY")?,
             audit: AuditLog::new(db.clone(), clock.clone()),
-            revocations: Revocations::new(db.clone(), kv.clone()),
+            revocations: Revocations::new(db.clone()),
             clock,
             settings: Arc::new(settings),
             db,

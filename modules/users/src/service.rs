@@ -246,7 +246,6 @@ impl UsersService {
             .revoke_in(&mut tx, jti, *expires_at, self.kernel.clock.now())
             .await?;
         self.commit_with(tx, entry).await?;
-        self.kernel.revocations.cache(jti, *expires_at).await;
         Ok(())
     }
 

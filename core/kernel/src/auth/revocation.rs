@@ -1,34 +1,27 @@
 //! Signed-out session tokens. The database (`kernel_revoked_token`) is the
-//! record, so a revocation survives a Redis restart or a restore; the
-//! key-value store only caches positive answers. Rows are pruned once the
-//! token would have expired anyway.
-
-use std::time::Duration;
+//! record, so a revocation survives a Redis restart or a restore. It is not
+//! cached in the key-value store: a cache could only hold revoked tokens, so
+//! every live session, the common case, would pay a Redis round trip before
+//! the database lookup it needs anyway. Rows are pruned once the token would
+//! have expired anyway.
 
 use crate::db::{Conn, Db};
-use crate::kv::SharedKv;
 use crate::time::{self, Timestamp};
 
 /// The revocation list of session tokens, by `jti`.
 #[derive(Clone)]
 pub struct Revocations {
     db: Db,
-    kv: SharedKv,
-}
-
-/// The cache entry of a revoked session.
-fn cache_key(jti: &str) -> String {
-    format!("auth:revoked:{jti}")
 }
 
 impl Revocations {
-    pub fn new(db: Db, kv: SharedKv) -> Self {
-        Self { db, kv }
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// Records the revocation of `jti`, whose token expires at `expires_at`
     /// (seconds since the epoch), inside the caller's transaction. Revoking
-    /// twice is harmless. Call [`Revocations::cache`] after the commit.
+    /// twice is harmless.
     pub async fn revoke_in(
         &self,
         conn: &mut Conn,
@@ -49,26 +42,8 @@ impl Revocations {
         Ok(())
     }
 
-    /// Caches a committed revocation until the token expires. A failure is
-    /// logged only: the database already refuses the token.
-    pub async fn cache(&self, jti: &str, expires_at: i64) {
-        let remaining = (expires_at - chrono::Utc::now().timestamp()).max(1);
-        let ttl = Duration::from_secs(u64::try_from(remaining).unwrap_or(1));
-        if let Err(error) = self.kv.set(&cache_key(jti), "1", Some(ttl)).await {
-            tracing::warn!(%error, "cannot cache a revocation; the database keeps it");
-        }
-    }
-
-    /// Whether `jti` was revoked: the cache first, then the database (so an
-    /// emptied or unreachable cache never lets a revoked token through).
+    /// Whether `jti` was revoked (one primary-key lookup).
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, sqlx::Error> {
-        match self.kv.exists(&cache_key(jti)).await {
-            Ok(true) => return Ok(true),
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(%error, "revocation cache unavailable; asking the database")
-            }
-        }
         let found: Option<String> =
             sqlx::query_scalar("SELECT expires_at FROM kernel_revoked_token WHERE jti = $1")
                 .bind(jti)
