@@ -56,3 +56,7 @@ bash scripts/build-frontend.sh
 cargo build --quiet --bin aegis
 (cd frontend && AEGIS_BIN="$CARGO_TARGET_DIR/debug/aegis" npm run --silent check:api && npm test --silent)
 bash scripts/e2e.sh
+
+# The fault drill's short variant: two production replicas behind haproxy
+# through a replica kill, a PostgreSQL restart, a Redis and an S3 outage.
+AEGIS_BIN="$CARGO_TARGET_DIR/debug/aegis" bash scripts/drill.sh --short

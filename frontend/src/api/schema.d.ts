@@ -94,7 +94,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change one's own password; every other session of the user ends. */
+        /**
+         * Change one's own password. Every session and API token of the user
+         *     ends, the caller's included; the caller goes on with the new session
+         *     returned (and set in the cookies), as after a login.
+         */
         post: operations["change_own_password"];
         delete?: never;
         options?: never;
@@ -2809,11 +2813,13 @@ export interface operations {
             };
         };
         responses: {
-            204: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LoginResponse"];
+                };
             };
             /** @description The request is malformed. */
             400: {

@@ -16,8 +16,14 @@ export function Account() {
     if (mismatch) return;
     change.mutate(
       { current_password: current, new_password: next },
-      // Older sessions end with a password change; sign in again.
-      { onSuccess: () => window.location.assign("/login") },
+      // Every other session ends; this one goes on under the new cookies.
+      {
+        onSuccess: () => {
+          setCurrent("");
+          setNext("");
+          setRepeat("");
+        },
+      },
     );
   };
   return (
@@ -25,6 +31,7 @@ export function Account() {
       <Card title={`${user.username} · ${user.role}`} className="max-w-md">
         <form onSubmit={submit} className="space-y-3" aria-label="Change password">
           <ErrorBox error={change.error} />
+          {change.isSuccess && <p role="status" className="text-sm">Password changed. Your other sessions and API tokens have ended.</p>}
           <Field label="Current password"><input type="password" autoComplete="current-password" className={inputClass} value={current} onChange={(e) => setCurrent(e.target.value)} required /></Field>
           <Field label="New password" hint="At least 10 characters"><input type="password" autoComplete="new-password" className={inputClass} value={next} onChange={(e) => setNext(e.target.value)} required minLength={10} /></Field>
           <Field label="New password again"><input type="password" autoComplete="new-password" className={inputClass} value={repeat} onChange={(e) => setRepeat(e.target.value)} required /></Field>

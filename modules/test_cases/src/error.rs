@@ -12,6 +12,9 @@ pub enum TestCaseError {
     /// The caller's role may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The test is assigned to another technician of the caller's side.
+    #[error("{0}")]
+    NotAssignee(String),
     /// Not in this state; `state` is the current one.
     #[error("{detail}")]
     WrongState {
@@ -56,6 +59,7 @@ impl From<TestCaseError> for ApiError {
         match error {
             TestCaseError::NotFound(detail) => ApiError::not_found("not_found", detail),
             TestCaseError::Forbidden(detail) => ApiError::forbidden("forbidden", detail),
+            TestCaseError::NotAssignee(detail) => ApiError::forbidden("not_assignee", detail),
             TestCaseError::WrongState {
                 code,
                 detail,

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::TestCaseError;
 use crate::evidence_repo::{EvidenceRecord, EvidenceRepo};
-use crate::service::{TestService, audit_test};
+use crate::service::{TestService, audit_test, check_works_on};
 use crate::workflow::{EvidenceRefusal, TestState, evidence_side};
 
 /// Objects under this prefix are evidence: `evidence/{test_id}/{evidence_id}`.
@@ -56,6 +56,7 @@ impl EvidenceService {
         mut body: R,
     ) -> Result<EvidenceRecord, TestCaseError> {
         let test = self.tests.get(test_id).await?;
+        check_works_on(who, &test)?;
         let side = evidence_side(who.role, test.state)
             .map_err(|refusal| refused(refusal, who.role, test.state))?;
         let file_name = clean_file_name(meta.file_name.as_deref())?;

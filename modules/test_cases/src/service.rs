@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::error::TestCaseError;
 use crate::model::{TestFields, TestFilter, TestPatch, TestRecord, TransitionRecord, is_attack_id};
 use crate::repo::TestRepo;
-use crate::workflow::{FieldGroup, TestState, Transition};
+use crate::workflow::{FieldGroup, TestState, Transition, works_on};
 use aegis_core::concurrency::{Actor, VersionError, WriteOutcome, check_version};
 
 pub const DEFAULT_DOMAIN: &str = aegis_mod_techniques::model::DEFAULT_DOMAIN;
@@ -144,7 +144,11 @@ impl TestService {
         if !missing.is_empty() {
             return Err(TestCaseError::Invalid(missing));
         }
-        let fields = apply_patch(&empty, TestState::Draft, who.role, patch)?;
+        let mut fields = apply_patch(&empty, TestState::Draft, who.role, patch)?;
+        // A red tech's new test is theirs unless they plan it for someone else.
+        if who.role == Role::RedTech && fields.red_assignee_id.is_none() {
+            fields.red_assignee_id = Some(who.user_id.clone());
+        }
         self.check_references(&empty, &fields).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let actor = self.actor(who);
@@ -175,6 +179,7 @@ impl TestService {
         patch: &TestPatch,
     ) -> Result<TestRecord, TestCaseError> {
         let current = self.get(id).await?;
+        check_works_on(who, &current)?;
         let expected = check_version(expected_version, current.version)?;
         let fields = apply_patch(&current.fields, current.state, who.role, patch)?;
         let changes = diff(&current.fields, &fields);
@@ -225,6 +230,7 @@ impl TestService {
             )));
         }
         let current = self.get(id).await?;
+        check_works_on(who, &current)?;
         check_transition(&current, transition)?;
         let actor = self.actor(who);
         let mut tx = self.kernel.db.begin().await?;
@@ -693,6 +699,21 @@ pub fn diff(before: &TestFields, after: &TestFields) -> Vec<FieldChange> {
             })
         })
         .collect()
+}
+
+/// Refuses a technician acting on a test given to another of their side.
+pub(crate) fn check_works_on(who: &Principal, test: &TestRecord) -> Result<(), TestCaseError> {
+    if works_on(who.role, &who.user_id, &test.fields) {
+        return Ok(());
+    }
+    let side = if who.role == Role::BlueTech {
+        "blue"
+    } else {
+        "red"
+    };
+    Err(TestCaseError::NotAssignee(format!(
+        "this test is assigned to another {side} tech; a lead can reassign it"
+    )))
 }
 
 #[cfg(test)]

@@ -223,6 +223,21 @@ pub fn evidence_side(role: Role, state: TestState) -> Result<Side, EvidenceRefus
     }
 }
 
+/// Whether a technician works on this test. Leads and admins work on every
+/// test; a red tech on tests whose red assignee they are, or that have none
+/// yet (open to the red team, and one they create is theirs); a blue tech
+/// likewise on the blue side. Viewers work on none. So one technician cannot
+/// edit, move, cancel or add evidence to a test a lead gave to another.
+pub fn works_on(role: Role, user_id: &str, fields: &crate::model::TestFields) -> bool {
+    let assignee = match role {
+        Role::Admin | Role::Lead => return true,
+        Role::Viewer => return false,
+        Role::RedTech => fields.red_assignee_id.as_deref(),
+        Role::BlueTech => fields.blue_assignee_id.as_deref(),
+    };
+    assignee.is_none_or(|assignee| assignee == user_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -234,28 +234,28 @@ impl UsersRepo {
     }
 
     /// Stores a new hash, ends every session issued before now (a new session
-    /// generation) and revokes the user's API tokens (a password change is
-    /// how a compromise is answered).
+    /// generation, which it returns) and revokes the user's API tokens (a
+    /// password change is how a compromise is answered).
     pub async fn set_password(
         &self,
         conn: &mut Conn,
         id: &UserId,
         password_hash: &str,
         now: Timestamp,
-    ) -> Result<(), UsersError> {
+    ) -> Result<i64, UsersError> {
         let now = time::to_db(now);
-        let done = sqlx::query(
+        let generation: Option<i64> = sqlx::query_scalar(
             "UPDATE users_user SET password_hash = $2, sessions_valid_after = $3, updated_at = $3,
-             session_generation = session_generation + 1 WHERE id = $1",
+             session_generation = session_generation + 1 WHERE id = $1 RETURNING session_generation",
         )
         .bind(&id.0)
         .bind(password_hash)
         .bind(&now)
-        .execute(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-        if done.rows_affected() == 0 {
+        let Some(generation) = generation else {
             return Err(UsersError::NotFound);
-        }
+        };
         sqlx::query(
             "UPDATE users_api_token SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
         )
@@ -263,7 +263,7 @@ impl UsersRepo {
         .bind(&now)
         .execute(&mut *conn)
         .await?;
-        Ok(())
+        Ok(generation)
     }
 
     pub async fn touch_login(

@@ -381,13 +381,15 @@ impl UsersService {
     }
 
     /// Throttled like logins: a stolen session must not become a password oracle.
+    /// Every session and API token of the user ends; the caller goes on with
+    /// the fresh session returned, issued under the new session generation.
     pub async fn change_own_password(
         &self,
         me: &Principal,
         current: &str,
         new: NewPassword,
         address: &str,
-    ) -> Result<(), UsersError> {
+    ) -> Result<Session, UsersError> {
         let throttle = LoginThrottle::new(self.kernel.kv.as_ref(), &self.kernel.settings.auth);
         if let Err(retry) = throttle.check(&me.username, address).await? {
             return Err(UsersError::Throttled(retry.0));
@@ -399,7 +401,8 @@ impl UsersService {
         }
         let hash = hash_password(new.expose()).await?;
         let mut tx = self.kernel.db.begin().await?;
-        self.repo
+        let generation = self
+            .repo
             .set_password(&mut tx, &id, &hash, self.kernel.clock.now())
             .await?;
         let (actor_id, actor_name) = actor(me);
@@ -410,12 +413,24 @@ impl UsersService {
                 actor_name,
                 action: "user.change_password".into(),
                 target_type: Some("user".into()),
-                target_id: Some(id.0),
+                target_id: Some(id.0.clone()),
                 ..AuditEntry::default()
             },
         )
         .await?;
-        Ok(())
+        throttle.record_success(&me.username, address).await?;
+        let (token, claims) = self
+            .kernel
+            .tokens
+            .issue(&id.0, generation)
+            .map_err(|e| UsersError::Corrupt(e.to_string()))?;
+        let csrf_token = self.kernel.tokens.csrf_token(&claims.jti);
+        Ok(Session {
+            token,
+            claims,
+            csrf_token,
+            user: self.get(&id).await?,
+        })
     }
 
     /// A new personal API token; the token text is returned only here.

@@ -824,7 +824,151 @@ async fn revoked_techniques_are_flagged_with_their_replacement(stack: Stack) {
     assert_eq!(edit.status, 200, "{:?}", edit.body);
 }
 
+/// Technicians work on their own tests: one red tech cannot edit, move,
+/// cancel or add evidence to a test a lead gave to another, nor a blue tech
+/// complete another's; unassigned tests are open to the side, and a red
+/// tech's new test is theirs.
+async fn technicians_work_only_on_their_own_or_unassigned_tests(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let team = Team::new(&app).await;
+    let lead = team.token("lead").to_owned();
+    let (red_mine, red_mine_id) = (team.token("red_tech").to_owned(), team.id("red_tech"));
+    let admin = team.token("admin").to_owned();
+    let (other_red_id, other_red) = app.user_with_role(&admin, "red-two", "red_tech").await;
+    let (other_blue_id, other_blue) = app.user_with_role(&admin, "blue-two", "blue_tech").await;
+
+    let own = create_test(
+        &app,
+        &red_mine,
+        json!({"name": "mine", "technique_id": "T1003"}),
+    )
+    .await;
+    assert_eq!(
+        own["red_assignee_id"], red_mine_id,
+        "a red tech's new test is theirs"
+    );
+
+    let given = create_test(
+        &app,
+        &lead,
+        json!({"name": "given", "technique_id": "T1003", "red_assignee_id": other_red_id}),
+    )
+    .await;
+    let id = given["id"].as_str().unwrap().to_owned();
+    let version = given["version"].as_i64().unwrap();
+    let refusals = [
+        patch(
+            &app,
+            &red_mine,
+            &id,
+            version,
+            json!({"red_notes": "mine now"}),
+        )
+        .await,
+        app.post(
+            &format!("/api/v1/tests/{id}/start-execution"),
+            &red_mine,
+            json!({}),
+        )
+        .await,
+        app.post(&format!("/api/v1/tests/{id}/cancel"), &red_mine, json!({}))
+            .await,
+        app.send(
+            app.request("POST", &format!("/api/v1/tests/{id}/evidence"), &red_mine)
+                .multipart(
+                    reqwest::multipart::Form::new().part(
+                        "file",
+                        reqwest::multipart::Part::bytes(b"whoami".to_vec())
+                            .file_name("out.txt")
+                            .mime_str("text/plain")
+                            .unwrap(),
+                    ),
+                ),
+        )
+        .await,
+    ];
+    for refused in &refusals {
+        assert_eq!(
+            (refused.status, refused.body["code"].as_str()),
+            (403, Some("not_assignee")),
+            "{:?}",
+            refused.body
+        );
+    }
+    let unchanged = app.get(&format!("/api/v1/tests/{id}"), &lead).await.body;
+    assert_eq!(
+        (unchanged["state"].as_str(), unchanged["version"].as_i64()),
+        (Some("draft"), Some(version))
+    );
+    // Its assignee works on it; a lead hands it over.
+    step(&app, &other_red, &id, "start-execution").await;
+    let current = app.get(&format!("/api/v1/tests/{id}"), &lead).await.body;
+    let handed = patch(
+        &app,
+        &lead,
+        &id,
+        current["version"].as_i64().unwrap(),
+        json!({"red_assignee_id": red_mine_id, "blue_assignee_id": other_blue_id,
+               "executed_at": "2026-11-01T10:00:00Z", "attack_outcome": "succeeded"}),
+    )
+    .await;
+    assert_eq!(handed.status, 200, "{:?}", handed.body);
+    step(&app, &red_mine, &id, "submit-to-blue").await;
+
+    // The blue side: another blue tech may not complete it; its assignee may.
+    let blue_mine = team.token("blue_tech").to_owned();
+    let version = app.get(&format!("/api/v1/tests/{id}"), &lead).await.body["version"]
+        .as_i64()
+        .unwrap();
+    let refused = patch(
+        &app,
+        &blue_mine,
+        &id,
+        version,
+        json!({"detection_outcome": "alerted"}),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.body["code"].as_str()),
+        (403, Some("not_assignee"))
+    );
+    let written = patch(
+        &app,
+        &other_blue,
+        &id,
+        version,
+        json!({"detection_outcome": "alerted"}),
+    )
+    .await;
+    assert_eq!(written.status, 200, "{:?}", written.body);
+    let refused = app
+        .post(
+            &format!("/api/v1/tests/{id}/complete"),
+            &blue_mine,
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    step(&app, &other_blue, &id, "complete").await;
+
+    // An unassigned test is open to either side's technicians.
+    let open = test_in_state(&app, &admin, "draft").await;
+    assert!(open["red_assignee_id"].is_null());
+    step(
+        &app,
+        &red_mine,
+        open["id"].as_str().unwrap(),
+        "start-execution",
+    )
+    .await;
+}
+
 stack_tests!(
+    technicians_work_only_on_their_own_or_unassigned_tests,
     every_transition_for_every_role_from_every_state,
     transitions_need_their_half_filled,
     each_side_writes_only_its_own_fields,

@@ -1,6 +1,6 @@
 // The signed-in session: who am I, sign in and out, my password.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, done, type Schemas, unwrap } from "../client";
+import { api, type Schemas, unwrap } from "../client";
 
 export const sessionKeys = {
   me: ["me"],
@@ -35,8 +35,13 @@ export function useLogout() {
   };
 }
 
+/** Changes my password; the answer is my new session (its cookies are set). */
 export function useChangePassword() {
+  const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: Schemas["ChangePasswordRequest"]) => done(api.POST("/api/v1/auth/password", { body })),
+    mutationFn: (body: Schemas["ChangePasswordRequest"]) => unwrap(api.POST("/api/v1/auth/password", { body })),
+    onSuccess: (result) => {
+      client.setQueryData(sessionKeys.me, result.user);
+    },
   });
 }

@@ -13,7 +13,7 @@ use crate::dto::{
     LoginResponse, UserView,
 };
 use crate::model::UserId;
-use crate::service::UsersService;
+use crate::service::{Session, UsersService};
 
 pub struct AuthApi {
     pub service: UsersService,
@@ -40,6 +40,21 @@ impl AuthApi {
         ));
         cookie
     }
+
+    /// Hands a new session to the client: cookies for the dashboard, the
+    /// bearer token in the body for API clients.
+    fn start_session(&self, jar: &CookieJar, session: Session) -> Json<LoginResponse> {
+        let expires_in = session.claims.exp - session.claims.iat;
+        jar.add(self.cookie(SESSION_COOKIE, &session.token, expires_in, true));
+        jar.add(self.cookie(CSRF_COOKIE, &session.csrf_token, expires_in, false));
+        Json(LoginResponse {
+            access_token: session.token,
+            token_type: "bearer".into(),
+            expires_in,
+            csrf_token: session.csrf_token,
+            user: session.user.into(),
+        })
+    }
 }
 
 #[OpenApi(prefix_path = "/api/v1/auth", tag = "UsersTag::Auth")]
@@ -60,16 +75,7 @@ impl AuthApi {
                 &client_address(request, &self.trusted_proxies),
             )
             .await?;
-        let expires_in = session.claims.exp - session.claims.iat;
-        jar.add(self.cookie(SESSION_COOKIE, &session.token, expires_in, true));
-        jar.add(self.cookie(CSRF_COOKIE, &session.csrf_token, expires_in, false));
-        Ok(Json(LoginResponse {
-            access_token: session.token,
-            token_type: "bearer".into(),
-            expires_in,
-            csrf_token: session.csrf_token,
-            user: session.user.into(),
-        }))
+        Ok(self.start_session(jar, session))
     }
 
     /// Sign out: the token is refused everywhere until it would have expired.
@@ -92,7 +98,9 @@ impl AuthApi {
         ))
     }
 
-    /// Change one's own password; every other session of the user ends.
+    /// Change one's own password. Every session and API token of the user
+    /// ends, the caller's included; the caller goes on with the new session
+    /// returned (and set in the cookies), as after a login.
     #[oai(
         path = "/password",
         method = "post",
@@ -101,9 +109,10 @@ impl AuthApi {
     async fn change_own_password(
         &self,
         request: &Request,
+        jar: &CookieJar,
         auth: Auth<AnyRole>,
         body: Json<ChangePasswordRequest>,
-    ) -> ApiResult<NoContent> {
+    ) -> ApiResult<Json<LoginResponse>> {
         let new = self
             .service
             .parse_password(&body.new_password)
@@ -113,7 +122,8 @@ impl AuthApi {
                     "too short or too long for the configured policy",
                 )
             })?;
-        self.service
+        let session = self
+            .service
             .change_own_password(
                 &auth,
                 &body.current_password,
@@ -121,7 +131,7 @@ impl AuthApi {
                 &client_address(request, &self.trusted_proxies),
             )
             .await?;
-        Ok(NoContent::Done)
+        Ok(self.start_session(jar, session))
     }
 
     /// One's personal API tokens (never the token text).
