@@ -290,6 +290,22 @@ async fn problem_response(error: poem::Error) -> Response {
     response
 }
 
+/// A request whose body arrived too slowly (see `serve/pace.rs`): 408, and
+/// the connection closes, since the rest of the body will not be read.
+pub(crate) fn request_timeout() -> Response {
+    let problem = Problem::new(
+        StatusCode::REQUEST_TIMEOUT.as_u16(),
+        "request_timeout",
+        "the request body arrived too slowly",
+    );
+    let mut response = Json(ProblemBody::from(problem)).into_response();
+    response.set_status(StatusCode::REQUEST_TIMEOUT);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 /// The problem as plain serde JSON (poem's `Json`, outside poem-openapi).
 #[derive(serde::Serialize)]
 struct ProblemBody {

@@ -5,6 +5,7 @@
 pub mod cli;
 mod http;
 pub mod modules;
+mod serve;
 pub mod telemetry;
 
 use std::time::Duration;
@@ -13,8 +14,7 @@ use aegis_core::Kernel;
 use aegis_core::auth::AuthContext;
 use aegis_core::scheduler::JobRegistry;
 use anyhow::Context;
-use poem::listener::{Acceptor, TcpAcceptor};
-use poem::{EndpointExt, IntoEndpoint, Server};
+use poem::{EndpointExt, IntoEndpoint};
 
 /// A kernel on in-memory backends only, the settings otherwise as given: for
 /// commands that compose the modules without touching the configured
@@ -81,18 +81,25 @@ impl App {
     }
 }
 
-/// Serves until `shutdown` resolves, with the scheduler running alongside.
+/// Serves until `shutdown` resolves, with the scheduler running alongside;
+/// open connections then have ten seconds to finish.
 pub async fn run_with_listener(
     app: App,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
     let mut scheduler = app.jobs.start(app.kernel.clone()).await?;
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
-    tracing::info!(address = ?acceptor.local_addr(), "Aegis is listening");
-    let served = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app.endpoint, shutdown, Some(Duration::from_secs(10)))
-        .await;
+    tracing::info!(%address, "Aegis is listening");
+    let limits = serve::Limits::new(&app.kernel.settings.http);
+    let served = serve::serve(
+        listener,
+        app.endpoint,
+        limits,
+        shutdown,
+        Duration::from_secs(10),
+    )
+    .await;
     if let Err(error) = scheduler.shutdown().await {
         tracing::warn!(%error, "scheduler did not stop cleanly");
     }

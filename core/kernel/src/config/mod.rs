@@ -102,6 +102,13 @@ impl Default for Settings {
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
 
+/// An hour: a timeout past it protects nothing, and the bound keeps deadline
+/// arithmetic far from overflow.
+const MAX_HTTP_TIMEOUT_SECONDS: u64 = 3600;
+
+/// Beyond any open-file limit a process is likely to get.
+const MAX_HTTP_CONNECTIONS: usize = 1_000_000;
+
 /// Room for multipart boundaries and small form fields around an upload.
 const MULTIPART_OVERHEAD_BYTES: u64 = 1024 * 1024;
 
@@ -158,6 +165,33 @@ impl Settings {
             return bad(
                 "AEGIS_DATABASE__MAX_CONNECTIONS",
                 "must be at least 1".into(),
+            );
+        }
+        for (key, seconds) in [
+            (
+                "AEGIS_HTTP__HEADER_READ_TIMEOUT_SECONDS",
+                self.http.header_read_timeout_seconds,
+            ),
+            (
+                "AEGIS_HTTP__IDLE_TIMEOUT_SECONDS",
+                self.http.idle_timeout_seconds,
+            ),
+            (
+                "AEGIS_HTTP__BODY_READ_TIMEOUT_SECONDS",
+                self.http.body_read_timeout_seconds,
+            ),
+        ] {
+            if !(1..=MAX_HTTP_TIMEOUT_SECONDS).contains(&seconds) {
+                return bad(
+                    key,
+                    format!("expected 1 to {MAX_HTTP_TIMEOUT_SECONDS} seconds"),
+                );
+            }
+        }
+        if !(1..=MAX_HTTP_CONNECTIONS).contains(&self.http.max_connections) {
+            return bad(
+                "AEGIS_HTTP__MAX_CONNECTIONS",
+                format!("expected 1 to {MAX_HTTP_CONNECTIONS}"),
             );
         }
         if self.admin.username.trim().is_empty() {

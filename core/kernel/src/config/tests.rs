@@ -287,3 +287,29 @@ fn trusted_proxies_are_a_list_of_networks() {
     assert!(err.contains("AEGIS_HTTP__TRUSTED_PROXIES"), "{err}");
     assert!(!err.contains('\n'));
 }
+
+#[test]
+fn connection_limits_and_timeouts_are_checked() {
+    let s = load(&[
+        ("AEGIS_HTTP__HEADER_READ_TIMEOUT_SECONDS", "5"),
+        ("AEGIS_HTTP__MAX_CONNECTIONS", "64"),
+        ("AEGIS_HTTP__BODY_MIN_BYTES_PER_SECOND", "0"),
+    ])
+    .unwrap()
+    .settings;
+    assert_eq!(s.http.header_read_timeout_seconds, 5);
+    assert_eq!(s.http.max_connections, 64);
+    assert_eq!(s.http.body_min_bytes_per_second, 0);
+    for (key, value) in [
+        ("AEGIS_HTTP__HEADER_READ_TIMEOUT_SECONDS", "0"),
+        ("AEGIS_HTTP__IDLE_TIMEOUT_SECONDS", "86400"),
+        ("AEGIS_HTTP__BODY_READ_TIMEOUT_SECONDS", "0"),
+        ("AEGIS_HTTP__BODY_READ_TIMEOUT_SECONDS", "soon"),
+        ("AEGIS_HTTP__MAX_CONNECTIONS", "0"),
+        ("AEGIS_HTTP__BODY_MIN_BYTES_PER_SECOND", "-1"),
+    ] {
+        let err = load(&[(key, value)]).unwrap_err().to_string();
+        assert!(err.contains(key), "{key}={value}: {err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+}

@@ -29,4 +29,5 @@ mod test_cases;
 mod test_coverage;
 mod test_evidence;
 mod test_templates;
+mod timeouts;
 mod users;
