@@ -1,5 +1,5 @@
 //! aegis-core, the kernel: config, persistence, key-value store, storage,
-//! scheduler, auth, audit, module registry and the HTTP error type. It knows
+//! scheduler, leases, auth, audit, module registry and the HTTP error type. It knows
 //! no feature: modules depend on it, never the other way round.
 #![forbid(unsafe_code)]
 
@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod kv;
+pub mod lease;
 pub mod module;
 pub mod pagination;
 pub mod plugins;
@@ -33,6 +34,7 @@ use crate::auth::{Revocations, TokenService};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::kv::SharedKv;
+use crate::lease::Leases;
 use crate::secret::Secret;
 use crate::storage::Storage;
 use crate::time::Clock;
@@ -50,6 +52,8 @@ pub struct Kernel {
     pub audit: AuditLog,
     /// The time every service reads; tests move it instead of sleeping.
     pub clock: Clock,
+    /// This process's name on the leases of long work it runs, and their heartbeats.
+    pub leases: Leases,
 }
 
 impl Kernel {
@@ -83,6 +87,7 @@ impl Kernel {
                 .context("AEGIS_SECRET_KEY")?,
             audit: AuditLog::new(db.clone(), clock.clone()),
             revocations: Revocations::new(db.clone()),
+            leases: Leases::new(clock.clone()),
             clock,
             settings: Arc::new(settings),
             db,

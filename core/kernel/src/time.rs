@@ -25,6 +25,8 @@ fn truncate(time: Timestamp) -> Timestamp {
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     offset_micros: Arc<AtomicI64>,
+    /// Wakes [`Clock::sleep`]ers when a test moves the clock.
+    advanced: Arc<tokio::sync::Notify>,
 }
 
 impl Clock {
@@ -39,10 +41,40 @@ impl Clock {
         truncate(Utc::now() + offset)
     }
 
-    /// Moves this clock (and every clone of it) forward by `by`.
+    /// Moves this clock (and every clone of it) forward by `by`, waking
+    /// whatever sleeps on it.
     pub fn advance(&self, by: chrono::Duration) {
         let micros = by.num_microseconds().unwrap_or(i64::MAX);
         self.offset_micros.fetch_add(micros, Ordering::Relaxed);
+        self.advanced.notify_waiters();
+    }
+
+    /// Waits until this clock has moved `by` forward: by real time passing,
+    /// or sooner when a test advances it (a heartbeat then beats at once,
+    /// as it would have by then in production).
+    pub async fn sleep(&self, by: std::time::Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        self.sleep_until(self.now() + by).await;
+    }
+
+    /// Waits until this clock reads `deadline` or later.
+    pub async fn sleep_until(&self, deadline: Timestamp) {
+        loop {
+            // Listen before reading the time, so an advance in between still wakes us.
+            let advanced = self.advanced.notified();
+            tokio::pin!(advanced);
+            advanced.as_mut().enable();
+            let Ok(left) = (deadline - self.now()).to_std() else {
+                return;
+            };
+            if left.is_zero() {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(left) => {}
+                () = advanced => {}
+            }
+        }
     }
 }
 
@@ -84,5 +116,20 @@ mod tests {
         clock.advance(chrono::Duration::hours(1));
         assert!(other.now() - before >= chrono::Duration::hours(1));
         assert!(Clock::system().now() - before < chrono::Duration::hours(1));
+    }
+
+    #[tokio::test]
+    async fn a_sleep_ends_when_the_clock_is_advanced_past_it() {
+        let clock = Clock::system();
+        let sleep = clock.sleep(std::time::Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        assert!(futures::poll!(sleep.as_mut()).is_pending());
+        // An advance too short leaves it asleep; one past the hour ends it.
+        clock.advance(chrono::Duration::minutes(30));
+        assert!(futures::poll!(sleep.as_mut()).is_pending());
+        clock.advance(chrono::Duration::minutes(31));
+        tokio::time::timeout(std::time::Duration::from_secs(30), sleep)
+            .await
+            .expect("the sleep ended");
     }
 }

@@ -13,7 +13,7 @@ use aegis_mod_alerts::{AlertSettings, AlertsApi, AlertsModule};
 use aegis_mod_campaigns::{CampaignsApi, CampaignsModule, campaign_directory};
 use aegis_mod_coverage::{CoverageApi, CoverageModule, CoverageSettings};
 use aegis_mod_plugins::{PluginsApi, PluginsModule};
-use aegis_mod_reports::{ReportsApi, ReportsModule};
+use aegis_mod_reports::{ReportService, ReportsApi, ReportsModule};
 use aegis_mod_system::{AuditSettings, HealthApi, SystemApi, SystemModule};
 use aegis_mod_techniques::{
     MitreSettings, MitreSyncApi, SyncService, TechniquesApi, TechniquesModule,
@@ -81,6 +81,9 @@ pub struct Composition {
     pub sync: SyncService,
     /// `aegis import atomics`.
     pub templates: TemplateService,
+    /// Report generation, for callers that hold the work themselves (the
+    /// crash-recovery tests run it as a replica would).
+    pub reports: ReportService,
     /// `aegis plugin validate`: the same sandbox uploads go through.
     pub plugin_host: Arc<dyn PluginHost>,
 }
@@ -134,6 +137,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         plugins.service().clone(),
     );
     let reports_api = reports.api();
+    let reports_service = reports.service().clone();
     let users_service = users.service().clone();
     let sync = techniques.sync().clone();
     let templates = tests.templates().clone();
@@ -184,6 +188,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         users: users_service,
         sync,
         templates,
+        reports: reports_service,
         plugin_host,
     })
 }

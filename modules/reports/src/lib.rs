@@ -37,6 +37,11 @@ impl ReportsModule {
         }
     }
 
+    /// Report generation, for callers that run it themselves.
+    pub fn service(&self) -> &ReportService {
+        &self.service
+    }
+
     pub fn api(&self) -> ReportsApi {
         ReportsApi {
             service: self.service.clone(),
@@ -54,24 +59,22 @@ impl Module for ReportsModule {
         let service = self.service.clone();
         vec![JobSpec::new(
             "stale_report_sweep",
-            "0 */10 * * * *",
-            "Marks failed the reports a stopped server left unfinished",
+            "*/30 * * * * *",
+            "Marks failed, as interrupted, the reports whose replica stopped generating them (their lease ran out)",
             move |_kernel: Kernel| {
                 let service = service.clone();
                 async move {
-                    let failed = service.fail_stale().await?;
-                    Ok(format!("{failed} unfinished reports marked failed"))
+                    let failed = service.fail_abandoned().await?;
+                    Ok(format!("{failed} interrupted reports marked failed"))
                 }
             },
         )]
     }
 
-    /// Reports a stopped server left unfinished are marked failed.
+    /// Reports a stopped process left unfinished are failed once their lease
+    /// ran out (the sweep catches those still within it).
     async fn start(&self, _kernel: &Kernel) -> anyhow::Result<()> {
-        let failed = self.service.fail_stale().await?;
-        if failed > 0 {
-            tracing::warn!("{failed} unfinished reports marked failed");
-        }
+        self.service.fail_abandoned().await?;
         Ok(())
     }
 }

@@ -55,6 +55,18 @@ impl TryFrom<ReportRow> for Report {
     }
 }
 
+/// A report as the process generating it holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportLease<'a> {
+    pub id: &'a str,
+    /// The process's lease owner name.
+    pub owner: &'a str,
+}
+
+/// Only a report still unfinished under its lease: once another replica
+/// recorded it as interrupted, or it was deleted, its process writes nothing.
+const HELD: &str = "id = $1 AND lease_owner = $2 AND status IN ('queued', 'running')";
+
 /// Where a generated report's file is and what it is.
 #[derive(Debug, Clone, Copy)]
 pub struct StoredFile<'a> {
@@ -74,11 +86,18 @@ impl ReportRepo {
         Self { db }
     }
 
-    pub async fn insert(&self, conn: &mut Conn, r: &Report) -> Result<(), sqlx::Error> {
+    /// Records a requested report as queued, leased to `owner` until `expires_at`.
+    pub async fn insert(
+        &self,
+        conn: &mut Conn,
+        r: &Report,
+        owner: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO reports_report (id, kind, format, title, campaign_id, platform, status,
-                progress, created_at, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8)",
+                progress, created_at, created_by, lease_owner, lease_expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $9, $10)",
         )
         .bind(&r.id)
         .bind(r.kind.as_str())
@@ -88,6 +107,8 @@ impl ReportRepo {
         .bind(&r.platform)
         .bind(time::to_db(r.created_at))
         .bind(&r.created_by)
+        .bind(owner)
+        .bind(time::to_db(expires_at))
         .execute(conn)
         .await?;
         Ok(())
@@ -140,79 +161,110 @@ impl ReportRepo {
         Ok((items, total))
     }
 
+    /// The report is running, `progress` percent done; false when it is no
+    /// longer held under `lease`.
     pub async fn progress(
         &self,
         conn: &mut Conn,
-        id: &str,
-        status: ReportStatus,
+        lease: ReportLease<'_>,
         progress: i64,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE reports_report SET status = $2, progress = $3 WHERE id = $1")
-            .bind(id)
-            .bind(status.as_str())
+    ) -> Result<bool, sqlx::Error> {
+        let sql =
+            format!("UPDATE reports_report SET status = 'running', progress = $3 WHERE {HELD}");
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lease.id)
+            .bind(lease.owner)
             .bind(progress)
             .execute(conn)
             .await?;
-        Ok(())
-    }
-
-    /// Records the stored file of report `id`; false when the row is gone.
-    pub async fn ready(
-        &self,
-        conn: &mut Conn,
-        id: &str,
-        file: &StoredFile<'_>,
-        at: Timestamp,
-    ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "UPDATE reports_report SET status = 'ready', progress = 100, storage_key = $2,
-                media_type = $3, file_name = $4, size_bytes = $5, finished_at = $6
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(file.storage_key)
-        .bind(file.media_type)
-        .bind(file.file_name)
-        .bind(file.size_bytes)
-        .bind(time::to_db(at))
-        .execute(conn)
-        .await?;
         Ok(done.rows_affected() == 1)
     }
 
+    /// The heartbeat of a report's generation: false when it is no longer
+    /// held under `lease`.
+    pub async fn renew(
+        &self,
+        lease: ReportLease<'_>,
+        expires_at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let sql = format!("UPDATE reports_report SET lease_expires_at = $3 WHERE {HELD}");
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lease.id)
+            .bind(lease.owner)
+            .bind(time::to_db(expires_at))
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the stored file of a report; false when it is no longer held
+    /// under `lease` (deleted, or recorded as interrupted).
+    pub async fn ready(
+        &self,
+        conn: &mut Conn,
+        lease: ReportLease<'_>,
+        file: &StoredFile<'_>,
+        at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let sql = format!(
+            "UPDATE reports_report SET status = 'ready', progress = 100, storage_key = $3,
+                media_type = $4, file_name = $5, size_bytes = $6, finished_at = $7
+             WHERE {HELD}"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lease.id)
+            .bind(lease.owner)
+            .bind(file.storage_key)
+            .bind(file.media_type)
+            .bind(file.file_name)
+            .bind(file.size_bytes)
+            .bind(time::to_db(at))
+            .execute(conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records why a report failed; false when it is no longer held under `lease`.
     pub async fn failed(
         &self,
         conn: &mut Conn,
-        id: &str,
+        lease: ReportLease<'_>,
         error: &str,
         at: Timestamp,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE reports_report SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1")
-            .bind(id)
+    ) -> Result<bool, sqlx::Error> {
+        let sql = format!(
+            "UPDATE reports_report SET status = 'failed', error = $3, finished_at = $4 WHERE {HELD}"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lease.id)
+            .bind(lease.owner)
             .bind(error)
             .bind(time::to_db(at))
             .execute(conn)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
-    /// Reports still unfinished that were asked for before `before`: the
-    /// server generating them stopped, so they will not finish.
-    pub async fn fail_unfinished(
+    /// Records every unfinished report whose lease ran out by `now` as failed
+    /// and interrupted (the process generating it stopped); returns their
+    /// ids. One from before leases has none and counts as run out.
+    pub async fn fail_abandoned(
         &self,
         conn: &mut Conn,
-        before: Timestamp,
-        at: Timestamp,
-    ) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query(
-            "UPDATE reports_report SET status = 'failed', error = 'interrupted (the server stopped); generate it again',
-                finished_at = $1 WHERE status IN ('queued', 'running') AND created_at < $2",
+        now: Timestamp,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "UPDATE reports_report SET status = 'failed', finished_at = $1,
+                error = 'interrupted: the replica generating it (' || COALESCE(lease_owner, 'unknown')
+                    || ') stopped; its lease expired at ' || COALESCE(lease_expires_at, 'an unknown time')
+                    || '; generate it again'
+             WHERE status IN ('queued', 'running')
+                AND (lease_expires_at IS NULL OR lease_expires_at < $1)
+             RETURNING id",
         )
-        .bind(time::to_db(at))
-        .bind(time::to_db(before))
-        .execute(conn)
-        .await?;
-        Ok(done.rows_affected())
+        .bind(time::to_db(now))
+        .fetch_all(conn)
+        .await
     }
 
     pub async fn delete(&self, conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {

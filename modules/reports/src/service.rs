@@ -4,6 +4,13 @@
 //! audit event are written in one transaction, and so are a deletion and
 //! its event; a stored file whose row is gone is harmless (the file is
 //! removed after the row, and never served without one).
+//!
+//! From its request to its end a report holds a lease on its row, renewed
+//! by a heartbeat ([`aegis_core::lease`]). When the process generating it is
+//! killed, the `stale_report_sweep` job (every 30 s, and start-up) fails it
+//! once the lease ran out, saying it was interrupted. Failed rather than
+//! taken over: asking again is one click, while a report that took its
+//! process down (memory) would take down replica after replica if retried.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +18,8 @@ use aegis_core::Kernel;
 use aegis_core::auth::Principal;
 use aegis_core::db::Conn;
 use aegis_core::error::FieldError;
+use aegis_core::lease::Heartbeat;
 use aegis_core::plugins::{Kpi, PluginKind, ReportData, TacticCoverage};
-use aegis_core::time::Timestamp;
 use aegis_mod_campaigns::CampaignService;
 use aegis_mod_coverage::model::TechniqueCoverage;
 use aegis_mod_coverage::{CoverageService, Scope};
@@ -25,7 +32,7 @@ use crate::document::Document;
 use crate::error::ReportsError;
 use crate::model::{Report, ReportKind, ReportStatus};
 use crate::render;
-use crate::repo::{ReportRepo, StoredFile};
+use crate::repo::{ReportLease, ReportRepo, StoredFile};
 
 pub const PLUGIN_FORMAT_PREFIX: &str = "plugin:";
 
@@ -65,9 +72,61 @@ pub struct ReportService {
     views: TestCaseReads,
 }
 
-/// A report takes seconds; one unfinished after this long lost its server.
-/// Others may be in progress on another replica, so younger ones are left.
-const STALE_AFTER_MINUTES: i64 = 30;
+/// A requested report, recorded as queued under this process's lease, and
+/// the heartbeat that keeps the lease. Hand it to [`ReportService::generate`];
+/// dropped instead (as a crash would), the heartbeat stops and the sweep
+/// fails the report once its lease ran out.
+#[derive(Debug)]
+pub struct ReportClaim {
+    report: Report,
+    heartbeat: Heartbeat,
+}
+
+impl ReportClaim {
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+}
+
+/// A report's stored file, before its row says so.
+struct RenderedFile {
+    storage_key: String,
+    media_type: String,
+    file_name: String,
+    size_bytes: i64,
+}
+
+impl RenderedFile {
+    fn stored(&self) -> StoredFile<'_> {
+        StoredFile {
+            storage_key: &self.storage_key,
+            media_type: &self.media_type,
+            file_name: &self.file_name,
+            size_bytes: self.size_bytes,
+        }
+    }
+}
+
+/// Why a generation stopped.
+enum Stopped {
+    /// It failed; the reason is recorded on the report.
+    Failed(String),
+    /// The report is no longer this process's (deleted, or recorded as
+    /// interrupted by another replica): nothing more is written.
+    Lost,
+}
+
+impl From<String> for Stopped {
+    fn from(reason: String) -> Self {
+        Self::Failed(reason)
+    }
+}
+
+impl From<&str> for Stopped {
+    fn from(reason: &str) -> Self {
+        Self::Failed(reason.into())
+    }
+}
 
 impl ReportService {
     pub fn new(
@@ -97,22 +156,20 @@ impl ReportService {
         work(&self.repo, &mut conn).await
     }
 
-    /// Marks failed the reports still unfinished that were asked for long
-    /// enough ago that no server can still be generating them.
-    pub async fn fail_stale(&self) -> Result<u64, sqlx::Error> {
+    /// Fails, as interrupted, the unfinished reports whose lease ran out
+    /// (the process generating them stopped); returns how many.
+    pub async fn fail_abandoned(&self) -> Result<usize, sqlx::Error> {
         let now = self.kernel.clock.now();
-        let before = now - chrono::Duration::minutes(STALE_AFTER_MINUTES);
-        self.fail_unfinished(before, now).await
-    }
-
-    /// Marks failed, as of `at`, the reports unfinished since before `before`.
-    pub async fn fail_unfinished(
-        &self,
-        before: Timestamp,
-        at: Timestamp,
-    ) -> Result<u64, sqlx::Error> {
-        self.write(async |repo, conn| repo.fail_unfinished(conn, before, at).await)
-            .await
+        let failed = self
+            .write(async |repo, conn| repo.fail_abandoned(conn, now).await)
+            .await?;
+        for report in &failed {
+            tracing::warn!(
+                report,
+                "report recorded as interrupted: the replica generating it stopped beating"
+            );
+        }
+        Ok(failed.len())
     }
 
     /// Built-in formats, then every enabled report-format plugin.
@@ -152,6 +209,20 @@ impl ReportService {
         who: &Principal,
         request: ReportRequest,
     ) -> Result<Report, ReportsError> {
+        let claim = self.request(who, request).await?;
+        let report = claim.report.clone();
+        let this = self.clone();
+        tokio::spawn(async move { this.generate(claim).await });
+        Ok(report)
+    }
+
+    /// Checks and records a request, queued under this process's lease, and
+    /// starts the lease's heartbeat; [`ReportService::generate`] does the work.
+    pub async fn request(
+        &self,
+        who: &Principal,
+        request: ReportRequest,
+    ) -> Result<ReportClaim, ReportsError> {
         let mut errors = Vec::new();
         let formats = self.formats().await?;
         let format = formats.iter().find(|f| f.id == request.format);
@@ -211,8 +282,11 @@ impl ReportService {
             created_by: who.username.clone(),
             finished_at: None,
         };
+        let leases = &self.kernel.leases;
         let mut tx = self.kernel.db.begin().await?;
-        self.repo.insert(&mut tx, &report).await?;
+        self.repo
+            .insert(&mut tx, &report, leases.owner(), leases.expiry())
+            .await?;
         self.audit(
             &mut tx,
             who,
@@ -225,33 +299,110 @@ impl ReportService {
         )
         .await?;
         tx.commit().await?;
-        let (this, queued) = (self.clone(), report.clone());
-        tokio::spawn(async move { this.generate(queued).await });
-        Ok(report)
+        let heartbeat = leases.heartbeat(format!("report {}", report.id), {
+            let (repo, id, owner) = (
+                self.repo.clone(),
+                report.id.clone(),
+                leases.owner().to_owned(),
+            );
+            move |expires_at| {
+                let (repo, id, owner) = (repo.clone(), id.clone(), owner.clone());
+                async move {
+                    let lease = ReportLease {
+                        id: &id,
+                        owner: &owner,
+                    };
+                    repo.renew(lease, expires_at).await
+                }
+            }
+        });
+        Ok(ReportClaim { report, heartbeat })
     }
 
-    async fn generate(&self, report: Report) {
-        let Ok(_turn) = self.running.acquire().await else {
+    /// Generates a requested report and records how it ended, while its
+    /// lease holds: waits its turn (queued, still beating), gathers, renders,
+    /// stores. A lost lease stops it where it stands and writes nothing more.
+    pub async fn generate(&self, claim: ReportClaim) {
+        let ReportClaim { report, heartbeat } = claim;
+        let report = &report;
+        let lease = ReportLease {
+            id: &report.id,
+            owner: self.kernel.leases.owner(),
+        };
+        // The file's key once it is being stored: removed unless the report
+        // ends ready.
+        let stored = std::sync::OnceLock::new();
+        let work = async {
+            let Ok(_turn) = self.running.acquire().await else {
+                return Err(Stopped::Failed("the server is stopping".into()));
+            };
+            self.render_and_store(report, lease, &stored).await
+        };
+        // Recording `ready` stays outside `hold`: a beat that finds the
+        // report already ready must not cut that write off and take its file.
+        let held = heartbeat.hold(work).await;
+        // Quick writes are left, well within the lease: no beat should find
+        // the report ended by them and report a lost lease.
+        drop(heartbeat);
+        let (ended, surely_not_ready) = match held {
+            Some(Ok(file)) => {
+                let at = self.kernel.clock.now();
+                match self
+                    .write(async |repo, conn| repo.ready(conn, lease, &file.stored(), at).await)
+                    .await
+                {
+                    Ok(true) => return,
+                    Ok(false) => (Stopped::Lost, true),
+                    // It may have committed before the connection broke.
+                    Err(e) => (
+                        Stopped::Failed(format!("cannot record the report: {e}")),
+                        false,
+                    ),
+                }
+            }
+            Some(Err(stopped)) => (stopped, true),
+            None => (Stopped::Lost, true),
+        };
+        if surely_not_ready
+            && let Some(key) = stored.get()
+            && let Err(e) = self.kernel.storage.delete(key).await
+        {
+            tracing::warn!(key, error = %e, "cannot remove a report file");
+        }
+        let Stopped::Failed(reason) = ended else {
+            tracing::warn!(
+                report = %report.id,
+                "the report was deleted, or recorded as interrupted by another replica; stopped"
+            );
             return;
         };
-        if let Err(error) = self.try_generate(&report).await {
-            tracing::warn!(report = %report.id, "report failed: {error}");
-            let error = aegis_core::text::truncate(&error, 2_000);
-            let at = self.kernel.clock.now();
-            if let Err(e) = self
-                .write(async |repo, conn| repo.failed(conn, &report.id, error, at).await)
-                .await
-            {
-                tracing::error!(error = %e, "cannot record a failed report");
-            }
+        tracing::warn!(report = %report.id, "report failed: {reason}");
+        let error = aegis_core::text::truncate(&reason, 2_000);
+        let at = self.kernel.clock.now();
+        match self
+            .write(async |repo, conn| repo.failed(conn, lease, error, at).await)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                report = %report.id,
+                "the report was deleted or recorded as interrupted before its failure"
+            ),
+            Err(e) => tracing::error!(error = %e, "cannot record a failed report"),
         }
     }
 
-    async fn try_generate(&self, report: &Report) -> Result<(), String> {
-        let db = |e: sqlx::Error| format!("cannot read the data: {e}");
-        self.progress(&report.id, 10).await.map_err(db)?;
+    /// Gathers, renders and stores the report's file, keeping its progress.
+    async fn render_and_store(
+        &self,
+        report: &Report,
+        lease: ReportLease<'_>,
+        stored: &std::sync::OnceLock<String>,
+    ) -> Result<RenderedFile, Stopped> {
+        let db = |e: sqlx::Error| Stopped::Failed(format!("cannot read the data: {e}"));
+        self.progress(lease, 10).await.map_err(db)??;
         let document = self.gather(report).await.map_err(db)?;
-        self.progress(&report.id, 50).await.map_err(db)?;
+        self.progress(lease, 50).await.map_err(db)??;
         let (bytes, media_type, extension) = match report.format.strip_prefix(PLUGIN_FORMAT_PREFIX)
         {
             Some(plugin_id) => {
@@ -288,40 +439,33 @@ impl ReportService {
                 )
             }
         };
-        self.progress(&report.id, 90).await.map_err(db)?;
-        let key = format!("reports/{}.{extension}", report.id);
-        let size = bytes.len() as i64;
+        self.progress(lease, 90).await.map_err(db)??;
+        let key = stored.get_or_init(|| format!("reports/{}.{extension}", report.id));
+        let size_bytes = bytes.len() as i64;
         self.kernel
             .storage
-            .put(&key, bytes)
+            .put(key, bytes)
             .await
             .map_err(|e| format!("cannot store the file: {e}"))?;
-        let file_name = format!("{}.{extension}", file_stem(&report.title));
-        let file = StoredFile {
-            storage_key: &key,
-            media_type: &media_type,
-            file_name: &file_name,
-            size_bytes: size,
-        };
-        let at = self.kernel.clock.now();
-        if !self
-            .write(async |repo, conn| repo.ready(conn, &report.id, &file, at).await)
-            .await
-            .map_err(db)?
-        {
-            // Deleted while it was being generated.
-            let _ = self.kernel.storage.delete(&key).await;
-        }
-        Ok(())
+        Ok(RenderedFile {
+            storage_key: key.clone(),
+            media_type,
+            file_name: format!("{}.{extension}", file_stem(&report.title)),
+            size_bytes,
+        })
     }
 
-    /// The report is running, `percent` done.
-    async fn progress(&self, id: &str, percent: i64) -> Result<(), sqlx::Error> {
-        self.write(async |repo, conn| {
-            repo.progress(conn, id, ReportStatus::Running, percent)
-                .await
-        })
-        .await
+    /// The report is running, `percent` done; `Err(Lost)` inside when it is
+    /// no longer this process's.
+    async fn progress(
+        &self,
+        lease: ReportLease<'_>,
+        percent: i64,
+    ) -> Result<Result<(), Stopped>, sqlx::Error> {
+        let held = self
+            .write(async |repo, conn| repo.progress(conn, lease, percent).await)
+            .await?;
+        Ok(if held { Ok(()) } else { Err(Stopped::Lost) })
     }
 
     /// Everything the report shows, read once.

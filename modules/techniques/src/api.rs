@@ -174,11 +174,12 @@ impl MitreSyncApi {
     async fn sync_mitre(&self, _auth: Auth<AdminOnly>) -> ApiResult<SyncAccepted> {
         let mut sources = self.service.configured_sources().into_iter();
         let first = sources.next().unwrap_or_default();
-        let run_id = self.service.begin("api", &first).await?;
-        let (service, id) = (self.service.clone(), run_id.clone());
+        let claim = self.service.begin("api", &first).await?;
+        let run_id = claim.run_id().to_owned();
+        let service = self.service.clone();
         tokio::spawn(async move {
             // Failures are recorded on the runs; nothing more to do with them here.
-            let _ = service.execute(&id, &first, &|_, _, _| {}).await;
+            let _ = service.execute(claim, &first, &|_, _, _| {}).await;
             for source in sources {
                 let _ = service.run("api", &source, &|_, _, _| {}).await;
             }

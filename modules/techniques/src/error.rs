@@ -10,11 +10,11 @@ impl From<SyncError> for ApiError {
             SyncError::AlreadyRunning => {
                 ApiError::conflict("sync_running", "an ATT&CK sync is already running")
             }
+            SyncError::Interrupted => ApiError::conflict("sync_interrupted", error.to_string()),
             // The run record carries the reason; the caller started a background run, so these are ours.
             SyncError::Source(e) => ApiError::internal("mitre sync source", &e),
             SyncError::Bundle(e) => ApiError::internal("mitre sync bundle", &e),
             SyncError::Database(e) => ApiError::database("mitre sync database", &e),
-            SyncError::KeyValue(e) => e.into(),
         }
     }
 }

@@ -65,11 +65,26 @@ impl Module for TechniquesModule {
     }
 
     fn jobs(&self) -> Vec<JobSpec> {
-        vec![JobSpec::new(
-            "mitre_sync",
-            "0 0 * * * *",
-            "Fetches the ATT&CK STIX bundles and updates the catalog; skips unchanged releases",
-            service::mitre_sync_job,
-        )]
+        vec![
+            JobSpec::new(
+                "mitre_sync",
+                "0 0 * * * *",
+                "Fetches the ATT&CK STIX bundles and updates the catalog; skips unchanged releases",
+                service::mitre_sync_job,
+            ),
+            JobSpec::new(
+                "stale_sync_sweep",
+                "*/30 * * * * *",
+                "Marks failed, as interrupted, the sync runs whose replica stopped (their lease ran out)",
+                service::stale_sync_sweep_job,
+            ),
+        ]
+    }
+
+    /// Runs a crashed process left running are recorded as interrupted once
+    /// their lease ran out (the sweep catches those still within it).
+    async fn start(&self, _kernel: &Kernel) -> anyhow::Result<()> {
+        self.service.fail_abandoned().await?;
+        Ok(())
     }
 }

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use aegis_core::db::{Db, escape_like, flag};
-use aegis_core::time;
+use aegis_core::db::{Conn, Db, escape_like, flag};
+use aegis_core::time::{self, Timestamp};
 use sqlx::{Any, Transaction};
 
 use crate::model::{SyncCounts, SyncRun, TechniqueFilter, TechniqueSort};
@@ -124,6 +124,25 @@ macro_rules! technique_filter {
     };
 }
 
+/// A sync run as the process running it holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLease<'a> {
+    pub run_id: &'a str,
+    /// The process's lease owner name.
+    pub owner: &'a str,
+}
+
+/// How a run ended, as recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct RunEnd<'a> {
+    /// `succeeded`, `unchanged` or `failed`.
+    pub status: &'a str,
+    pub release: Option<&'a Release>,
+    pub counts: &'a SyncCounts,
+    pub error: Option<&'a str>,
+    pub at: Timestamp,
+}
+
 #[derive(Clone, Debug)]
 pub struct CatalogRepo {
     db: Db,
@@ -174,16 +193,21 @@ impl CatalogRepo {
     }
 
     /// Applies a catalog in one transaction: inserts, updates what changed,
-    /// marks what disappeared. Nothing is deleted.
+    /// marks what disappeared, and records `run` as succeeded. Nothing is
+    /// deleted. `None`, with nothing changed, when the run's lease was lost
+    /// (another replica recorded it as interrupted): the catalog and the
+    /// run's record never disagree.
     pub async fn apply(
         &self,
         catalog: &Catalog,
         source: &str,
         validators: &Validators,
         progress: &(dyn Fn(usize, usize) + Send + Sync),
-    ) -> Result<SyncCounts, sqlx::Error> {
+        run: RunLease<'_>,
+        at: Timestamp,
+    ) -> Result<Option<SyncCounts>, sqlx::Error> {
         let domain = catalog.release.domain.as_str();
-        let now = time::to_db(time::now());
+        let now = time::to_db(at);
         let mut tx = self.db.pool().begin().await?;
         let mut counts = SyncCounts::default();
 
@@ -266,8 +290,18 @@ impl CatalogRepo {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
+        let end = RunEnd {
+            status: "succeeded",
+            release: Some(&catalog.release),
+            counts: &counts,
+            error: None,
+            at,
+        };
+        if !self.finish_run(&mut tx, run, &end).await? {
+            return Ok(None);
+        }
         tx.commit().await?;
-        Ok(counts)
+        Ok(Some(counts))
     }
 
     async fn tactics_in(
@@ -413,50 +447,101 @@ impl CatalogRepo {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    pub async fn start_run(
+    /// Records every running run whose lease ran out by `now` as failed and
+    /// interrupted; returns their ids. A run from before leases has none and
+    /// counts as run out.
+    pub async fn fail_abandoned(
         &self,
-        id: &str,
-        trigger: &str,
-        source: &str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO techniques_sync_run (id, started_at, status, trigger_kind, domain, source) VALUES ($1, $2, 'running', $3, '', $4)",
+        conn: &mut Conn,
+        now: Timestamp,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "UPDATE techniques_sync_run SET status = 'failed', finished_at = $1,
+                error = 'interrupted: the replica running it (' || COALESCE(lease_owner, 'unknown')
+                    || ') stopped; its lease expired at ' || COALESCE(lease_expires_at, 'an unknown time')
+             WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < $1)
+             RETURNING id",
         )
-        .bind(id)
-        .bind(time::to_db(time::now()))
-        .bind(trigger)
-        .bind(source)
-        .execute(self.db.pool())
-        .await?;
-        Ok(())
+        .bind(time::to_db(now))
+        .fetch_all(conn)
+        .await
     }
 
-    pub async fn finish_run(
+    /// Records `run` as running, leased to its owner until `expires_at`;
+    /// false (nothing written) while another run is running, which the
+    /// unique index on running runs decides across replicas.
+    pub async fn start_run(
         &self,
-        id: &str,
-        status: &str,
-        release: Option<&Release>,
-        counts: &SyncCounts,
-        error: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE techniques_sync_run SET finished_at = $2, status = $3, domain = COALESCE($4, domain), release_version = $5,
-             added = $6, updated = $7, revoked = $8, deprecated = $9, missing = $10, error = $11 WHERE id = $1",
+        conn: &mut Conn,
+        run: RunLease<'_>,
+        trigger: &str,
+        source: &str,
+        started_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "INSERT INTO techniques_sync_run (id, started_at, status, trigger_kind, domain, source, lease_owner, lease_expires_at)
+             VALUES ($1, $2, 'running', $3, '', $4, $5, $6)
+             ON CONFLICT DO NOTHING",
         )
-        .bind(id)
-        .bind(time::to_db(time::now()))
-        .bind(status)
-        .bind(release.map(|r| r.domain.clone()))
-        .bind(release.map(|r| r.version.clone()))
-        .bind(counts.added)
-        .bind(counts.updated)
-        .bind(counts.revoked)
-        .bind(counts.deprecated)
-        .bind(counts.missing)
-        .bind(error)
+        .bind(run.run_id)
+        .bind(time::to_db(started_at))
+        .bind(trigger)
+        .bind(source)
+        .bind(run.owner)
+        .bind(time::to_db(expires_at))
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The heartbeat of a run: false when it is no longer running under
+    /// this lease.
+    pub async fn renew_run(
+        &self,
+        run: RunLease<'_>,
+        expires_at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE techniques_sync_run SET lease_expires_at = $3
+             WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+        )
+        .bind(run.run_id)
+        .bind(run.owner)
+        .bind(time::to_db(expires_at))
         .execute(self.db.pool())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records how a run ended, only while it is still running under its
+    /// lease; false (nothing written) when it was recorded as interrupted.
+    pub async fn finish_run(
+        &self,
+        conn: &mut Conn,
+        run: RunLease<'_>,
+        end: &RunEnd<'_>,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE techniques_sync_run SET finished_at = $3, status = $4, domain = COALESCE($5, domain), release_version = $6,
+             added = $7, updated = $8, revoked = $9, deprecated = $10, missing = $11, error = $12
+             WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+        )
+        .bind(run.run_id)
+        .bind(run.owner)
+        .bind(time::to_db(end.at))
+        .bind(end.status)
+        .bind(end.release.map(|r| r.domain.clone()))
+        .bind(end.release.map(|r| r.version.clone()))
+        .bind(end.counts.added)
+        .bind(end.counts.updated)
+        .bind(end.counts.revoked)
+        .bind(end.counts.deprecated)
+        .bind(end.counts.missing)
+        .bind(end.error)
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn runs(&self, limit: i64, offset: i64) -> Result<(Vec<SyncRun>, i64), sqlx::Error> {

@@ -237,3 +237,34 @@ pub async fn stored_objects(app: &TestApp, prefix: &str) -> Vec<String> {
         .map(|e| e.path().to_owned())
         .collect()
 }
+
+/// A lease's time, as the kernel clock counts it.
+pub fn lease_ttl() -> chrono::Duration {
+    chrono::Duration::from_std(aegis_core::lease::LEASE_TTL).expect("a short lease")
+}
+
+/// Waits until the heartbeat of the work on row `id` of `table` has renewed
+/// its lease past `app`'s clock (after the test advanced it).
+pub async fn lease_renewed(app: &TestApp, table: &str, id: &str) {
+    let sql = format!("SELECT lease_expires_at FROM {table} WHERE id = $1");
+    for _ in 0..200 {
+        let expires: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_one(app.kernel.db.pool())
+            .await
+            .expect("the work's row");
+        let now = aegis_core::time::to_db(app.kernel.clock.now());
+        if expires.is_some_and(|expires| expires > now) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the heartbeat of {table} {id} did not renew its lease");
+}
+
+/// Runs job `id` of `app` now, as a scheduled tick would; whether it succeeded.
+pub async fn run_job_now(app: &TestApp, id: &str) -> bool {
+    let jobs = aegis::modules::compose(&app.kernel).expect("composes").jobs;
+    let job = jobs.get(id).expect("the job is registered");
+    aegis_core::scheduler::run_job(&app.kernel, &job.spec).await
+}

@@ -4,9 +4,16 @@
 //! with pdftotext, JSON validated against its schema — plus validation,
 //! roles, progress and deletion.
 
+use aegis_core::auth::{Credential, Principal, Role};
+use aegis_mod_reports::ReportService;
+use aegis_mod_reports::model::ReportKind;
+use aegis_mod_reports::repo::{ReportLease, ReportRepo};
+use aegis_mod_reports::service::ReportRequest;
 use serde_json::{Value, json};
 
-use crate::helpers::{Stack, TestApp, TestEnv, shared_data, stored_objects};
+use crate::helpers::{
+    Stack, TestApp, TestEnv, lease_renewed, lease_ttl, run_job_now, shared_data, stored_objects,
+};
 use crate::plugins::{component, upload};
 use crate::stack_tests;
 use crate::test_cases::{MINI, load_catalog, test_in_state};
@@ -336,55 +343,172 @@ async fn reports_are_validated_listed_and_deleted(stack: Stack) {
     assert_eq!(actions, ["report.delete", "report.generate"]);
 }
 
-/// A report left unfinished by a stopped server is failed once it is old
-/// enough that no other replica can still be working on it.
-async fn stale_unfinished_reports_are_failed(stack: Stack) {
-    use aegis_mod_reports::model::{Report, ReportKind, ReportStatus};
-    use aegis_mod_reports::repo::ReportRepo;
+/// A replica whose sweep of abandoned reports only the test runs (a
+/// scheduled one between a clock advance and the heartbeat that follows it
+/// would see a live lease as run out), and its report service.
+async fn report_replica(env: &TestEnv) -> (TestApp, ReportService) {
+    let app = env
+        .spawn_with(|s| {
+            s.jobs.insert("stale_report_sweep".into(), String::new());
+        })
+        .await;
+    let reports = aegis::modules::compose(&app.kernel).unwrap().reports;
+    (app, reports)
+}
+
+/// The signed-in admin, as a service sees the caller.
+async fn admin_principal(app: &TestApp) -> Principal {
+    let user_id: String = sqlx::query_scalar("SELECT id FROM users_user WHERE username = 'admin'")
+        .fetch_one(app.kernel.db.pool())
+        .await
+        .unwrap();
+    Principal {
+        user_id,
+        username: "admin".into(),
+        role: Role::Admin,
+        credential: Credential::ApiToken {
+            token_id: "test".into(),
+        },
+    }
+}
+
+fn executive(title: &str) -> ReportRequest {
+    ReportRequest {
+        kind: ReportKind::Executive,
+        format: "json".into(),
+        campaign_id: None,
+        platform: None,
+        title: Some(title.into()),
+    }
+}
+
+/// The interruption a sweep records for a report whose replica stopped.
+fn assert_interrupted(report: &Value, owner: &str) {
+    assert_eq!(report["status"], "failed", "{report}");
+    assert!(report["finished_at"].is_string(), "{report}");
+    let error = report["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!(
+            "interrupted: the replica generating it ({owner}) stopped; its lease expired at "
+        )) && error.ends_with("; generate it again"),
+        "{error}"
+    );
+}
+
+/// kill -9 while reports are queued or running at 10 %: their heartbeats
+/// die with the process, and once their leases ran out the sweep fails them,
+/// saying they were interrupted. A report whose heartbeat beats is kept
+/// however long it waits (the 30-minute rule it replaces failed it), and a
+/// restarted replica sweeps at start-up.
+async fn a_report_cut_off_by_a_crash_is_failed_and_a_beating_one_kept(stack: Stack) {
     let Some(env) = TestEnv::new(stack).await else {
         return;
     };
-    let app = env.spawn().await;
-    let repo = ReportRepo::new(app.kernel.db.clone());
-    let now = aegis_core::time::now();
-    let queued = |id: &str, age_minutes: i64| Report {
-        id: id.into(),
-        kind: ReportKind::Executive,
-        format: "pdf".into(),
-        title: id.into(),
-        campaign_id: None,
-        platform: None,
-        status: ReportStatus::Queued,
-        progress: 0,
-        error: None,
-        storage_key: None,
-        media_type: None,
-        file_name: None,
-        size_bytes: None,
-        created_at: now - chrono::Duration::minutes(age_minutes),
-        created_by: "admin".into(),
-        finished_at: None,
+    let (live, live_reports) = report_replica(&env).await;
+    let (crashed, crashed_reports) = report_replica(&env).await;
+    let crashed_owner = crashed.kernel.leases.owner().to_owned();
+    let who = admin_principal(&live).await;
+    let admin = live.admin_token().await;
+    let get = async |id: &str| {
+        live.get(&format!("/api/v1/reports/{id}"), &admin)
+            .await
+            .body
     };
-    let mut conn = app.kernel.db.pool().acquire().await.unwrap();
-    repo.insert(&mut conn, &queued("old", 120)).await.unwrap();
-    repo.insert(&mut conn, &queued("young", 5)).await.unwrap();
-    let failed = repo
-        .fail_unfinished(&mut conn, now - chrono::Duration::minutes(30), now)
+
+    let claim = crashed_reports
+        .request(&who, executive("queued"))
         .await
         .unwrap();
-    assert_eq!(failed, 1);
+    let queued = claim.report().id.clone();
+    drop(claim);
+    let claim = crashed_reports
+        .request(&who, executive("running"))
+        .await
+        .unwrap();
+    let running = claim.report().id.clone();
+    let lease = ReportLease {
+        id: &running,
+        owner: &crashed_owner,
+    };
+    let mut conn = live.kernel.db.pool().acquire().await.unwrap();
+    let repo = ReportRepo::new(live.kernel.db.clone());
+    assert!(repo.progress(&mut conn, lease, 10).await.unwrap());
+    drop(claim);
+    drop(crashed);
+    let beating = live_reports
+        .request(&who, executive("beating"))
+        .await
+        .unwrap();
+    let beating_id = beating.report().id.clone();
+
+    for step in [lease_ttl() * 4, chrono::Duration::minutes(40)] {
+        live.kernel.clock.advance(step);
+        lease_renewed(&live, "reports_report", &beating_id).await;
+        assert!(run_job_now(&live, "stale_report_sweep").await);
+        assert_eq!(get(&beating_id).await["status"], "queued");
+    }
+    assert_interrupted(&get(&queued).await, &crashed_owner);
+    let stopped = get(&running).await;
+    assert_interrupted(&stopped, &crashed_owner);
+    assert_eq!(stopped["progress"], 10, "where it stopped");
+
+    live_reports.generate(beating).await;
+    assert_eq!(get(&beating_id).await["status"], "ready");
+
+    // A replica that restarts fails what its lease lost at once.
+    let claim = live_reports
+        .request(&who, executive("restart"))
+        .await
+        .unwrap();
+    let before_restart = claim.report().id.clone();
+    drop(claim);
+    sqlx::query(
+        "UPDATE reports_report SET lease_expires_at = '2000-01-01T00:00:00.000000Z' WHERE id = $1",
+    )
+    .bind(&before_restart)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let (_restarted, _) = report_replica(&env).await;
+    let owner = live.kernel.leases.owner().to_owned();
+    assert_interrupted(&get(&before_restart).await, &owner);
+}
+
+/// A replica that stops beating without dying (paused, cut off from the
+/// database) finds its report failed as interrupted when it comes back, and
+/// writes nothing: no progress, no file, no `ready`.
+async fn a_paused_replica_finds_its_report_failed_and_writes_nothing(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let (live, _) = report_replica(&env).await;
+    let (paused, paused_reports) = report_replica(&env).await;
+    let who = admin_principal(&live).await;
+    let admin = live.admin_token().await;
+    let claim = paused_reports
+        .request(&who, executive("paused"))
+        .await
+        .unwrap();
+    let path = format!("/api/v1/reports/{}", claim.report().id);
+    // Its clock stands still while the live one's runs on: its beats fall
+    // behind the lease as the live replica counts it.
+    live.kernel.clock.advance(lease_ttl() * 4);
+    assert!(run_job_now(&live, "stale_report_sweep").await);
+    let failed = live.get(&path, &admin).await.body;
+    assert_interrupted(&failed, paused.kernel.leases.owner());
+
+    paused_reports.generate(claim).await;
     assert_eq!(
-        repo.get("old").await.unwrap().unwrap().status,
-        ReportStatus::Failed
+        live.get(&path, &admin).await.body,
+        failed,
+        "nothing overwritten"
     );
-    assert_eq!(
-        repo.get("young").await.unwrap().unwrap().status,
-        ReportStatus::Queued
-    );
+    assert!(stored_objects(&live, "reports/").await.is_empty());
 }
 
 stack_tests!(
     every_format_renders_a_campaign,
     reports_are_validated_listed_and_deleted,
-    stale_unfinished_reports_are_failed,
+    a_report_cut_off_by_a_crash_is_failed_and_a_beating_one_kept,
+    a_paused_replica_finds_its_report_failed_and_writes_nothing,
 );

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aegis_mod_techniques::service::SyncOutcome;
+use aegis_mod_techniques::service::{SyncError, SyncOutcome};
 use aegis_mod_techniques::{MitreSettings, SyncService};
 use serde_json::{Value, json};
 
-use crate::helpers::{Stack, TestApp, TestEnv, shared_data};
+use crate::helpers::{Stack, TestApp, TestEnv, lease_renewed, lease_ttl, run_job_now, shared_data};
 use crate::stack_tests;
 
 const FULL: &str = "attack/enterprise-attack.json.gz";
@@ -229,7 +229,7 @@ async fn failed_syncs_change_nothing_and_say_why(stack: Stack) {
     assert!(failed.iter().all(
         |r| r["error"].as_str().is_some_and(|e| !e.is_empty()) && r["finished_at"].is_string()
     ));
-    // The lock was released: the next sync runs.
+    // The failed runs freed their place: the next sync runs.
     sqlx::query("DELETE FROM techniques_release")
         .execute(app.kernel.db.pool())
         .await
@@ -507,7 +507,8 @@ async fn sync_endpoints_are_for_admins_and_run_in_the_background(stack: Stack) {
     );
 }
 
-/// One sync at a time across replicas; the holder frees its lock when done.
+/// One sync at a time across replicas, which the database decides on both
+/// stacks; the run frees its place when done.
 async fn a_second_sync_waits_for_the_first(stack: Stack) {
     let Some(env) = TestEnv::new(stack).await else {
         return;
@@ -515,27 +516,188 @@ async fn a_second_sync_waits_for_the_first(stack: Stack) {
     let (first, second) = (env.spawn().await, env.spawn().await);
     let service = SyncService::new(first.kernel.clone());
     let mini = shared_data(MINI);
-    let run = service.begin("test", &mini).await.unwrap();
-    if stack == Stack::Shared {
-        let admin = second.admin_token().await;
-        let reply = second
-            .post("/api/v1/system/sync-mitre", &admin, json!({}))
-            .await;
-        assert_eq!(
-            (reply.status, reply.body["code"].as_str()),
-            (409, Some("sync_running"))
-        );
-    }
-    assert!(
-        service.begin("test", &mini).await.is_err(),
-        "the lock holds on this replica too"
+    let claim = service.begin("test", &mini).await.unwrap();
+    let admin = second.admin_token().await;
+    let reply = second
+        .post("/api/v1/system/sync-mitre", &admin, json!({}))
+        .await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (409, Some("sync_running"))
     );
-    service.execute(&run, &mini, &|_, _, _| {}).await.unwrap();
+    assert!(
+        matches!(
+            service.begin("test", &mini).await,
+            Err(SyncError::AlreadyRunning)
+        ),
+        "the rule holds on this replica too"
+    );
+    service.execute(claim, &mini, &|_, _, _| {}).await.unwrap();
     sqlx::query("DELETE FROM techniques_release")
         .execute(first.kernel.db.pool())
         .await
         .unwrap();
-    assert!(sync(&first, &mini).await.is_ok(), "the lock was freed");
+    assert!(sync(&first, &mini).await.is_ok(), "the run freed its place");
+}
+
+/// The run `id` as `GET /api/v1/system/mitre-sync-runs` shows it.
+async fn sync_run(app: &TestApp, admin: &str, id: &str) -> Value {
+    let runs = app
+        .get("/api/v1/system/mitre-sync-runs?limit=100", admin)
+        .await
+        .body;
+    runs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("run {id} in {runs}"))
+}
+
+/// A replica on the shared backends whose sweep of abandoned runs only the
+/// test runs (a scheduled one between a clock advance and the heartbeat
+/// that follows it would see a live lease as run out).
+async fn sync_replica(env: &TestEnv) -> TestApp {
+    let mini = shared_data(MINI);
+    env.spawn_with(|s| {
+        s.update_section(|m: &mut MitreSettings| m.source = mini);
+        s.jobs.insert("stale_sync_sweep".into(), String::new());
+    })
+    .await
+}
+
+/// kill -9 during a sync: the process's heartbeat dies with it. While its
+/// lease runs a new sync is refused (it may be alive); past the lease, a
+/// new sync starts and the old run is recorded as failed and interrupted.
+/// (Before leases: 409 for the lock's 30 minutes and `running` forever.)
+async fn a_sync_cut_off_by_a_crash_frees_the_next_after_its_lease(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let (crashed, live) = (sync_replica(&env).await, sync_replica(&env).await);
+    let crashed_owner = crashed.kernel.leases.owner().to_owned();
+    let claim = SyncService::new(crashed.kernel.clone())
+        .begin("api", &shared_data(MINI))
+        .await
+        .unwrap();
+    let old_run = claim.run_id().to_owned();
+    // The process dies mid-sync: no outcome, no more heartbeats.
+    drop(claim);
+    drop(crashed);
+
+    let admin = live.admin_token().await;
+    let refused = live
+        .post("/api/v1/system/sync-mitre", &admin, json!({}))
+        .await;
+    assert_eq!(
+        (refused.status, refused.body["code"].as_str()),
+        (409, Some("sync_running")),
+        "within its lease the run may be alive"
+    );
+    assert_eq!(sync_run(&live, &admin, &old_run).await["status"], "running");
+
+    live.kernel
+        .clock
+        .advance(lease_ttl() + chrono::Duration::seconds(1));
+    let started = live
+        .post("/api/v1/system/sync-mitre", &admin, json!({}))
+        .await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    let old = sync_run(&live, &admin, &old_run).await;
+    assert_eq!(old["status"], "failed", "{old}");
+    assert!(old["finished_at"].is_string(), "{old}");
+    let error = old["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!(
+            "interrupted: the replica running it ({crashed_owner}) stopped; its lease expired at "
+        )),
+        "{error}"
+    );
+
+    let new_run = started.body["run_id"].as_str().unwrap();
+    for _ in 0..100 {
+        if sync_run(&live, &admin, new_run).await["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let new = sync_run(&live, &admin, new_run).await;
+    assert_eq!(
+        (new["status"].as_str(), new["added"].as_i64()),
+        (Some("succeeded"), Some(49))
+    );
+}
+
+/// A sync whose heartbeat beats keeps its run however long it takes: no
+/// new sync and no sweep takes it. A replica that stops beating without
+/// dying (paused, cut off from the database) finds its run recorded as
+/// interrupted when it comes back, and applies nothing.
+async fn a_beating_sync_keeps_its_run_and_a_paused_one_applies_nothing(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let (first, second) = (sync_replica(&env).await, sync_replica(&env).await);
+    let mini = shared_data(MINI);
+    let service = SyncService::new(first.kernel.clone());
+    let admin = second.admin_token().await;
+
+    let claim = service.begin("test", &mini).await.unwrap();
+    let run_id = claim.run_id().to_owned();
+    for app in [&first, &second] {
+        app.kernel.clock.advance(lease_ttl() * 4);
+    }
+    lease_renewed(&second, "techniques_sync_run", &run_id).await;
+    let refused = second
+        .post("/api/v1/system/sync-mitre", &admin, json!({}))
+        .await;
+    assert_eq!(
+        (refused.status, refused.body["code"].as_str()),
+        (409, Some("sync_running"))
+    );
+    assert!(run_job_now(&second, "stale_sync_sweep").await);
+    assert_eq!(
+        sync_run(&second, &admin, &run_id).await["status"],
+        "running"
+    );
+    let outcome = service.execute(claim, &mini, &|_, _, _| {}).await.unwrap();
+    assert!(
+        matches!(outcome, SyncOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        sync_run(&second, &admin, &run_id).await["status"],
+        "succeeded"
+    );
+
+    // The first replica stalls: its clock stands still while the second's
+    // runs on, so its beats fall behind the lease as the second counts it.
+    sqlx::query("DELETE FROM techniques_release")
+        .execute(first.kernel.db.pool())
+        .await
+        .unwrap();
+    let claim = service.begin("test", &mini).await.unwrap();
+    let run_id = claim.run_id().to_owned();
+    second.kernel.clock.advance(lease_ttl() * 4);
+    assert!(run_job_now(&second, "stale_sync_sweep").await);
+    let run = sync_run(&second, &admin, &run_id).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(
+        run["error"].as_str().unwrap().starts_with("interrupted: "),
+        "{run}"
+    );
+    let late = service.execute(claim, &mini, &|_, _, _| {}).await;
+    assert!(matches!(late, Err(SyncError::Interrupted)), "{late:?}");
+    assert_eq!(
+        sync_run(&second, &admin, &run_id).await,
+        run,
+        "nothing overwritten"
+    );
+    let releases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM techniques_release")
+        .fetch_one(first.kernel.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(releases, 0, "the interrupted run applied nothing");
 }
 
 async fn the_mitre_sync_job_is_registered_hourly(stack: Stack) {
@@ -600,6 +762,8 @@ async fn mobile_and_ics_domains_sync_beside_enterprise(stack: Stack) {
 
 stack_tests!(
     a_second_sync_waits_for_the_first,
+    a_sync_cut_off_by_a_crash_frees_the_next_after_its_lease,
+    a_beating_sync_keeps_its_run_and_a_paused_one_applies_nothing,
     mobile_and_ics_domains_sync_beside_enterprise,
     the_full_enterprise_bundle_syncs_to_the_published_figures,
     upgrades_add_update_and_never_delete,
