@@ -1,10 +1,12 @@
 //! aegis-core, the kernel: config, persistence, key-value store, storage,
-//! scheduler, leases, auth, audit, module registry and the HTTP error type. It knows
-//! no feature: modules depend on it, never the other way round.
+//! scheduler, leases, auth, audit, backup and restore, module registry and
+//! the HTTP error type. It knows no feature: modules depend on it, never the
+//! other way round.
 #![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod concurrency;
 pub mod config;
 pub mod db;

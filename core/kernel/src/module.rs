@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::Kernel;
+use crate::backup::ObjectColumn;
 use crate::scheduler::JobSpec;
 
 #[async_trait]
@@ -13,6 +14,13 @@ pub trait Module: Send + Sync + 'static {
 
     /// Background jobs this module declares.
     fn jobs(&self) -> Vec<JobSpec> {
+        Vec::new()
+    }
+
+    /// The columns of this module's tables that hold storage keys, so a
+    /// backup copies the objects its rows name (and checks them against the
+    /// row's checksum and size where the row keeps them).
+    fn object_columns(&self) -> Vec<ObjectColumn> {
         Vec::new()
     }
 

@@ -13,6 +13,7 @@ pub mod service;
 use std::sync::Arc;
 
 use aegis_core::Kernel;
+use aegis_core::backup::ObjectColumn;
 use aegis_core::module::Module;
 use aegis_core::plugins::PluginHost;
 
@@ -46,5 +47,14 @@ impl PluginsModule {
 impl Module for PluginsModule {
     fn id(&self) -> &'static str {
         "plugins"
+    }
+
+    fn object_columns(&self) -> Vec<ObjectColumn> {
+        vec![ObjectColumn {
+            table: "plugins_plugin",
+            key: "storage_key",
+            sha256: Some("sha256"),
+            size: Some("size_bytes"),
+        }]
     }
 }

@@ -12,6 +12,7 @@ pub mod repo;
 pub mod service;
 
 use aegis_core::Kernel;
+use aegis_core::backup::ObjectColumn;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
 use aegis_mod_campaigns::CampaignService;
@@ -53,6 +54,16 @@ impl ReportsModule {
 impl Module for ReportsModule {
     fn id(&self) -> &'static str {
         "reports"
+    }
+
+    /// Rendered files; queued, running and failed reports have none.
+    fn object_columns(&self) -> Vec<ObjectColumn> {
+        vec![ObjectColumn {
+            table: "reports_report",
+            key: "storage_key",
+            sha256: None,
+            size: Some("size_bytes"),
+        }]
     }
 
     fn jobs(&self) -> Vec<JobSpec> {

@@ -43,6 +43,7 @@ use std::sync::Arc;
 
 use aegis_core::Kernel;
 use aegis_core::auth::IdentityResolver;
+use aegis_core::backup::ObjectColumn;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
 use aegis_mod_techniques::CatalogService;
@@ -93,6 +94,15 @@ impl TestCasesModule {
 impl Module for TestCasesModule {
     fn id(&self) -> &'static str {
         "test_cases"
+    }
+
+    fn object_columns(&self) -> Vec<ObjectColumn> {
+        vec![ObjectColumn {
+            table: "test_cases_evidence",
+            key: "storage_key",
+            sha256: Some("sha256"),
+            size: Some("size_bytes"),
+        }]
     }
 
     fn jobs(&self) -> Vec<JobSpec> {

@@ -1,6 +1,8 @@
-//! Key-value store: token blacklist, login throttling, job locks, short-lived
-//! cache. Redis when `redis.url` is set, an in-process map otherwise; both pass
-//! the same contract tests. Keys are namespaced by the store, not by callers.
+//! Key-value store: login throttle counters and short-lived locks (job ticks,
+//! the ATT&CK sync, roster changes). Nothing here must outlive a restart, so
+//! backups leave it out; sign-outs live in the database. Redis when
+//! `redis.url` is set, an in-process map otherwise; both pass the same
+//! contract tests. Keys are namespaced by the store, not by callers.
 
 mod memory;
 mod redis_store;

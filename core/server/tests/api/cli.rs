@@ -149,6 +149,8 @@ fn every_command_has_help() {
         vec!["migrate", "--help"],
         vec!["config", "--help"],
         vec!["user", "create", "--help"],
+        vec!["backup", "--help"],
+        vec!["restore", "--help"],
     ] {
         let out = aegis(&args, &[], None);
         assert!(out.status.success(), "{args:?}");

@@ -13,6 +13,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod backends;
+mod backup;
 mod cli;
 mod dashboard;
 mod edge;
