@@ -185,15 +185,30 @@ fn ensure_sqlite_folder(url: &str) -> Result<(), DbError> {
 /// protocol error). Such a request may be retried as it is (a 503), unlike
 /// a statement the database refused.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
+    match error {
         sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed
-    )
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// Codes a server sends when it, not the statement, is the problem: on
+/// PostgreSQL (five-character SQLSTATEs) a lost connection (class 08), a
+/// shutdown or restart ending the session (57P01-57P03) and too many
+/// connections (53300); on SQLite (numbers below 10000) a database still
+/// locked after the busy timeout (5, 6 and their extended codes). The
+/// statement may be retried as it was.
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300");
+    }
+    code.parse::<u32>()
+        .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
 }
 
 /// True when the error is a unique-constraint violation (a 409 for clients).
@@ -245,6 +260,17 @@ pub fn flag(value: bool) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_side_codes_are_unavailable_and_statement_codes_are_not() {
+        for code in ["08006", "57P01", "57P03", "53300", "5", "517", "6"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        // 22021 (bad encoding) is 5 modulo 256: only SQLite's numbers count.
+        for code in ["23505", "22021", "42601", "19", "2067"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+    }
 
     #[test]
     fn like_patterns_keep_wildcards_literal() {

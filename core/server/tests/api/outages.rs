@@ -168,7 +168,41 @@ async fn a_redis_outage_keeps_sessions_working_and_refuses_logins_with_503(stack
     assert!(signed_in, "logins work again once Redis is back");
 }
 
+/// A restart or an administrator ending a session is the server's doing,
+/// not the statement's: the request answers 503 `database_unavailable`
+/// (found by the fault drill as a 500 during a PostgreSQL restart).
+async fn a_session_the_database_server_ends_is_unavailable_not_an_error(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let mut doomed = app.kernel.db.pool().acquire().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *doomed)
+        .await
+        .unwrap();
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(app.kernel.db.pool())
+        .await
+        .unwrap();
+    assert!(ended);
+    let error = sqlx::query("SELECT 1")
+        .execute(&mut *doomed)
+        .await
+        .expect_err("the session was ended");
+    assert!(aegis_core::db::is_unavailable(&error), "{error:?}");
+    assert!(
+        matches!(
+            aegis_core::ApiError::database("the drill's statement", &error),
+            aegis_core::ApiError::Unavailable(..)
+        ),
+        "{error:?}"
+    );
+}
+
 shared_only_tests!(
+    a_session_the_database_server_ends_is_unavailable_not_an_error,
     a_database_outage_answers_503_and_recovers_without_a_restart,
     a_redis_outage_keeps_sessions_working_and_refuses_logins_with_503
 );
