@@ -10,6 +10,7 @@ pub mod model;
 pub mod render;
 pub mod repo;
 pub mod service;
+pub mod sweep;
 
 use aegis_core::Kernel;
 use aegis_core::module::Module;
@@ -52,18 +53,26 @@ impl Module for ReportsModule {
 
     fn jobs(&self) -> Vec<JobSpec> {
         let service = self.service.clone();
-        vec![JobSpec::new(
-            "stale_report_sweep",
-            "0 */10 * * * *",
-            "Marks failed the reports a stopped server left unfinished",
-            move |_kernel: Kernel| {
-                let service = service.clone();
-                async move {
-                    let failed = service.fail_stale().await?;
-                    Ok(format!("{failed} unfinished reports marked failed"))
-                }
-            },
-        )]
+        vec![
+            JobSpec::new(
+                "stale_report_sweep",
+                "0 */10 * * * *",
+                "Marks failed the reports a stopped server left unfinished",
+                move |_kernel: Kernel| {
+                    let service = service.clone();
+                    async move {
+                        let failed = service.fail_stale().await?;
+                        Ok(format!("{failed} unfinished reports marked failed"))
+                    }
+                },
+            ),
+            JobSpec::new(
+                "report_orphan_sweep",
+                "0 27 * * * *",
+                "Removes stored report files that no report points at (a deletion or generation cut off by a storage outage)",
+                report_orphan_sweep,
+            ),
+        ]
     }
 
     /// Reports a stopped server left unfinished are marked failed.
@@ -74,4 +83,10 @@ impl Module for ReportsModule {
         }
         Ok(())
     }
+}
+
+async fn report_orphan_sweep(kernel: Kernel) -> anyhow::Result<String> {
+    let grace = chrono::Duration::minutes(sweep::ORPHAN_GRACE_MINUTES);
+    let swept = sweep::sweep_orphans(&kernel, grace).await?;
+    Ok(format!("reports: {swept}"))
 }

@@ -33,6 +33,10 @@ pub enum TestCaseError {
     BadUpload(String),
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
+    /// Storage failed during an upload: no evidence was recorded.
+    /// `leftover` when what reached storage could not be removed at once.
+    #[error("storage: {error}")]
+    NotStored { error: StorageError, leftover: bool },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("identity lookup: {0}")]
@@ -68,9 +72,20 @@ impl From<TestCaseError> for ApiError {
             TestCaseError::BadUpload(detail) => ApiError::bad_request("upload_incomplete", detail),
             TestCaseError::Storage(e) => {
                 tracing::error!(error = %e, "evidence storage failed");
+                ApiError::unavailable("storage_unavailable", "storage is unavailable; retry later")
+            }
+            TestCaseError::NotStored { error, leftover } => {
+                tracing::error!(%error, leftover, "an evidence upload failed in storage");
                 ApiError::unavailable(
                     "storage_unavailable",
-                    "storage is unavailable; nothing was saved",
+                    if leftover {
+                        "storage is unavailable: the evidence was not recorded; what reached \
+                         storage has no record, is never served, and is removed by the hourly \
+                         evidence_orphan_sweep job once storage answers; retry later"
+                    } else {
+                        "storage is unavailable: the evidence was not recorded and nothing of \
+                         it was kept; retry later"
+                    },
                 )
             }
             TestCaseError::Database(e) => ApiError::database("tests database", &e),

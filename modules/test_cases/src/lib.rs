@@ -99,7 +99,7 @@ impl Module for TestCasesModule {
         vec![JobSpec::new(
             "evidence_orphan_sweep",
             "0 17 * * * *",
-            "Removes evidence objects left without a database row by an interrupted upload",
+            "Removes what interrupted evidence uploads left: objects without a row, unfinished S3 multipart uploads",
             evidence_orphan_sweep,
         )]
     }
@@ -122,8 +122,8 @@ impl TestCasesModule {
 async fn evidence_orphan_sweep(kernel: Kernel) -> anyhow::Result<String> {
     let evidence = kernel.settings.try_section::<EvidenceSettings>()?;
     let grace = chrono::Duration::minutes(evidence.orphan_grace_minutes.into());
-    let removed = evidence::sweep_orphans(&kernel, grace).await?;
-    Ok(format!("{removed} orphaned evidence objects removed"))
+    let swept = evidence::sweep_orphans(&kernel, grace).await?;
+    Ok(format!("evidence: {swept}"))
 }
 
 /// Imports every `*.yaml` under `dir` (the atomics folder layout), reporting
