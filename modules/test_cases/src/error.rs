@@ -21,6 +21,10 @@ pub enum TestCaseError {
     },
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// Text carrying NUL (U+0000), which PostgreSQL cannot store: names
+    /// where (422 `invalid_text`).
+    #[error("{0} contains a NUL character (U+0000), which no text may hold")]
+    InvalidText(String),
     /// A stale or missing version (412, 428).
     #[error(transparent)]
     Version(#[from] VersionError),
@@ -66,6 +70,7 @@ impl From<TestCaseError> for ApiError {
                 state,
             } => ApiError::wrong_state(code, detail, &state),
             TestCaseError::Invalid(errors) => ApiError::invalid(errors),
+            TestCaseError::InvalidText(what) => aegis_core::http::invalid_text(&what),
             TestCaseError::Version(e) => e.into(),
             TestCaseError::TooLarge(detail) => ApiError::payload_too_large(detail),
             TestCaseError::UnsupportedMediaType(detail) => ApiError::unsupported_media_type(detail),

@@ -47,6 +47,8 @@ use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
 use aegis_mod_techniques::CatalogService;
 
+use crate::error::TestCaseError;
+
 pub use api::{EvidenceApi, TemplatesApi, TestCasesApi};
 pub use evidence::EvidenceService;
 pub use service::TestService;
@@ -146,13 +148,21 @@ pub async fn import_atomic_dir(
     for (done, path) in files.iter().enumerate() {
         let label = path.strip_prefix(dir).unwrap_or(path).display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(yaml) => {
-                report.absorb(
-                    templates
-                        .import_atomic(actor, &label, &yaml, &mut known)
-                        .await?,
-                );
-            }
+            Ok(yaml) => match templates
+                .import_atomic(actor, &label, &yaml, &mut known)
+                .await
+            {
+                Ok(imported) => report.absorb(imported),
+                // Refused whole, like a file that cannot be read.
+                Err(refused @ TestCaseError::InvalidText(_)) => {
+                    report.problems.push(template::ImportProblem {
+                        file: label.clone(),
+                        test: None,
+                        reason: refused.to_string(),
+                    })
+                }
+                Err(other) => return Err(other.into()),
+            },
             Err(error) => report.problems.push(template::ImportProblem {
                 file: label.clone(),
                 test: None,
