@@ -270,6 +270,27 @@ pub async fn read_bounded_part(
     Ok(bytes)
 }
 
+/// The next part of a multipart form. A part whose headers carry a byte no
+/// header may hold (NUL in a file name, or another control character) is
+/// refused like NUL anywhere else, with 422 `invalid_text`; any other
+/// unreadable form as [`multipart_error`] says.
+pub async fn next_field(
+    request: &Request,
+    form: &mut poem::web::Multipart,
+) -> crate::error::ApiResult<Option<poem::web::Field>> {
+    use poem::error::ParseMultipartError;
+    form.next_field().await.map_err(|error| match error {
+        ParseMultipartError::Multipart(multer::Error::ReadHeaderFailed(
+            httparse::Error::HeaderValue,
+        )) => crate::error::ApiError::unprocessable(
+            "invalid_text",
+            "a form part's name or file name contains a NUL character (U+0000) or another \
+             control character, which no text may hold",
+        ),
+        other => multipart_error(request, &other),
+    })
+}
+
 /// The `file` part of a small upload (an import, not evidence), read whole
 /// up to `max` bytes: its file name and its bytes.
 pub async fn read_file_part(
@@ -277,11 +298,7 @@ pub async fn read_file_part(
     form: &mut poem::web::Multipart,
     max: u64,
 ) -> crate::error::ApiResult<(Option<String>, Vec<u8>)> {
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(request, &e))?
-    {
+    while let Some(field) = next_field(request, form).await? {
         if field.name() != Some("file") {
             continue;
         }

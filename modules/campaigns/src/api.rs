@@ -298,6 +298,12 @@ impl CampaignsApi {
         let (_, bytes) = read_file_part(request, &mut form, MAX_LAYER_BYTES).await?;
         let document: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::invalid_field("file", format!("not JSON: {e}")))?;
+        // Checked before any layer is imported, so a file is taken whole or
+        // not at all: names and descriptions become text PostgreSQL cannot
+        // hold with NUL (JSON spells it `\u0000`).
+        if aegis_core::http::json_has_nul(&document) {
+            return Err(aegis_core::http::invalid_text("the layer file"));
+        }
         let drafts =
             layer::parse(&document).map_err(|e| ApiError::invalid_field("file", e.to_string()))?;
         let mut imported = Vec::new();

@@ -3,7 +3,7 @@
 
 use aegis_core::auth::{AdminOnly, Auth};
 use aegis_core::http::{
-    MultipartUpload, NoContent, etag, expected_version, multipart_error, read_bounded_part,
+    MultipartUpload, NoContent, etag, expected_version, next_field, read_bounded_part,
     read_text_field,
 };
 use aegis_core::pagination::PageRequest;
@@ -165,11 +165,7 @@ impl PluginsApi {
         let max = self.service.max_bytes();
         let mut form = body.0;
         let (mut kind, mut file) = (None, None);
-        while let Some(field) = form
-            .next_field()
-            .await
-            .map_err(|e| multipart_error(request, &e))?
-        {
+        while let Some(field) = next_field(request, &mut form).await? {
             match field.name() {
                 Some("kind") => {
                     let text = read_text_field(request, field, 64).await?;

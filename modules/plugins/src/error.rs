@@ -32,7 +32,7 @@ pub enum PluginsError {
     /// A call failed (evaluate or render): the caller decides what it means.
     #[error("the plugin call failed: {0}")]
     Call(PluginFault),
-    /// 503.
+    /// 503: storing an uploaded component failed.
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
     /// 500.
@@ -57,7 +57,17 @@ impl From<PluginsError> for ApiError {
             PluginsError::Call(fault) => {
                 ApiError::unavailable(fault.code(), format!("the plugin {fault}"))
             }
-            PluginsError::Storage(e) => ApiError::unavailable("storage_unavailable", e.to_string()),
+            PluginsError::Storage(e) => {
+                // Only an upload writes: its component may have reached
+                // storage before the failure did.
+                tracing::error!(error = %e, "plugin storage failed");
+                ApiError::unavailable(
+                    "storage_unavailable",
+                    "storage is unavailable: the plugin was not registered; a component \
+                     storage kept anyway has no record and is removed by the hourly \
+                     plugin_orphan_sweep job; retry later",
+                )
+            }
             PluginsError::Db(e) => ApiError::database("plugins", &e),
         }
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod model;
 pub mod repo;
 pub mod service;
+pub mod sweep;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use aegis_core::Kernel;
 use aegis_core::backup::ObjectColumn;
 use aegis_core::module::Module;
 use aegis_core::plugins::PluginHost;
+use aegis_core::scheduler::JobSpec;
 
 pub use api::PluginsApi;
 pub use error::PluginsError;
@@ -57,4 +59,19 @@ impl Module for PluginsModule {
             size: Some("size_bytes"),
         }]
     }
+
+    fn jobs(&self) -> Vec<JobSpec> {
+        vec![JobSpec::new(
+            "plugin_orphan_sweep",
+            "0 37 * * * *",
+            "Removes stored components that no plugin row points at (an upload cut off between storing and registering)",
+            plugin_orphan_sweep,
+        )]
+    }
+}
+
+async fn plugin_orphan_sweep(kernel: Kernel) -> anyhow::Result<String> {
+    let grace = chrono::Duration::minutes(sweep::ORPHAN_GRACE_MINUTES);
+    let swept = sweep::sweep_orphans(&kernel, grace).await?;
+    Ok(format!("plugins: {swept}"))
 }

@@ -134,6 +134,16 @@ impl PluginRepo {
         row.map(TryInto::try_into).transpose()
     }
 
+    /// Whether a registered plugin's component is stored at `storage_key`.
+    pub async fn key_in_use(&self, storage_key: &str) -> Result<bool, sqlx::Error> {
+        let found: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM plugins_plugin WHERE storage_key = $1")
+                .bind(storage_key)
+                .fetch_one(self.db.pool())
+                .await?;
+        Ok(found > 0)
+    }
+
     /// The registered plugin holding these bytes, or this kind and key.
     pub async fn find_clash(
         &self,

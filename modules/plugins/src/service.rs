@@ -52,8 +52,10 @@ impl PluginService {
     }
 
     /// Validates a component and registers it, enabled, with the defaults
-    /// of its schema as configuration. Nothing is stored when any step fails;
-    /// the host keeps the compiled component only once the row is committed.
+    /// of its schema as configuration. Nothing is registered when any step
+    /// fails, and the stored component is removed (or, storage refusing,
+    /// swept later by `plugin_orphan_sweep`); the host keeps the compiled
+    /// component only once the row is committed.
     pub async fn upload(&self, who: &Principal, upload: Upload) -> Result<Plugin, PluginsError> {
         let size_bytes = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
         let inspected = self
@@ -160,7 +162,7 @@ impl PluginService {
     /// Removes a stored component that has no row (or no longer one).
     async fn remove_object(&self, plugin: &Plugin) {
         if let Err(e) = self.kernel.storage.delete(&plugin.storage_key).await {
-            tracing::warn!(key = %plugin.storage_key, error = %e, "cannot remove a plugin component");
+            tracing::warn!(key = %plugin.storage_key, error = %e, "cannot remove a plugin component; plugin_orphan_sweep will");
         }
     }
 

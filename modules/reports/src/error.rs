@@ -34,7 +34,11 @@ impl From<ReportsError> for ApiError {
             ReportsError::NotReady(state) => {
                 ApiError::wrong_state("report_not_ready", error.to_string(), state)
             }
-            ReportsError::Storage(e) => ApiError::unavailable("storage_unavailable", e.to_string()),
+            ReportsError::Storage(e) => {
+                // Only reads of a stored file reach a client this way.
+                tracing::error!(error = %e, "report storage failed");
+                ApiError::unavailable("storage_unavailable", "storage is unavailable; retry later")
+            }
             ReportsError::Plugins(e) => e.into(),
             ReportsError::Db(e) => ApiError::database("reports", &e),
         }

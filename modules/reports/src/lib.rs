@@ -10,6 +10,7 @@ pub mod model;
 pub mod render;
 pub mod repo;
 pub mod service;
+pub mod sweep;
 
 use aegis_core::Kernel;
 use aegis_core::backup::ObjectColumn;
@@ -68,18 +69,26 @@ impl Module for ReportsModule {
 
     fn jobs(&self) -> Vec<JobSpec> {
         let service = self.service.clone();
-        vec![JobSpec::new(
-            "stale_report_sweep",
-            "*/30 * * * * *",
-            "Marks failed, as interrupted, the reports whose replica stopped generating them (their lease ran out)",
-            move |_kernel: Kernel| {
-                let service = service.clone();
-                async move {
-                    let failed = service.fail_abandoned().await?;
-                    Ok(format!("{failed} interrupted reports marked failed"))
-                }
-            },
-        )]
+        vec![
+            JobSpec::new(
+                "stale_report_sweep",
+                "*/30 * * * * *",
+                "Marks failed, as interrupted, the reports whose replica stopped generating them (their lease ran out)",
+                move |_kernel: Kernel| {
+                    let service = service.clone();
+                    async move {
+                        let failed = service.fail_abandoned().await?;
+                        Ok(format!("{failed} interrupted reports marked failed"))
+                    }
+                },
+            ),
+            JobSpec::new(
+                "report_orphan_sweep",
+                "0 27 * * * *",
+                "Removes stored report files that no report points at (a deletion or generation cut off by a storage outage)",
+                report_orphan_sweep,
+            ),
+        ]
     }
 
     /// Reports a stopped process left unfinished are failed once their lease
@@ -88,4 +97,10 @@ impl Module for ReportsModule {
         self.service.fail_abandoned().await?;
         Ok(())
     }
+}
+
+async fn report_orphan_sweep(kernel: Kernel) -> anyhow::Result<String> {
+    let grace = chrono::Duration::minutes(sweep::ORPHAN_GRACE_MINUTES);
+    let swept = sweep::sweep_orphans(&kernel, grace).await?;
+    Ok(format!("reports: {swept}"))
 }

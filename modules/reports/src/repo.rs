@@ -267,6 +267,21 @@ impl ReportRepo {
         .await
     }
 
+    /// Whether report `id` still needs the file at `storage_key`: it points
+    /// at it, or it is still being generated (the file comes before the row
+    /// says so).
+    pub async fn claims_file(&self, id: &str, storage_key: &str) -> Result<bool, sqlx::Error> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM reports_report
+             WHERE id = $1 AND (storage_key = $2 OR status IN ('queued', 'running'))",
+        )
+        .bind(id)
+        .bind(storage_key)
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(found > 0)
+    }
+
     pub async fn delete(&self, conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM reports_report WHERE id = $1")
             .bind(id)

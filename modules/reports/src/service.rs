@@ -3,7 +3,8 @@
 //! stored, with the progress kept on the report's row. A request and its
 //! audit event are written in one transaction, and so are a deletion and
 //! its event; a stored file whose row is gone is harmless (the file is
-//! removed after the row, and never served without one).
+//! removed after the row, and never served without one) and, when storage
+//! refused its removal, swept later by `report_orphan_sweep`.
 //!
 //! From its request to its end a report holds a lease on its row, renewed
 //! by a heartbeat ([`aegis_core::lease`]). When the process generating it is
@@ -442,11 +443,12 @@ impl ReportService {
         self.progress(lease, 90).await.map_err(db)??;
         let key = stored.get_or_init(|| format!("reports/{}.{extension}", report.id));
         let size_bytes = bytes.len() as i64;
-        self.kernel
-            .storage
-            .put(key, bytes)
-            .await
-            .map_err(|e| format!("cannot store the file: {e}"))?;
+        self.kernel.storage.put(key, bytes).await.map_err(|e| {
+            // The report's error is shown to users: the details go to the log.
+            // Storage may have kept the file anyway; report_orphan_sweep removes it.
+            tracing::error!(error = %e, key, "cannot store a report file");
+            "cannot store the file: storage is unavailable; generate it again later".to_owned()
+        })?;
         Ok(RenderedFile {
             storage_key: key.clone(),
             media_type,
@@ -632,7 +634,7 @@ impl ReportService {
         if let Some(key) = &report.storage_key
             && let Err(e) = self.kernel.storage.delete(key).await
         {
-            tracing::warn!(key, error = %e, "cannot remove a report file");
+            tracing::warn!(key, error = %e, "cannot remove a report file; report_orphan_sweep will");
         }
         Ok(())
     }

@@ -295,11 +295,82 @@ pub fn parse(bytes: &[u8]) -> Result<Catalog, StixError> {
             .then((a.revoked || a.deprecated).cmp(&(b.revoked || b.deprecated)))
     });
     techniques.dedup_by(|later, kept| later.attack_id == kept.attack_id);
-    Ok(Catalog {
+    let catalog = Catalog {
         release,
         tactics,
         techniques,
-    })
+    };
+    refuse_nul(&catalog)?;
+    Ok(catalog)
+}
+
+/// Refuses a catalog holding NUL (U+0000) in any text it keeps, naming the
+/// object and field: PostgreSQL cannot store it, and the sync is all or
+/// nothing, so the whole bundle is refused before anything is written.
+fn refuse_nul(catalog: &Catalog) -> Result<(), StixError> {
+    let check = |id: &str, fields: &[(&str, &str)]| match fields
+        .iter()
+        .find(|(_, text)| text.contains('\0'))
+    {
+        Some((field, _)) => Err(StixError::BadObject {
+            id: id.into(),
+            problem: format!("`{field}` contains a NUL character (U+0000), which no text may hold"),
+        }),
+        None => Ok(()),
+    };
+    let r = &catalog.release;
+    check(
+        "x-mitre-collection",
+        &[
+            ("x_mitre_domains", &r.domain),
+            ("x_mitre_version", &r.version),
+            ("modified", &r.modified),
+        ],
+    )?;
+    for t in &catalog.tactics {
+        check(
+            &t.stix_id,
+            &[
+                ("external_id", &t.attack_id),
+                ("id", &t.stix_id),
+                ("x_mitre_shortname", &t.short_name),
+                ("name", &t.name),
+                ("description", &t.description),
+                ("url", t.url.as_deref().unwrap_or_default()),
+                ("modified", &t.modified),
+            ],
+        )?;
+    }
+    for t in &catalog.techniques {
+        let (tactics, platforms, sources) = (
+            t.tactics.concat(),
+            t.platforms.concat(),
+            t.data_sources.concat(),
+        );
+        check(
+            &t.stix_id,
+            &[
+                ("external_id", &t.attack_id),
+                ("id", &t.stix_id),
+                ("name", &t.name),
+                ("description", &t.description),
+                ("x_mitre_detection", &t.detection),
+                ("kill_chain_phases", &tactics),
+                ("x_mitre_platforms", &platforms),
+                ("x_mitre_data_sources", &sources),
+                ("url", t.url.as_deref().unwrap_or_default()),
+                ("x_mitre_version", t.version.as_deref().unwrap_or_default()),
+                ("created", &t.created),
+                ("modified", &t.modified),
+                (
+                    "subtechnique-of",
+                    t.parent_attack_id.as_deref().unwrap_or_default(),
+                ),
+                ("revoked-by", t.revoked_by.as_deref().unwrap_or_default()),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 fn domain_from_name(name: &str) -> String {
@@ -351,6 +422,26 @@ mod tests {
                 .iter()
                 .filter(|t| t.revoked)
                 .all(|t| t.revoked_by.is_some())
+        );
+    }
+
+    #[test]
+    fn nul_in_kept_text_refuses_the_bundle_naming_the_object() {
+        let mut bundle: Value = serde_json::from_slice(&mini()).unwrap();
+        let objects = bundle["objects"].as_array_mut().unwrap();
+        let technique = objects
+            .iter_mut()
+            .find(|o| o["type"] == "attack-pattern")
+            .unwrap();
+        technique["name"] = Value::String("Dump\0ing".into());
+        let id = technique["id"].as_str().unwrap().to_owned();
+        let error = parse(bundle.to_string().as_bytes()).unwrap_err();
+        assert_eq!(
+            error,
+            StixError::BadObject {
+                id,
+                problem: "`name` contains a NUL character (U+0000), which no text may hold".into()
+            }
         );
     }
 

@@ -148,6 +148,31 @@ pub fn parse(yaml: &str) -> Result<ParsedAtomics, AtomicError> {
     Ok(parsed)
 }
 
+/// The `auto_generated_guid` of the first draft holding NUL in any text,
+/// which no database column may hold.
+pub fn first_with_nul(parsed: &ParsedAtomics) -> Option<&str> {
+    let nul = |text: &str| text.contains('\0');
+    parsed
+        .drafts
+        .iter()
+        .find(|draft| {
+            let f = &draft.fields;
+            [&f.name, &f.description, &f.command, &f.technique_domain]
+                .into_iter()
+                .chain(f.executor.as_ref())
+                .chain(f.cleanup_command.as_ref())
+                .chain(&f.platforms)
+                .any(|t| nul(t))
+                || f.input_arguments.iter().any(|(name, argument)| {
+                    nul(name)
+                        || nul(&argument.description)
+                        || nul(&argument.kind)
+                        || nul(&argument.default)
+                })
+        })
+        .map(|draft| draft.guid.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +210,31 @@ atomic_tests:
         assert_eq!(f.input_arguments["count"].default, "3");
         assert_eq!(f.input_arguments["exe"].kind, "path");
         assert_eq!(parsed.skipped.len(), 1);
+    }
+
+    #[test]
+    fn nul_in_any_text_is_found_escaped_or_not() {
+        let with = |field: &str| {
+            format!(
+                "attack_technique: T1003\natomic_tests:\n- name: ok\n  auto_generated_guid: 96345bfc-8ae7-4b6a-80b7-223200f24ef9\n  supported_platforms: [linux]\n  executor: {{name: sh, command: id}}\n- name: second\n  auto_generated_guid: 16345bfc-8ae7-4b6a-80b7-223200f24ef9\n  {field}\n  executor: {{name: sh, command: id}}\n"
+            )
+        };
+        let clean = parse(&with("description: fine")).unwrap();
+        assert_eq!(first_with_nul(&clean), None);
+        for field in [
+            r#"description: "a\0b""#,
+            r#"description: "a\x00b""#,
+            r#"supported_platforms: ["lin\u0000ux"]"#,
+            r#"input_arguments: {"f\0": {default: x}}"#,
+            r#"input_arguments: {f: {default: "\0"}}"#,
+        ] {
+            let parsed = parse(&with(field)).unwrap();
+            assert_eq!(
+                first_with_nul(&parsed),
+                Some("16345bfc-8ae7-4b6a-80b7-223200f24ef9"),
+                "{field}"
+            );
+        }
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub enum TestCaseError {
     },
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// Text carrying NUL (U+0000), which PostgreSQL cannot store: names
+    /// where (422 `invalid_text`).
+    #[error("{0} contains a NUL character (U+0000), which no text may hold")]
+    InvalidText(String),
     /// A stale or missing version (412, 428).
     #[error(transparent)]
     Version(#[from] VersionError),
@@ -36,6 +40,10 @@ pub enum TestCaseError {
     BadUpload(String),
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
+    /// Storage failed during an upload: no evidence was recorded.
+    /// `leftover` when what reached storage could not be removed at once.
+    #[error("storage: {error}")]
+    NotStored { error: StorageError, leftover: bool },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("identity lookup: {0}")]
@@ -66,15 +74,27 @@ impl From<TestCaseError> for ApiError {
                 state,
             } => ApiError::wrong_state(code, detail, &state),
             TestCaseError::Invalid(errors) => ApiError::invalid(errors),
+            TestCaseError::InvalidText(what) => aegis_core::http::invalid_text(&what),
             TestCaseError::Version(e) => e.into(),
             TestCaseError::TooLarge(detail) => ApiError::payload_too_large(detail),
             TestCaseError::UnsupportedMediaType(detail) => ApiError::unsupported_media_type(detail),
             TestCaseError::BadUpload(detail) => ApiError::bad_request("upload_incomplete", detail),
             TestCaseError::Storage(e) => {
                 tracing::error!(error = %e, "evidence storage failed");
+                ApiError::unavailable("storage_unavailable", "storage is unavailable; retry later")
+            }
+            TestCaseError::NotStored { error, leftover } => {
+                tracing::error!(%error, leftover, "an evidence upload failed in storage");
                 ApiError::unavailable(
                     "storage_unavailable",
-                    "storage is unavailable; nothing was saved",
+                    if leftover {
+                        "storage is unavailable: the evidence was not recorded; what reached \
+                         storage has no record, is never served, and is removed by the hourly \
+                         evidence_orphan_sweep job once storage answers; retry later"
+                    } else {
+                        "storage is unavailable: the evidence was not recorded and nothing of \
+                         it was kept; retry later"
+                    },
                 )
             }
             TestCaseError::Database(e) => ApiError::database("tests database", &e),

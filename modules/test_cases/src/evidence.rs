@@ -1,10 +1,14 @@
 //! Evidence files: streamed to object storage while their SHA-256 is
 //! computed, never held whole in memory. A row exists only for a stored
-//! object; an object without a row (a crash mid-way) is swept by a job.
-//! The row and its audit event are one transaction.
+//! object. What a failed upload stored is removed at once when storage
+//! lets it; what stays (storage down, or a crash mid-way) is an object
+//! without a row or, on S3, an unfinished multipart upload, and the
+//! `evidence_orphan_sweep` job removes both. The row and its audit event
+//! are one transaction.
 
 use aegis_core::Kernel;
 use aegis_core::auth::{Principal, Role};
+use aegis_core::storage::Swept;
 use futures::Stream;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -46,8 +50,9 @@ impl EvidenceService {
         }
     }
 
-    /// Streams `body` into storage and records it. On any failure nothing
-    /// is left: no row without its object, no object without its row.
+    /// Streams `body` into storage and records it. On any failure no row
+    /// is written and what reached storage is removed: at once when storage
+    /// answers, else by the sweep (the error says which).
     pub async fn upload<R: AsyncRead + Unpin + Send>(
         &self,
         who: &Principal,
@@ -89,7 +94,11 @@ impl EvidenceService {
             .writer_with(&key)
             .chunk(WRITE_CHUNK)
             .content_type(&media_type)
-            .await?;
+            .await
+            .map_err(|e| TestCaseError::NotStored {
+                error: e.into(),
+                leftover: false,
+            })?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut buffer = vec![0u8; READ_BUFFER];
@@ -115,21 +124,16 @@ impl EvidenceService {
             }
         }
         .await;
+        let outcome = match outcome {
+            Ok(()) => writer.close().await.map(|_| ()).map_err(Into::into),
+            Err(error) => Err(error),
+        };
         if let Err(error) = outcome {
-            // Abort drops pending multipart parts; some backends (the local
-            // folder) have already written bytes, which the delete removes.
-            if let Err(abort) = writer.abort().await {
-                tracing::warn!(%abort, key, "cannot abort an evidence upload");
-            }
-            self.remove_object(&key).await;
-            return Err(error);
-        }
-        if let Err(error) = writer.close().await {
-            if let Err(abort) = writer.abort().await {
-                tracing::warn!(%abort, key, "cannot abort an evidence upload");
-            }
-            self.remove_object(&key).await;
-            return Err(error.into());
+            let leftover = !self.discard(&mut writer, &key).await;
+            return Err(match error {
+                TestCaseError::Storage(error) => TestCaseError::NotStored { error, leftover },
+                other => other,
+            });
         }
         if size == 0 {
             self.remove_object(&key).await;
@@ -209,9 +213,32 @@ impl EvidenceService {
         Ok(true)
     }
 
-    async fn remove_object(&self, key: &str) {
-        if let Err(error) = self.kernel.storage.delete(key).await {
-            tracing::warn!(%error, key, "cannot remove an evidence object; the sweep job will");
+    /// Drops what a failed upload wrote: the pending multipart upload (S3)
+    /// and whatever object exists at its key (the local folder writes in
+    /// place; S3 may have completed the object before the failure reached
+    /// us). False when something may remain, for the sweep to remove.
+    async fn discard(&self, writer: &mut opendal::Writer, key: &str) -> bool {
+        let aborted = match writer.abort().await {
+            Ok(()) => true,
+            // The local folder cannot abort; its partial file goes with the delete.
+            Err(error) if error.kind() == opendal::ErrorKind::Unsupported => true,
+            Err(error) => {
+                tracing::warn!(%error, key, "cannot abort an evidence upload; the sweep job will");
+                false
+            }
+        };
+        self.remove_object(key).await && aborted
+    }
+
+    /// Deletes an evidence object; false when it may remain (the sweep job
+    /// removes it once storage answers again).
+    async fn remove_object(&self, key: &str) -> bool {
+        match self.kernel.storage.delete(key).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, key, "cannot remove an evidence object; the sweep job will");
+                false
+            }
         }
     }
 
@@ -285,31 +312,25 @@ impl EvidenceService {
     }
 }
 
-/// Deletes evidence objects that have no row and are older than `grace`
-/// (their upload cannot still be running). Returns how many went.
-pub async fn sweep_orphans(kernel: &Kernel, grace: chrono::Duration) -> Result<u64, TestCaseError> {
+/// Removes what interrupted uploads left once older than `grace` (so no
+/// upload still running is touched): evidence objects without a row and,
+/// on S3, multipart uploads never completed or aborted.
+pub async fn sweep_orphans(
+    kernel: &Kernel,
+    grace: chrono::Duration,
+) -> Result<Swept, TestCaseError> {
     use futures::TryStreamExt;
     let cutoff = kernel.clock.now() - grace;
     let repo = EvidenceRepo::new(kernel.db.clone());
     let operator = kernel.storage.operator();
     let mut lister = operator.lister_with(PREFIX).recursive(true).await?;
-    let mut removed = 0;
+    let mut swept = Swept::default();
     while let Some(entry) = lister.try_next().await? {
         if !entry.metadata().is_file() {
             continue;
         }
         let key = entry.path();
-        // The evidence id is a UUIDv7: it carries the upload's start time.
-        let started = key
-            .rsplit('/')
-            .next()
-            .and_then(|id| uuid::Uuid::parse_str(id).ok())
-            .and_then(|id| id.get_timestamp())
-            .and_then(|ts| {
-                let (secs, nanos) = ts.to_unix();
-                chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
-            });
-        let Some(started) = started else {
+        let Some(started) = started_at(key) else {
             tracing::warn!(
                 key,
                 "an object under evidence/ that Aegis did not name; left alone"
@@ -319,10 +340,24 @@ pub async fn sweep_orphans(kernel: &Kernel, grace: chrono::Duration) -> Result<u
         if started < cutoff && !repo.key_exists(key).await? {
             kernel.storage.delete(key).await?;
             tracing::info!(key, "removed an evidence object without a row");
-            removed += 1;
+            swept.objects += 1;
         }
     }
-    Ok(removed)
+    // Dated by the key, as objects are: S3 servers differ in how they
+    // report an upload's start, and a key Aegis did not name is not ours.
+    swept.uploads = kernel
+        .storage
+        .abort_stale_uploads(PREFIX, cutoff, |upload| started_at(&upload.key))
+        .await?;
+    Ok(swept)
+}
+
+/// When the upload of `key` began: the evidence id is a UUIDv7, which
+/// carries it. None for a key Aegis did not name.
+fn started_at(key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let id = uuid::Uuid::parse_str(key.rsplit('/').next()?).ok()?;
+    let (secs, nanos) = id.get_timestamp()?.to_unix();
+    chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
 }
 
 fn refused(refusal: EvidenceRefusal, role: Role, state: TestState) -> TestCaseError {

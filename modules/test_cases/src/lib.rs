@@ -48,6 +48,8 @@ use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
 use aegis_mod_techniques::CatalogService;
 
+use crate::error::TestCaseError;
+
 pub use api::{EvidenceApi, TemplatesApi, TestCasesApi};
 pub use evidence::EvidenceService;
 pub use service::TestService;
@@ -109,7 +111,7 @@ impl Module for TestCasesModule {
         vec![JobSpec::new(
             "evidence_orphan_sweep",
             "0 17 * * * *",
-            "Removes evidence objects left without a database row by an interrupted upload",
+            "Removes what interrupted evidence uploads left: objects without a row, unfinished S3 multipart uploads",
             evidence_orphan_sweep,
         )]
     }
@@ -132,8 +134,8 @@ impl TestCasesModule {
 async fn evidence_orphan_sweep(kernel: Kernel) -> anyhow::Result<String> {
     let evidence = kernel.settings.try_section::<EvidenceSettings>()?;
     let grace = chrono::Duration::minutes(evidence.orphan_grace_minutes.into());
-    let removed = evidence::sweep_orphans(&kernel, grace).await?;
-    Ok(format!("{removed} orphaned evidence objects removed"))
+    let swept = evidence::sweep_orphans(&kernel, grace).await?;
+    Ok(format!("evidence: {swept}"))
 }
 
 /// Imports every `*.yaml` under `dir` (the atomics folder layout), reporting
@@ -156,13 +158,21 @@ pub async fn import_atomic_dir(
     for (done, path) in files.iter().enumerate() {
         let label = path.strip_prefix(dir).unwrap_or(path).display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(yaml) => {
-                report.absorb(
-                    templates
-                        .import_atomic(actor, &label, &yaml, &mut known)
-                        .await?,
-                );
-            }
+            Ok(yaml) => match templates
+                .import_atomic(actor, &label, &yaml, &mut known)
+                .await
+            {
+                Ok(imported) => report.absorb(imported),
+                // Refused whole, like a file that cannot be read.
+                Err(refused @ TestCaseError::InvalidText(_)) => {
+                    report.problems.push(template::ImportProblem {
+                        file: label.clone(),
+                        test: None,
+                        reason: refused.to_string(),
+                    })
+                }
+                Err(other) => return Err(other.into()),
+            },
             Err(error) => report.problems.push(template::ImportProblem {
                 file: label.clone(),
                 test: None,

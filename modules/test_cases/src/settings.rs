@@ -11,8 +11,9 @@ pub struct EvidenceSettings {
     pub max_bytes: u64,
     /// Media types accepted, as the upload declares them (parameters ignored).
     pub allowed_media_types: Vec<String>,
-    /// Objects without a database row are removed by `evidence_orphan_sweep`
-    /// once older than this, so uploads in progress are left alone.
+    /// Objects without a database row, and unfinished S3 multipart uploads,
+    /// are removed by `evidence_orphan_sweep` once older than this, so
+    /// uploads in progress are left alone.
     pub orphan_grace_minutes: u32,
 }
 

@@ -369,6 +369,8 @@ impl TemplateService {
     }
 
     /// Imports one Atomic Red Team file; `label` names it in the report.
+    /// A file with NUL in any text is refused whole (`InvalidText`), so
+    /// none of its tests is imported without the others.
     pub async fn import_atomic(
         &self,
         actor: &Actor,
@@ -380,6 +382,9 @@ impl TemplateService {
             files: 1,
             ..ImportReport::default()
         };
+        if yaml.contains('\0') {
+            return Err(TestCaseError::InvalidText(format!("the file {label}")));
+        }
         let parsed = match atomic::parse(yaml) {
             Ok(p) => p,
             Err(e) => {
@@ -391,6 +396,12 @@ impl TemplateService {
                 return Ok(report);
             }
         };
+        // YAML can also spell NUL as an escape (`"\0"`, `"\x00"`).
+        if let Some(guid) = atomic::first_with_nul(&parsed) {
+            return Err(TestCaseError::InvalidText(format!(
+                "the atomic test {guid} of {label}"
+            )));
+        }
         for (test, reason) in parsed.skipped {
             report.problems.push(ImportProblem {
                 file: label.into(),

@@ -1,10 +1,13 @@
 //! What the HTTP edge refuses or adds for every route: text with NUL
-//! (PostgreSQL cannot store it) and the caching and transport headers.
+//! (PostgreSQL cannot store it) in requests and in what is uploaded or
+//! imported (file names, atomics, layers, STIX bundles), and the caching
+//! and transport headers.
 
 use reqwest::multipart::{Form, Part};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{Reply, Stack, TestEnv, shared_data};
+use crate::cli::aegis;
+use crate::helpers::{Reply, Stack, TestApp, TestEnv, shared_data, stored_objects};
 use crate::stack_tests;
 use crate::test_cases::{MINI, create_test, load_catalog};
 
@@ -115,6 +118,212 @@ async fn text_with_nul_is_refused_everywhere(stack: Stack) {
         Some(0),
         "{:?}",
         evidence.body
+    );
+}
+
+/// A multipart form with one `file` part named `file_name`, after the
+/// text `field` if any.
+fn form_with_file(field: Option<(&str, &str)>, file_name: &str, bytes: Vec<u8>) -> Form {
+    let mut form = Form::new();
+    if let Some((name, value)) = field {
+        form = form.text(name.to_owned(), value.to_owned());
+    }
+    form.part("file", Part::bytes(bytes).file_name(file_name.to_owned()))
+}
+
+async fn total(app: &TestApp, token: &str, path: &str) -> i64 {
+    let reply = app.get(path, token).await;
+    assert_eq!(reply.status, 200, "{path}: {:?}", reply.body);
+    reply.body["total"].as_i64().unwrap()
+}
+
+/// Every multipart upload refuses NUL in a part's file name with 422
+/// `invalid_text`, before reading the part: evidence, atomics, Navigator
+/// layers and plugin components.
+async fn nul_in_multipart_file_names_is_refused(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let test = create_test(
+        &app,
+        &admin,
+        json!({"name": "fine", "technique_id": "T1003"}),
+    )
+    .await;
+    let evidence = format!("/api/v1/tests/{}/evidence", test["id"].as_str().unwrap());
+    // The part is refused before its bytes are read: the same bytes do for all.
+    let uploads = [
+        (evidence.as_str(), Some(("description", "seen"))),
+        ("/api/v1/templates/import/atomic", None),
+        ("/api/v1/campaigns/import/navigator", None),
+        ("/api/v1/plugins", Some(("kind", "alert_rule"))),
+    ];
+    for (path, field) in uploads {
+        let reply = app
+            .send(app.request("POST", path, &admin).multipart(form_with_file(
+                field,
+                "run\u{0}.log",
+                b"{}".to_vec(),
+            )))
+            .await;
+        refused_as_invalid_text(&format!("file name in POST {path}"), &reply);
+    }
+    assert_eq!(total(&app, &admin, "/api/v1/templates").await, 0);
+    assert_eq!(total(&app, &admin, "/api/v1/campaigns").await, 0);
+    assert_eq!(total(&app, &admin, "/api/v1/plugins").await, 0);
+    let listed = app.get(&evidence, &admin).await;
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(0),
+        "{:?}",
+        listed.body
+    );
+    assert!(stored_objects(&app, "evidence/").await.is_empty());
+    assert!(stored_objects(&app, "plugins/").await.is_empty());
+}
+
+/// An Atomic Red Team file with NUL in any text, spelt as a YAML escape or
+/// written raw, is refused whole: 422 `invalid_text` through the API, a
+/// reported problem (and the other files imported) through `aegis import
+/// atomics`. No test of the file is imported without the others.
+async fn nul_in_an_atomic_file_refuses_it_whole(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    let atomic = |command: &str| {
+        format!(
+            "attack_technique: T1003\natomic_tests:\n\
+             - name: first\n  auto_generated_guid: 0b7a4c3e-1111-4d2b-9c35-2f3d2e1a9b10\n  \
+             supported_platforms: [linux]\n  executor: {{name: sh, command: id}}\n\
+             - name: second\n  auto_generated_guid: 0b7a4c3e-2222-4d2b-9c35-2f3d2e1a9b10\n  \
+             supported_platforms: [linux]\n  executor: {{name: sh, command: {command}}}\n"
+        )
+    };
+    for (what, yaml) in [
+        ("escaped", atomic(r#""cat /etc/shadow\0""#)),
+        ("raw", atomic("\"cat /etc/shadow\u{0}\"")),
+    ] {
+        let reply = app
+            .send(
+                app.request("POST", "/api/v1/templates/import/atomic", &admin)
+                    .multipart(form_with_file(None, "T1003.yaml", yaml.into_bytes())),
+            )
+            .await;
+        refused_as_invalid_text(&format!("{what} NUL in an atomic"), &reply);
+    }
+    assert_eq!(total(&app, &admin, "/api/v1/templates").await, 0);
+
+    // The command line reports the file and imports the others.
+    let dir = env.settings.data_dir.join("atomics");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad.yaml"), atomic(r#""id\0""#)).unwrap();
+    std::fs::write(
+        dir.join("good.yaml"),
+        atomic("id").replace("0b7a4c3e", "1c8b5d4f"),
+    )
+    .unwrap();
+    let vars = [
+        ("AEGIS_DATABASE__URL", env.settings.database_url()),
+        (
+            "AEGIS_DATA_DIR",
+            env.settings.data_dir.display().to_string(),
+        ),
+    ];
+    let out = aegis(&["import", "atomics", dir.to_str().unwrap()], &vars, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("2 templates created"), "{stdout}");
+    assert!(
+        stdout.contains("skipped bad.yaml: the atomic test 0b7a4c3e-2222-4d2b-9c35-2f3d2e1a9b10 of bad.yaml contains a NUL character"),
+        "{stdout}"
+    );
+    assert_eq!(total(&app, &admin, "/api/v1/templates").await, 2);
+}
+
+/// A Navigator layer file with NUL in any text is refused whole with 422
+/// `invalid_text`: not one campaign of a list of layers is created.
+async fn nul_in_a_navigator_layer_refuses_the_file_whole(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let layer = |name: &str, description: &str| {
+        json!({"name": name, "description": description, "domain": "enterprise-attack",
+            "versions": {"layer": "4.5"}, "techniques": [{"techniqueID": "T1003"}]})
+    };
+    for file in [
+        json!([layer("fine", ""), layer("APT\u{0}29", "")]),
+        json!([layer("fine", ""), layer("APT29", "plan\u{0}")]),
+    ] {
+        let reply = app
+            .send(
+                app.request("POST", "/api/v1/campaigns/import/navigator", &admin)
+                    .multipart(form_with_file(
+                        None,
+                        "layer.json",
+                        file.to_string().into_bytes(),
+                    )),
+            )
+            .await;
+        refused_as_invalid_text(&format!("layer {file}"), &reply);
+    }
+    assert_eq!(total(&app, &admin, "/api/v1/campaigns").await, 0);
+    assert_eq!(total(&app, &admin, "/api/v1/tests").await, 0);
+}
+
+/// A STIX bundle naming a technique with NUL fails its sync with a reason
+/// that names the object and field, on both backends alike, and writes
+/// nothing of the catalog; the failed run is recorded.
+async fn nul_in_a_stix_bundle_fails_the_sync_cleanly(stack: Stack) {
+    use aegis_mod_techniques::SyncService;
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let mut bundle: Value =
+        serde_json::from_slice(&std::fs::read(shared_data(MINI)).unwrap()).unwrap();
+    let objects = bundle["objects"].as_array_mut().unwrap();
+    let technique = objects
+        .iter_mut()
+        .find(|o| {
+            o["type"] == "attack-pattern" && o["revoked"] != true && o["x_mitre_deprecated"] != true
+        })
+        .unwrap();
+    technique["name"] = json!("Credential\u{0}Dumping");
+    let stix_id = technique["id"].as_str().unwrap().to_owned();
+    let path = env.settings.data_dir.join("nul-bundle.json");
+    std::fs::write(&path, bundle.to_string()).unwrap();
+
+    let error = SyncService::new(app.kernel.clone())
+        .run("test", path.to_str().unwrap(), &|_, _, _| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&stix_id) && error.contains("`name` contains a NUL character"),
+        "{error}"
+    );
+    let admin = app.admin_token().await;
+    assert_eq!(total(&app, &admin, "/api/v1/techniques").await, 0);
+    let runs = app.get("/api/v1/system/mitre-sync-runs", &admin).await.body;
+    assert_eq!(runs["items"][0]["status"], "failed", "{runs}");
+    assert!(
+        runs["items"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains(&stix_id),
+        "{runs}"
     );
 }
 
@@ -233,6 +442,10 @@ async fn time_filters_outside_the_storable_years_are_refused(stack: Stack) {
 stack_tests!(
     time_filters_outside_the_storable_years_are_refused,
     text_with_nul_is_refused_everywhere,
+    nul_in_multipart_file_names_is_refused,
+    nul_in_an_atomic_file_refuses_it_whole,
+    nul_in_a_navigator_layer_refuses_the_file_whole,
+    nul_in_a_stix_bundle_fails_the_sync_cleanly,
     api_answers_are_not_stored_and_production_demands_https,
     development_sends_no_hsts_but_still_no_store,
 );

@@ -506,7 +506,104 @@ async fn a_paused_replica_finds_its_report_failed_and_writes_nothing(stack: Stac
     assert!(stored_objects(&live, "reports/").await.is_empty());
 }
 
+/// Report files no report points at (a deletion or a failed generation
+/// that storage refused to clean up) are swept once old enough; files of
+/// ready reports and of reports still being generated stay, and so does
+/// what Aegis did not name.
+async fn report_files_without_a_report_are_swept(stack: Stack) {
+    use aegis_mod_reports::model::{Report, ReportKind, ReportStatus};
+    use aegis_mod_reports::repo::ReportRepo;
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    // The scheduled sweeps stay off: the test runs them, on its own clock.
+    let app = env
+        .spawn_with(|s| {
+            for job in ["report_orphan_sweep", "stale_report_sweep"] {
+                s.jobs.insert(job.into(), String::new());
+            }
+        })
+        .await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let ready = generate(&app, &admin, json!({"kind": "executive", "format": "json"})).await;
+    assert_eq!(ready["status"], "ready", "{ready:?}");
+    let ready_file = stored_objects(&app, "reports/").await;
+    assert_eq!(ready_file.len(), 1);
+
+    let repo = ReportRepo::new(app.kernel.db.clone());
+    let row = |status: ReportStatus| Report {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind: ReportKind::Executive,
+        format: "pdf".into(),
+        title: "sweep".into(),
+        campaign_id: None,
+        platform: None,
+        status,
+        progress: 0,
+        error: None,
+        storage_key: None,
+        media_type: None,
+        file_name: None,
+        size_bytes: None,
+        created_at: app.kernel.clock.now(),
+        created_by: "admin".into(),
+        finished_at: None,
+    };
+    let (generating, failed) = (row(ReportStatus::Queued), row(ReportStatus::Queued));
+    let mut conn = app.kernel.db.pool().acquire().await.unwrap();
+    let owner = "a replica of the test";
+    let until = app.kernel.clock.now() + chrono::Duration::hours(2);
+    repo.insert(&mut conn, &generating, owner, until)
+        .await
+        .unwrap();
+    repo.insert(&mut conn, &failed, owner, until).await.unwrap();
+    let lease = aegis_mod_reports::repo::ReportLease {
+        id: &failed.id,
+        owner,
+    };
+    let marked = repo
+        .failed(
+            &mut conn,
+            lease,
+            "cannot record the file",
+            app.kernel.clock.now(),
+        )
+        .await
+        .unwrap();
+    assert!(marked);
+    let storage = &app.kernel.storage;
+    let file = |id: &str| format!("reports/{id}.pdf");
+    for key in [
+        file(&generating.id),
+        file(&failed.id),
+        file(&uuid::Uuid::now_v7().to_string()),
+        "reports/notes.txt".to_owned(),
+    ] {
+        storage.put(&key, b"%PDF".to_vec()).await.unwrap();
+    }
+
+    let grace = chrono::Duration::minutes(60);
+    let sweep = || aegis_mod_reports::sweep::sweep_orphans(&app.kernel, grace);
+    assert_eq!(sweep().await.unwrap().objects, 0, "within the grace");
+    app.kernel.clock.advance(chrono::Duration::minutes(61));
+    let swept = sweep().await.unwrap();
+    assert_eq!((swept.objects, swept.uploads), (2, 0));
+    let mut left = stored_objects(&app, "reports/").await;
+    left.sort();
+    let mut expected = vec![
+        ready_file[0].clone(),
+        file(&generating.id),
+        "reports/notes.txt".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
+    let (_, bytes) = download(&app, &admin, &ready).await;
+    assert!(!bytes.is_empty());
+}
+
 stack_tests!(
+    report_files_without_a_report_are_swept,
     every_format_renders_a_campaign,
     reports_are_validated_listed_and_deleted,
     a_report_cut_off_by_a_crash_is_failed_and_a_beating_one_kept,

@@ -10,7 +10,7 @@ use crate::helpers::{Reply, Stack, TestApp, TestEnv, shared_data, stored_objects
 use crate::stack_tests;
 use crate::test_cases::{MINI, Team, load_catalog, test_in_state};
 
-fn bytes(len: usize, seed: u8) -> Vec<u8> {
+pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
     // Not compressible and not repetitive at the buffer sizes in play.
     let mut state = u64::from(seed) + 0x9E37_79B9_7F4A_7C15;
     (0..len)
@@ -45,7 +45,7 @@ pub async fn upload(
     .await
 }
 
-async fn rows(app: &TestApp) -> i64 {
+pub async fn rows(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM test_cases_evidence")
         .fetch_one(app.kernel.db.pool())
         .await
@@ -491,7 +491,7 @@ async fn the_sweep_removes_only_old_objects_without_rows(stack: Stack) {
         aegis_mod_test_cases::evidence::sweep_orphans(&app.kernel, chrono::Duration::minutes(60))
             .await
             .unwrap();
-    assert_eq!(removed, 1);
+    assert_eq!(removed.objects, 1);
     let mut left = stored_objects(&app, "evidence/").await;
     left.sort();
     let mut expected = vec![
@@ -514,7 +514,84 @@ async fn the_sweep_removes_only_old_objects_without_rows(stack: Stack) {
     );
 }
 
+/// What a server killed mid-upload leaves, on each backend: on S3 an
+/// unfinished multipart upload (parts S3 keeps and bills, in no listing),
+/// on the local folder a partial file at its key; and, on both, a complete
+/// object whose row was never written. The sweep removes all of them once
+/// older than the grace, and nothing recorded.
+async fn the_sweep_clears_what_interrupted_uploads_leave(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    // The scheduled sweep stays off: the test runs it, on its own clock.
+    let app = env
+        .spawn_with(|s| {
+            s.jobs.insert("evidence_orphan_sweep".into(), String::new());
+        })
+        .await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let test = test_in_state(&app, &admin, "draft").await;
+    let id = test["id"].as_str().unwrap();
+    let kept = upload(&app, &admin, id, "kept.txt", "text/plain", b"kept".to_vec()).await;
+    assert_eq!(kept.status, 201, "{:?}", kept.body);
+
+    // Written as an upload writes (8 MiB parts), then abandoned mid-way:
+    // two parts' worth sends the first part to S3; no close, no abort.
+    let storage = &app.kernel.storage;
+    let cut_key = format!("evidence/{id}/{}", uuid::Uuid::now_v7());
+    let mut writer = storage
+        .operator()
+        .writer_with(&cut_key)
+        .chunk(8 * 1024 * 1024)
+        .await
+        .unwrap();
+    for part in 0..3 {
+        writer.write(bytes(6 * 1024 * 1024, part)).await.unwrap();
+    }
+    drop(writer);
+    let complete_key = format!("evidence/{id}/{}", uuid::Uuid::now_v7());
+    storage
+        .put(&complete_key, b"complete".to_vec())
+        .await
+        .unwrap();
+    let pending = storage.pending_uploads("evidence/").await.unwrap();
+    match stack {
+        Stack::Shared => {
+            assert_eq!(pending.len(), 1, "{pending:?}");
+            assert_eq!(pending[0].key, cut_key);
+        }
+        Stack::Embedded => assert!(pending.is_empty(), "{pending:?}"),
+    }
+
+    let grace = chrono::Duration::minutes(60);
+    let sweep = || aegis_mod_test_cases::evidence::sweep_orphans(&app.kernel, grace);
+    let early = sweep().await.unwrap();
+    assert_eq!((early.objects, early.uploads), (0, 0), "within the grace");
+    app.kernel.clock.advance(chrono::Duration::minutes(61));
+    let swept = sweep().await.unwrap();
+    let expected = match stack {
+        // The partial file of the local folder is an object like any other.
+        Stack::Embedded => (2, 0),
+        Stack::Shared => (1, 1),
+    };
+    assert_eq!((swept.objects, swept.uploads), expected);
+    assert_eq!(
+        storage.pending_uploads("evidence/").await.unwrap(),
+        Vec::new()
+    );
+    assert_eq!(
+        stored_objects(&app, "evidence/").await,
+        vec![format!(
+            "evidence/{id}/{}",
+            kept.body["id"].as_str().unwrap()
+        )]
+    );
+    assert_eq!(rows(&app).await, 1);
+}
+
 stack_tests!(
+    the_sweep_clears_what_interrupted_uploads_leave,
     files_round_trip_with_their_sha256,
     hostile_and_oversized_uploads_are_refused,
     deletion_follows_uploader_and_lead_and_stops_at_completion,

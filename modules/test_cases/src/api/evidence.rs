@@ -10,7 +10,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::{Binary, Json, Response};
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::{TestCasesTag, multipart_error, read_text_field};
+use super::{TestCasesTag, read_text_field};
 use crate::dto::EvidenceView;
 use crate::error::TestCaseError;
 use crate::evidence::{EvidenceService, UploadMeta};
@@ -45,11 +45,7 @@ impl EvidenceApi {
     ) -> ApiResult<EvidenceCreated> {
         let mut form = body.0;
         let mut description = String::new();
-        while let Some(field) = form
-            .next_field()
-            .await
-            .map_err(|e| multipart_error(request, &e))?
-        {
+        while let Some(field) = aegis_core::http::next_field(request, &mut form).await? {
             match field.name() {
                 Some("description") => description = read_text_field(request, field, 4096).await?,
                 Some("file") => {

@@ -9,7 +9,7 @@ pub use evidence::EvidenceApi;
 pub use templates::TemplatesApi;
 pub use test_cases::TestCasesApi;
 
-pub(crate) use aegis_core::http::{etag, expected_version, multipart_error, read_text_field};
+pub(crate) use aegis_core::http::{etag, expected_version, read_text_field};
 use poem_openapi::Tags;
 
 #[derive(Tags)]

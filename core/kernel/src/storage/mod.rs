@@ -1,13 +1,19 @@
 //! Object storage for evidence, report files and plugin binaries: an opendal
 //! `Operator` over a local folder (default), S3, or memory (unit tests).
 //! Large objects are streamed through [`Storage::operator`]'s writers and
-//! readers; the helpers here suit small objects.
+//! readers; the helpers here suit small objects. What interrupted writes
+//! leave behind is found here for the modules' sweeps: objects (by listing)
+//! and, on S3, multipart uploads never completed ([`Storage::pending_uploads`]).
+
+mod uploads;
 
 use std::path::Path;
 
 use opendal::{Operator, services};
 
 use crate::config::{StorageBackend, StorageSettings};
+use crate::time::Timestamp;
+pub use uploads::PendingUpload;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -29,10 +35,39 @@ impl From<opendal::Error> for StorageError {
     }
 }
 
+/// What one sweep of a module's prefix removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Objects without a record.
+    pub objects: u64,
+    /// Multipart uploads never completed or aborted (S3 only).
+    pub uploads: u64,
+}
+
+impl std::fmt::Display for Swept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} objects without a record and {} unfinished uploads removed",
+            self.objects, self.uploads
+        )
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Storage {
     operator: Operator,
     kind: StorageBackend,
+    /// S3 only: the requests opendal cannot make about multipart uploads.
+    uploads: Option<uploads::S3Uploads>,
+}
+
+/// An object found under a prefix, and when it was last written if the
+/// backend says.
+#[derive(Debug, Clone)]
+pub struct StoredObject {
+    pub key: String,
+    pub modified: Option<Timestamp>,
 }
 
 impl Storage {
@@ -77,9 +112,12 @@ impl Storage {
             }
             StorageBackend::Memory => Operator::new(services::Memory::default())?,
         };
+        let uploads =
+            (settings.backend == StorageBackend::S3).then(|| uploads::S3Uploads::new(&settings.s3));
         Ok(Self {
             operator,
             kind: settings.backend,
+            uploads,
         })
     }
 
@@ -121,6 +159,71 @@ impl Storage {
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         self.operator.delete(key).await?;
         Ok(())
+    }
+
+    /// The objects under `prefix`, at any depth, with their last change.
+    /// For the sweeps of a module's own prefix, which stay small enough
+    /// to hold: plugin components and report files.
+    pub async fn objects(&self, prefix: &str) -> Result<Vec<StoredObject>, StorageError> {
+        let mut found = Vec::new();
+        for entry in self.operator.list_with(prefix).recursive(true).await? {
+            if !entry.metadata().is_file() {
+                continue;
+            }
+            let key = entry.path().to_owned();
+            // Listings of the local folder carry no times: ask for them.
+            let modified = match entry.metadata().last_modified() {
+                Some(time) => Some(time),
+                None => self.operator.stat(&key).await?.last_modified(),
+            };
+            found.push(StoredObject {
+                modified: modified.map(|t| Timestamp::from(std::time::SystemTime::from(t))),
+                key,
+            });
+        }
+        Ok(found)
+    }
+
+    /// Multipart uploads under `prefix` that were begun and never completed
+    /// or aborted. Only S3 has them: the local folder writes an object in
+    /// place (an interrupted write is a partial object at its own key, found
+    /// by listing) and memory keeps nothing across a failure.
+    pub async fn pending_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StorageError> {
+        match &self.uploads {
+            Some(s3) => s3.list(prefix).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Aborts `upload`, freeing its parts. An upload still being written
+    /// fails at its next part, so callers abort only what is older than
+    /// any upload can run.
+    pub async fn abort_upload(&self, upload: &PendingUpload) -> Result<(), StorageError> {
+        match &self.uploads {
+            Some(s3) => s3.abort(upload).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Aborts the pending uploads under `prefix` that began before
+    /// `cutoff`, dating each with `started` (a key Aegis named carries its
+    /// time; otherwise S3's initiation time, which `started` receives); an
+    /// upload it cannot date is left alone. Returns how many went.
+    pub async fn abort_stale_uploads(
+        &self,
+        prefix: &str,
+        cutoff: Timestamp,
+        started: impl Fn(&PendingUpload) -> Option<Timestamp>,
+    ) -> Result<u64, StorageError> {
+        let mut aborted = 0;
+        for upload in self.pending_uploads(prefix).await? {
+            if started(&upload).is_some_and(|at| at < cutoff) {
+                self.abort_upload(&upload).await?;
+                tracing::info!(key = upload.key, "aborted an unfinished multipart upload");
+                aborted += 1;
+            }
+        }
+        Ok(aborted)
     }
 
     /// Readiness: a round trip that needs the backend to answer.
