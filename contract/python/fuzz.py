@@ -58,7 +58,8 @@ def main() -> int:
         AEGIS_CONTRACT_DECOY_ID=decoy_id,
     )
     with open(args.work / "output.txt", "w") as output:
-        run = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, env=env, timeout=3600)
+        # Its example database (.schemathesis/) goes in the work folder, not the clone.
+        run = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=args.work, timeout=3600)
     stack = os.environ.get("AEGIS_CONTRACT_STACK", "-")
     failures, summary = read_reports(args.work)
     if run.returncode != 0 and not failures:
