@@ -102,6 +102,7 @@ if wants breaking; then
 fi
 
 # --- 2. each stack: a real server, fuzzed and driven by generated clients
+if ! wants fuzz && ! wants python && ! wants typescript; then stacks=""; fi
 data="${AEGIS_SHARED_DATA:-$root/../shared/data}"
 fixture="$data/attack/fixtures/enterprise-attack-18.1-mini.json"
 [[ -f $fixture ]] || { echo "no ATT&CK fixture at $fixture (AEGIS_SHARED_DATA)" >&2; exit 2; }
@@ -165,7 +166,7 @@ stop_server() {
   fi
 }
 
-log "seeds: fixed $fixed_seed, rotating $rotating_seed (replay: AEGIS_CONTRACT_SEED=$rotating_seed); $examples examples per operation"
+[[ -z $stacks ]] || log "seeds: fixed $fixed_seed, rotating $rotating_seed (replay: AEGIS_CONTRACT_SEED=$rotating_seed); $examples examples per operation"
 for stack in $stacks; do
   log "== $stack stack"
   start_server "$stack"

@@ -4,9 +4,12 @@ committed snapshot, through Optic's breaking-changes ruleset.
 A breaking change (an operation, parameter, status or field removed, a type
 narrowed in a request or widened in an answer, an enum value dropped, a field
 made required in a request or optional in an answer) fails unless
-info.version changed with it. Any other difference fails too, as a stale
-snapshot: the snapshot must follow the document, or later removals of what it
-lacks would go unseen. `scripts/contract.sh --update-snapshot` rewrites it.
+info.version changed with it: the document is compared with the first
+snapshot committed under its info.version (git history), so rewriting the
+snapshot does not make a breaking change pass. Any difference from the
+working snapshot fails too, as a stale snapshot: it must follow the document,
+or later removals of what it lacks would go unseen.
+`scripts/contract.sh --update-snapshot` rewrites it.
 
 Why Optic: of the diff tools this machine can install (npm, PyPI, crates.io,
 Debian; oasdiff is Go), it is the one whose rules cover what generated clients
@@ -26,6 +29,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 UPDATE = "scripts/contract.sh --update-snapshot"
@@ -42,53 +46,85 @@ def main() -> int:
     failures: list[dict] = []
     notes: list[str] = []
     if not args.snapshot.is_file():
+        failures.append({"group": "breaking: no snapshot", "where": str(args.snapshot), "message": f"run {UPDATE}"})
+        return finish(args.out, failures, notes)
+
+    snapshot = json.loads(args.snapshot.read_text())
+    current = json.loads(args.current.read_text())
+    version = current["info"]["version"]
+    if snapshot != current:
         failures.append(
-            {"group": "breaking: no snapshot", "where": str(args.snapshot), "message": f"run {UPDATE}"}
+            {
+                "group": "snapshot out of date",
+                "where": args.snapshot.name,
+                "message": f"the document changed since the snapshot; after review, run {UPDATE}",
+            }
         )
+
+    # Breaking changes are measured from the first snapshot ever committed
+    # with this info.version, so updating the snapshot cannot hide one.
+    base, label = first_snapshot_of(args.snapshot, version)
+    if base is None:
+        notes.append(f"info.version {version} is new: no breaking-change check until its snapshot is committed")
+        return finish(args.out, failures, notes)
+    if base == current:
+        notes.append(f"no change since the {label} (info.version {version})")
         return finish(args.out, failures, notes)
 
-    before = json.loads(args.snapshot.read_text())
-    after = json.loads(args.current.read_text())
-    if before == after:
-        notes.append(f"the document matches the snapshot (info.version {after['info']['version']})")
-        return finish(args.out, failures, notes)
-
-    v_before, v_after = before["info"]["version"], after["info"]["version"]
-    env = dict(os.environ, OPTIC_TELEMETRY_LEVEL="none", NO_COLOR="1", FORCE_COLOR="0")
-    run = subprocess.run(
-        [args.optic, "diff", str(args.snapshot), str(args.current), "--check"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as base_file:
+        json.dump(base, base_file)
+        base_file.flush()
+        env = dict(os.environ, OPTIC_TELEMETRY_LEVEL="none", NO_COLOR="1", FORCE_COLOR="0")
+        run = subprocess.run(
+            [args.optic, "diff", base_file.name, str(args.current), "--check"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+        )
     output = strip_ansi(run.stdout + run.stderr)
     breaking = parse_optic(output)
     if run.returncode != 0 and not breaking:
         failures.append({"group": "breaking: optic failed", "where": "optic diff", "message": output[-2000:]})
-        return finish(args.out, failures, notes)
-
-    if breaking and v_before == v_after:
-        for where, rule, message in breaking:
-            failures.append(
-                {
-                    "group": f"breaking change without a new info.version ({v_after})",
-                    "where": where,
-                    "message": f"[{rule}] {message}",
-                }
-            )
-    elif breaking:
-        notes.append(
-            f"{len(breaking)} breaking change(s) come with info.version {v_before} -> {v_after}"
+    for where, rule, message in breaking:
+        failures.append(
+            {
+                "group": f"breaking change without a new info.version (still {version}, since the {label})",
+                "where": where,
+                "message": f"[{rule}] {message}",
+            }
         )
-    failures.append(
-        {
-            "group": "snapshot out of date",
-            "where": str(args.snapshot.name),
-            "message": f"the document changed since the snapshot; after review, run {UPDATE}",
-        }
-    )
+    if not breaking:
+        notes.append(f"changes since the {label} are compatible")
     return finish(args.out, failures, notes, output)
+
+
+def first_snapshot_of(path: Path, version: str) -> tuple[dict | None, str]:
+    """The oldest committed snapshot with this info.version, else the working
+    one when it has it; None for a version no snapshot has had yet."""
+    root = path.resolve().parent
+    relative = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "--full-name", path.name], capture_output=True, text=True
+    ).stdout.strip()
+    commits = subprocess.run(
+        ["git", "-C", str(root), "log", "--reverse", "--format=%H", "--", path.name],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    for commit in commits:
+        shown = subprocess.run(["git", "-C", str(root), "show", f"{commit}:{relative}"], capture_output=True, text=True)
+        if shown.returncode != 0:
+            continue
+        try:
+            doc = json.loads(shown.stdout)
+        except ValueError:
+            continue
+        if doc.get("info", {}).get("version") == version:
+            return doc, f"snapshot of commit {commit[:10]}"
+    working = json.loads(path.read_text())
+    if working.get("info", {}).get("version") == version:
+        return working, "working snapshot"
+    return None, ""
 
 
 def parse_optic(output: str) -> list[tuple[str, str, str]]:

@@ -65,7 +65,8 @@ def main() -> int:
     )
     run.drive()
     failures += run.failures
-    return write(args.out, stack, failures, f"{run.passed}/{run.passed + len(run.failures)} steps passed")
+    summary = f"{run.passed} calls passed, {run.failed_steps} failed, {run.stopped} of 8 parts stopped early"
+    return write(args.out, stack, failures, summary)
 
 
 def generator_warnings(output: str) -> list[dict]:

@@ -42,6 +42,24 @@ def main() -> int:
     return 1 if total else 0
 
 
+def seen_by(origins: set[str]) -> str:
+    """'schemathesis seed 1/sqlite', ... as 'schemathesis (seeds 1, 2) on shared, sqlite'."""
+    parts: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for origin in origins:
+        part, _, stack = origin.partition("/")
+        name, _, seed = part.partition(" seed ")
+        seeds, stacks = parts[name]
+        if seed:
+            seeds.add(seed)
+        if stack:
+            stacks.add(stack)
+    out = []
+    for name, (seeds, stacks) in sorted(parts.items()):
+        label = name + (f" (seed {', '.join(sorted(seeds))})" if seeds else "")
+        out.append(label + (f" on {', '.join(sorted(stacks))}" if stacks else ""))
+    return "; ".join(out)
+
+
 def print_details(parts: list[dict]) -> None:
     """Group → where → message, each with the operations it was seen on and
     the parts (part/stack) that saw it."""
@@ -65,7 +83,7 @@ def print_details(parts: list[dict]) -> None:
                 ops = sorted(entry["operations"] - {where})
                 if ops:
                     print(f"        on: {', '.join(ops)}")
-                print(f"        seen by: {', '.join(sorted(entry['origins']))}")
+                print(f"        seen by: {seen_by(entry['origins'])}")
 
 
 if __name__ == "__main__":

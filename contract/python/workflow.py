@@ -68,6 +68,8 @@ class Workflow:
         self.prefix = prefix
         self.failures: list[dict] = []
         self.passed = 0
+        self.failed_steps = 0
+        self.stopped = 0
         self.last_answer: tuple[int, bytes] | None = None
         self.shared = Path(os.environ.get("AEGIS_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
         self.plugins = Path(os.environ.get("AEGIS_PLUGIN_BUILD_DIR", Path.home() / ".cache" / "aegis" / "plugins"))
@@ -103,6 +105,16 @@ class Workflow:
 
     def call(self, step: str, tag: str, operation: str, expect: int, who, **kwargs) -> Any:
         """One typed call: `api.<tag>.<operation>.sync_detailed`, expecting `expect`."""
+        before = len(self.failures)
+        try:
+            return self._call(step, tag, operation, expect, who, **kwargs)
+        finally:
+            if len(self.failures) > before:
+                self.failed_steps += 1
+            else:
+                self.passed += 1
+
+    def _call(self, step: str, tag: str, operation: str, expect: int, who, **kwargs) -> Any:
         try:
             module = importlib.import_module(f"{self.pkg.__name__}.api.{tag}.{operation}")
         except ImportError:
@@ -132,7 +144,6 @@ class Workflow:
             if not isinstance(parsed, problem_type) or parsed.status != expect:
                 self.fail("python: error answer is not a Problem", operation, f"{step}: {type(parsed).__name__}")
                 return None
-        self.passed += 1
         return parsed if parsed is not None else response
 
     def _undecoded(self, step: str, operation: str, expect: int, error: Exception) -> Any:
@@ -168,6 +179,7 @@ class Workflow:
         try:
             body()
         except Blocked as blocked:
+            self.stopped += 1
             self.fail("python: workflow steps not reached", name, f"stopped at {blocked}")
 
     # --- the workflow ---------------------------------------------------------
