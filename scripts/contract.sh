@@ -115,7 +115,7 @@ fi
 # every day (UTC) explores further. Both are printed so a failure can be replayed.
 fixed_seed=150015
 rotating_seed="${AEGIS_CONTRACT_SEED:-$(date -u +%Y%m%d)}"
-examples="${AEGIS_CONTRACT_EXAMPLES:-20}"
+examples="${AEGIS_CONTRACT_EXAMPLES:-25}"
 admin_password="contract-admin-password-$RANDOM$RANDOM"
 
 start_server() {
