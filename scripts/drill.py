@@ -556,7 +556,9 @@ def check_writes(api, load):
             lost_evidence.append(evidence_id)
     log(
         f"acknowledged {len(load.acked_tests)} tests and {len(load.acked_evidence)} evidence files; "
-        f"stored {len(stored)} drill tests; lost {len(lost)} tests, {len(lost_evidence)} evidence; "
+        f"stored {len(stored)} drill tests ({len(set(stored) - set(load.acked_tests))} of them "
+        f"unacknowledged: their answer was lost or a 503 as the write committed); "
+        f"lost {len(lost)} tests, {len(lost_evidence)} evidence; "
         f"duplicated {len(duplicated)}; without audit event {len(unaudited)}"
     )
     if lost:

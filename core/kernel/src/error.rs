@@ -252,7 +252,7 @@ impl ApiError {
             tracing::error!(context, error = %error, "database unavailable");
             Self::unavailable(
                 "database_unavailable",
-                "the database is unavailable; nothing was changed, retry later",
+                "the database is unavailable; retry later (a change cut off as it was being committed may have been made)",
             )
         } else {
             Self::internal(context, error)
