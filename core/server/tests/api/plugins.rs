@@ -559,6 +559,19 @@ async fn plugin_answers_and_the_upload_form_are_as_documented(stack: Stack) {
             .await;
         assert_eq!(malformed.status, 400, "{action}: {:?}", malformed.body);
     }
+    // An unknown plugin is a 404 before its version is looked at.
+    let unknown = app
+        .send(
+            app.request(
+                "PUT",
+                &format!("/api/v1/plugins/{}/config", uuid::Uuid::now_v7()),
+                &admin,
+            )
+            .header("If-Match", "\"1\"")
+            .json(&json!({"version": 2, "config": {}})),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
 
     // The form a generated client fills: `kind` and `file`, both required.
     let doc = app
