@@ -399,6 +399,8 @@ class Workflow:
         plugin = self.call("upload plugin", "plugins", "upload_plugin", 201, self.admin, body=body)
         self.call("enable plugin", "plugins", "enable_plugin", 200, self.admin, id=plugin.id)
         self.call("list plugins", "plugins", "list_plugins", 200, self.admin, limit=50)
+        # The other client uploads the same component next, on the same server.
+        self.call("delete plugin", "plugins", "delete_plugin", 204, self.admin, id=plugin.id)
 
     def error_answers(self) -> None:
         m = self.model

@@ -318,11 +318,13 @@ async function reports(u: Users): Promise<void> {
 async function plugins(u: Users): Promise<void> {
   const bytes = readFileSync(join(pluginDir, 'blue-review-overdue.wasm'));
   const file = new File([bytes], 'blue-review-overdue.wasm', { type: 'application/wasm' });
-  // The server also needs the multipart field `kind` (alert_rule). Once the
-  // document declares it, tsc asks for it here: add `kind: 'alert_rule'`.
-  const plugin = await call('upload plugin', 'upload_plugin', 201, () => sdk.uploadPlugin({ client: u.admin, body: { file } }));
+  const plugin = await call('upload plugin', 'upload_plugin', 201, () =>
+    sdk.uploadPlugin({ client: u.admin, body: { kind: 'alert_rule', file } }),
+  );
   await call('enable plugin', 'enable_plugin', 200, () => sdk.enablePlugin({ client: u.admin, path: { id: plugin.id } }));
   await call('list plugins', 'list_plugins', 200, () => sdk.listPlugins({ client: u.admin, query: { limit: 50 } }));
+  // Leaves the server as the workflow found it: a second run uploads the same component.
+  await call('delete plugin', 'delete_plugin', 204, () => sdk.deletePlugin({ client: u.admin, path: { id: plugin.id } }));
 }
 
 async function errorAnswers(u: Users): Promise<void> {

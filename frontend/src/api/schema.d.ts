@@ -908,6 +908,9 @@ export interface paths {
         /**
          * Replace the configuration; it must be valid against `config_schema`
          *     (each violation is listed in `errors`, named by its JSON pointer).
+         *     `If-Match` or `version` names the version edited (412 when it is not
+         *     the current one; 400 when the two disagree); without either, the
+         *     current version is replaced.
          */
         put: operations["configure_plugin"];
         post?: never;
@@ -961,7 +964,13 @@ export interface paths {
             cookie?: never;
         };
         get: operations["get_alert_rule"];
-        /** Replace a rule; needs the version edited (`If-Match` or `version`). */
+        /**
+         * Replace a rule; needs the version edited, as `If-Match` or as the
+         *     body's `version` (428 `version_required` without either: OpenAPI
+         *     cannot say that one of a header and a body field is required). A
+         *     version that is not the current one is a 412; `If-Match` and `version`
+         *     that disagree are a 400.
+         */
         put: operations["update_alert_rule"];
         post?: never;
         /** Delete a rule with its alerts and evaluation history. */
@@ -1169,27 +1178,45 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /** AlertRuleInput */
+        /**
+         * AlertRuleInput
+         * @description A rule to create, or the whole of a rule to replace. `severity` defaults
+         *     to `medium`. Which `kind`s exist (built-in ones and enabled plugins) and
+         *     which `params` each takes are known only at run time: `GET
+         *     /api/v1/alert-kinds` lists them with their parameters' JSON Schema, and
+         *     anything else is a 422.
+         * @example {
+         *       "enabled": true,
+         *       "kind": "technique_regressed",
+         *       "name": "Regressions on credential access",
+         *       "severity": "high",
+         *       "tactic": "credential-access"
+         *     }
+         */
         AlertRuleInput: {
             /**
              * Format: int64
              * @description Updates: the version you edited, unless sent as `If-Match`.
              */
             version?: number;
+            /** @description 1 to 200 characters, not only spaces. */
             name: string;
             /** @description One of `GET /api/v1/alert-kinds`. */
             kind: string;
             /** @description Valid against the kind's `params_schema`; default `{}`. */
-            params?: unknown;
-            /** @description Default `medium`. */
-            severity?: components["schemas"]["Severity"] & unknown;
+            params?: {
+                [key: string]: unknown;
+            };
+            severity?: components["schemas"]["Severity"];
             /** @description Default true. */
             enabled?: boolean;
             campaign_id?: string;
             tactic?: string;
             platform?: string;
             /**
-             * @description New alerts are posted here (JSON with a Slack-compatible `text`).
+             * @description New alerts are posted here (JSON with a Slack-compatible `text`):
+             *     an http(s) URL of at most 2,000 characters whose host is not on a
+             *     private network unless the server allows it (422 otherwise).
              *     Write-only; on update, omit it to keep the current one and send ""
              *     to remove it.
              */
@@ -1201,12 +1228,19 @@ export interface components {
              */
             webhook_secret?: string;
         };
-        /** AlertRuleView */
+        /**
+         * AlertRuleView
+         * @description An alert rule. A scope field (`campaign_id`, `tactic`, `platform`) is
+         *     absent when the rule looks at everything.
+         */
         AlertRuleView: {
             id: string;
             name: string;
             kind: string;
-            params: unknown;
+            /** @description Valid against the kind's `params_schema`. */
+            params: {
+                [key: string]: unknown;
+            };
             severity: components["schemas"]["Severity"];
             enabled: boolean;
             campaign_id?: string;
@@ -1215,13 +1249,18 @@ export interface components {
             platform?: string;
             /**
              * @description Where new alerts are posted, as scheme and host only: a webhook's
-             *     full URL is often its credential (chat tools), so it is never returned.
+             *     full URL is often its credential (chat tools), so it is never
+             *     returned. Absent without a webhook.
              */
             webhook?: string;
             /** @description Whether deliveries are signed; the secret itself is never returned. */
             webhook_secret_set: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Absent until the rule's first evaluation.
+             */
             last_evaluated_at?: string;
+            /** @description Why the last evaluation failed; absent when it did not. */
             last_error?: string;
             /** Format: int64 */
             version: number;
@@ -1234,7 +1273,11 @@ export interface components {
         };
         /** @enum {string} */
         AlertStatus: "open" | "acknowledged" | "resolved";
-        /** AlertView */
+        /**
+         * AlertView
+         * @description An alert; who acknowledged or resolved it, and when, are absent until
+         *     someone did.
+         */
         AlertView: {
             id: string;
             rule_id: string;
@@ -1416,10 +1459,11 @@ export interface components {
             attempts: number;
             /**
              * Format: int64
-             * @description The last answer's HTTP status, if the webhook answered.
+             * @description The last answer's HTTP status; absent when the webhook never answered.
              */
             status_code?: number;
             delivered: boolean;
+            /** @description Why the last attempt failed; absent once delivered. */
             error?: string;
             /** Format: date-time */
             at: string;
@@ -1461,7 +1505,7 @@ export interface components {
              * @description Alerts it opened (findings already open are not opened again).
              */
             opened: number;
-            /** @description Why the rule failed, if it did. */
+            /** @description Why the rule failed; absent when it did not. */
             error?: string;
         };
         /** EvidenceView */
@@ -1602,13 +1646,22 @@ export interface components {
             /** Format: date-time */
             next_run_at?: string;
         };
-        /** KpiView */
+        /**
+         * KpiView
+         * @description The KPIs of a scope and how they moved since its newest snapshot.
+         */
         KpiView: {
             scope: components["schemas"]["Scope"];
             kpis: components["schemas"]["Kpis"];
-            /** @description The snapshot the change is measured against (the newest of this scope). */
+            /**
+             * @description The snapshot the change is measured against (the newest of this
+             *     scope); absent while the scope has none.
+             */
             previous_snapshot_id?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When that snapshot was taken; absent with it.
+             */
             previous_taken_at?: string;
             /** @description `now − previous` for each figure that moved. */
             change: {
@@ -1617,7 +1670,8 @@ export interface components {
         };
         /**
          * Kpis
-         * @description The numbers a lead reads first.
+         * @description The numbers a lead reads first. The times are absent while no test in
+         *     scope has them.
          */
         Kpis: {
             /** Format: int64 */
@@ -1694,6 +1748,107 @@ export interface components {
             subtechniques: components["schemas"]["TechniqueSummary"][];
         };
         /**
+         * NavigatorGradient
+         * @description The colour scale of the scores, untested to covered.
+         */
+        NavigatorGradient: {
+            colors: string[];
+            /** Format: int64 */
+            minValue: number;
+            /** Format: int64 */
+            maxValue: number;
+        };
+        /**
+         * NavigatorLayer
+         * @description An ATT&CK Navigator layer (format 4.5) as Aegis writes it: Navigator
+         *     opens it as is, and `POST /api/v1/campaigns/import/navigator` reads it back.
+         */
+        NavigatorLayer: {
+            name: string;
+            versions: components["schemas"]["NavigatorLayerVersions"];
+            /** @description Always `enterprise-attack`. */
+            domain: string;
+            description: string;
+            /**
+             * Format: int64
+             * @description Navigator's sort order: 0 sorts by name, ascending.
+             */
+            sorting: number;
+            layout: components["schemas"]["NavigatorLayout"];
+            hideDisabled: boolean;
+            techniques: components["schemas"]["NavigatorTechnique"][];
+            gradient: components["schemas"]["NavigatorGradient"];
+            legendItems: components["schemas"]["NavigatorLegendItem"][];
+            showTacticRowBackground: boolean;
+            selectTechniquesAcrossTactics: boolean;
+            selectSubtechniquesWithParent: boolean;
+            selectVisibleTechniques: boolean;
+        };
+        /**
+         * NavigatorLayerVersions
+         * @description The versions a layer was written for.
+         */
+        NavigatorLayerVersions: {
+            /** @description The Navigator version, e.g. `5.1.0`. */
+            navigator: string;
+            /** @description The layer format, `4.5`. */
+            layer: string;
+            /**
+             * @description The ATT&CK major version of the catalog (`18`); absent before the
+             *     first sync.
+             */
+            attack?: string;
+        };
+        /**
+         * NavigatorLayout
+         * @description How Navigator lays the matrix out.
+         */
+        NavigatorLayout: {
+            /** @description `side`. */
+            layout: string;
+            showID: boolean;
+            showName: boolean;
+            /** @description `average`: a parent's score is the mean of its sub-techniques'. */
+            aggregateFunction: string;
+        };
+        /**
+         * NavigatorLegendItem
+         * @description One status of the legend and its colour.
+         */
+        NavigatorLegendItem: {
+            label: string;
+            color: string;
+        };
+        /**
+         * NavigatorMetadata
+         * @description A name and value Navigator shows with a technique.
+         */
+        NavigatorMetadata: {
+            name: string;
+            value: string;
+        };
+        /**
+         * NavigatorTechnique
+         * @description One technique of the layer: its status as score, colour and metadata.
+         */
+        NavigatorTechnique: {
+            /** @description An ATT&CK id, e.g. `T1059.001`. */
+            techniqueID: string;
+            /**
+             * Format: int64
+             * @description 3 covered, 2 partial, 1 gap, 0 untested.
+             */
+            score: number;
+            /** @description The status's colour, `#rrggbb`. */
+            color: string;
+            /** @description The test counts, and any regression, revocation or deprecation. */
+            comment: string;
+            enabled: boolean;
+            /** @description `status`, and `last tested` once tested. */
+            metadata: components["schemas"]["NavigatorMetadata"][];
+            showSubtechniques: boolean;
+        };
+        /**
          * NewTestInput
          * @description A new test. It starts as a draft; the blue half is filled once blue evaluates.
          */
@@ -1715,7 +1870,18 @@ export interface components {
             attack_outcome?: components["schemas"]["AttackOutcome"];
             red_notes?: string;
         };
-        /** PluginConfigInput */
+        /**
+         * PluginConfigInput
+         * @description A plugin's new configuration. Whether it is valid depends on the
+         *     plugin's own `config_schema`, known only at run time: a violation is a
+         *     422 naming each field by its JSON pointer.
+         * @example {
+         *       "config": {
+         *         "hours": 48
+         *       },
+         *       "version": 3
+         *     }
+         */
         PluginConfigInput: {
             /**
              * Format: int64
@@ -1723,7 +1889,9 @@ export interface components {
              */
             version?: number;
             /** @description The new configuration: a JSON object valid against `config_schema`. */
-            config: unknown;
+            config: {
+                [key: string]: unknown;
+            };
         };
         /**
          * @description The extension points a plugin can fill, one WIT world each.
@@ -1742,7 +1910,9 @@ export interface components {
         };
         /**
          * PluginView
-         * @description A registered plugin.
+         * @description A registered plugin. What a plugin does not have (a file name, a report
+         *     format's media type and extension, a reason it was switched off, a last
+         *     failure) is absent.
          */
         PluginView: {
             id: string;
@@ -1759,7 +1929,10 @@ export interface components {
             file_name?: string;
             /** @description JSON Schema of its configuration. */
             config_schema: unknown;
-            config: unknown;
+            /** @description Valid against `config_schema`. */
+            config: {
+                [key: string]: unknown;
+            };
             /** @description Report formats: the media type and extension of what they render. */
             media_type?: string;
             file_extension?: string;
@@ -1824,7 +1997,19 @@ export interface components {
             /** @description `builtin` or `plugin`. */
             source: string;
         };
-        /** ReportInput */
+        /**
+         * ReportInput
+         * @description A report to generate. Two rules answer 422 because OpenAPI 3.0 cannot
+         *     state them: `format` must be one of `GET /api/v1/report-formats` (built-in
+         *     formats and enabled plugins, known at run time), and `campaign_id` is
+         *     required for a `campaign` report only (it narrows the others).
+         * @example {
+         *       "format": "pdf",
+         *       "kind": "coverage",
+         *       "platform": "windows",
+         *       "title": "Windows coverage, Q3"
+         *     }
+         */
         ReportInput: {
             kind: components["schemas"]["ReportKind"];
             /** @description One of `GET /api/v1/report-formats`. */
@@ -1852,7 +2037,13 @@ export interface components {
         };
         /** @enum {string} */
         ReportStatus: "queued" | "running" | "ready" | "failed";
-        /** ReportView */
+        /**
+         * ReportView
+         * @description A report and where its generation stands. What only a finished report
+         *     has (`media_type`, `file_name`, `size_bytes`, `download_url`,
+         *     `finished_at`) is absent before; `error` only on a failed one; the scope
+         *     fields when the report has no such scope.
+         */
         ReportView: {
             id: string;
             kind: components["schemas"]["ReportKind"];
@@ -1894,7 +2085,7 @@ export interface components {
         /**
          * Scope
          * @description Which tests count: one campaign, one platform, a date range on when the
-         *     test ran (or was created, before it ran). Empty means everything.
+         *     test ran (or was created, before it ran). A part left out means "any".
          */
         Scope: {
             campaign_id?: string;
@@ -1958,8 +2149,17 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /** SnapshotRequest */
+        /**
+         * SnapshotRequest
+         * @description The scope of a snapshot; every field may be left out (`{}` is the whole
+         *     matrix). `from` must not be after `to` (422).
+         * @example {
+         *       "from": "2026-01-01T00:00:00+00:00",
+         *       "platform": "windows"
+         *     }
+         */
         SnapshotRequest: {
+            /** Format: uuid */
             campaign_id?: string;
             platform?: string;
             /** Format: date-time */
@@ -1975,7 +2175,11 @@ export interface components {
          * @enum {string}
          */
         Status: "covered" | "partial" | "gap" | "untested";
-        /** StatusChangeView */
+        /**
+         * StatusChangeView
+         * @description A technique whose status moved between two snapshots; a side is absent
+         *     when the technique was not in that snapshot.
+         */
         StatusChangeView: {
             attack_id: string;
             before?: components["schemas"]["Status"];
@@ -2069,6 +2273,7 @@ export interface components {
             logged: number;
             /** Format: int64 */
             missed: number;
+            /** @description When the newest completed test in scope ran; absent when untested. */
             last_tested_at?: string;
             /**
              * @description Detected (prevented or alerted) before, missed by the latest test of
@@ -2077,6 +2282,7 @@ export interface components {
             regression: boolean;
             revoked: boolean;
             deprecated: boolean;
+            /** @description The technique that replaces a revoked one, when MITRE names it. */
             replaced_by?: string;
         };
         /**
@@ -9692,7 +9898,9 @@ export interface operations {
             query?: {
                 campaign_id?: string;
                 platform?: string;
+                /** @description Tests that ran (or were created, before they ran) at or after this time. */
                 from?: string;
+                /** @description Tests that ran (or were created) at or before this time; not before `from`. */
                 to?: string;
                 /** @description Only techniques with this status. */
                 status?: components["schemas"]["Status"];
@@ -9837,7 +10045,9 @@ export interface operations {
             query?: {
                 campaign_id?: string;
                 platform?: string;
+                /** @description Tests that ran (or were created, before they ran) at or after this time. */
                 from?: string;
+                /** @description Tests that ran (or were created) at or before this time; not before `from`. */
                 to?: string;
             };
             header?: never;
@@ -9851,7 +10061,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": unknown;
+                    "application/json; charset=utf-8": components["schemas"]["NavigatorLayer"];
                 };
             };
             /** @description The request is malformed. */
@@ -9980,7 +10190,9 @@ export interface operations {
             query?: {
                 campaign_id?: string;
                 platform?: string;
+                /** @description Tests that ran (or were created, before they ran) at or after this time. */
                 from?: string;
+                /** @description Tests that ran (or were created) at or before this time; not before `from`. */
                 to?: string;
             };
             header?: never;
@@ -10836,13 +11048,12 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
+                    kind: components["schemas"]["PluginKind"];
                     /**
                      * Format: binary
-                     * @description The file; its part's Content-Type is its media type.
+                     * @description The WebAssembly component (`.wasm`).
                      */
                     file: string;
-                    /** @description Optional note about the file. */
-                    description?: string;
                 };
             };
         };
@@ -11260,6 +11471,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description Act only on this version, as the plugin's `ETag` gave it: `"3"`,
+                 *     `W/"3"` or `3` (412 when it is not the current one).
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -11403,6 +11618,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description Act only on this version, as the plugin's `ETag` gave it: `"3"`,
+                 *     `W/"3"` or `3` (412 when it is not the current one).
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -11546,6 +11765,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description Act only on this version, as the plugin's `ETag` gave it: `"3"`,
+                 *     `W/"3"` or `3` (412 when it is not the current one).
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -12271,6 +12494,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The version edited, as the rule's `ETag` gave it: `"3"`, `W/"3"` or `3`. */
                 "If-Match"?: string;
             };
             path: {

@@ -2,6 +2,8 @@
 //! `/alerts`: everyone reads; leads and admins manage rules and evaluate
 //! them now; everyone who records work acknowledges and resolves alerts.
 
+use std::collections::BTreeMap;
+
 use aegis_core::auth::{AnyRole, Auth, Contributor, LeadPlus};
 use aegis_core::http::{NoContent, etag, expected_version};
 use aegis_core::pagination::PageRequest;
@@ -29,6 +31,7 @@ pub struct AlertsApi {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AlertKindView {
     /// A built-in id, or `plugin:<plugin id>`.
     pub id: String,
@@ -52,12 +55,16 @@ impl From<KindInfo> for AlertKindView {
     }
 }
 
+/// An alert rule. A scope field (`campaign_id`, `tactic`, `platform`) is
+/// absent when the rule looks at everything.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AlertRuleView {
     pub id: String,
     pub name: String,
     pub kind: String,
-    pub params: Value,
+    /// Valid against the kind's `params_schema`.
+    pub params: BTreeMap<String, Value>,
     pub severity: Severity,
     pub enabled: bool,
     pub campaign_id: Option<String>,
@@ -65,11 +72,14 @@ pub struct AlertRuleView {
     pub tactic: Option<String>,
     pub platform: Option<String>,
     /// Where new alerts are posted, as scheme and host only: a webhook's
-    /// full URL is often its credential (chat tools), so it is never returned.
+    /// full URL is often its credential (chat tools), so it is never
+    /// returned. Absent without a webhook.
     pub webhook: Option<String>,
     /// Whether deliveries are signed; the secret itself is never returned.
     pub webhook_secret_set: bool,
+    /// Absent until the rule's first evaluation.
     pub last_evaluated_at: Option<Timestamp>,
+    /// Why the last evaluation failed; absent when it did not.
     pub last_error: Option<String>,
     pub version: i64,
     pub created_at: Timestamp,
@@ -84,7 +94,7 @@ impl From<Rule> for AlertRuleView {
             id: r.id,
             name: r.name,
             kind: r.kind,
-            params: r.params,
+            params: object(r.params),
             severity: r.severity,
             enabled: r.enabled,
             campaign_id: r.scope.campaign_id,
@@ -103,31 +113,69 @@ impl From<Rule> for AlertRuleView {
     }
 }
 
+/// A rule to create, or the whole of a rule to replace. `severity` defaults
+/// to `medium`. Which `kind`s exist (built-in ones and enabled plugins) and
+/// which `params` each takes are known only at run time: `GET
+/// /api/v1/alert-kinds` lists them with their parameters' JSON Schema, and
+/// anything else is a 422.
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct AlertRuleInput {
     /// Updates: the version you edited, unless sent as `If-Match`.
     pub version: Option<i64>,
+    /// 1 to 200 characters, not only spaces.
+    #[oai(validator(max_length = 200, pattern = r"\S"))]
     pub name: String,
     /// One of `GET /api/v1/alert-kinds`.
     pub kind: String,
     /// Valid against the kind's `params_schema`; default `{}`.
-    pub params: Option<Value>,
-    /// Default `medium`.
+    pub params: Option<BTreeMap<String, Value>>,
     pub severity: Option<Severity>,
     /// Default true.
     pub enabled: Option<bool>,
     pub campaign_id: Option<String>,
     pub tactic: Option<String>,
     pub platform: Option<String>,
-    /// New alerts are posted here (JSON with a Slack-compatible `text`).
+    /// New alerts are posted here (JSON with a Slack-compatible `text`):
+    /// an http(s) URL of at most 2,000 characters whose host is not on a
+    /// private network unless the server allows it (422 otherwise).
     /// Write-only; on update, omit it to keep the current one and send ""
     /// to remove it.
+    #[oai(validator(max_length = 2000, pattern = r"^(https?://|\s*$)"))]
     pub webhook_url: Option<String>,
     /// Signs deliveries (`X-Aegis-Signature`); at least 16 characters.
     /// Write-only; on update, omit it to keep the current one — unless the
     /// URL changes, which needs a new secret.
     pub webhook_secret: Option<String>,
+}
+
+impl poem_openapi::types::Example for AlertRuleInput {
+    fn example() -> Self {
+        Self {
+            version: None,
+            name: "Regressions on credential access".into(),
+            kind: "technique_regressed".into(),
+            params: None,
+            severity: Some(Severity::High),
+            enabled: Some(true),
+            campaign_id: None,
+            tactic: Some("credential-access".into()),
+            platform: None,
+            // No webhook: the example is a request that succeeds as it is,
+            // and a webhook's host must resolve to a public address.
+            webhook_url: None,
+            webhook_secret: None,
+        }
+    }
+}
+
+/// A rule's stored parameters as the object they are (every kind's schema
+/// is an object's; anything else would be an empty one).
+fn object(params: Value) -> BTreeMap<String, Value> {
+    match params {
+        Value::Object(map) => map.into_iter().collect(),
+        _ => BTreeMap::new(),
+    }
 }
 
 /// `https://hooks.example.com/…`: enough to recognise, nothing to reuse.
@@ -159,9 +207,7 @@ impl AlertRuleInput {
         RuleFields {
             name: self.name,
             kind: self.kind,
-            params: self
-                .params
-                .unwrap_or_else(|| Value::Object(Default::default())),
+            params: Value::Object(self.params.unwrap_or_default().into_iter().collect()),
             severity: self.severity.unwrap_or(Severity::Medium),
             enabled: self.enabled.unwrap_or(true),
             scope: RuleScope {
@@ -175,7 +221,10 @@ impl AlertRuleInput {
     }
 }
 
+/// An alert; who acknowledged or resolved it, and when, are absent until
+/// someone did.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AlertView {
     pub id: String,
     pub rule_id: String,
@@ -213,6 +262,7 @@ impl From<Alert> for AlertView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EvaluationView {
     pub id: String,
     pub rule_id: String,
@@ -223,7 +273,7 @@ pub struct EvaluationView {
     pub findings: i64,
     /// Alerts it opened (findings already open are not opened again).
     pub opened: i64,
-    /// Why the rule failed, if it did.
+    /// Why the rule failed; absent when it did not.
     pub error: Option<String>,
 }
 
@@ -243,13 +293,15 @@ impl From<Evaluation> for EvaluationView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DeliveryView {
     pub id: String,
     pub alert_id: String,
     pub attempts: i64,
-    /// The last answer's HTTP status, if the webhook answered.
+    /// The last answer's HTTP status; absent when the webhook never answered.
     pub status_code: Option<i64>,
     pub delivered: bool,
+    /// Why the last attempt failed; absent once delivered.
     pub error: Option<String>,
     pub at: Timestamp,
 }
@@ -269,6 +321,7 @@ impl From<Delivery> for DeliveryView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DeliveryPage {
     pub items: Vec<DeliveryView>,
     pub total: i64,
@@ -277,6 +330,7 @@ pub struct DeliveryPage {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AlertPage {
     pub items: Vec<AlertView>,
     pub total: i64,
@@ -285,6 +339,7 @@ pub struct AlertPage {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EvaluationPage {
     pub items: Vec<EvaluationView>,
     pub total: i64,
@@ -361,7 +416,11 @@ impl AlertsApi {
         Ok(RuleReply::Ok(Json(rule.clone().into()), etag(rule.version)))
     }
 
-    /// Replace a rule; needs the version edited (`If-Match` or `version`).
+    /// Replace a rule; needs the version edited, as `If-Match` or as the
+    /// body's `version` (428 `version_required` without either: OpenAPI
+    /// cannot say that one of a header and a body field is required). A
+    /// version that is not the current one is a 412; `If-Match` and `version`
+    /// that disagree are a 400.
     #[oai(
         path = "/alert-rules/:id",
         method = "put",
@@ -371,12 +430,15 @@ impl AlertsApi {
         &self,
         auth: Auth<LeadPlus>,
         id: Path<String>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        /// The version edited, as the rule's `ETag` gave it: `"3"`, `W/"3"` or `3`.
+        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#))]
+        if_match: Header<Option<String>>,
         body: Json<AlertRuleInput>,
     ) -> ApiResult<RuleReply> {
+        // An unknown rule is a 404 whatever version was sent.
+        let current = self.service.rule(&id.0).await?;
         let expected = expected_version(if_match.0.as_deref(), body.0.version)?
             .ok_or_else(|| ApiError::version_required("send If-Match or version"))?;
-        let current = self.service.rule(&id.0).await?;
         let fields = body.0.fields(Some(&current));
         let rule = self
             .service
@@ -422,8 +484,8 @@ impl AlertsApi {
         &self,
         _auth: Auth<LeadPlus>,
         id: Path<String>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<DeliveryPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let (items, total) = self
@@ -448,8 +510,8 @@ impl AlertsApi {
         &self,
         _auth: Auth<AnyRole>,
         rule_id: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<EvaluationPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let (items, total) = self
@@ -472,8 +534,8 @@ impl AlertsApi {
         status: Query<Option<AlertStatus>>,
         severity: Query<Option<Severity>>,
         rule_id: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<AlertPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let filter = AlertFilter {

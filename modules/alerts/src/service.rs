@@ -103,7 +103,8 @@ impl AlertService {
 
     async fn check(&self, f: &RuleFields) -> Result<(), AlertsError> {
         let mut errors = Vec::new();
-        if f.name.trim().is_empty() || f.name.len() > 200 {
+        // Characters, not bytes: as the document's `maxLength` counts.
+        if f.name.trim().is_empty() || f.name.chars().count() > 200 {
             errors.push(FieldError::new("name", "1 to 200 characters"));
         }
         let kinds = self.kinds().await?;

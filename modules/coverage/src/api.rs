@@ -10,10 +10,10 @@ use aegis_core::time::Timestamp;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
-use serde_json::Value;
+use uuid::Uuid;
 
-use crate::model::{Coverage, Kpis, Scope, Snapshot, Status};
-use crate::navigator;
+use crate::model::{Coverage, Kpis, Scope, ScopeTime, Snapshot, Status};
+use crate::navigator::{self, Layer};
 use crate::service::CoverageService;
 
 #[derive(Tags)]
@@ -26,18 +26,23 @@ pub struct CoverageApi {
     pub service: CoverageService,
 }
 
+/// The KPIs of a scope and how they moved since its newest snapshot.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct KpiView {
     pub scope: Scope,
     pub kpis: Kpis,
-    /// The snapshot the change is measured against (the newest of this scope).
+    /// The snapshot the change is measured against (the newest of this
+    /// scope); absent while the scope has none.
     pub previous_snapshot_id: Option<String>,
+    /// When that snapshot was taken; absent with it.
     pub previous_taken_at: Option<Timestamp>,
     /// `now − previous` for each figure that moved.
     pub change: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SnapshotPage {
     /// Without per-technique statuses; read one snapshot for those.
     pub items: Vec<Snapshot>,
@@ -46,16 +51,32 @@ pub struct SnapshotPage {
     pub offset: i64,
 }
 
+/// The scope of a snapshot; every field may be left out (`{}` is the whole
+/// matrix). `from` must not be after `to` (422).
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct SnapshotRequest {
-    pub campaign_id: Option<String>,
+    pub campaign_id: Option<Uuid>,
     pub platform: Option<String>,
-    pub from: Option<Timestamp>,
-    pub to: Option<Timestamp>,
+    pub from: Option<ScopeTime>,
+    pub to: Option<ScopeTime>,
 }
 
+impl poem_openapi::types::Example for SnapshotRequest {
+    fn example() -> Self {
+        Self {
+            campaign_id: None,
+            platform: Some("windows".into()),
+            from: "2026-01-01T00:00:00Z".parse().ok().map(ScopeTime),
+            to: None,
+        }
+    }
+}
+
+/// A technique whose status moved between two snapshots; a side is absent
+/// when the technique was not in that snapshot.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StatusChangeView {
     pub attack_id: String,
     pub before: Option<Status>,
@@ -63,6 +84,7 @@ pub struct StatusChangeView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SnapshotDiffView {
     pub from_id: String,
     pub from_taken_at: Timestamp,
@@ -80,14 +102,20 @@ enum SnapshotCreated {
     Created(Json<Snapshot>),
 }
 
-/// Validates scope parameters into a [`Scope`].
+/// Validates scope parameters into a [`Scope`]. `from` after `to` is a 422:
+/// OpenAPI 3.0 cannot say that one parameter bounds another.
 pub fn scope(
-    campaign_id: Option<String>,
+    campaign_id: Option<Uuid>,
     platform: Option<String>,
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
+    from: Option<ScopeTime>,
+    to: Option<ScopeTime>,
 ) -> ApiResult<Scope> {
-    Ok(Scope::parse(campaign_id, platform, from, to)?)
+    Ok(Scope::parse(
+        campaign_id.map(|c| c.to_string()),
+        platform,
+        from.map(|t| t.0),
+        to.map(|t| t.0),
+    )?)
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "CoverageTag::Coverage")]
@@ -99,10 +127,12 @@ impl CoverageApi {
     async fn coverage(
         &self,
         _auth: Auth<AnyRole>,
-        campaign_id: Query<Option<String>>,
+        campaign_id: Query<Option<Uuid>>,
         platform: Query<Option<String>>,
-        from: Query<Option<Timestamp>>,
-        to: Query<Option<Timestamp>>,
+        /// Tests that ran (or were created, before they ran) at or after this time.
+        from: Query<Option<ScopeTime>>,
+        /// Tests that ran (or were created) at or before this time; not before `from`.
+        to: Query<Option<ScopeTime>>,
         /// Only techniques with this status.
         status: Query<Option<Status>>,
     ) -> ApiResult<Json<Coverage>> {
@@ -123,11 +153,13 @@ impl CoverageApi {
     async fn navigator_layer(
         &self,
         _auth: Auth<AnyRole>,
-        campaign_id: Query<Option<String>>,
+        campaign_id: Query<Option<Uuid>>,
         platform: Query<Option<String>>,
-        from: Query<Option<Timestamp>>,
-        to: Query<Option<Timestamp>>,
-    ) -> ApiResult<Json<Value>> {
+        /// Tests that ran (or were created, before they ran) at or after this time.
+        from: Query<Option<ScopeTime>>,
+        /// Tests that ran (or were created) at or before this time; not before `from`.
+        to: Query<Option<ScopeTime>>,
+    ) -> ApiResult<Json<Layer>> {
         let scope = scope(campaign_id.0, platform.0, from.0, to.0)?;
         let coverage = self.service.coverage(&scope).await?;
         let version = self.service.attack_version().await?;
@@ -145,10 +177,12 @@ impl CoverageApi {
     async fn kpis(
         &self,
         _auth: Auth<AnyRole>,
-        campaign_id: Query<Option<String>>,
+        campaign_id: Query<Option<Uuid>>,
         platform: Query<Option<String>>,
-        from: Query<Option<Timestamp>>,
-        to: Query<Option<Timestamp>>,
+        /// Tests that ran (or were created, before they ran) at or after this time.
+        from: Query<Option<ScopeTime>>,
+        /// Tests that ran (or were created) at or before this time; not before `from`.
+        to: Query<Option<ScopeTime>>,
     ) -> ApiResult<Json<KpiView>> {
         let scope = scope(campaign_id.0, platform.0, from.0, to.0)?;
         let report = self.service.kpis(&scope).await?;
@@ -170,14 +204,15 @@ impl CoverageApi {
     async fn snapshots(
         &self,
         _auth: Auth<AnyRole>,
-        campaign_id: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        campaign_id: Query<Option<Uuid>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<SnapshotPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
+        let campaign_id = campaign_id.0.map(|c| c.to_string());
         let (items, total) = self
             .service
-            .snapshots(campaign_id.0.as_deref(), page.limit, page.offset)
+            .snapshots(campaign_id.as_deref(), page.limit, page.offset)
             .await?;
         Ok(Json(SnapshotPage {
             items,

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::CoverageError;
 
 /// Which tests count: one campaign, one platform, a date range on when the
-/// test ran (or was created, before it ran). Empty means everything.
+/// test ran (or was created, before it ran). A part left out means "any".
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Scope {
     pub campaign_id: Option<String>,
     pub platform: Option<String>,
@@ -60,6 +61,64 @@ impl Scope {
     }
 }
 
+/// A time bounding a scope, as a client sends it: RFC 3339, in the years
+/// the database stores (1970 to 9999). The document declares those years as
+/// a pattern on the written year; [`Scope::parse`] checks them on the UTC
+/// time and answers 422, as it did before the pattern was declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeTime(pub Timestamp);
+
+/// The written year of a [`ScopeTime`]: 1970 to 9999.
+pub const STORABLE_YEAR_PATTERN: &str = "^(19[7-9][0-9]|[2-9][0-9]{3})-";
+
+impl poem_openapi::types::Type for ScopeTime {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "string_date-time_storable".into()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some(STORABLE_YEAR_PATTERN.into()),
+            ..MetaSchema::new_with_format("string", "date-time")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(std::iter::once(self))
+    }
+}
+
+impl poem_openapi::types::ParseFromParameter for ScopeTime {
+    fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
+        Timestamp::parse_from_parameter(value)
+            .map(Self)
+            .map_err(poem_openapi::types::ParseError::propagate)
+    }
+}
+
+impl poem_openapi::types::ParseFromJSON for ScopeTime {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        Timestamp::parse_from_json(value)
+            .map(Self)
+            .map_err(poem_openapi::types::ParseError::propagate)
+    }
+}
+
+impl poem_openapi::types::ToJSON for ScopeTime {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        self.0.to_json()
+    }
+}
+
 /// A technique's standing, from the latest completed test of each of its
 /// procedures: `covered` when every one was prevented or alerted, `gap` when
 /// every one went undetected, `partial` otherwise (logged only, or a mix),
@@ -106,6 +165,7 @@ impl Status {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TechniqueCoverage {
     pub attack_id: String,
     pub name: String,
@@ -118,12 +178,14 @@ pub struct TechniqueCoverage {
     pub detected: i64,
     pub logged: i64,
     pub missed: i64,
+    /// When the newest completed test in scope ran; absent when untested.
     pub last_tested_at: Option<String>,
     /// Detected (prevented or alerted) before, missed by the latest test of
     /// the same procedure.
     pub regression: bool,
     pub revoked: bool,
     pub deprecated: bool,
+    /// The technique that replaces a revoked one, when MITRE names it.
     pub replaced_by: Option<String>,
 }
 
@@ -156,6 +218,7 @@ impl TechniqueCoverage {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Counts {
     pub covered: i64,
     pub partial: i64,
@@ -192,6 +255,7 @@ pub fn percent(part: i64, whole: i64) -> f64 {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TacticCoverage {
     pub attack_id: String,
     pub short_name: String,
@@ -201,6 +265,7 @@ pub struct TacticCoverage {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Coverage {
     pub scope: Scope,
     pub overall: Counts,
@@ -218,8 +283,10 @@ impl Coverage {
     }
 }
 
-/// The numbers a lead reads first.
+/// The numbers a lead reads first. The times are absent while no test in
+/// scope has them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Kpis {
     pub tests_total: i64,
     pub tests_by_state: BTreeMap<String, i64>,
@@ -239,6 +306,7 @@ pub struct Kpis {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Snapshot {
     pub id: String,
     pub taken_at: Timestamp,

@@ -1,7 +1,7 @@
 //! Coverage as an ATT&CK Navigator layer (format 4.5): one colour and score
 //! per status, a legend, and the test counts in each technique's comment.
 
-use serde_json::{Value, json};
+use poem_openapi::Object;
 
 use crate::model::{Coverage, Status, TechniqueCoverage};
 
@@ -55,49 +55,186 @@ fn comment(t: &TechniqueCoverage) -> String {
     text
 }
 
-pub fn layer(coverage: &Coverage, name: &str, attack_version: Option<&str>) -> Value {
-    let techniques: Vec<Value> = coverage
+/// An ATT&CK Navigator layer (format 4.5) as Aegis writes it: Navigator
+/// opens it as is, and `POST /api/v1/campaigns/import/navigator` reads it back.
+#[derive(Debug, Clone, Object)]
+#[oai(
+    rename = "NavigatorLayer",
+    rename_all = "camelCase",
+    skip_serializing_if_is_none
+)]
+pub struct Layer {
+    pub name: String,
+    pub versions: LayerVersions,
+    /// Always `enterprise-attack`.
+    pub domain: String,
+    pub description: String,
+    /// Navigator's sort order: 0 sorts by name, ascending.
+    pub sorting: i64,
+    pub layout: LayerLayout,
+    pub hide_disabled: bool,
+    pub techniques: Vec<LayerTechnique>,
+    pub gradient: LayerGradient,
+    pub legend_items: Vec<LegendItem>,
+    pub show_tactic_row_background: bool,
+    pub select_techniques_across_tactics: bool,
+    pub select_subtechniques_with_parent: bool,
+    pub select_visible_techniques: bool,
+}
+
+/// The versions a layer was written for.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "NavigatorLayerVersions", skip_serializing_if_is_none)]
+pub struct LayerVersions {
+    /// The Navigator version, e.g. `5.1.0`.
+    pub navigator: String,
+    /// The layer format, `4.5`.
+    pub layer: String,
+    /// The ATT&CK major version of the catalog (`18`); absent before the
+    /// first sync.
+    pub attack: Option<String>,
+}
+
+/// How Navigator lays the matrix out.
+#[derive(Debug, Clone, Object)]
+#[oai(
+    rename = "NavigatorLayout",
+    rename_all = "camelCase",
+    skip_serializing_if_is_none
+)]
+pub struct LayerLayout {
+    /// `side`.
+    pub layout: String,
+    #[oai(rename = "showID")]
+    pub show_id: bool,
+    pub show_name: bool,
+    /// `average`: a parent's score is the mean of its sub-techniques'.
+    pub aggregate_function: String,
+}
+
+/// One technique of the layer: its status as score, colour and metadata.
+#[derive(Debug, Clone, Object)]
+#[oai(
+    rename = "NavigatorTechnique",
+    rename_all = "camelCase",
+    skip_serializing_if_is_none
+)]
+pub struct LayerTechnique {
+    /// An ATT&CK id, e.g. `T1059.001`.
+    #[oai(rename = "techniqueID")]
+    pub technique_id: String,
+    /// 3 covered, 2 partial, 1 gap, 0 untested.
+    pub score: i64,
+    /// The status's colour, `#rrggbb`.
+    pub color: String,
+    /// The test counts, and any regression, revocation or deprecation.
+    pub comment: String,
+    pub enabled: bool,
+    /// `status`, and `last tested` once tested.
+    pub metadata: Vec<LayerMetadata>,
+    pub show_subtechniques: bool,
+}
+
+/// A name and value Navigator shows with a technique.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "NavigatorMetadata", skip_serializing_if_is_none)]
+pub struct LayerMetadata {
+    pub name: String,
+    pub value: String,
+}
+
+/// The colour scale of the scores, untested to covered.
+#[derive(Debug, Clone, Object)]
+#[oai(
+    rename = "NavigatorGradient",
+    rename_all = "camelCase",
+    skip_serializing_if_is_none
+)]
+pub struct LayerGradient {
+    pub colors: Vec<String>,
+    pub min_value: i64,
+    pub max_value: i64,
+}
+
+/// One status of the legend and its colour.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "NavigatorLegendItem", skip_serializing_if_is_none)]
+pub struct LegendItem {
+    pub label: String,
+    pub color: String,
+}
+
+pub fn layer(coverage: &Coverage, name: &str, attack_version: Option<&str>) -> Layer {
+    let techniques = coverage
         .techniques
         .iter()
         .map(|t| {
-            let mut metadata = vec![json!({"name": "status", "value": t.status.as_str()})];
+            let mut metadata = vec![LayerMetadata {
+                name: "status".into(),
+                value: t.status.as_str().into(),
+            }];
             if let Some(at) = &t.last_tested_at {
-                metadata.push(json!({"name": "last tested", "value": at}));
+                metadata.push(LayerMetadata {
+                    name: "last tested".into(),
+                    value: at.clone(),
+                });
             }
-            json!({
-                "techniqueID": t.attack_id,
-                "score": score(t.status),
-                "color": color(t.status),
-                "comment": comment(t),
-                "enabled": true,
-                "metadata": metadata,
-                "showSubtechniques": false,
-            })
+            LayerTechnique {
+                technique_id: t.attack_id.clone(),
+                score: score(t.status).into(),
+                color: color(t.status).into(),
+                comment: comment(t),
+                enabled: true,
+                metadata,
+                show_subtechniques: false,
+            }
         })
         .collect();
-    let mut versions = json!({"navigator": NAVIGATOR_VERSION, "layer": LAYER_FORMAT});
-    if let Some(version) = attack_version {
-        // Navigator names the major version only ("18"), as its own exports do.
-        versions["attack"] = json!(version.split('.').next().unwrap_or(version));
-    }
     let o = &coverage.overall;
-    json!({
-        "name": name,
-        "versions": versions,
-        "domain": "enterprise-attack",
-        "description": format!(
+    Layer {
+        name: name.into(),
+        versions: LayerVersions {
+            navigator: NAVIGATOR_VERSION.into(),
+            layer: LAYER_FORMAT.into(),
+            // Navigator names the major version only ("18"), as its own exports do.
+            attack: attack_version.map(|v| v.split('.').next().unwrap_or(v).to_owned()),
+        },
+        domain: "enterprise-attack".into(),
+        description: format!(
             "Aegis detection coverage: {} covered, {} partial, {} gaps, {} untested ({}% covered)",
             o.covered, o.partial, o.gap, o.untested, coverage.covered_percent
         ),
-        "sorting": 0,
-        "layout": {"layout": "side", "showID": true, "showName": true, "aggregateFunction": "average"},
-        "hideDisabled": false,
-        "techniques": techniques,
-        "gradient": {"colors": [color(Status::Untested), color(Status::Gap), color(Status::Partial), color(Status::Covered)], "minValue": 0, "maxValue": 3},
-        "legendItems": Status::ALL.iter().map(|s| json!({"label": s.as_str(), "color": color(*s)})).collect::<Vec<_>>(),
-        "showTacticRowBackground": false,
-        "selectTechniquesAcrossTactics": true,
-        "selectSubtechniquesWithParent": false,
-        "selectVisibleTechniques": false,
-    })
+        sorting: 0,
+        layout: LayerLayout {
+            layout: "side".into(),
+            show_id: true,
+            show_name: true,
+            aggregate_function: "average".into(),
+        },
+        hide_disabled: false,
+        techniques,
+        gradient: LayerGradient {
+            colors: [
+                Status::Untested,
+                Status::Gap,
+                Status::Partial,
+                Status::Covered,
+            ]
+            .map(|s| color(s).to_owned())
+            .into(),
+            min_value: 0,
+            max_value: 3,
+        },
+        legend_items: Status::ALL
+            .iter()
+            .map(|s| LegendItem {
+                label: s.as_str().into(),
+                color: color(*s).into(),
+            })
+            .collect(),
+        show_tactic_row_background: false,
+        select_techniques_across_tactics: true,
+        select_subtechniques_with_parent: false,
+        select_visible_techniques: false,
+    }
 }

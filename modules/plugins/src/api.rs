@@ -3,15 +3,18 @@
 
 use aegis_core::auth::{AdminOnly, Auth};
 use aegis_core::http::{
-    MultipartUpload, NoContent, etag, expected_version, next_field, read_bounded_part,
-    read_text_field,
+    NoContent, etag, expected_version, next_field, read_bounded_part, read_text_field,
 };
 use aegis_core::pagination::PageRequest;
 use aegis_core::plugins::PluginKind;
 use aegis_core::time::Timestamp;
 use aegis_core::{ApiError, ApiResult};
+use std::collections::BTreeMap;
+
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use crate::model::{Plugin, PluginFilter};
@@ -27,8 +30,11 @@ pub struct PluginsApi {
     pub service: PluginService,
 }
 
-/// A registered plugin.
+/// A registered plugin. What a plugin does not have (a file name, a report
+/// format's media type and extension, a reason it was switched off, a last
+/// failure) is absent.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PluginView {
     pub id: String,
     pub kind: PluginKind,
@@ -43,7 +49,8 @@ pub struct PluginView {
     pub file_name: Option<String>,
     /// JSON Schema of its configuration.
     pub config_schema: serde_json::Value,
-    pub config: serde_json::Value,
+    /// Valid against `config_schema`.
+    pub config: BTreeMap<String, serde_json::Value>,
     /// Report formats: the media type and extension of what they render.
     pub media_type: Option<String>,
     pub file_extension: Option<String>,
@@ -77,7 +84,11 @@ impl From<Plugin> for PluginView {
             size_bytes: p.size_bytes,
             file_name: p.file_name,
             config_schema: p.config_schema,
-            config: p.config,
+            // Stored only once checked against `config_schema`, an object's.
+            config: match p.config {
+                serde_json::Value::Object(map) => map.into_iter().collect(),
+                _ => BTreeMap::new(),
+            },
             media_type: p.media_type,
             file_extension: p.file_extension,
             enabled: p.enabled,
@@ -98,6 +109,7 @@ impl From<Plugin> for PluginView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PluginPage {
     pub items: Vec<PluginView>,
     pub total: i64,
@@ -105,14 +117,84 @@ pub struct PluginPage {
     pub offset: i64,
 }
 
+/// A plugin's new configuration. Whether it is valid depends on the
+/// plugin's own `config_schema`, known only at run time: a violation is a
+/// 422 naming each field by its JSON pointer.
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct PluginConfigInput {
     /// The version you edited, unless sent as `If-Match`.
     pub version: Option<i64>,
     /// The new configuration: a JSON object valid against `config_schema`.
-    pub config: serde_json::Value,
+    pub config: BTreeMap<String, serde_json::Value>,
 }
+
+impl poem_openapi::types::Example for PluginConfigInput {
+    fn example() -> Self {
+        Self {
+            version: Some(3),
+            config: BTreeMap::from([("hours".to_owned(), serde_json::json!(48))]),
+        }
+    }
+}
+
+/// The `multipart/form-data` body of an upload: the plugin's `kind` and its
+/// component as `file`, nothing else, read part by part so the component
+/// streams.
+pub struct PluginUpload(pub poem::web::Multipart);
+
+impl poem_openapi::payload::Payload for PluginUpload {
+    const CONTENT_TYPE: &'static str = "multipart/form-data";
+
+    fn check_content_type(content_type: &str) -> bool {
+        content_type
+            .split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case(Self::CONTENT_TYPE))
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let file = MetaSchema {
+            format: Some("binary"),
+            description: Some("The WebAssembly component (`.wasm`)."),
+            ..MetaSchema::new("string")
+        };
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            properties: vec![
+                ("kind", PluginKind::schema_ref()),
+                ("file", MetaSchemaRef::Inline(Box::new(file))),
+            ],
+            required: vec!["kind", "file"],
+            // With both required, "no other part" (which poem's schema
+            // cannot write as `additionalProperties: false`).
+            max_properties: Some(2),
+            ..MetaSchema::new("object")
+        }))
+    }
+
+    fn register(registry: &mut Registry) {
+        PluginKind::register(registry);
+    }
+}
+
+impl poem_openapi::payload::ParsePayload for PluginUpload {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(
+        request: &poem::Request,
+        body: &mut poem::RequestBody,
+    ) -> poem::Result<Self> {
+        use poem::FromRequest;
+        Ok(Self(
+            poem::web::Multipart::from_request(request, body).await?,
+        ))
+    }
+}
+
+// The macro names `check_content_type` unqualified.
+use poem_openapi::impl_apirequest_for_payload;
+use poem_openapi::payload::Payload as _;
+impl_apirequest_for_payload!(PluginUpload);
 
 #[derive(ApiResponse)]
 pub enum PluginCreated {
@@ -160,7 +242,7 @@ impl PluginsApi {
         &self,
         auth: Auth<AdminOnly>,
         request: &poem::Request,
-        body: MultipartUpload,
+        body: PluginUpload,
     ) -> ApiResult<PluginCreated> {
         let max = self.service.max_bytes();
         let mut form = body.0;
@@ -177,7 +259,15 @@ impl PluginsApi {
                     let name = field.file_name().map(str::to_owned);
                     file = Some((name, read_bounded_part(request, field, max).await?));
                 }
-                _ => {}
+                // Refused like an unknown field of a JSON body: a misspelt
+                // part would otherwise be dropped without a word.
+                other => {
+                    let name: String = other.unwrap_or_default().chars().take(64).collect();
+                    return Err(ApiError::invalid_field(
+                        "form",
+                        format!("unknown part `{name}`: send `kind` and `file` only"),
+                    ));
+                }
             }
         }
         let kind = kind.ok_or_else(|| ApiError::invalid_field("kind", "required"))?;
@@ -207,8 +297,8 @@ impl PluginsApi {
         _auth: Auth<AdminOnly>,
         kind: Query<Option<PluginKind>>,
         enabled: Query<Option<bool>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<PluginPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let filter = PluginFilter {
@@ -240,7 +330,10 @@ impl PluginsApi {
         &self,
         auth: Auth<AdminOnly>,
         id: Path<String>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        /// Act only on this version, as the plugin's `ETag` gave it: `"3"`,
+        /// `W/"3"` or `3` (412 when it is not the current one).
+        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#))]
+        if_match: Header<Option<String>>,
     ) -> ApiResult<PluginReply> {
         self.switch(&auth, &id.0, if_match.0.as_deref(), true).await
     }
@@ -256,7 +349,10 @@ impl PluginsApi {
         &self,
         auth: Auth<AdminOnly>,
         id: Path<String>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        /// Act only on this version, as the plugin's `ETag` gave it: `"3"`,
+        /// `W/"3"` or `3` (412 when it is not the current one).
+        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#))]
+        if_match: Header<Option<String>>,
     ) -> ApiResult<PluginReply> {
         self.switch(&auth, &id.0, if_match.0.as_deref(), false)
             .await
@@ -264,6 +360,9 @@ impl PluginsApi {
 
     /// Replace the configuration; it must be valid against `config_schema`
     /// (each violation is listed in `errors`, named by its JSON pointer).
+    /// `If-Match` or `version` names the version edited (412 when it is not
+    /// the current one; 400 when the two disagree); without either, the
+    /// current version is replaced.
     #[oai(
         path = "/plugins/:id/config",
         method = "put",
@@ -273,13 +372,18 @@ impl PluginsApi {
         &self,
         auth: Auth<AdminOnly>,
         id: Path<String>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        /// Act only on this version, as the plugin's `ETag` gave it: `"3"`,
+        /// `W/"3"` or `3` (412 when it is not the current one).
+        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#))]
+        if_match: Header<Option<String>>,
         body: Json<PluginConfigInput>,
     ) -> ApiResult<PluginReply> {
+        // An unknown plugin is a 404 whatever version was sent.
+        self.service.get(&id.0).await?;
         let expected = expected_version(if_match.0.as_deref(), body.0.version)?;
         let plugin = self
             .service
-            .set_config(&auth, &id.0, expected, body.0.config)
+            .set_config(&auth, &id.0, expected, body.0.config.into_iter().collect())
             .await?;
         Ok(PluginReply::of(plugin))
     }

@@ -25,6 +25,7 @@ pub struct ReportsApi {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReportFormatView {
     /// A built-in id, or `plugin:<plugin id>`.
     pub id: String,
@@ -47,8 +48,12 @@ impl From<FormatInfo> for ReportFormatView {
     }
 }
 
+/// A report to generate. Two rules answer 422 because OpenAPI 3.0 cannot
+/// state them: `format` must be one of `GET /api/v1/report-formats` (built-in
+/// formats and enabled plugins, known at run time), and `campaign_id` is
+/// required for a `campaign` report only (it narrows the others).
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct ReportInput {
     pub kind: ReportKind,
     /// One of `GET /api/v1/report-formats`.
@@ -57,10 +62,28 @@ pub struct ReportInput {
     pub campaign_id: Option<String>,
     pub platform: Option<String>,
     /// Default: from the kind (and the campaign's name).
+    #[oai(validator(max_length = 200))]
     pub title: Option<String>,
 }
 
+impl poem_openapi::types::Example for ReportInput {
+    fn example() -> Self {
+        Self {
+            kind: ReportKind::Coverage,
+            format: "pdf".into(),
+            campaign_id: None,
+            platform: Some("windows".into()),
+            title: Some("Windows coverage, Q3".into()),
+        }
+    }
+}
+
+/// A report and where its generation stands. What only a finished report
+/// has (`media_type`, `file_name`, `size_bytes`, `download_url`,
+/// `finished_at`) is absent before; `error` only on a failed one; the scope
+/// fields when the report has no such scope.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReportView {
     pub id: String,
     pub kind: ReportKind,
@@ -107,6 +130,7 @@ impl From<Report> for ReportView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReportPage {
     pub items: Vec<ReportView>,
     pub total: i64,
@@ -168,8 +192,8 @@ impl ReportsApi {
         _auth: Auth<AnyRole>,
         kind: Query<Option<ReportKind>>,
         status: Query<Option<ReportStatus>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<ReportPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let (items, total) = self

@@ -19,7 +19,7 @@ use crate::helpers::{Stack, TestApp, TestEnv, shared_data};
 use crate::plugins::{component, upload};
 use crate::stack_tests;
 use crate::test_cases::{MINI, load_catalog, revoke_in_catalog, test_in_state};
-use crate::test_coverage::completed;
+use crate::test_coverage::{assert_page_limits, completed, nulls};
 
 /// The service as the job runs it, over the app's database and storage.
 fn service(app: &TestApp) -> AlertService {
@@ -381,11 +381,6 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
             json!({"name": "x", "kind": "technique_stale", "params": {"weeks": 3}}),
             "params",
         ),
-        (json!({"name": "", "kind": "technique_regressed"}), "name"),
-        (
-            json!({"name": "x", "kind": "technique_regressed", "webhook_url": "ftp://h"}),
-            "webhook_url",
-        ),
         (
             json!({"name": "x", "kind": "technique_regressed", "webhook_url": "https://93.184.216.34/x"}),
             "webhook_secret",
@@ -410,6 +405,37 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
             .collect();
         assert!(fields.contains(&field), "{body}: {fields:?}");
     }
+    // What the document declares (a name of 1 to 200 characters, not only
+    // spaces; an http(s) webhook URL) is refused before the handler runs.
+    for (body, field) in [
+        (json!({"name": "", "kind": "technique_regressed"}), "name"),
+        (json!({"name": "  ", "kind": "technique_regressed"}), "name"),
+        (
+            json!({"name": "x".repeat(201), "kind": "technique_regressed"}),
+            "name",
+        ),
+        (
+            json!({"name": "x", "kind": "technique_regressed", "webhook_url": "ftp://h"}),
+            "webhook_url",
+        ),
+    ] {
+        let reply = app.post("/api/v1/alert-rules", &lead, body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}: {:?}", reply.body);
+        assert!(
+            reply.body["detail"].as_str().unwrap().contains(field),
+            "{body}: {:?}",
+            reply.body
+        );
+    }
+    // The limit counts characters, as the document's `maxLength` does.
+    let accented = app
+        .post(
+            "/api/v1/alert-rules",
+            &lead,
+            json!({"name": "é".repeat(200), "kind": "technique_regressed"}),
+        )
+        .await;
+    assert_eq!(accented.status, 201, "{:?}", accented.body);
     // A public address written as an IP, so no name lookup is needed here.
     let body = json!({"name": "regressions", "kind": "technique_regressed", "webhook_url": "https://93.184.216.34/a", "webhook_secret": "0123456789abcdef"});
     assert_eq!(
@@ -444,6 +470,28 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
         )
         .await;
     assert_eq!(no_version.status, 428);
+    let rename = json!({"name": "r", "kind": "technique_regressed"});
+    let malformed = app
+        .send(
+            app.request("PUT", &path, &lead)
+                .header("If-Match", "the latest")
+                .json(&rename),
+        )
+        .await;
+    assert_eq!(malformed.status, 400, "{:?}", malformed.body);
+    // An unknown rule is a 404 before its version is looked at.
+    let unknown = app
+        .send(
+            app.request(
+                "PUT",
+                &format!("/api/v1/alert-rules/{}", uuid::Uuid::now_v7()),
+                &lead,
+            )
+            .header("If-Match", "\"1\"")
+            .json(&json!({"version": 2, "name": "r", "kind": "technique_regressed"})),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
     let renamed = app
         .call(
             "PUT",
@@ -475,7 +523,7 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
         .await;
     assert_eq!(
         (
-            unhooked.body["webhook"].as_str(),
+            unhooked.body.get("webhook"),
             unhooked.body["webhook_secret_set"].as_bool()
         ),
         (None, Some(false)),
@@ -703,7 +751,95 @@ async fn webhooks_are_signed_and_retried(stack: Stack) {
     }
 }
 
+async fn alert_answers_are_as_documented(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    // A rule on everything, without webhook, never evaluated: its scope,
+    // webhook, last evaluation and last error are left out, not null.
+    let created = app
+        .post(
+            "/api/v1/alert-rules",
+            &admin,
+            json!({"name": "regressions", "kind": "technique_regressed"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(nulls(&created.body), Vec::<String>::new());
+    for absent in ["campaign_id", "tactic", "webhook", "last_evaluated_at"] {
+        assert!(created.body.get(absent).is_none(), "{absent}");
+    }
+    let id = created.body["id"].as_str().unwrap();
+    let evaluation = app
+        .post(
+            &format!("/api/v1/alert-rules/{id}/evaluate"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(evaluation.status, 200, "{:?}", evaluation.body);
+    assert!(
+        evaluation.body.get("error").is_none(),
+        "{:?}",
+        evaluation.body
+    );
+    for path in [
+        "/api/v1/alert-rules",
+        "/api/v1/alert-evaluations",
+        "/api/v1/alerts",
+    ] {
+        let reply = app.get(path, &admin).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(nulls(&reply.body), Vec::<String>::new(), "{path}");
+    }
+    for path in [
+        "/api/v1/alert-evaluations".to_owned(),
+        "/api/v1/alerts".to_owned(),
+        format!("/api/v1/alert-rules/{id}/deliveries"),
+    ] {
+        let reply = app.get(&format!("{path}?limit=0"), &admin).await;
+        assert_eq!(reply.status, 400, "{path}");
+    }
+    assert_page_limits(&app, &admin, "/api/v1/alerts").await;
+    assert_page_limits(&app, &admin, "/api/v1/alert-evaluations").await;
+
+    // The document: a severity is a plain reference (generators refuse
+    // `allOf` around one), If-Match is a version, unknown fields are refused.
+    let doc = app
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let input = &doc["components"]["schemas"]["AlertRuleInput"];
+    assert_eq!(
+        input["properties"]["severity"],
+        json!({"$ref": "#/components/schemas/Severity"})
+    );
+    let put = &doc["paths"]["/api/v1/alert-rules/{id}"]["put"];
+    let if_match = put["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "If-Match")
+        .unwrap();
+    assert!(if_match["schema"]["pattern"].is_string(), "{if_match}");
+    for status in ["400", "412", "428"] {
+        assert!(put["responses"][status].is_object(), "PUT answers {status}");
+    }
+    let unknown = app
+        .post(
+            "/api/v1/alert-rules",
+            &admin,
+            json!({"name": "x", "kind": "technique_regressed", "colour": "red"}),
+        )
+        .await;
+    assert_eq!(unknown.status, 400, "{:?}", unknown.body);
+}
+
 stack_tests!(
+    alert_answers_are_as_documented,
     each_builtin_kind_fires_when_it_should,
     an_open_finding_opens_no_second_alert,
     rules_are_validated_and_managed_by_leads,

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::cli::aegis;
 use crate::helpers::{Reply, Stack, TestApp, TestEnv, stored_objects};
 use crate::stack_tests;
+use crate::test_coverage::{assert_page_limits, nulls};
 
 /// A component built by `scripts/build-plugins.sh` (the test command runs it first).
 pub fn component(name: &str) -> Vec<u8> {
@@ -157,7 +158,7 @@ async fn plugin_lifecycle(stack: Stack) {
             Some(json!({"config": [1]})),
         )
         .await;
-    assert_eq!(not_object.status, 422);
+    assert_eq!(not_object.status, 400, "the document says an object");
     let good = app
         .call(
             "PUT",
@@ -281,6 +282,26 @@ async fn refused_uploads_leave_nothing(stack: Stack) {
         )
         .await;
     assert_eq!(no_kind.status, 422, "{:?}", no_kind.body);
+    // The form is `kind` and `file`, nothing else (the document says so).
+    let extra = app
+        .send(
+            app.request("POST", "/api/v1/plugins", &admin).multipart(
+                Form::new()
+                    .text("kind", "alert_rule")
+                    .text("description", "a note")
+                    .part(
+                        "file",
+                        Part::bytes(component("regression-c")).file_name("r.wasm"),
+                    ),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (extra.status, extra.body["errors"][0]["field"].as_str()),
+        (422, Some("form")),
+        "{:?}",
+        extra.body
+    );
     assert_eq!(app.get("/api/v1/plugins", &admin).await.body["total"], 0);
     assert!(stored_objects(&app, "plugins/").await.is_empty());
 }
@@ -421,7 +442,7 @@ async fn failures_are_recorded_and_a_failing_plugin_is_disabled(stack: Stack) {
         ),
         (Some(true), Some(0))
     );
-    assert!(on.body["disabled_reason"].is_null());
+    assert!(on.body.get("disabled_reason").is_none(), "{:?}", on.body);
     service.evaluate(&id, &json!({}), &input).await.unwrap();
     assert_eq!(app.get(&path, &admin).await.body["calls"], 5);
 
@@ -500,7 +521,84 @@ async fn components_without_a_plugin_are_swept(stack: Stack) {
     assert_eq!(left, expected);
 }
 
+async fn plugin_answers_and_the_upload_form_are_as_documented(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    let created = upload(
+        &app,
+        &admin,
+        "alert_rule",
+        "blue-review-overdue.wasm",
+        component("blue-review-overdue"),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    // An alert-rule plugin has no media type, no extension, no failure.
+    assert_eq!(nulls(&created.body), Vec::<String>::new());
+    for absent in [
+        "media_type",
+        "file_extension",
+        "disabled_reason",
+        "last_error",
+    ] {
+        assert!(created.body.get(absent).is_none(), "{absent}");
+    }
+    let listed = app.get("/api/v1/plugins", &admin).await.body;
+    assert_eq!(nulls(&listed), Vec::<String>::new());
+    assert_page_limits(&app, &admin, "/api/v1/plugins").await;
+    let path = format!("/api/v1/plugins/{}", created.body["id"].as_str().unwrap());
+    for action in ["disable", "enable"] {
+        let malformed = app
+            .send(
+                app.request("POST", &format!("{path}/{action}"), &admin)
+                    .header("If-Match", "latest"),
+            )
+            .await;
+        assert_eq!(malformed.status, 400, "{action}: {:?}", malformed.body);
+    }
+    // An unknown plugin is a 404 before its version is looked at.
+    let unknown = app
+        .send(
+            app.request(
+                "PUT",
+                &format!("/api/v1/plugins/{}/config", uuid::Uuid::now_v7()),
+                &admin,
+            )
+            .header("If-Match", "\"1\"")
+            .json(&json!({"version": 2, "config": {}})),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
+
+    // The form a generated client fills: `kind` and `file`, both required.
+    let doc = app
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let form = &doc["paths"]["/api/v1/plugins"]["post"]["requestBody"]["content"]["multipart/form-data"]
+        ["schema"];
+    assert_eq!(form["required"], json!(["kind", "file"]));
+    assert_eq!(form["maxProperties"], 2, "no other part");
+    assert_eq!(
+        form["properties"]["kind"],
+        json!({"$ref": "#/components/schemas/PluginKind"})
+    );
+    assert_eq!(form["properties"]["file"]["format"], "binary");
+    let enable = &doc["paths"]["/api/v1/plugins/{id}/enable"]["post"];
+    let if_match = enable["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "If-Match")
+        .unwrap();
+    assert!(if_match["schema"]["pattern"].is_string(), "{if_match}");
+}
+
 stack_tests!(
+    plugin_answers_and_the_upload_form_are_as_documented,
     components_without_a_plugin_are_swept,
     plugin_lifecycle,
     refused_uploads_leave_nothing,

@@ -17,7 +17,7 @@ use crate::helpers::{
 use crate::plugins::{component, upload};
 use crate::stack_tests;
 use crate::test_cases::{MINI, load_catalog, test_in_state};
-use crate::test_coverage::completed;
+use crate::test_coverage::{assert_page_limits, completed, nulls};
 
 /// Starts a report and waits for it to finish; returns it.
 pub async fn generate(app: &TestApp, token: &str, body: Value) -> Value {
@@ -602,7 +602,49 @@ async fn report_files_without_a_report_are_swept(stack: Stack) {
     assert!(!bytes.is_empty());
 }
 
+async fn report_answers_are_as_documented(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    // Accepted, a report has no file, no end and no error yet: all left out.
+    let started = app
+        .post(
+            "/api/v1/reports",
+            &admin,
+            json!({"kind": "executive", "format": "json"}),
+        )
+        .await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    assert_eq!(nulls(&started.body), Vec::<String>::new());
+    for absent in ["campaign_id", "platform", "error", "finished_at"] {
+        assert!(
+            started.body.get(absent).is_none(),
+            "{absent}: {:?}",
+            started.body
+        );
+    }
+    let ready = generate(&app, &admin, json!({"kind": "coverage", "format": "json"})).await;
+    assert_eq!(ready["status"], "ready", "{ready:?}");
+    assert_eq!(nulls(&ready), Vec::<String>::new());
+    assert!(ready.get("error").is_none());
+    let listed = app.get("/api/v1/reports", &admin).await.body;
+    assert_eq!(nulls(&listed), Vec::<String>::new());
+    assert_page_limits(&app, &admin, "/api/v1/reports").await;
+    let long = app
+        .post(
+            "/api/v1/reports",
+            &admin,
+            json!({"kind": "executive", "format": "json", "title": "t".repeat(201)}),
+        )
+        .await;
+    assert_eq!(long.status, 400, "a title has at most 200 characters");
+}
+
 stack_tests!(
+    report_answers_are_as_documented,
     report_files_without_a_report_are_swept,
     every_format_renders_a_campaign,
     reports_are_validated_listed_and_deleted,

@@ -7,6 +7,60 @@ use crate::helpers::{Stack, TestApp, TestEnv, shared_data};
 use crate::stack_tests;
 use crate::test_cases::{MINI, create_test, load_catalog, patch, step};
 
+/// Where `value` holds a null, as JSON pointers: an answer leaves an absent
+/// value out, as its document says, so a typed client never meets a null.
+pub fn nulls(value: &Value) -> Vec<String> {
+    fn walk(value: &Value, at: String, found: &mut Vec<String>) {
+        match value {
+            Value::Null => found.push(at),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, format!("{at}/{i}"), found);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    walk(item, format!("{at}/{key}"), found);
+                }
+            }
+            Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(value, String::new(), &mut found);
+    found
+}
+
+/// The limits a list declares in the document: `limit` 1 to 500, `offset`
+/// from 0. Beyond them the request is malformed (400).
+pub async fn assert_page_limits(app: &TestApp, token: &str, path: &str) {
+    for query in ["limit=0", "limit=501", "offset=-1"] {
+        let reply = app.get(&format!("{path}?{query}"), token).await;
+        assert_eq!(reply.status, 400, "{path}?{query}: {:?}", reply.body);
+    }
+    let doc = app
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+    let schema = |name: &str| {
+        params
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["schema"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            schema("limit")["minimum"].as_f64(),
+            schema("limit")["maximum"].as_f64()
+        ),
+        (Some(1.0), Some(500.0)),
+        "{path}"
+    );
+    assert_eq!(schema("offset")["minimum"].as_f64(), Some(0.0), "{path}");
+}
+
 /// A completed test: ran at `ran` (minutes after 10:00), detected `ttd`
 /// minutes later unless missed.
 #[allow(clippy::too_many_arguments)] // each one is a column of the tables that call it
@@ -229,7 +283,13 @@ async fn coverage_scopes_by_campaign_platform_and_dates(stack: Stack) {
         )
         .await;
     assert_eq!(bad.status, 422);
+    // The document declares both: a campaign id is a UUID, a date's year is
+    // 1970 to 9999. A malformed id is refused as a malformed request.
     let bad = app.get("/api/v1/coverage?campaign_id=nope", &admin).await;
+    assert_eq!(bad.status, 400);
+    let bad = app
+        .get("/api/v1/coverage?from=1969-12-31T00:00:00Z", &admin)
+        .await;
     assert_eq!(bad.status, 422);
 }
 
@@ -355,7 +415,11 @@ async fn kpis_count_rates_and_times(stack: Stack) {
     assert_eq!(k["techniques"]["covered"], 2);
     assert_eq!(k["techniques"]["partial"], 1);
     assert_eq!(k["techniques"]["gap"], 1);
-    assert!(reply.body["previous_snapshot_id"].is_null());
+    assert!(
+        reply.body.get("previous_snapshot_id").is_none(),
+        "without a snapshot the field is left out, not null: {:?}",
+        reply.body
+    );
     // An even count takes the mean of the middle two.
     completed(&app, &admin, "T1003.008", "e", "alerted", 0, 6, json!({})).await;
     let snapshot = app
@@ -586,7 +650,67 @@ async fn the_navigator_export_is_a_valid_4_5_layer(stack: Stack) {
     );
 }
 
+async fn coverage_answers_are_as_documented(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    // Nothing tested yet: no times to detect, no previous snapshot, no date
+    // in the scope, no test date on a technique. Each is left out.
+    for path in [
+        "/api/v1/coverage",
+        "/api/v1/dashboard/kpis",
+        "/api/v1/coverage/navigator-layer",
+    ] {
+        let reply = app.get(path, &admin).await;
+        assert_eq!(reply.status, 200, "{path}: {:?}", reply.body);
+        assert_eq!(nulls(&reply.body), Vec::<String>::new(), "{path}");
+    }
+    let coverage = app.get("/api/v1/coverage", &admin).await.body;
+    assert_eq!(coverage["scope"], json!({}));
+    let snapshot = app
+        .post("/api/v1/coverage/snapshots", &admin, json!({}))
+        .await;
+    assert_eq!(snapshot.status, 201, "{:?}", snapshot.body);
+    assert_eq!(nulls(&snapshot.body), Vec::<String>::new());
+    let listed = app.get("/api/v1/coverage/snapshots", &admin).await.body;
+    assert_eq!(nulls(&listed), Vec::<String>::new());
+    assert_page_limits(&app, &admin, "/api/v1/coverage/snapshots").await;
+    // A scope's campaign is a UUID, in a query as in a body.
+    let bad = app
+        .post(
+            "/api/v1/coverage/snapshots",
+            &admin,
+            json!({"campaign_id": "nope"}),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+
+    let doc = app
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let layer = &doc["paths"]["/api/v1/coverage/navigator-layer"]["get"]["responses"]["200"]["content"]
+        ["application/json; charset=utf-8"]["schema"];
+    assert_eq!(layer["$ref"], "#/components/schemas/NavigatorLayer");
+    let technique = &doc["components"]["schemas"]["NavigatorTechnique"];
+    assert!(
+        technique["properties"]["techniqueID"].is_object(),
+        "{technique}"
+    );
+    let params = doc["paths"]["/api/v1/coverage"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let param = |name: &str| params.iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
+    assert_eq!(param("campaign_id")["format"], "uuid");
+    assert_eq!(param("from")["format"], "date-time");
+    assert!(param("to")["pattern"].is_string());
+}
+
 stack_tests!(
+    coverage_answers_are_as_documented,
     coverage_follows_the_latest_test_of_each_procedure,
     coverage_scopes_by_campaign_platform_and_dates,
     the_platform_filter_matches_literally,
