@@ -110,7 +110,11 @@ async fn admins_manage_users(stack: Stack) {
             json!({"username": "eve", "role": "emperor", "password": "long-enough-pw"}),
         )
         .await;
-    assert_eq!(bad_role.status, 400);
+    assert_eq!(
+        (bad_role.status, bad_role.body["code"].as_str()),
+        (422, Some("validation_failed")),
+        "a value outside the declared enum is refused like any invalid value"
+    );
 
     let listed = app.get("/api/v1/users?role=red_tech", &admin).await;
     assert_eq!(listed.body["total"], 1);
