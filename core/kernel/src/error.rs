@@ -6,8 +6,11 @@
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 
-/// A problem body (RFC 9457 shape plus a stable `code`).
+/// A problem body (RFC 9457 shape plus a stable `code`). Every error answer
+/// has one; `errors`, `current_state` and `current_version` appear only
+/// where they say something.
 #[derive(Debug, Clone, Object)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct Problem {
     /// `urn:aegis:problem:<code>`.
     #[oai(rename = "type")]
@@ -17,17 +20,16 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine-readable code, e.g. `invalid_credentials`.
     pub code: String,
-    /// Per-field validation errors, when the request body was the problem.
-    #[oai(skip_serializing_if_is_empty)]
+    /// The refused fields of a 422 `validation_failed`; absent otherwise.
+    #[oai(default, skip_serializing_if_is_empty)]
     pub errors: Vec<FieldError>,
     /// The resource's state when a state-machine transition was refused.
-    #[oai(skip_serializing_if_is_none)]
     pub current_state: Option<String>,
     /// The resource's version when a stale update was refused.
-    #[oai(skip_serializing_if_is_none)]
     pub current_version: Option<i64>,
 }
 
+/// One refused field of a request and why.
 #[derive(Debug, Clone, Object)]
 pub struct FieldError {
     pub field: String,
@@ -40,6 +42,14 @@ impl FieldError {
             field: field.into(),
             message: message.into(),
         }
+    }
+}
+
+impl poem_openapi::types::Example for Problem {
+    fn example() -> Self {
+        ApiError::invalid_field("name", "must be 1 to 100 characters")
+            .problem()
+            .clone()
     }
 }
 

@@ -173,6 +173,29 @@ use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::Payload as _;
 impl_apirequest_for_payload!(MultipartUpload);
 
+/// Reads a JSON field as poem-openapi does, except that a number or a
+/// boolean is refused where the document declares a string: poem-openapi
+/// would store `true` as the text "true", while the document (and every
+/// generated client) says the field is a string. Put it on the string fields
+/// of request objects: `#[oai(deserialize_with = "aegis_core::http::strict_json")]`
+/// (`Option` and `MaybeUndefined` strings included).
+pub fn strict_json<T: poem_openapi::types::ParseFromJSON>(
+    value: Option<serde_json::Value>,
+) -> poem_openapi::types::ParseResult<T> {
+    use poem_openapi::registry::MetaSchemaRef;
+    use serde_json::Value;
+    if let Some(found @ (Value::Bool(_) | Value::Number(_))) = &value {
+        let declares_string =
+            matches!(T::schema_ref(), MetaSchemaRef::Inline(schema) if schema.ty == "string");
+        if declares_string {
+            return Err(poem_openapi::types::ParseError::expected_type(
+                found.clone(),
+            ));
+        }
+    }
+    T::parse_from_json(value)
+}
+
 /// The media type of an upload part, lower-cased and without parameters.
 pub fn essence(media_type: &str) -> String {
     media_type

@@ -34,7 +34,7 @@ pub async fn offline_kernel(mut settings: aegis_core::config::Settings) -> anyho
 pub async fn openapi_document(settings: aegis_core::config::Settings) -> anyhow::Result<String> {
     let kernel = offline_kernel(settings).await?;
     let composition = modules::compose(&kernel)?;
-    Ok(http::openapi(composition.apis).spec())
+    Ok(http::document(&http::openapi(composition.apis)))
 }
 
 /// A built application, ready to serve.

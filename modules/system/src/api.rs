@@ -19,21 +19,28 @@ enum SystemTag {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HealthStatus {
     /// `ok` or `unavailable`.
     pub status: String,
 }
 
+/// One dependency's answer to the readiness probe.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DependencyCheck {
+    /// `database`, `key_value` or `storage`.
     pub name: String,
     /// Which implementation answered (`sqlite`, `postgres`, `memory`, `redis`, `fs`, `s3`).
     pub kind: String,
     pub ok: bool,
+    /// Present when the check failed: `unavailable` or `timed out` (the
+    /// detail goes to the server's log).
     pub error: Option<String>,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Readiness {
     pub status: String,
     pub checks: Vec<DependencyCheck>,
@@ -122,7 +129,9 @@ impl HealthApi {
     }
 }
 
+/// A background job; the `last_*` fields are absent until it first runs.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct JobStatusView {
     pub id: String,
     pub description: String,
@@ -133,23 +142,48 @@ pub struct JobStatusView {
     pub last_outcome: Option<String>,
     pub last_message: Option<String>,
     pub last_duration_ms: Option<i64>,
+    /// Absent when the job is disabled.
     pub next_run_at: Option<DateTime<Utc>>,
 }
 
+/// One audit log entry.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct AuditEventView {
     pub id: String,
     pub at: DateTime<Utc>,
+    /// Absent for what the system did on its own (a scheduled job).
     pub actor_id: Option<String>,
     pub actor_name: Option<String>,
+    /// `auth.login`, `user.create`, `test.transition`…
     pub action: String,
+    /// The kind of object acted on (`user`, `test`), when there is one.
     pub target_type: Option<String>,
     pub target_id: Option<String>,
+    /// What changed; its shape depends on the action.
     pub detail: serde_json::Value,
+    /// The client's address, for what a request did.
     pub address: Option<String>,
 }
 
+impl poem_openapi::types::Example for AuditEventView {
+    fn example() -> Self {
+        Self {
+            id: "01936f5e-9c1d-7e2f-8a3b-4c5d6e7f8a9b".into(),
+            at: DateTime::<Utc>::from_timestamp(1_764_547_200, 0).unwrap_or_default(),
+            actor_id: Some("01936f5e-7a2c-7d4e-9b1a-3c5d7e9f0a1b".into()),
+            actor_name: Some("admin".into()),
+            action: "user.create".into(),
+            target_type: Some("user".into()),
+            target_id: Some("01936f5e-8b2d-7c3e-9f4a-5b6c7d8e9f0a".into()),
+            detail: serde_json::json!({ "username": "alice", "role": "red_tech" }),
+            address: Some("192.0.2.10".into()),
+        }
+    }
+}
+
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditPage {
     pub items: Vec<AuditEventView>,
     pub total: i64,
@@ -207,8 +241,8 @@ impl SystemApi {
         /// Events about one kind of object (`user`, `test`); needs `target_id`.
         target_type: Query<Option<String>>,
         target_id: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<AuditPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         // A time outside the stored form would compare wrongly as text.

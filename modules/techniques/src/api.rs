@@ -9,8 +9,11 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use crate::catalog::CatalogService;
-use crate::dto::{Matrix, SyncRunPage, SyncStarted, TacticView, TechniqueDetail, TechniquePage};
-use crate::model::{DEFAULT_DOMAIN, DOMAINS, TechniqueFilter, TechniqueSort};
+use crate::dto::{
+    Domain, Matrix, SyncRunPage, SyncStarted, TacticView, TechniqueDetail, TechniqueOrder,
+    TechniquePage,
+};
+use crate::model::TechniqueFilter;
 use crate::service::SyncService;
 
 #[derive(Tags)]
@@ -32,16 +35,9 @@ enum SyncAccepted {
     Accepted(Json<SyncStarted>),
 }
 
-fn parse_domain(raw: Option<String>) -> ApiResult<String> {
-    let domain = raw.unwrap_or_else(|| DEFAULT_DOMAIN.into());
-    if DOMAINS.contains(&domain.as_str()) {
-        Ok(domain)
-    } else {
-        Err(ApiError::invalid_field(
-            "domain",
-            format!("must be one of {}", DOMAINS.join(", ")),
-        ))
-    }
+/// The domain asked for, `enterprise-attack` when none.
+fn domain_name(domain: Option<Domain>) -> String {
+    domain.unwrap_or_default().as_str().to_owned()
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "TechniquesTag::Techniques")]
@@ -52,8 +48,8 @@ impl TechniquesApi {
     async fn list_techniques(
         &self,
         _auth: Auth<AnyRole>,
-        /// `enterprise-attack` (default), `mobile-attack` or `ics-attack`.
-        domain: Query<Option<String>>,
+        /// `enterprise-attack` when absent.
+        domain: Query<Option<Domain>>,
         /// Tactic short name, e.g. `execution`.
         tactic: Query<Option<String>>,
         /// Platform, e.g. `Windows`.
@@ -66,23 +62,14 @@ impl TechniquesApi {
         revoked: Query<Option<bool>>,
         /// Include deprecated techniques (default false).
         deprecated: Query<Option<bool>>,
-        /// `attack_id`, `name` or `modified`; a leading `-` sorts descending.
-        sort: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        /// `attack_id` when absent.
+        sort: Query<Option<TechniqueOrder>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<TechniquePage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let sort = match sort.0.as_deref() {
-            None => TechniqueSort::default(),
-            Some(s) => TechniqueSort::parse(s).ok_or_else(|| {
-                ApiError::invalid_field(
-                    "sort",
-                    "must be attack_id, name or modified, optionally prefixed by -",
-                )
-            })?,
-        };
         let filter = TechniqueFilter {
-            domain: parse_domain(domain.0)?,
+            domain: domain_name(domain.0),
             tactic: tactic.0.filter(|s| !s.is_empty()),
             platform: platform.0.filter(|s| !s.is_empty()),
             text: q
@@ -92,7 +79,7 @@ impl TechniquesApi {
             include_subtechniques: subtechniques.0.unwrap_or(true),
             include_revoked: revoked.0.unwrap_or(false),
             include_deprecated: deprecated.0.unwrap_or(false),
-            sort,
+            sort: sort.0.unwrap_or_default().into(),
         };
         let (items, total) = self
             .catalog
@@ -116,9 +103,10 @@ impl TechniquesApi {
         &self,
         _auth: Auth<AnyRole>,
         attack_id: Path<String>,
-        domain: Query<Option<String>>,
+        /// `enterprise-attack` when absent.
+        domain: Query<Option<Domain>>,
     ) -> ApiResult<Json<TechniqueDetail>> {
-        let domain = parse_domain(domain.0)?;
+        let domain = domain_name(domain.0);
         let attack_id = attack_id.0.trim().to_uppercase();
         let details = self
             .catalog
@@ -138,9 +126,10 @@ impl TechniquesApi {
     async fn list_tactics(
         &self,
         _auth: Auth<AnyRole>,
-        domain: Query<Option<String>>,
+        /// `enterprise-attack` when absent.
+        domain: Query<Option<Domain>>,
     ) -> ApiResult<Json<Vec<TacticView>>> {
-        let domain = parse_domain(domain.0)?;
+        let domain = domain_name(domain.0);
         Ok(Json(
             self.catalog
                 .tactics(&domain)
@@ -156,9 +145,10 @@ impl TechniquesApi {
     async fn get_matrix(
         &self,
         _auth: Auth<AnyRole>,
-        domain: Query<Option<String>>,
+        /// `enterprise-attack` when absent.
+        domain: Query<Option<Domain>>,
     ) -> ApiResult<Json<Matrix>> {
-        let domain = parse_domain(domain.0)?;
+        let domain = domain_name(domain.0);
         Ok(Json(self.catalog.matrix(&domain).await?.into()))
     }
 }
@@ -196,8 +186,8 @@ impl MitreSyncApi {
     async fn list_mitre_sync_runs(
         &self,
         _auth: Auth<AdminOnly>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<SyncRunPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let (runs, total) = self.service.runs(page.limit, page.offset).await?;

@@ -1,12 +1,67 @@
-//! Response bodies of the techniques API.
+//! Query parameters and response bodies of the techniques API.
 
-use poem_openapi::Object;
+use poem_openapi::{Enum, Object};
 
 use crate::catalog::{CatalogMatrix, TechniqueDetails};
-use crate::model::SyncRun;
+use crate::model::{SyncRun, TechniqueSort};
 use crate::repo::{StoredTactic, StoredTechnique};
 
+/// An ATT&CK domain: one matrix and its catalog.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum)]
+pub enum Domain {
+    #[default]
+    #[oai(rename = "enterprise-attack")]
+    EnterpriseAttack,
+    #[oai(rename = "mobile-attack")]
+    MobileAttack,
+    #[oai(rename = "ics-attack")]
+    IcsAttack,
+}
+
+impl Domain {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EnterpriseAttack => "enterprise-attack",
+            Self::MobileAttack => "mobile-attack",
+            Self::IcsAttack => "ics-attack",
+        }
+    }
+}
+
+/// The order of a technique list: by `attack_id`, `name` or `modified`; a
+/// leading `-` sorts descending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum)]
+pub enum TechniqueOrder {
+    #[default]
+    #[oai(rename = "attack_id")]
+    AttackId,
+    #[oai(rename = "-attack_id")]
+    AttackIdDesc,
+    #[oai(rename = "name")]
+    Name,
+    #[oai(rename = "-name")]
+    NameDesc,
+    #[oai(rename = "modified")]
+    Modified,
+    #[oai(rename = "-modified")]
+    ModifiedDesc,
+}
+
+impl From<TechniqueOrder> for TechniqueSort {
+    fn from(order: TechniqueOrder) -> Self {
+        match order {
+            TechniqueOrder::AttackId => Self::AttackId,
+            TechniqueOrder::AttackIdDesc => Self::AttackIdDesc,
+            TechniqueOrder::Name => Self::Name,
+            TechniqueOrder::NameDesc => Self::NameDesc,
+            TechniqueOrder::Modified => Self::Modified,
+            TechniqueOrder::ModifiedDesc => Self::ModifiedDesc,
+        }
+    }
+}
+
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TacticView {
     /// `TA0002`.
     pub attack_id: String,
@@ -40,6 +95,7 @@ impl From<StoredTactic> for TacticView {
 
 /// A technique in lists.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TechniqueSummary {
     /// `T1059` or `T1059.001`.
     pub attack_id: String,
@@ -47,9 +103,11 @@ pub struct TechniqueSummary {
     pub tactics: Vec<String>,
     pub platforms: Vec<String>,
     pub is_subtechnique: bool,
+    /// The parent of a sub-technique.
     pub parent_attack_id: Option<String>,
     pub revoked: bool,
     pub deprecated: bool,
+    /// Set when the technique is gone from the latest release.
     pub missing_since: Option<String>,
     pub url: Option<String>,
 }
@@ -73,6 +131,7 @@ impl From<StoredTechnique> for TechniqueSummary {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TechniquePage {
     pub items: Vec<TechniqueSummary>,
     pub total: i64,
@@ -80,8 +139,11 @@ pub struct TechniquePage {
     pub offset: i64,
 }
 
-/// A technique in full.
+/// A technique in full. `replaced_by` names the technique that replaces a
+/// revoked one; `missing_since` is set when the technique is gone from the
+/// latest release.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct TechniqueDetail {
     pub attack_id: String,
     pub domain: String,
@@ -99,13 +161,63 @@ pub struct TechniqueDetail {
     pub parent: Option<TechniqueSummary>,
     pub subtechniques: Vec<TechniqueSummary>,
     pub revoked: bool,
-    /// The technique that replaces this revoked one.
     pub replaced_by: Option<TechniqueSummary>,
     pub deprecated: bool,
     pub missing_since: Option<String>,
 }
 
+impl poem_openapi::types::Example for TechniqueDetail {
+    fn example() -> Self {
+        let url = |id: &str| Some(format!("https://attack.mitre.org/techniques/{id}/"));
+        Self {
+            attack_id: "T1059.001".into(),
+            domain: "enterprise-attack".into(),
+            name: "PowerShell".into(),
+            description: "Adversaries may abuse PowerShell commands and scripts for execution."
+                .into(),
+            detection:
+                "Monitor for loading and/or execution of artifacts associated with PowerShell."
+                    .into(),
+            tactics: vec![TacticView {
+                attack_id: "TA0002".into(),
+                short_name: "execution".into(),
+                name: "Execution".into(),
+                description: "The adversary is trying to run malicious code.".into(),
+                url: Some("https://attack.mitre.org/tactics/TA0002/".into()),
+                matrix_order: 4,
+                deprecated: false,
+                missing_since: None,
+            }],
+            platforms: vec!["Windows".into()],
+            data_sources: vec!["Command: Command Execution".into()],
+            url: url("T1059/001"),
+            version: Some("1.4".into()),
+            created: "2020-03-09T13:33:07.718Z".into(),
+            modified: "2024-10-15T16:32:13.268Z".into(),
+            is_subtechnique: true,
+            parent: Some(TechniqueSummary {
+                attack_id: "T1059".into(),
+                name: "Command and Scripting Interpreter".into(),
+                tactics: vec!["execution".into()],
+                platforms: vec!["Windows".into(), "Linux".into(), "macOS".into()],
+                is_subtechnique: false,
+                parent_attack_id: None,
+                revoked: false,
+                deprecated: false,
+                missing_since: None,
+                url: url("T1059"),
+            }),
+            subtechniques: Vec::new(),
+            revoked: false,
+            replaced_by: None,
+            deprecated: false,
+            missing_since: None,
+        }
+    }
+}
+
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MatrixTechnique {
     pub attack_id: String,
     pub name: String,
@@ -114,12 +226,14 @@ pub struct MatrixTechnique {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MatrixColumn {
     pub tactic: TacticView,
     pub techniques: Vec<MatrixTechnique>,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Matrix {
     pub domain: String,
     pub release_version: Option<String>,
@@ -184,6 +298,7 @@ impl From<CatalogMatrix> for Matrix {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SyncRunView {
     pub id: String,
     pub started_at: String,
@@ -225,6 +340,7 @@ impl From<SyncRun> for SyncRunView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SyncRunPage {
     pub items: Vec<SyncRunView>,
     pub total: i64,
@@ -233,7 +349,25 @@ pub struct SyncRunPage {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SyncStarted {
     /// The run of the Enterprise source; follow it at `GET /api/v1/system/mitre-sync-runs`.
     pub run_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Domain;
+    use crate::model::{DEFAULT_DOMAIN, DOMAINS};
+
+    #[test]
+    fn the_domain_parameter_names_the_catalog_domains() {
+        let all = [
+            Domain::EnterpriseAttack,
+            Domain::MobileAttack,
+            Domain::IcsAttack,
+        ];
+        assert_eq!(all.map(Domain::as_str), DOMAINS);
+        assert_eq!(Domain::default().as_str(), DEFAULT_DOMAIN);
+    }
 }

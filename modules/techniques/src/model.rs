@@ -42,20 +42,6 @@ pub enum TechniqueSort {
     ModifiedDesc,
 }
 
-impl TechniqueSort {
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "attack_id" => Self::AttackId,
-            "-attack_id" => Self::AttackIdDesc,
-            "name" => Self::Name,
-            "-name" => Self::NameDesc,
-            "modified" => Self::Modified,
-            "-modified" => Self::ModifiedDesc,
-            _ => return None,
-        })
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct TechniqueFilter {
     pub domain: String,

@@ -59,8 +59,9 @@ impl NewPassword {
         if count < min_len {
             return Err(format!("must be at least {min_len} characters"));
         }
-        if count > 256 {
-            return Err("must be at most 256 characters".into());
+        let max = *aegis_core::config::PASSWORD_LENGTHS.end();
+        if count > max {
+            return Err(format!("must be at most {max} characters"));
         }
         Ok(Self(raw.to_owned()))
     }

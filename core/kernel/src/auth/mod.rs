@@ -28,6 +28,7 @@ pub const CSRF_COOKIE: &str = "aegis_csrf";
 /// Header a cookie-authenticated unsafe request must carry.
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
+/// A user's role: what they may see and do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum Role {

@@ -8,6 +8,10 @@ use crate::secret::{Secret, lenient_string};
 /// The shortest `AEGIS_SECRET_KEY` production accepts.
 pub const MIN_SECRET_KEY_LEN: usize = 32;
 
+/// Bounds of a new password in characters, as the OpenAPI document declares
+/// them: `auth.min_password_length` may raise the lower one, never lower it.
+pub const PASSWORD_LENGTHS: std::ops::RangeInclusive<usize> = 10..=256;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AdminSettings {

@@ -26,7 +26,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
 
-pub use auth::{AdminSettings, AuthSettings, CookieSecure, MIN_SECRET_KEY_LEN, is_strong_secret};
+pub use auth::{
+    AdminSettings, AuthSettings, CookieSecure, MIN_SECRET_KEY_LEN, PASSWORD_LENGTHS,
+    is_strong_secret,
+};
 pub use database::{DatabaseSettings, RedisSettings};
 pub use http::HttpSettings;
 pub use load::{ENV_PREFIX, Loaded};
@@ -159,6 +162,16 @@ impl Settings {
             return bad(
                 "AEGIS_AUTH__LOGIN_MAX_FAILURES",
                 "the login limit and window must be positive".into(),
+            );
+        }
+        if !PASSWORD_LENGTHS.contains(&self.auth.min_password_length) {
+            return bad(
+                "AEGIS_AUTH__MIN_PASSWORD_LENGTH",
+                format!(
+                    "expected {} to {} characters",
+                    PASSWORD_LENGTHS.start(),
+                    PASSWORD_LENGTHS.end()
+                ),
             );
         }
         if self.database.max_connections == 0 {

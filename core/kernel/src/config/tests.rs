@@ -313,3 +313,22 @@ fn connection_limits_and_timeouts_are_checked() {
         assert!(!err.contains('\n'), "{err}");
     }
 }
+
+#[test]
+fn the_password_minimum_stays_within_what_the_api_declares() {
+    let s = load(&[("AEGIS_AUTH__MIN_PASSWORD_LENGTH", "16")])
+        .unwrap()
+        .settings;
+    assert_eq!(s.auth.min_password_length, 16);
+    // Below 10 the OpenAPI document (minLength 10) would refuse what the
+    // server accepts; above 256 no password could be set at all.
+    for value in ["8", "257"] {
+        let err = load(&[("AEGIS_AUTH__MIN_PASSWORD_LENGTH", value)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("AEGIS_AUTH__MIN_PASSWORD_LENGTH"),
+            "{value}: {err}"
+        );
+    }
+}

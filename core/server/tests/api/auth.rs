@@ -365,6 +365,47 @@ async fn personal_api_tokens_are_shown_once_listed_and_revocable(stack: Stack) {
         (past.status, past.body["code"].as_str()),
         (422, Some("validation_failed"))
     );
+
+    // A name must be a string and nothing else may ride along: the same 422
+    // as every invalid value, never a token named "true".
+    for (body, field) in [
+        (json!({"name": true, "x": 1}), None),
+        (json!({"name": true}), None),
+        (json!({"name": 7}), None),
+        (json!({"name": "ci", "x": 1}), Some("x")),
+        (json!({"name": "   "}), Some("name")),
+    ] {
+        let reply = app
+            .post("/api/v1/auth/tokens", &session, body.clone())
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{body}: {:?}",
+            reply.body
+        );
+        if let Some(field) = field {
+            assert_eq!(reply.body["errors"][0]["field"], field, "{body}");
+        }
+    }
+    let listed = app.get("/api/v1/auth/tokens", &session).await;
+    assert_eq!(
+        listed.body.as_array().unwrap().len(),
+        1,
+        "{:?}",
+        listed.body
+    );
+    // Not yet expired, used or revoked: those fields are absent, not null.
+    let fresh = app
+        .post("/api/v1/auth/tokens", &session, json!({"name": "fresh"}))
+        .await;
+    for absent in ["expires_at", "last_used_at", "revoked_at"] {
+        assert!(
+            fresh.body["details"].get(absent).is_none(),
+            "{:?}",
+            fresh.body
+        );
+    }
 }
 
 /// The caller's own session goes on with the token the change returns;

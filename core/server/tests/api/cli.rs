@@ -102,12 +102,35 @@ fn module_settings_keep_their_documented_variables() {
         "[alerts]\nwebhook_allow_private_networks = true\n",
         "[coverage]\nsnapshot_retention_days = 30\n",
         "[audit]\nretention_days = 90\n",
-        "unknown setting AEGIS_EVIDENCE__MAX_BYTE is ignored",
     ] {
         assert!(stdout.contains(expected), "{expected:?} in {stdout}");
     }
     assert!(!stdout.contains(":pw@"), "{stdout}");
-    assert_eq!(stdout.matches("unknown setting").count(), 1, "{stdout}");
+    // Warnings are logs: standard error, never mixed into what a command prints.
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stdout.contains("unknown setting"), "{stdout}");
+    assert_eq!(
+        stderr
+            .matches("unknown setting AEGIS_EVIDENCE__MAX_BYTE is ignored")
+            .count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_printed_openapi_document_is_json_alone_whatever_the_warnings() {
+    let out = aegis(
+        &["openapi"],
+        &[("AEGIS_NO_SUCH__SETTING", "1".into())],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let document: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert!(document["paths"].is_object());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("AEGIS_NO_SUCH__SETTING"), "{stderr}");
 }
 
 #[test]

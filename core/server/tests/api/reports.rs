@@ -319,7 +319,7 @@ async fn reports_are_validated_listed_and_deleted(stack: Stack) {
     );
     assert_eq!(
         app.get("/api/v1/reports?status=lost", &viewer).await.status,
-        400
+        422
     );
     let path = format!("/api/v1/reports/{}", executive["id"].as_str().unwrap());
     assert_eq!(

@@ -41,6 +41,12 @@ async fn role_matrix_for_every_users_endpoint(stack: Stack) {
             Some(json!({})),
             200,
         ),
+        (
+            "POST",
+            format!("/api/v1/users/{target}/deactivate"),
+            None,
+            200,
+        ),
         ("DELETE", format!("/api/v1/users/{target}"), None, 200),
     ];
     for (role, token) in &tokens {
@@ -110,7 +116,11 @@ async fn admins_manage_users(stack: Stack) {
             json!({"username": "eve", "role": "emperor", "password": "long-enough-pw"}),
         )
         .await;
-    assert_eq!(bad_role.status, 400);
+    assert_eq!(
+        (bad_role.status, bad_role.body["code"].as_str()),
+        (422, Some("validation_failed")),
+        "a value outside the declared enum is refused like any invalid value"
+    );
 
     let listed = app.get("/api/v1/users?role=red_tech", &admin).await;
     assert_eq!(listed.body["total"], 1);
@@ -162,16 +172,119 @@ async fn admins_manage_users(stack: Stack) {
     let fresh = app.token("dave.red", &generated).await;
 
     let gone = app
-        .call("DELETE", &format!("/api/v1/users/{id}"), Some(&admin), None)
+        .call(
+            "POST",
+            &format!("/api/v1/users/{id}/deactivate"),
+            Some(&admin),
+            None,
+        )
         .await;
-    assert_eq!(gone.body["active"], false);
+    assert_eq!((gone.status, &gone.body["active"]), (200, &json!(false)));
     assert_eq!(
         app.get("/api/v1/auth/me", &fresh).await.status,
         401,
         "a deactivated user's session stops"
     );
     assert_eq!(app.login("dave.red", &generated).await.status, 401);
+    // Deactivating keeps the account: its work and audit trail name it.
+    let kept = app.get(&format!("/api/v1/users/{id}"), &admin).await;
+    assert_eq!((kept.status, &kept.body["active"]), (200, &json!(false)));
     assert_eq!(app.get("/api/v1/users/nope", &admin).await.status, 404);
+}
+
+/// `DELETE /users/{id}` stays as a deprecated alias of the deactivation,
+/// marked so in the document: clients written against it keep working.
+async fn the_deprecated_delete_still_deactivates(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    let (id, token) = app.user_with_role(&admin, "old-client", "viewer").await;
+    let reply = app
+        .call("DELETE", &format!("/api/v1/users/{id}"), Some(&admin), None)
+        .await;
+    assert_eq!((reply.status, &reply.body["active"]), (200, &json!(false)));
+    assert_eq!(app.get("/api/v1/auth/me", &token).await.status, 401);
+    let doc = app
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let users = &doc["paths"]["/api/v1/users/{id}"];
+    assert_eq!(users["delete"]["deprecated"], true);
+    assert_eq!(
+        doc["paths"]["/api/v1/users/{id}/deactivate"]["post"]["operationId"],
+        "deactivate_user"
+    );
+}
+
+/// New passwords: 10 to 256 characters, as the document declares; an
+/// answer leaves out what it does not know instead of sending null.
+async fn password_bounds_and_absent_fields_match_the_document(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    let doc = app
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let password = &doc["components"]["schemas"]["CreateUserRequest"]["properties"]["password"];
+    assert_eq!(
+        (
+            password["minLength"].as_u64(),
+            password["maxLength"].as_u64()
+        ),
+        (Some(10), Some(256))
+    );
+    let create = |name: &str, password: String| json!({"username": name, "role": "viewer", "password": password});
+    for (name, length, status) in [
+        ("nine", 9, 422),
+        ("too-long", 257, 422),
+        ("longest", 256, 201),
+    ] {
+        let reply = app
+            .post("/api/v1/users", &admin, create(name, "p".repeat(length)))
+            .await;
+        assert_eq!(reply.status, status, "{length}: {:?}", reply.body);
+        if status == 422 {
+            assert_eq!(
+                reply.body["errors"][0]["field"], "password",
+                "{:?}",
+                reply.body
+            );
+        } else {
+            // Never signed in: no `last_login_at` at all, rather than null.
+            assert!(
+                reply.body.get("last_login_at").is_none(),
+                "{:?}",
+                reply.body
+            );
+        }
+    }
+    let long_login = app.login("longest", &"p".repeat(257)).await;
+    assert_eq!(long_login.status, 422);
+    let reset = app
+        .post(
+            "/api/v1/users/nope/reset-password",
+            &admin,
+            json!({"password": "short"}),
+        )
+        .await;
+    assert_eq!(reset.status, 422, "{:?}", reset.body);
+    let unknown = app
+        .call(
+            "PATCH",
+            "/api/v1/users/nope",
+            Some(&admin),
+            Some(json!({"display_name": "x", "is_admin": true})),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.body["errors"][0]["field"].as_str()),
+        (422, Some("is_admin"))
+    );
 }
 
 async fn the_last_administrator_cannot_be_removed(stack: Stack) {
@@ -250,5 +363,7 @@ stack_tests!(
     concurrent_demotions_leave_an_administrator,
     role_matrix_for_every_users_endpoint,
     admins_manage_users,
+    the_deprecated_delete_still_deactivates,
+    password_bounds_and_absent_fields_match_the_document,
     the_last_administrator_cannot_be_removed
 );

@@ -32,7 +32,7 @@ export function useChangeUser() {
   return useMutation({
     mutationFn: ({ id, ...body }: UserChange) =>
       body.active === false
-        ? unwrap(api.DELETE("/api/v1/users/{id}", { params: { path: { id } } }))
+        ? unwrap(api.POST("/api/v1/users/{id}/deactivate", { params: { path: { id } } }))
         : unwrap(api.PATCH("/api/v1/users/{id}", { params: { path: { id } }, body })),
     onSuccess: () => client.invalidateQueries({ queryKey: userKeys.users }),
   });

@@ -23,6 +23,18 @@ enum UserCreated {
     Created(Json<UserView>),
 }
 
+impl UsersApi {
+    async fn deactivate(&self, auth: Auth<AdminOnly>, id: String) -> ApiResult<Json<UserView>> {
+        let patch = UserPatch {
+            active: Some(false),
+            ..UserPatch::default()
+        };
+        Ok(Json(
+            self.service.update(&UserId(id), patch, &auth).await?.into(),
+        ))
+    }
+}
+
 #[OpenApi(prefix_path = "/api/v1/users", tag = "UsersTag::Users")]
 impl UsersApi {
     /// List users, filtered by role, active flag and a search text.
@@ -34,8 +46,8 @@ impl UsersApi {
         active: Query<Option<bool>>,
         /// Part of a username or display name.
         q: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))] limit: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<UserPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let filter = UserFilter {
@@ -108,23 +120,38 @@ impl UsersApi {
         ))
     }
 
-    /// Deactivate a user: they can no longer sign in, and their sessions and tokens stop working.
-    #[oai(path = "/:id", method = "delete", operation_id = "deactivate_user")]
+    /// Deactivate a user: they can no longer sign in, and their sessions and
+    /// tokens stop working. The account stays (its work and audit trail name
+    /// it), readable with `active: false`; `PATCH` with `active: true`
+    /// reactivates it.
+    #[oai(
+        path = "/:id/deactivate",
+        method = "post",
+        operation_id = "deactivate_user"
+    )]
     async fn deactivate_user(
         &self,
         auth: Auth<AdminOnly>,
         id: Path<String>,
     ) -> ApiResult<Json<UserView>> {
-        let patch = UserPatch {
-            active: Some(false),
-            ..UserPatch::default()
-        };
-        Ok(Json(
-            self.service
-                .update(&UserId(id.0), patch, &auth)
-                .await?
-                .into(),
-        ))
+        self.deactivate(auth, id.0).await
+    }
+
+    /// Deprecated: use `POST /api/v1/users/{id}/deactivate`, which this
+    /// answers exactly as. It never deleted a user: the account stays,
+    /// readable with `active: false`.
+    #[oai(
+        path = "/:id",
+        method = "delete",
+        operation_id = "deactivate_user_legacy",
+        deprecated
+    )]
+    async fn deactivate_user_legacy(
+        &self,
+        auth: Auth<AdminOnly>,
+        id: Path<String>,
+    ) -> ApiResult<Json<UserView>> {
+        self.deactivate(auth, id.0).await
     }
 
     /// Set a new password for a user (generated when none is given); their sessions end.

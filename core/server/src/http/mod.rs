@@ -14,6 +14,10 @@ use poem_openapi::OpenApiService;
 
 use crate::modules::Apis;
 
+mod allow;
+mod document;
+mod values;
+
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
 /// The dashboard loads only its own scripts and styles and talks only to us.
@@ -24,6 +28,11 @@ pub fn openapi(apis: Apis) -> OpenApiService<Apis, ()> {
     OpenApiService::new(apis, "Aegis", env!("CARGO_PKG_VERSION"))
         .description("Aegis purple-team platform API. Sign in with POST /api/v1/auth/login, then send the returned token as `Authorization: Bearer ...` (or use the session cookie with `X-CSRF-Token` on changes).")
         .server("/")
+}
+
+/// The OpenAPI document as served and printed (see `document.rs`).
+pub fn document(service: &OpenApiService<Apis, ()>) -> String {
+    document::close_request_objects(service.spec())
 }
 
 /// Paths the API, its document and the docs UIs own; everything else is
@@ -42,8 +51,15 @@ pub fn endpoint(
     auth: AuthContext,
     largest_upload: u64,
 ) -> impl Endpoint + 'static {
+    let allowed = std::sync::Arc::new(allowed_methods());
     let service = openapi(apis);
-    let mut route = Route::new().at(OPENAPI_PATH, service.spec_endpoint());
+    let spec = document(&service);
+    let spec_endpoint = poem::get(poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json")
+            .body(spec.clone())
+    }));
+    let mut route = Route::new().at(OPENAPI_PATH, spec_endpoint);
     if settings.docs_enabled() {
         route = route
             .nest("/docs", service.swagger_ui())
@@ -117,13 +133,25 @@ pub fn endpoint(
     route
         .with(CookieJarManager::new())
         .data(auth)
-        .around(refuse_nul)
+        .around(values::check_values)
         .around(move |ep, req| limit_body(ep, req, limits))
         .catch_all_error(problem_response)
+        .around(move |ep, req| allow::add_allow(ep, req, allowed.clone()))
         .around(no_store_api)
         .with(cors)
         .with(security_headers(settings.env))
         .with(Tracing)
+}
+
+/// The methods of every path the document declares, and of the document's own.
+fn allowed_methods() -> allow::AllowedMethods {
+    let metas = <Apis as poem_openapi::OpenApi>::meta();
+    let operations = metas.iter().flat_map(|api| &api.paths).flat_map(|path| {
+        path.operations
+            .iter()
+            .map(|op| (path.path.as_str(), op.method.clone()))
+    });
+    allow::AllowedMethods::new(operations.chain([(OPENAPI_PATH, Method::GET)]))
 }
 
 /// Headers on every answer, errors and the dashboard's files included. In
@@ -221,43 +249,6 @@ async fn limit_body<E: Endpoint>(
         }
     }
     ep.call(req).await.map(IntoResponse::into_response)
-}
-
-/// Refuses NUL (U+0000) in the path, the query string and JSON bodies with
-/// 422 `invalid_text` before any handler runs: PostgreSQL cannot store it in
-/// text, and SQLite would take it, so both backends answer alike. A URI can
-/// only carry NUL as `%00` and JSON only as the escape `\u0000`, so only a
-/// body holding that escape is parsed. Runs inside `limit_body`, so the read
-/// is bounded by the body limit. Multipart text fields are checked where
-/// they are read (`aegis_core::http::read_text_field`).
-async fn refuse_nul<E: Endpoint>(
-    ep: std::sync::Arc<E>,
-    mut req: poem::Request,
-) -> poem::Result<Response> {
-    use aegis_core::http::{invalid_text, json_has_nul};
-    if req.uri().path().contains("%00") {
-        return Ok(invalid_text("the path").into_response());
-    }
-    if req.uri().query().is_some_and(|q| q.contains("%00")) {
-        return Ok(invalid_text("the query string").into_response());
-    }
-    if req.content_type().is_some_and(is_json) {
-        let body = req.take_body().into_bytes().await?;
-        if body.windows(6).any(|w| w == b"\\u0000")
-            && serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| json_has_nul(&v))
-        {
-            return Ok(invalid_text("the request body").into_response());
-        }
-        req.set_body(body);
-    }
-    ep.call(req).await.map(IntoResponse::into_response)
-}
-
-/// `application/json` or any `application/*+json`, as poem-openapi reads them.
-fn is_json(content_type: &str) -> bool {
-    let essence = aegis_core::http::essence(content_type);
-    essence == "application/json"
-        || essence.starts_with("application/") && essence.ends_with("+json")
 }
 
 #[derive(Clone, Copy)]
