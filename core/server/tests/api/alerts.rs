@@ -420,7 +420,7 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
         ),
     ] {
         let reply = app.post("/api/v1/alert-rules", &lead, body.clone()).await;
-        assert_eq!(reply.status, 400, "{body}: {:?}", reply.body);
+        assert_eq!(reply.status, 422, "{body}: {:?}", reply.body);
         assert!(
             reply.body["detail"].as_str().unwrap().contains(field),
             "{body}: {:?}",
@@ -478,7 +478,7 @@ async fn rules_are_validated_and_managed_by_leads(stack: Stack) {
                 .json(&rename),
         )
         .await;
-    assert_eq!(malformed.status, 400, "{:?}", malformed.body);
+    assert_eq!(malformed.status, 422, "{:?}", malformed.body);
     // An unknown rule is a 404 before its version is looked at.
     let unknown = app
         .send(
@@ -801,7 +801,7 @@ async fn alert_answers_are_as_documented(stack: Stack) {
         format!("/api/v1/alert-rules/{id}/deliveries"),
     ] {
         let reply = app.get(&format!("{path}?limit=0"), &admin).await;
-        assert_eq!(reply.status, 400, "{path}");
+        assert_eq!(reply.status, 422, "{path}");
     }
     assert_page_limits(&app, &admin, "/api/v1/alerts").await;
     assert_page_limits(&app, &admin, "/api/v1/alert-evaluations").await;
@@ -835,7 +835,7 @@ async fn alert_answers_are_as_documented(stack: Stack) {
             json!({"name": "x", "kind": "technique_regressed", "colour": "red"}),
         )
         .await;
-    assert_eq!(unknown.status, 400, "{:?}", unknown.body);
+    assert_eq!(unknown.status, 422, "{:?}", unknown.body);
 }
 
 stack_tests!(

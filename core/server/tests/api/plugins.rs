@@ -158,7 +158,7 @@ async fn plugin_lifecycle(stack: Stack) {
             Some(json!({"config": [1]})),
         )
         .await;
-    assert_eq!(not_object.status, 400, "the document says an object");
+    assert_eq!(not_object.status, 422, "the document says an object");
     let good = app
         .call(
             "PUT",
@@ -557,7 +557,7 @@ async fn plugin_answers_and_the_upload_form_are_as_documented(stack: Stack) {
                     .header("If-Match", "latest"),
             )
             .await;
-        assert_eq!(malformed.status, 400, "{action}: {:?}", malformed.body);
+        assert_eq!(malformed.status, 422, "{action}: {:?}", malformed.body);
     }
     // An unknown plugin is a 404 before its version is looked at.
     let unknown = app

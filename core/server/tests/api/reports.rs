@@ -640,7 +640,7 @@ async fn report_answers_are_as_documented(stack: Stack) {
             json!({"kind": "executive", "format": "json", "title": "t".repeat(201)}),
         )
         .await;
-    assert_eq!(long.status, 400, "a title has at most 200 characters");
+    assert_eq!(long.status, 422, "a title has at most 200 characters");
 }
 
 stack_tests!(

@@ -32,11 +32,11 @@ pub fn nulls(value: &Value) -> Vec<String> {
 }
 
 /// The limits a list declares in the document: `limit` 1 to 500, `offset`
-/// from 0. Beyond them the request is malformed (400).
+/// from 0. Beyond them the request is malformed (422, as every unfit value).
 pub async fn assert_page_limits(app: &TestApp, token: &str, path: &str) {
     for query in ["limit=0", "limit=501", "offset=-1"] {
         let reply = app.get(&format!("{path}?{query}"), token).await;
-        assert_eq!(reply.status, 400, "{path}?{query}: {:?}", reply.body);
+        assert_eq!(reply.status, 422, "{path}?{query}: {:?}", reply.body);
     }
     let doc = app
         .call("GET", "/api/v1/openapi.json", None, None)
@@ -284,9 +284,9 @@ async fn coverage_scopes_by_campaign_platform_and_dates(stack: Stack) {
         .await;
     assert_eq!(bad.status, 422);
     // The document declares both: a campaign id is a UUID, a date's year is
-    // 1970 to 9999. A malformed id is refused as a malformed request.
+    // 1970 to 9999. A malformed id is an unfit value (422).
     let bad = app.get("/api/v1/coverage?campaign_id=nope", &admin).await;
-    assert_eq!(bad.status, 400);
+    assert_eq!(bad.status, 422);
     let bad = app
         .get("/api/v1/coverage?from=1969-12-31T00:00:00Z", &admin)
         .await;
@@ -686,7 +686,7 @@ async fn coverage_answers_are_as_documented(stack: Stack) {
             json!({"campaign_id": "nope"}),
         )
         .await;
-    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    assert_eq!(bad.status, 422, "{:?}", bad.body);
 
     let doc = app
         .call("GET", "/api/v1/openapi.json", None, None)
