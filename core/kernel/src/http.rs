@@ -173,25 +173,34 @@ use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::Payload as _;
 impl_apirequest_for_payload!(MultipartUpload);
 
-/// Reads a JSON field as poem-openapi does, except that a number or a
-/// boolean is refused where the document declares a string: poem-openapi
-/// would store `true` as the text "true", while the document (and every
-/// generated client) says the field is a string. Put it on the string fields
-/// of request objects: `#[oai(deserialize_with = "aegis_core::http::strict_json")]`
-/// (`Option` and `MaybeUndefined` strings included).
+/// Reads a JSON field of a request object as the document declares it,
+/// where poem-openapi is laxer: a number or a boolean is refused where a
+/// string is declared (poem-openapi would store `true` as the text "true"),
+/// and `null` is refused for an optional field (the document does not say
+/// it may be null; leaving the field out is how a client omits it). Put it
+/// on every field of request objects:
+/// `#[oai(deserialize_with = "aegis_core::http::strict_json")]`; not on a
+/// `MaybeUndefined` field, whose `null` means "clear it".
 pub fn strict_json<T: poem_openapi::types::ParseFromJSON>(
     value: Option<serde_json::Value>,
 ) -> poem_openapi::types::ParseResult<T> {
     use poem_openapi::registry::MetaSchemaRef;
+    use poem_openapi::types::ParseError;
     use serde_json::Value;
-    if let Some(found @ (Value::Bool(_) | Value::Number(_))) = &value {
-        let declares_string =
-            matches!(T::schema_ref(), MetaSchemaRef::Inline(schema) if schema.ty == "string");
-        if declares_string {
-            return Err(poem_openapi::types::ParseError::expected_type(
-                found.clone(),
+    match &value {
+        Some(Value::Null) => {
+            return Err(ParseError::custom(
+                "null is not allowed; leave the field out instead",
             ));
         }
+        Some(found @ (Value::Bool(_) | Value::Number(_))) => {
+            let declares_string =
+                matches!(T::schema_ref(), MetaSchemaRef::Inline(schema) if schema.ty == "string");
+            if declares_string {
+                return Err(ParseError::expected_type(found.clone()));
+            }
+        }
+        _ => {}
     }
     T::parse_from_json(value)
 }

@@ -138,6 +138,7 @@ pub struct CreateUserRequest {
         deserialize_with = "aegis_core::http::strict_json"
     )]
     pub display_name: Option<String>,
+    #[oai(deserialize_with = "aegis_core::http::strict_json")]
     pub role: Role,
     /// At least 10 characters (more if the server is configured so).
     #[oai(
@@ -171,7 +172,9 @@ pub struct UpdateUserRequest {
         deserialize_with = "aegis_core::http::strict_json"
     )]
     pub display_name: Option<String>,
+    #[oai(deserialize_with = "aegis_core::http::strict_json")]
     pub role: Option<Role>,
+    #[oai(deserialize_with = "aegis_core::http::strict_json")]
     pub active: Option<bool>,
 }
 
@@ -204,6 +207,7 @@ pub struct CreateTokenRequest {
     )]
     pub name: String,
     /// Must be in the future; absent: the token never expires.
+    #[oai(deserialize_with = "aegis_core::http::strict_json")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

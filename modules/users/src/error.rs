@@ -16,6 +16,11 @@ pub enum UsersError {
     /// 401: wrong password, unknown or deactivated user (never said which).
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// 403: a signed-in user changing their password gave a wrong current
+    /// one. Not 401: their session is fine and stays; not 422: nothing in
+    /// the request is malformed, the proof of knowing the secret failed.
+    #[error("the current password does not match")]
+    WrongCurrentPassword,
     /// 429
     #[error("too many failed logins; retry in {0} s")]
     Throttled(u64),
@@ -64,6 +69,10 @@ impl From<UsersError> for ApiError {
             UsersError::InvalidCredentials => {
                 ApiError::unauthorized("invalid_credentials", "invalid username or password")
             }
+            UsersError::WrongCurrentPassword => ApiError::forbidden(
+                "wrong_current_password",
+                "the current password does not match",
+            ),
             UsersError::Throttled(secs) => {
                 ApiError::too_many_requests("too many failed logins; retry later", secs)
             }

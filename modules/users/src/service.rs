@@ -397,7 +397,7 @@ impl UsersService {
         let id = UserId(me.user_id.clone());
         if !verify_password(current, &self.repo.password_hash(&id).await?).await {
             tokio::time::sleep(throttle.record_failure(&me.username, address).await?).await;
-            return Err(UsersError::invalid("current_password", "does not match"));
+            return Err(UsersError::WrongCurrentPassword);
         }
         let hash = hash_password(new.expose()).await?;
         let mut tx = self.kernel.db.begin().await?;

@@ -374,6 +374,8 @@ async fn personal_api_tokens_are_shown_once_listed_and_revocable(stack: Stack) {
         (json!({"name": 7}), None),
         (json!({"name": "ci", "x": 1}), Some("x")),
         (json!({"name": "   "}), Some("name")),
+        // Optional means "may be left out", not "may be null".
+        (json!({"name": "ci", "expires_at": null}), None),
     ] {
         let reply = app
             .post("/api/v1/auth/tokens", &session, body.clone())
@@ -432,7 +434,12 @@ async fn changing_ones_password_ends_other_sessions(stack: Stack) {
             json!({"current_password": "nope", "new_password": "a-new-password-1"}),
         )
         .await;
-    assert_eq!(wrong.status, 422);
+    // Refused, but the session stays (not 401) and nothing was malformed (not 422).
+    assert_eq!(
+        (wrong.status, wrong.body["code"].as_str()),
+        (403, Some("wrong_current_password"))
+    );
+    assert_eq!(app.get("/api/v1/auth/me", &caller).await.status, 200);
     let short = app
         .post(
             "/api/v1/auth/password",

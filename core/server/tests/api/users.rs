@@ -285,6 +285,17 @@ async fn password_bounds_and_absent_fields_match_the_document(stack: Stack) {
         (unknown.status, unknown.body["errors"][0]["field"].as_str()),
         (422, Some("is_admin"))
     );
+    for body in [json!({"active": null}), json!({"display_name": 5})] {
+        let reply = app
+            .call(
+                "PATCH",
+                "/api/v1/users/nope",
+                Some(&admin),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{body}: {:?}", reply.body);
+    }
 }
 
 async fn the_last_administrator_cannot_be_removed(stack: Stack) {
