@@ -435,7 +435,10 @@ fn check_transition(current: &TestRecord, transition: Transition) -> Result<(), 
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(TestCaseError::Invalid(missing))
+        Err(TestCaseError::Incomplete {
+            state: current.state.as_str().into(),
+            missing,
+        })
     }
 }
 

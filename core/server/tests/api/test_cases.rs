@@ -290,7 +290,11 @@ async fn transitions_need_their_half_filled(stack: Stack) {
             json!({}),
         )
         .await;
-    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    // The test, not the request, must change first: a conflict with its
+    // state, naming the state and the missing fields.
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert_eq!(refused.body["code"], "fields_missing");
+    assert_eq!(refused.body["current_state"], "red_executing");
     let fields: Vec<&str> = refused.body["errors"]
         .as_array()
         .unwrap()
@@ -312,7 +316,8 @@ async fn transitions_need_their_half_filled(stack: Stack) {
     let refused = app
         .post(&format!("/api/v1/tests/{id}/complete"), &admin, json!({}))
         .await;
-    assert_eq!(refused.status, 422);
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.body["code"], "fields_missing");
     assert_eq!(refused.body["errors"][0]["field"], "detection_outcome");
     // A detection before the execution is refused.
     let current = app.get(&format!("/api/v1/tests/{id}"), &admin).await.body;

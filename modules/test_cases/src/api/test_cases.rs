@@ -235,7 +235,8 @@ impl TestCasesApi {
             .await
     }
 
-    /// red_executing → blue_evaluating; needs `executed_at` and `attack_outcome`.
+    /// red_executing → blue_evaluating. The test needs `executed_at` and
+    /// `attack_outcome` first: without them, 409 `fields_missing` names them.
     #[oai(
         path = "/tests/:id/submit-to-blue",
         method = "post",
@@ -250,7 +251,8 @@ impl TestCasesApi {
             .await
     }
 
-    /// blue_evaluating → completed (blue techs, leads, admins); needs `detection_outcome`.
+    /// blue_evaluating → completed (blue techs, leads, admins). The test
+    /// needs `detection_outcome` first (409 `fields_missing` otherwise).
     #[oai(
         path = "/tests/:id/complete",
         method = "post",
