@@ -19,6 +19,8 @@ export type AlertStatus = Schemas["AlertStatus"];
 export type ReportKind = Schemas["ReportKind"];
 export type ReportStatus = Schemas["ReportStatus"];
 export type PluginKind = Schemas["PluginKind"];
+export type TestSortKey = Schemas["TestSortKey"];
+export type OutcomeFilter = Schemas["OutcomeFilter"];
 
 export const ROLES = ["admin", "lead", "red_tech", "blue_tech", "viewer"] as const satisfies readonly Role[];
 export const TEST_STATES = ["draft", "red_executing", "blue_evaluating", "completed", "cancelled"] as const satisfies readonly TestState[];
@@ -31,6 +33,13 @@ export const ALERT_STATUSES = ["open", "acknowledged", "resolved"] as const sati
 /** In the order the report form offers them. */
 export const REPORT_KINDS = ["executive", "coverage", "campaign"] as const satisfies readonly ReportKind[];
 export const PLUGIN_KINDS = ["alert_rule", "report_format"] as const satisfies readonly PluginKind[];
+/** The test list's columns; a leading `-` sorts descending. */
+export const TEST_SORT_KEYS = [
+  "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at",
+  "executed_at", "-executed_at", "state", "-state", "technique_id", "-technique_id",
+] as const satisfies readonly TestSortKey[];
+/** The `outcome` filter takes either side's outcome. */
+export const OUTCOME_FILTERS = [...ATTACK_OUTCOMES, ...DETECTION_OUTCOMES] as const satisfies readonly OutcomeFilter[];
 
 /** `true` when `V` names every member of `U`, else the members it misses. */
 type Covers<U, V extends readonly unknown[]> = [Exclude<U, V[number]>] extends [never] ? true : { missing: Exclude<U, V[number]> };
@@ -47,6 +56,8 @@ export type EnumListsCover = AllTrue<[
   Covers<AlertStatus, typeof ALERT_STATUSES>,
   Covers<ReportKind, typeof REPORT_KINDS>,
   Covers<PluginKind, typeof PLUGIN_KINDS>,
+  Covers<TestSortKey, typeof TEST_SORT_KEYS>,
+  Covers<OutcomeFilter, typeof OUTCOME_FILTERS>,
 ]>;
 
 /** `value` if it is one of `values` (a URL parameter, a select's value), else undefined. */

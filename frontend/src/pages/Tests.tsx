@@ -1,14 +1,12 @@
 import { Link, useSearchParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
-import { ATTACK_OUTCOMES, DETECTION_OUTCOMES, TEST_STATES } from "../api/enums";
+import { OUTCOME_FILTERS, TEST_STATES } from "../api/enums";
 import { useCampaigns } from "../api/hooks/campaigns";
 import { useTests } from "../api/hooks/tests";
 import { Badge, Button, Card, Empty, ErrorBox, formatTime, inputClass, Loading, Page, Pager } from "../components/ui";
-import { parseQuery, toApiQuery, toggleSort, toParams, withFilter, type FilterKey, type ListQuery } from "../lib/filters";
+import { parseQuery, toApiQuery, toggleSort, toParams, withFilter, type FilterKey, type ListQuery, type SortColumn } from "../lib/filters";
 import { STATE_LABELS } from "../lib/workflow";
 
-/** The `outcome` filter takes either side's outcome. */
-const OUTCOMES = [...ATTACK_OUTCOMES, ...DETECTION_OUTCOMES];
 
 export function TestsList() {
   const user = useUser();
@@ -20,7 +18,7 @@ export function TestsList() {
   const campaigns = useCampaigns();
   const day = (value?: string) => (value ? value.slice(0, 10) : "");
   const setDay = (key: FilterKey) => (value: string) => set(key)(value ? new Date(`${value}T00:00:00`).toISOString() : "");
-  const sortHeader = (column: string, label: string) => (
+  const sortHeader = (column: SortColumn, label: string) => (
     <th className="px-2 py-2 text-left">
       <button onClick={() => go(toggleSort(query, column))} className="font-semibold hover:text-accent">
         {label}
@@ -45,7 +43,7 @@ export function TestsList() {
           </select>
           <select aria-label="Outcome" className={inputClass} value={query.filters.outcome ?? ""} onChange={(e) => set("outcome")(e.target.value)}>
             <option value="">Any outcome</option>
-            {OUTCOMES.map((o) => (
+            {OUTCOME_FILTERS.map((o) => (
               <option key={o}>{o}</option>
             ))}
           </select>

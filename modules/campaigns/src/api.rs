@@ -3,17 +3,18 @@
 use std::collections::BTreeMap;
 
 use aegis_core::auth::{AnyRole, Auth, LeadPlus};
-use aegis_core::http::{MultipartUpload, NoContent, etag, expected_version, read_file_part};
+use aegis_core::http::{NoContent, etag, expected_version};
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
 use aegis_core::{ApiError, ApiResult};
 use aegis_mod_coverage::model::Kpis;
-use chrono::NaiveDate;
+use aegis_mod_test_cases::schema::{Form, FormPart, FormParts, Nullable};
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::types::MaybeUndefined;
+use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use crate::day::Day;
 use crate::layer;
 use crate::model::{Campaign, CampaignFilter, CampaignPatch, CampaignStatus};
 use crate::service::CampaignService;
@@ -31,15 +32,18 @@ pub struct CampaignsApi {
     pub service: CampaignService,
 }
 
+/// A campaign with its progress; single-campaign answers add its `kpis`.
+/// A field without a value is absent, never `null`.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CampaignView {
     pub id: String,
     pub name: String,
     pub description: String,
     pub threat_actor: Option<String>,
     pub status: CampaignStatus,
-    pub starts_on: Option<NaiveDate>,
-    pub ends_on: Option<NaiveDate>,
+    pub starts_on: Option<Day>,
+    pub ends_on: Option<Day>,
     /// `manual` or `navigator`.
     pub source: String,
     pub version: i64,
@@ -52,8 +56,6 @@ pub struct CampaignView {
     /// Tests by state.
     pub progress: BTreeMap<String, i64>,
     pub tests_total: i64,
-    /// The campaign's own KPIs (on single-campaign answers).
-    #[oai(skip_serializing_if_is_none)]
     pub kpis: Option<Kpis>,
 }
 
@@ -68,8 +70,8 @@ impl CampaignView {
             description: c.fields.description,
             threat_actor: c.fields.threat_actor,
             status: c.status,
-            starts_on: c.fields.starts_on,
-            ends_on: c.fields.ends_on,
+            starts_on: c.fields.starts_on.map(Day),
+            ends_on: c.fields.ends_on.map(Day),
             source: c.source,
             version: c.version,
             created_at: c.created_at,
@@ -82,30 +84,82 @@ impl CampaignView {
     }
 }
 
+/// A new campaign; it starts `planned`.
+#[derive(Debug, Object)]
+// Skipping absent fields only shapes the example, which sets a few.
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
+pub struct NewCampaignInput {
+    /// Leading and trailing spaces are dropped.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+    ))]
+    pub name: String,
+    #[oai(validator(max_length = 65536))]
+    pub description: Option<String>,
+    #[oai(validator(max_length = 200))]
+    pub threat_actor: Option<String>,
+    pub starts_on: Option<Day>,
+    /// Not before `starts_on`.
+    pub ends_on: Option<Day>,
+}
+
+impl Example for NewCampaignInput {
+    fn example() -> Self {
+        Self {
+            name: "APT29 emulation, spring".into(),
+            description: Some("The MITRE APT29 plan against the finance network.".into()),
+            threat_actor: Some("APT29".into()),
+            starts_on: Day::parse("2026-04-01"),
+            ends_on: Day::parse("2026-04-30"),
+        }
+    }
+}
+
+impl From<NewCampaignInput> for CampaignPatch {
+    fn from(i: NewCampaignInput) -> Self {
+        Self {
+            name: Some(i.name),
+            description: i.description,
+            threat_actor: i.threat_actor.map(Some),
+            starts_on: i.starts_on.map(|d| Some(d.0)),
+            ends_on: i.ends_on.map(|d| Some(d.0)),
+        }
+    }
+}
+
+/// A partial change: a field left out stays as it is, `null` clears it.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
-pub struct CampaignInput {
-    /// The version you edited (updates only), unless sent as `If-Match`.
+pub struct CampaignPatchInput {
+    /// The version you edited, unless sent as `If-Match` (they must agree
+    /// when both are sent).
     pub version: Option<i64>,
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+    ))]
     pub name: Option<String>,
+    #[oai(validator(max_length = 65536))]
     pub description: Option<String>,
-    pub threat_actor: MaybeUndefined<String>,
-    pub starts_on: MaybeUndefined<NaiveDate>,
-    pub ends_on: MaybeUndefined<NaiveDate>,
+    #[oai(validator(max_length = 200))]
+    pub threat_actor: Nullable<String>,
+    pub starts_on: Nullable<Day>,
+    /// Not before `starts_on`.
+    pub ends_on: Nullable<Day>,
 }
 
-fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    aegis_mod_test_cases::dto::change(value)
-}
-
-impl From<CampaignInput> for CampaignPatch {
-    fn from(i: CampaignInput) -> Self {
+impl From<CampaignPatchInput> for CampaignPatch {
+    fn from(i: CampaignPatchInput) -> Self {
+        let day = |d: Option<Option<Day>>| d.map(|d| d.map(|d| d.0));
         Self {
             name: i.name,
             description: i.description,
-            threat_actor: change(i.threat_actor),
-            starts_on: change(i.starts_on),
-            ends_on: change(i.ends_on),
+            threat_actor: i.threat_actor.change(),
+            starts_on: day(i.starts_on.change()),
+            ends_on: day(i.ends_on.change()),
         }
     }
 }
@@ -116,6 +170,18 @@ pub struct CampaignPage {
     pub total: i64,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// The Navigator import form: one `file` part.
+pub struct LayerFile;
+
+impl FormParts for LayerFile {
+    fn parts() -> Vec<FormPart> {
+        vec![FormPart::file(
+            "An ATT&CK Navigator layer file (JSON, format 4.x or 3.0): one \
+             layer or a list of layers, at most 8 MiB.",
+        )]
+    }
 }
 
 #[derive(Debug, Object)]
@@ -173,8 +239,10 @@ impl CampaignsApi {
         status: Query<Option<CampaignStatus>>,
         /// Part of the name, description or threat actor.
         q: Query<Option<String>>,
+        /// 1 to 500, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<CampaignPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let filter = CampaignFilter {
@@ -203,7 +271,7 @@ impl CampaignsApi {
     async fn create(
         &self,
         auth: Auth<LeadPlus>,
-        body: Json<CampaignInput>,
+        body: Json<NewCampaignInput>,
     ) -> ApiResult<CampaignCreated> {
         let campaign = self.service.create(&auth, &body.0.into(), "manual").await?;
         let tag = etag(campaign.version);
@@ -230,8 +298,12 @@ impl CampaignsApi {
         &self,
         auth: Auth<LeadPlus>,
         id: Path<String>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-        body: Json<CampaignInput>,
+        /// The version you edited, as its `ETag` gave it (`"3"`). This or
+        /// the body's `version` is required (428 without either, 400 when
+        /// they disagree); a version that is no longer current gets 412.
+        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#))]
+        if_match: Header<Option<String>>,
+        body: Json<CampaignPatchInput>,
     ) -> ApiResult<CampaignReply> {
         let version = expected_version(if_match.0.as_deref(), body.0.version)?;
         let campaign = self
@@ -292,10 +364,9 @@ impl CampaignsApi {
         &self,
         auth: Auth<LeadPlus>,
         request: &poem::Request,
-        body: MultipartUpload,
+        body: Form<LayerFile>,
     ) -> ApiResult<LayersImported> {
-        let mut form = body.0;
-        let (_, bytes) = read_file_part(request, &mut form, MAX_LAYER_BYTES).await?;
+        let (_, bytes) = body.only_file(request, MAX_LAYER_BYTES).await?;
         let document: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::invalid_field("file", format!("not JSON: {e}")))?;
         // Checked before any layer is imported, so a file is taken whole or

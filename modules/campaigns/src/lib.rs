@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod day;
 pub mod error;
 pub mod layer;
 pub mod model;

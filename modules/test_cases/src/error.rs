@@ -2,8 +2,9 @@
 
 use aegis_core::ApiError;
 use aegis_core::concurrency::VersionError;
-use aegis_core::error::FieldError;
+use aegis_core::error::{FieldError, Problem};
 use aegis_core::storage::StorageError;
+use poem_openapi::payload::Json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TestCaseError {
@@ -24,6 +25,13 @@ pub enum TestCaseError {
     },
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// A transition refused because the test lacks fields it needs first
+    /// (409: the test, not the request, must change); `state` is the current one.
+    #[error("fields missing before this transition")]
+    Incomplete {
+        state: String,
+        missing: Vec<FieldError>,
+    },
     /// Text carrying NUL (U+0000), which PostgreSQL cannot store: names
     /// where (422 `invalid_text`).
     #[error("{0} contains a NUL character (U+0000), which no text may hold")]
@@ -74,6 +82,17 @@ impl From<TestCaseError> for ApiError {
                 state,
             } => ApiError::wrong_state(code, detail, &state),
             TestCaseError::Invalid(errors) => ApiError::invalid(errors),
+            TestCaseError::Incomplete { state, missing } => {
+                let detail = missing
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut problem = Problem::new(409, "fields_missing", detail);
+                problem.current_state = Some(state);
+                problem.errors = missing;
+                ApiError::Conflict(Json(problem))
+            }
             TestCaseError::InvalidText(what) => aegis_core::http::invalid_text(&what),
             TestCaseError::Version(e) => e.into(),
             TestCaseError::TooLarge(detail) => ApiError::payload_too_large(detail),

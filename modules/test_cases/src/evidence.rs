@@ -26,6 +26,11 @@ const WRITE_CHUNK: usize = 8 * 1024 * 1024;
 const READ_BUFFER: usize = 256 * 1024;
 const MAX_FILE_NAME: usize = 255;
 
+/// A file in storage that no row records yet: [`EvidenceService::record`]
+/// or [`EvidenceService::abandon`] it.
+#[must_use]
+pub struct StoredEvidence(EvidenceRecord);
+
 /// What the client said about the file.
 #[derive(Debug, Clone, Default)]
 pub struct UploadMeta {
@@ -58,8 +63,22 @@ impl EvidenceService {
         who: &Principal,
         test_id: &str,
         meta: UploadMeta,
-        mut body: R,
+        body: R,
     ) -> Result<EvidenceRecord, TestCaseError> {
+        let stored = self.store(who, test_id, meta, body).await?;
+        self.record(who, stored).await
+    }
+
+    /// The first half of [`Self::upload`]: the file streamed into storage,
+    /// checked, and not yet recorded, so the caller may still refuse the
+    /// request ([`Self::abandon`]) once it has read what followed the file.
+    pub async fn store<R: AsyncRead + Unpin + Send>(
+        &self,
+        who: &Principal,
+        test_id: &str,
+        meta: UploadMeta,
+        mut body: R,
+    ) -> Result<StoredEvidence, TestCaseError> {
         let test = self.tests.get(test_id).await?;
         check_works_on(who, &test)?;
         let side = evidence_side(who.role, test.state)
@@ -154,12 +173,29 @@ impl EvidenceService {
             uploaded_by_name: who.username.clone(),
             uploaded_at: self.kernel.clock.now(),
         };
+        Ok(StoredEvidence(record))
+    }
+
+    /// Removes a stored file that will not be recorded.
+    pub async fn abandon(&self, stored: StoredEvidence) {
+        self.remove_object(&stored.0.storage_key).await;
+    }
+
+    /// The second half of [`Self::upload`]: the row and its audit event,
+    /// if the test is still open to the file's side; else the file goes.
+    pub async fn record(
+        &self,
+        who: &Principal,
+        stored: StoredEvidence,
+    ) -> Result<EvidenceRecord, TestCaseError> {
+        let StoredEvidence(record) = stored;
+        let (key, test_id) = (record.storage_key.clone(), record.test_id.clone());
         match self.record_upload(who, &record).await {
             Ok(true) => Ok(record),
             Ok(false) => {
                 // The test moved on while the bytes streamed in.
                 self.remove_object(&key).await;
-                let now = self.tests.get(test_id).await?;
+                let now = self.tests.get(&test_id).await?;
                 Err(refused(
                     evidence_side(who.role, now.state)
                         .err()

@@ -25,6 +25,15 @@ pub enum DetectionOutcome {
     NotDetected,
 }
 
+/// An ATT&CK domain; `enterprise-attack` when left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+#[oai(rename_all = "kebab-case")]
+pub enum TechniqueDomain {
+    EnterpriseAttack,
+    MobileAttack,
+    IcsAttack,
+}
+
 macro_rules! text_enum {
     ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $ty {
@@ -38,6 +47,11 @@ macro_rules! text_enum {
     };
 }
 
+text_enum!(TechniqueDomain {
+    EnterpriseAttack => "enterprise-attack",
+    MobileAttack => "mobile-attack",
+    IcsAttack => "ics-attack",
+});
 text_enum!(AttackOutcome { Succeeded => "succeeded", Failed => "failed", Blocked => "blocked" });
 text_enum!(DetectionOutcome {
     Prevented => "prevented",
@@ -222,6 +236,16 @@ mod tests {
             "",
         ] {
             assert!(!is_attack_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn domains_are_the_catalogs() {
+        for domain in aegis_mod_techniques::model::DOMAINS {
+            assert_eq!(
+                TechniqueDomain::parse(domain).map(|d| d.as_str()),
+                Some(domain)
+            );
         }
     }
 

@@ -20,11 +20,11 @@ use crate::workflow::{FieldGroup, TestState, Transition, works_on};
 use aegis_core::concurrency::{Actor, VersionError, WriteOutcome, check_version};
 
 pub const DEFAULT_DOMAIN: &str = aegis_mod_techniques::model::DEFAULT_DOMAIN;
-const MAX_NAME: usize = 200;
-const MAX_TEXT: usize = 64 * 1024;
-const MAX_SHORT: usize = 255;
-const MAX_TAGS: usize = 32;
-const MAX_TAG: usize = 64;
+pub(crate) const MAX_NAME: usize = 200;
+pub(crate) const MAX_TEXT: usize = 64 * 1024;
+pub(crate) const MAX_SHORT: usize = 255;
+pub(crate) const MAX_TAGS: usize = 32;
+pub(crate) const MAX_TAG: usize = 64;
 
 /// One changed field, as the history shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -435,7 +435,10 @@ fn check_transition(current: &TestRecord, transition: Transition) -> Result<(), 
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(TestCaseError::Invalid(missing))
+        Err(TestCaseError::Incomplete {
+            state: current.state.as_str().into(),
+            missing,
+        })
     }
 }
 

@@ -504,6 +504,9 @@ fn apply(current: &TemplateFields, patch: &TemplatePatch) -> Result<TemplateFiel
         }
     }
     if let Some(platforms) = &patch.platforms {
+        // Lengths in characters of what was sent, as the document states
+        // them; lower-casing may change a name's length.
+        let too_long = platforms.iter().any(|p| p.trim().chars().count() > 64);
         let mut list: Vec<String> = platforms
             .iter()
             .map(|p| p.trim().to_lowercase())
@@ -511,7 +514,7 @@ fn apply(current: &TemplateFields, patch: &TemplatePatch) -> Result<TemplateFiel
             .collect();
         list.sort();
         list.dedup();
-        if list.len() > 16 || list.iter().any(|p| p.len() > 64) {
+        if list.len() > 16 || too_long {
             errors.push(FieldError::new(
                 "platforms",
                 "at most 16 platforms of 64 characters",

@@ -318,7 +318,7 @@ async fn a_test_lives_from_draft_to_completed_with_versions(stack: Stack) {
     assert!(running.updated_at > chrono::Utc::now() + chrono::Duration::hours(4));
     let early = tests.transition(&red, &id, Transition::SubmitToBlue).await;
     assert!(
-        matches!(&early, Err(TestCaseError::Invalid(e)) if e.len() == 2),
+        matches!(&early, Err(TestCaseError::Incomplete { state, missing }) if missing.len() == 2 && state == "red_executing"),
         "{early:?}"
     );
     let red_half = TestPatch {
@@ -349,7 +349,7 @@ async fn a_test_lives_from_draft_to_completed_with_versions(stack: Stack) {
     ));
     assert!(matches!(
         tests.transition(&blue, &id, Transition::Complete).await,
-        Err(TestCaseError::Invalid(e)) if e[0].field == "detection_outcome"
+        Err(TestCaseError::Incomplete { missing, .. }) if missing[0].field == "detection_outcome"
     ));
     let blue_half = TestPatch {
         detection_outcome: Some(Some(DetectionOutcome::Alerted)),

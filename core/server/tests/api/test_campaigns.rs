@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Reply, Stack, TestApp, TestEnv, shared_data};
 use crate::stack_tests;
-use crate::test_cases::{MINI, Team, create_test, load_catalog};
+use crate::test_cases::{MINI, Team, assert_no_all_of, create_test, load_catalog, openapi};
 use crate::test_coverage::completed;
 
 async fn import_layer(app: &TestApp, token: &str, bytes: Vec<u8>) -> Reply {
@@ -58,7 +58,8 @@ async fn campaigns_move_from_planned_to_completed(stack: Stack) {
         )
         .await;
     assert_eq!(edited.status, 200, "{:?}", edited.body);
-    assert!(edited.body["threat_actor"].is_null());
+    // Cleared: left out of the answer, never `null`.
+    assert!(edited.body.get("threat_actor").is_none(), "{}", edited.body);
     let stale = app
         .send(
             app.request("PATCH", &format!("/api/v1/campaigns/{id}"), &lead)
@@ -364,7 +365,78 @@ async fn every_sample_layer_imports(stack: Stack) {
     assert_eq!(import_layer(&app, &red, b"{}".to_vec()).await.status, 403);
 }
 
+/// Campaign days are `YYYY-MM-DD` (OpenAPI `date`), a new campaign needs a
+/// name, `null` clears a field, and the documented example is taken.
+async fn campaigns_take_what_the_document_declares(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    let admin = app.admin_token().await;
+    let doc = openapi(&app).await;
+    let new = &doc["components"]["schemas"]["NewCampaignInput"];
+    assert_eq!(new["required"], json!(["name"]));
+    assert_eq!(new["properties"]["starts_on"]["format"], "date");
+    assert!(!doc.to_string().contains("naive-date"));
+    let created = app
+        .post("/api/v1/campaigns", &admin, new["example"].clone())
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["starts_on"], "2026-04-01");
+    assert!(
+        created.body.get("activated_at").is_none(),
+        "{}",
+        created.body
+    );
+    let id = created.body["id"].as_str().unwrap();
+
+    for body in [
+        json!({"description": "no name"}),
+        json!({"name": "short date", "starts_on": "2026-4-1"}),
+        json!({"name": "a time", "starts_on": "2026-04-01T00:00:00Z"}),
+    ] {
+        let refused = app.post("/api/v1/campaigns", &admin, body.clone()).await;
+        assert_eq!(refused.status, 400, "{body}: {:?}", refused.body);
+    }
+    let cleared = app
+        .send(
+            app.request("PATCH", &format!("/api/v1/campaigns/{id}"), &admin)
+                .header("If-Match", "\"1\"")
+                .json(&json!({"ends_on": null, "starts_on": "2026-05-02"})),
+        )
+        .await;
+    assert_eq!(cleared.status, 200, "{:?}", cleared.body);
+    assert!(cleared.body.get("ends_on").is_none(), "{}", cleared.body);
+    assert_eq!(cleared.body["starts_on"], "2026-05-02");
+    let layer = br#"{"name": "L", "domain": "enterprise-attack", "techniques": []}"#;
+    let extra = app
+        .send(
+            app.request("POST", "/api/v1/campaigns/import/navigator", &admin)
+                .multipart(
+                    Form::new()
+                        .part("file", Part::bytes(layer.to_vec()).file_name("l.json"))
+                        .text("name", "x"),
+                ),
+        )
+        .await;
+    assert_eq!(extra.status, 422, "{:?}", extra.body);
+    for bad in ["limit=0", "limit=501", "offset=-1"] {
+        let reply = app.get(&format!("/api/v1/campaigns?{bad}"), &admin).await;
+        assert_eq!(reply.status, 400, "{bad}");
+    }
+    assert_no_all_of(
+        &doc,
+        &[
+            "CampaignView",
+            "NewCampaignInput",
+            "CampaignPatchInput",
+            "ImportedLayer",
+        ],
+    );
+}
+
 stack_tests!(
+    campaigns_take_what_the_document_declares,
     campaigns_move_from_planned_to_completed,
     every_sample_layer_imports,
 );

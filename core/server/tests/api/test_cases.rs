@@ -77,6 +77,23 @@ pub async fn patch(
     .await
 }
 
+/// The live OpenAPI document, to check it says what the server does.
+pub async fn openapi(app: &TestApp) -> Value {
+    let reply = app.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(reply.status, 200);
+    reply.body
+}
+
+/// Fails when a schema of the document wraps a `$ref` in `allOf`, which
+/// generated clients refuse.
+pub fn assert_no_all_of(doc: &Value, schemas: &[&str]) {
+    for name in schemas {
+        let schema = &doc["components"]["schemas"][*name];
+        assert!(schema.is_object(), "{name} is in the document");
+        assert!(!schema.to_string().contains("allOf"), "{name}: {schema}");
+    }
+}
+
 pub async fn step(app: &TestApp, token: &str, id: &str, transition: &str) -> Value {
     let reply = app
         .post(
@@ -290,7 +307,11 @@ async fn transitions_need_their_half_filled(stack: Stack) {
             json!({}),
         )
         .await;
-    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    // The test, not the request, must change first: a conflict with its
+    // state, naming the state and the missing fields.
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert_eq!(refused.body["code"], "fields_missing");
+    assert_eq!(refused.body["current_state"], "red_executing");
     let fields: Vec<&str> = refused.body["errors"]
         .as_array()
         .unwrap()
@@ -312,7 +333,8 @@ async fn transitions_need_their_half_filled(stack: Stack) {
     let refused = app
         .post(&format!("/api/v1/tests/{id}/complete"), &admin, json!({}))
         .await;
-    assert_eq!(refused.status, 422);
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.body["code"], "fields_missing");
     assert_eq!(refused.body["errors"][0]["field"], "detection_outcome");
     // A detection before the execution is refused.
     let current = app.get(&format!("/api/v1/tests/{id}"), &admin).await.body;
@@ -795,7 +817,7 @@ async fn revoked_techniques_are_flagged_with_their_replacement(stack: Stack) {
     .await;
     assert_eq!(test["technique"]["name"], "JavaScript");
     assert_eq!(test["technique"]["revoked"], false);
-    assert!(test["technique"]["warning"].is_null());
+    assert!(test["technique"].get("warning").is_none(), "{test}");
 
     // A later release revokes T1059.007 in favour of T1059.001.
     revoke_in_catalog(&app, &mini_path, "T1059.007", "T1059.001").await;
@@ -962,7 +984,7 @@ async fn technicians_work_only_on_their_own_or_unassigned_tests(stack: Stack) {
 
     // An unassigned test is open to either side's technicians.
     let open = test_in_state(&app, &admin, "draft").await;
-    assert!(open["red_assignee_id"].is_null());
+    assert!(open.get("red_assignee_id").is_none(), "{open}");
     step(
         &app,
         &red_mine,
@@ -972,7 +994,211 @@ async fn technicians_work_only_on_their_own_or_unassigned_tests(stack: Stack) {
     .await;
 }
 
+/// What a test lacks is left out of every answer (never `null`), and
+/// `null` in a change clears a field, as the document says.
+async fn absent_fields_are_left_out_and_null_clears_them(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let unset = [
+        "campaign_id",
+        "template_id",
+        "platform",
+        "target_host",
+        "red_assignee_id",
+        "blue_assignee_id",
+        "executed_at",
+        "attack_outcome",
+        "detection_outcome",
+        "detected_at",
+        "detection_source",
+    ];
+    let test = create_test(
+        &app,
+        &admin,
+        json!({"name": "bare", "technique_id": "T1059.001"}),
+    )
+    .await;
+    let id = test["id"].as_str().unwrap().to_owned();
+    let listed = app.get("/api/v1/tests", &admin).await.body;
+    for answer in [&test, &listed["items"][0]] {
+        for field in unset {
+            assert!(answer.get(field).is_none(), "{field}: {answer}");
+        }
+        for field in ["replaced_by", "replaced_by_name", "warning"] {
+            assert!(answer["technique"].get(field).is_none(), "{answer}");
+        }
+    }
+    step(&app, &admin, &id, "start-execution").await;
+    let version = app.get(&format!("/api/v1/tests/{id}"), &admin).await.body["version"]
+        .as_i64()
+        .unwrap();
+    let set = patch(
+        &app,
+        &admin,
+        &id,
+        version,
+        json!({"target_host": "ws-1", "attack_outcome": "blocked", "executed_at": "2026-11-02T08:00:00Z"}),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    assert_eq!(set.body["attack_outcome"], "blocked");
+    let cleared = patch(
+        &app,
+        &admin,
+        &id,
+        set.body["version"].as_i64().unwrap(),
+        json!({"target_host": null, "attack_outcome": null, "executed_at": null}),
+    )
+    .await;
+    assert_eq!(cleared.status, 200, "{:?}", cleared.body);
+    for field in ["target_host", "attack_outcome", "executed_at"] {
+        assert!(
+            cleared.body.get(field).is_none(),
+            "{field}: {}",
+            cleared.body
+        );
+    }
+
+    let doc = openapi(&app).await;
+    let props = &doc["components"]["schemas"]["TestPatchInput"]["properties"];
+    assert_eq!(props["target_host"]["nullable"], true);
+    assert_eq!(props["executed_at"]["nullable"], true);
+    assert_eq!(
+        props["attack_outcome"],
+        json!({"nullable": true, "anyOf": [{"$ref": "#/components/schemas/AttackOutcome"}]})
+    );
+    let view = &doc["components"]["schemas"]["TestView"];
+    assert!(
+        !view["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("executed_at"))
+    );
+    assert_no_all_of(
+        &doc,
+        &[
+            "TestView",
+            "TechniqueRefView",
+            "HistoryEntry",
+            "NewTestInput",
+            "TestPatchInput",
+            "EvidenceView",
+        ],
+    );
+}
+
+/// Paging, sorting, filters and `If-Match` take what the document declares,
+/// and refuse the rest before any work.
+async fn parameters_are_declared_and_held(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let test = create_test(
+        &app,
+        &admin,
+        json!({"name": "paged", "technique_id": "T1059.001"}),
+    )
+    .await;
+    let id = test["id"].as_str().unwrap();
+    for good in [
+        "limit=500",
+        "limit=1&offset=0",
+        "sort=-technique_id",
+        "outcome=not_detected",
+        "technique=t1059",
+        "executed_after=2026-01-01T00:00:00Z",
+    ] {
+        let reply = app.get(&format!("/api/v1/tests?{good}"), &admin).await;
+        assert_eq!(reply.status, 200, "{good}: {:?}", reply.body);
+    }
+    for bad in [
+        "limit=0",
+        "limit=501",
+        "offset=-1",
+        "sort=colour",
+        "outcome=maybe",
+        "technique=T59",
+    ] {
+        let reply = app.get(&format!("/api/v1/tests?{bad}"), &admin).await;
+        assert_eq!(reply.status, 400, "{bad}: {:?}", reply.body);
+    }
+    for bad in ["limit=0", "offset=-1"] {
+        let reply = app
+            .get(&format!("/api/v1/tests/{id}/history?{bad}"), &admin)
+            .await;
+        assert_eq!(reply.status, 400, "{bad}");
+    }
+    // Read but not storable: the document asks for UTC from 1970.
+    let early = app
+        .get("/api/v1/tests?created_after=1969-12-31T00:00:00Z", &admin)
+        .await;
+    assert_eq!(early.status, 422);
+    let malformed = app
+        .send(
+            app.request("PATCH", &format!("/api/v1/tests/{id}"), &admin)
+                .header("If-Match", "yesterday's")
+                .json(&json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(malformed.status, 400);
+
+    let doc = openapi(&app).await;
+    let list = &doc["paths"]["/api/v1/tests"]["get"]["parameters"];
+    let param = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["schema"]
+            .clone()
+    };
+    assert_eq!(param("limit")["minimum"].as_f64(), Some(1.0));
+    assert_eq!(param("limit")["maximum"].as_f64(), Some(500.0));
+    assert_eq!(param("offset")["minimum"].as_f64(), Some(0.0));
+    assert_eq!(param("sort")["$ref"], "#/components/schemas/TestSortKey");
+    assert!(param("created_after")["pattern"].is_string());
+    let patch_params = &doc["paths"]["/api/v1/tests/{id}"]["patch"]["parameters"];
+    let if_match = patch_params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "If-Match")
+        .unwrap();
+    assert!(if_match["schema"]["pattern"].is_string());
+}
+
+/// The examples the document shows are requests the server takes.
+async fn documented_examples_are_accepted(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let doc = openapi(&app).await;
+    let example = |name: &str| doc["components"]["schemas"][name]["example"].clone();
+    let test = create_test(&app, &admin, example("NewTestInput")).await;
+    let id = test["id"].as_str().unwrap();
+    step(&app, &admin, id, "start-execution").await;
+    let version = app.get(&format!("/api/v1/tests/{id}"), &admin).await.body["version"]
+        .as_i64()
+        .unwrap();
+    let red = patch(&app, &admin, id, version, example("TestPatchInput")).await;
+    assert_eq!(red.status, 200, "{:?}", red.body);
+    assert_eq!(red.body["attack_outcome"], "succeeded");
+}
+
 stack_tests!(
+    absent_fields_are_left_out_and_null_clears_them,
+    parameters_are_declared_and_held,
+    documented_examples_are_accepted,
     technicians_work_only_on_their_own_or_unassigned_tests,
     every_transition_for_every_role_from_every_state,
     transitions_need_their_half_filled,

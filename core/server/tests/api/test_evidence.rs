@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::helpers::{Reply, Stack, TestApp, TestEnv, shared_data, stored_objects};
 use crate::stack_tests;
-use crate::test_cases::{MINI, Team, load_catalog, test_in_state};
+use crate::test_cases::{MINI, Team, load_catalog, openapi, test_in_state};
 
 pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
     // Not compressible and not repetitive at the buffer sizes in play.
@@ -590,7 +590,89 @@ async fn the_sweep_clears_what_interrupted_uploads_leave(stack: Stack) {
     assert_eq!(rows(&app).await, 1);
 }
 
+/// The upload form and the download answer are as documented: the two
+/// parts, the whole of a description up to its 2,000 characters, and a
+/// file served under its own media type, which the document allows.
+async fn forms_and_files_are_as_documented(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let test = test_in_state(&app, &admin, "red_executing").await;
+    let id = test["id"].as_str().unwrap();
+    let with_description = |description: String| {
+        let part = Part::bytes(b"pcap".to_vec())
+            .file_name("capture.pcap")
+            .mime_str("application/vnd.tcpdump.pcap")
+            .unwrap();
+        let form = Form::new()
+            .text("description", description)
+            .part("file", part);
+        app.request("POST", &format!("/api/v1/tests/{id}/evidence"), &admin)
+            .multipart(form)
+    };
+    // 2,000 characters of four bytes each: all of it is kept.
+    let longest = "𝄞".repeat(2000);
+    let kept = app.send(with_description(longest.clone())).await;
+    assert_eq!(kept.status, 201, "{:?}", kept.body);
+    assert_eq!(kept.body["description"], longest.as_str());
+    let over = app.send(with_description("x".repeat(2001))).await;
+    assert_eq!(over.status, 422, "{:?}", over.body);
+    // Parts the form does not declare are refused, before the file or
+    // after it; a refused upload leaves neither row nor object behind.
+    let (rows_before, objects_before) = (rows(&app).await, stored_objects(&app, "evidence/").await);
+    let file = || Part::bytes(b"pcap".to_vec()).file_name("capture.pcap");
+    for form in [
+        Form::new().text("note", "x").part("file", file()),
+        Form::new().part("file", file()).text("description", "late"),
+        Form::new().part("file", file()).part("file", file()),
+    ] {
+        let refused = app
+            .send(
+                app.request("POST", &format!("/api/v1/tests/{id}/evidence"), &admin)
+                    .multipart(form),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{:?}", refused.body);
+    }
+    assert_eq!(rows(&app).await, rows_before);
+    assert_eq!(stored_objects(&app, "evidence/").await, objects_before);
+
+    let download = app
+        .client
+        .get(app.url(kept.body["download_url"].as_str().unwrap()))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        download.headers()["content-type"],
+        "application/vnd.tcpdump.pcap"
+    );
+
+    let doc = openapi(&app).await;
+    let form = &doc["paths"]["/api/v1/tests/{id}/evidence"]["post"]["requestBody"]["content"]["multipart/form-data"]
+        ["schema"];
+    let parts: Vec<&String> = form["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(parts, ["description", "file"]);
+    assert_eq!(form["required"], json!(["file"]));
+    assert_eq!(form["properties"]["file"]["format"], "binary");
+    assert_eq!(form["properties"]["description"]["maxLength"], 2000);
+    let answer = &doc["paths"]["/api/v1/tests/{id}/evidence/{evidence_id}/download"]["get"]["responses"]
+        ["200"];
+    let types: Vec<&String> = answer["content"].as_object().unwrap().keys().collect();
+    assert!(
+        types.contains(&&"*/*".to_owned())
+            && types.contains(&&"application/octet-stream".to_owned()),
+        "{types:?}"
+    );
+    assert_eq!(answer["headers"]["X-Checksum-SHA256"]["required"], true);
+}
+
 stack_tests!(
+    forms_and_files_are_as_documented,
     the_sweep_clears_what_interrupted_uploads_leave,
     files_round_trip_with_their_sha256,
     hostile_and_oversized_uploads_are_refused,

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::cli::aegis;
 use crate::helpers::{Reply, Stack, TestApp, TestEnv, shared_data};
 use crate::stack_tests;
-use crate::test_cases::{MINI, Team, load_catalog};
+use crate::test_cases::{MINI, Team, assert_no_all_of, load_catalog, openapi};
 
 async fn import(app: &TestApp, token: &str, name: &str, yaml: Vec<u8>) -> Reply {
     let part = Part::bytes(yaml)
@@ -358,7 +358,131 @@ async fn the_cli_imports_a_folder_with_progress(stack: Stack) {
     assert!(!missing.status.success());
 }
 
+/// Templates take what the document declares: its example, platform names
+/// counted in characters, `null` clearing a field, arguments holding only
+/// their three fields, and a well-formed version; answers leave out what a
+/// template lacks.
+async fn templates_take_what_the_document_declares(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    let doc = openapi(&app).await;
+    let example = doc["components"]["schemas"]["NewTemplateInput"]["example"].clone();
+    let created = app.post("/api/v1/templates", &admin, example).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert!(
+        created.body.get("external_id").is_none(),
+        "{}",
+        created.body
+    );
+
+    // 64 characters, each of two bytes: within the documented maxLength.
+    let wide = "İ".repeat(64);
+    let edit = |version: i64, body| {
+        app.request("PATCH", &format!("/api/v1/templates/{id}"), &admin)
+            .header("If-Match", format!("\"{version}\""))
+            .json(&body)
+    };
+    let platforms = app.send(edit(1, json!({"platforms": [wide]}))).await;
+    assert_eq!(platforms.status, 200, "{:?}", platforms.body);
+    let cleared = app
+        .send(edit(2, json!({"cleanup_command": null, "executor": null})))
+        .await;
+    assert_eq!(cleared.status, 200, "{:?}", cleared.body);
+    for field in ["cleanup_command", "executor"] {
+        assert!(
+            cleared.body.get(field).is_none(),
+            "{field}: {}",
+            cleared.body
+        );
+    }
+    let listed = app.get("/api/v1/templates", &admin).await;
+    assert!(listed.body["items"][0].get("cleanup_command").is_none());
+
+    let misspelt = app
+        .send(edit(
+            3,
+            json!({"input_arguments": {"out": {"defualt": "/tmp/x"}}}),
+        ))
+        .await;
+    assert_eq!(misspelt.status, 400, "{:?}", misspelt.body);
+    let malformed = app
+        .send(
+            app.request("PATCH", &format!("/api/v1/templates/{id}"), &admin)
+                .header("If-Match", "three")
+                .json(&json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(malformed.status, 400);
+    let unversioned = app
+        .send(
+            app.request("PATCH", &format!("/api/v1/templates/{id}"), &admin)
+                .json(&json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(unversioned.status, 428);
+    assert_eq!(unversioned.body["code"], "version_required");
+    for bad in ["limit=0", "limit=501", "offset=-1"] {
+        let reply = app.get(&format!("/api/v1/templates?{bad}"), &admin).await;
+        assert_eq!(reply.status, 400, "{bad}");
+    }
+
+    let patch_params = &doc["paths"]["/api/v1/templates/{id}"]["patch"]["parameters"];
+    let if_match = patch_params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "If-Match")
+        .expect("If-Match is declared");
+    assert!(if_match["schema"]["pattern"].is_string());
+    assert_eq!(
+        doc["components"]["schemas"]["NewTemplateInput"]["required"],
+        json!(["name", "technique_id"])
+    );
+    // The import form takes its `file` and nothing else.
+    let atomic = std::fs::read(shared_data("atomic-red-team/T1059.001/T1059.001.yaml")).unwrap();
+    for form in [
+        Form::new().text("source", "x").part(
+            "file",
+            Part::bytes(atomic.clone()).file_name("T1059.001.yaml"),
+        ),
+        Form::new()
+            .part(
+                "file",
+                Part::bytes(atomic.clone()).file_name("T1059.001.yaml"),
+            )
+            .text("source", "x"),
+    ] {
+        let refused = app
+            .send(
+                app.request("POST", "/api/v1/templates/import/atomic", &admin)
+                    .multipart(form),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{:?}", refused.body);
+    }
+    let form = &doc["paths"]["/api/v1/templates/import/atomic"]["post"]["requestBody"]["content"]["multipart/form-data"]
+        ["schema"];
+    assert_eq!(form["required"], json!(["file"]));
+    assert_eq!(form["properties"]["file"]["format"], "binary");
+    assert_no_all_of(
+        &doc,
+        &[
+            "TemplateView",
+            "NewTemplateInput",
+            "TemplatePatchInput",
+            "FromTemplateInput",
+            "InputArgumentView",
+        ],
+    );
+}
+
 stack_tests!(
+    templates_take_what_the_document_declares,
     templates_are_written_edited_and_instantiated,
     one_atomic_file_imports_through_the_api,
     the_whole_atomic_red_team_corpus_imports_once,

@@ -26,7 +26,7 @@ export function useCampaign(id: string) {
 
 export function useCreateCampaign() {
   return useMutation({
-    mutationFn: (body: Schemas["CampaignInput"]) => unwrap(api.POST("/api/v1/campaigns", { body })),
+    mutationFn: (body: Schemas["NewCampaignInput"]) => unwrap(api.POST("/api/v1/campaigns", { body })),
   });
 }
 

@@ -3,7 +3,7 @@ import { alertKeys } from "./alerts";
 import { campaignKeys } from "./campaigns";
 import { coverageKeys } from "./coverage";
 import { templateKeys } from "./templates";
-import { patchBody, testKeys } from "./tests";
+import { testKeys } from "./tests";
 
 /** TanStack Query invalidates every query whose key starts with the given one. */
 const startsWith = (key: unknown[], prefix: unknown[]) => prefix.every((part, i) => Object.is(key[i], part));
@@ -26,10 +26,3 @@ describe("query keys", () => {
   });
 });
 
-describe("test changes", () => {
-  it("send null to clear a field and leave untouched ones out", () => {
-    const { body, bodySerializer } = patchBody({ executed_at: null, attack_outcome: "blocked", red_notes: "", detected_at: undefined });
-    expect(body).toEqual({ attack_outcome: "blocked", red_notes: "" });
-    expect(JSON.parse(bodySerializer())).toEqual({ executed_at: null, attack_outcome: "blocked", red_notes: "" });
-  });
-});

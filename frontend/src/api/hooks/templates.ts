@@ -28,7 +28,7 @@ export function useTemplate(id: string | null) {
 
 export function useCreateTemplate() {
   return useMutation({
-    mutationFn: (body: Schemas["TemplateInput"]) => unwrap(api.POST("/api/v1/templates", { body })),
+    mutationFn: (body: Schemas["NewTemplateInput"]) => unwrap(api.POST("/api/v1/templates", { body })),
   });
 }
 

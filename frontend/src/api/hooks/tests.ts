@@ -67,30 +67,8 @@ export function useTestStep(id: string) {
   });
 }
 
-type TestPatch = Schemas["TestPatchInput"];
-type Nullable<T> = { [K in keyof T]?: T[K] | null };
-
-/**
- * A change to a test, where `null` clears a field. The API reads null so,
- * but its OpenAPI document cannot say it of these optional fields, so the
- * generated `TestPatchInput` has no null: the typed body carries the values
- * and the serializer adds the nulls.
- */
-export type TestChanges = Nullable<TestPatch>;
-
-function withoutNulls<T extends object>(changes: Nullable<T>): Partial<T> {
-  const values: Partial<T> = {};
-  for (const key in changes) {
-    const value = changes[key];
-    if (value !== null && value !== undefined) values[key] = value;
-  }
-  return values;
-}
-
-/** The PATCH's body options: the typed values, written out with the nulls. */
-export function patchBody(changes: TestChanges) {
-  return { body: withoutNulls<TestPatch>(changes), bodySerializer: () => JSON.stringify(changes) };
-}
+/** A change to a test: a field left out stays, `null` clears it. */
+export type TestChanges = Schemas["TestPatchInput"];
 
 /** Saves a change against the version the user edited (`If-Match`). */
 export function usePatchTest(test: Pick<Schemas["TestView"], "id" | "version">) {
@@ -99,7 +77,7 @@ export function usePatchTest(test: Pick<Schemas["TestView"], "id" | "version">) 
     mutationFn: (changes: TestChanges) =>
       unwrap(api.PATCH("/api/v1/tests/{id}", {
         params: { path: { id: test.id }, header: { "If-Match": `"${test.version}"` } },
-        ...patchBody(changes),
+        body: changes,
       })),
     onSuccess: (updated) => client.setQueryData(testKeys.detail(test.id), updated),
   });

@@ -2,18 +2,95 @@
 //! download and delete.
 
 use aegis_core::auth::{AnyRole, Auth, Contributor};
-use aegis_core::http::{BodyCut, MultipartUpload, NoContent};
+use aegis_core::http::{BodyCut, NoContent};
 use aegis_core::{ApiError, ApiResult};
-use poem::Body;
 use poem::http::header;
+use poem::{Body, IntoResponse};
 use poem_openapi::param::Path;
-use poem_openapi::payload::{Binary, Json, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::registry::{
+    MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::{TestCasesTag, read_text_field};
 use crate::dto::EvidenceView;
 use crate::error::TestCaseError;
 use crate::evidence::{EvidenceService, UploadMeta};
+use crate::schema::{Form, FormPart, FormParts};
+
+/// The upload form: an optional `description`, then the `file`.
+pub struct EvidenceParts;
+
+impl FormParts for EvidenceParts {
+    fn parts() -> Vec<FormPart> {
+        vec![
+            // Read only when it comes before `file`.
+            FormPart::text(
+                "description",
+                "A note about the file; send it before `file`.",
+                2000,
+            ),
+            FormPart::file(
+                "The file. Its part's `Content-Type` is kept as its media type \
+                 (`application/octet-stream` when absent) and must be one the \
+                 server accepts (`[evidence] allowed_media_types`, 415 otherwise).",
+            ),
+        ]
+    }
+}
+
+/// A stored file as it was uploaded: the bytes, under the media type they
+/// were uploaded with. The document lists `application/octet-stream` (what
+/// generated clients read as bytes) and `*/*`, since the type is the
+/// uploader's.
+pub struct EvidenceFile(poem::Response);
+
+impl IntoResponse for EvidenceFile {
+    fn into_response(self) -> poem::Response {
+        self.0
+    }
+}
+
+impl ApiResponse for EvidenceFile {
+    fn meta() -> MetaResponses {
+        let binary =
+            || MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")));
+        let header = |name: &str, description: &str| MetaHeader {
+            name: name.into(),
+            description: Some(description.into()),
+            required: true,
+            deprecated: false,
+            schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new("string"))),
+        };
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "The file, with the media type it was uploaded with.",
+                status: Some(200),
+                status_range: None,
+                content: vec![
+                    MetaMediaType {
+                        content_type: "application/octet-stream",
+                        schema: binary(),
+                    },
+                    MetaMediaType {
+                        content_type: "*/*",
+                        schema: binary(),
+                    },
+                ],
+                headers: vec![
+                    header(
+                        "Content-Disposition",
+                        "`attachment` with the file's name (RFC 6266).",
+                    ),
+                    header("X-Checksum-SHA256", "Hex SHA-256 of the file."),
+                ],
+            }],
+        }
+    }
+
+    fn register(_registry: &mut Registry) {}
+}
 
 pub struct EvidenceApi {
     pub evidence: EvidenceService,
@@ -27,7 +104,8 @@ pub enum EvidenceCreated {
 
 #[OpenApi(prefix_path = "/api/v1", tag = "TestCasesTag::Evidence")]
 impl EvidenceApi {
-    /// Attach a file (multipart: optional `description`, then `file`). The
+    /// Attach a file (multipart: optional `description`, then `file`, the
+    /// last part; any other part is refused with 422). The
     /// side follows the uploader: red techs add red evidence while the test is
     /// a draft or executing, blue techs blue evidence while blue evaluates,
     /// leads and admins the side that is open. Completed tests are locked.
@@ -41,37 +119,41 @@ impl EvidenceApi {
         auth: Auth<Contributor>,
         id: Path<String>,
         request: &poem::Request,
-        body: MultipartUpload,
+        body: Form<EvidenceParts>,
     ) -> ApiResult<EvidenceCreated> {
-        let mut form = body.0;
+        let mut form = body;
         let mut description = String::new();
-        while let Some(field) = aegis_core::http::next_field(request, &mut form).await? {
-            match field.name() {
-                Some("description") => description = read_text_field(request, field, 4096).await?,
-                Some("file") => {
-                    let meta = UploadMeta {
-                        file_name: field.file_name().map(str::to_owned),
-                        media_type: field.content_type().map(str::to_owned),
-                        description,
-                    };
-                    let record = match self
-                        .evidence
-                        .upload(&auth, &id.0, meta, field.into_async_read())
-                        .await
-                    {
-                        Err(TestCaseError::BadUpload(_)) if BodyCut::happened(request) => {
-                            return Err(ApiError::payload_too_large(
-                                "the upload exceeds the size limit",
-                            ));
-                        }
-                        other => other?,
-                    };
-                    let view = EvidenceView::from(record);
-                    let location = view.download_url.clone();
-                    return Ok(EvidenceCreated::Created(Json(view), location));
-                }
-                _ => {}
+        while let Some(field) = form.next_part(request).await? {
+            if field.name() == Some("description") {
+                // 2,000 characters (the limit) take at most 8,000 bytes.
+                description = read_text_field(request, field, 8192).await?;
+                continue;
             }
+            let meta = UploadMeta {
+                file_name: field.file_name().map(str::to_owned),
+                media_type: field.content_type().map(str::to_owned),
+                description,
+            };
+            let stored = match self
+                .evidence
+                .store(&auth, &id.0, meta, field.into_async_read())
+                .await
+            {
+                Err(TestCaseError::BadUpload(_)) if BodyCut::happened(request) => {
+                    return Err(ApiError::payload_too_large(
+                        "the upload exceeds the size limit",
+                    ));
+                }
+                other => other?,
+            };
+            // Nothing is recorded while a part could still follow the file.
+            if let Err(refused) = form.end(request).await {
+                self.evidence.abandon(stored).await;
+                return Err(refused);
+            }
+            let view = EvidenceView::from(self.evidence.record(&auth, stored).await?);
+            let location = view.download_url.clone();
+            return Ok(EvidenceCreated::Created(Json(view), location));
         }
         Err(ApiError::invalid_field("file", "required: a `file` part"))
     }
@@ -118,19 +200,22 @@ impl EvidenceApi {
         _auth: Auth<AnyRole>,
         id: Path<String>,
         evidence_id: Path<String>,
-    ) -> ApiResult<Response<Binary<Body>>> {
+    ) -> ApiResult<EvidenceFile> {
         let record = self.evidence.get(&id.0, &evidence_id.0).await?;
         let stream = self.evidence.open(&record).await?;
-        Ok(Response::new(Binary(Body::from_bytes_stream(stream)))
-            .header(header::CONTENT_TYPE, record.media_type.as_str())
-            .header(header::CONTENT_LENGTH, record.size_bytes.to_string())
-            .header(
-                header::CONTENT_DISPOSITION,
-                content_disposition(&record.file_name),
-            )
-            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-            .header(header::CACHE_CONTROL, "private, no-store")
-            .header("X-Checksum-SHA256", record.sha256.as_str()))
+        Ok(EvidenceFile(
+            poem::Response::builder()
+                .header(header::CONTENT_TYPE, record.media_type.as_str())
+                .header(header::CONTENT_LENGTH, record.size_bytes.to_string())
+                .header(
+                    header::CONTENT_DISPOSITION,
+                    content_disposition(&record.file_name),
+                )
+                .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+                .header(header::CACHE_CONTROL, "private, no-store")
+                .header("X-Checksum-SHA256", record.sha256.as_str())
+                .body(Body::from_bytes_stream(stream)),
+        ))
     }
 
     /// Delete a file (its uploader, or a lead or admin); refused once the test is completed.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aegis_core::auth::{AnyRole, Auth, LeadPlus, RedTechPlus};
-use aegis_core::http::{MultipartUpload, NoContent};
+use aegis_core::http::NoContent;
 use aegis_core::pagination::PageRequest;
 use aegis_core::{ApiError, ApiResult};
 use poem_openapi::param::{Header, Path, Query};
@@ -13,14 +13,26 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::{TestCasesTag, etag, expected_version};
 use crate::dto::{
-    FromTemplateInput, ImportReportView, TemplateInput, TemplatePage, TemplateView, TestView,
+    FromTemplateInput, ImportReportView, NewTemplateInput, TemplatePage, TemplatePatchInput,
+    TemplateView, TestView,
 };
 use crate::model::TestPatch;
+use crate::schema::{Form, FormPart, FormParts};
 use crate::template::{FromTemplate, TemplateFilter, TemplateService};
-use aegis_core::http::read_file_part;
 
 /// Atomic files are at most tens of kilobytes; this leaves ample room.
 const MAX_ATOMIC_FILE: u64 = 2 * 1024 * 1024;
+
+/// The Atomic Red Team import form: one `file` part.
+pub struct AtomicFile;
+
+impl FormParts for AtomicFile {
+    fn parts() -> Vec<FormPart> {
+        vec![FormPart::file(
+            "One Atomic Red Team `Txxxx.yaml`, UTF-8, at most 2 MiB.",
+        )]
+    }
+}
 
 pub struct TemplatesApi {
     pub templates: TemplateService,
@@ -66,8 +78,10 @@ impl TemplatesApi {
         /// `manual` or `atomic-red-team`.
         source: Query<Option<String>>,
         q: Query<Option<String>>,
+        /// 1 to 500, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<TemplatePage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let filter = TemplateFilter {
@@ -96,7 +110,7 @@ impl TemplatesApi {
     async fn create(
         &self,
         auth: Auth<RedTechPlus>,
-        body: Json<TemplateInput>,
+        body: Json<NewTemplateInput>,
     ) -> ApiResult<TemplateCreated> {
         let record = self.templates.create(&auth, &body.0.into()).await?;
         let tag = etag(record.version);
@@ -118,8 +132,12 @@ impl TemplatesApi {
         &self,
         auth: Auth<RedTechPlus>,
         id: Path<String>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-        body: Json<TemplateInput>,
+        /// The version you edited, as its `ETag` gave it (`"3"`). This or
+        /// the body's `version` is required (428 without either, 400 when
+        /// they disagree); a version that is no longer current gets 412.
+        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#))]
+        if_match: Header<Option<String>>,
+        body: Json<TemplatePatchInput>,
     ) -> ApiResult<TemplateReply> {
         let version = expected_version(if_match.0.as_deref(), body.0.version)?;
         let record = self
@@ -187,10 +205,9 @@ impl TemplatesApi {
         &self,
         auth: Auth<LeadPlus>,
         request: &poem::Request,
-        body: MultipartUpload,
+        body: Form<AtomicFile>,
     ) -> ApiResult<Json<ImportReportView>> {
-        let mut form = body.0;
-        let (name, bytes) = read_file_part(request, &mut form, MAX_ATOMIC_FILE).await?;
+        let (name, bytes) = body.only_file(request, MAX_ATOMIC_FILE).await?;
         let label = name.unwrap_or_else(|| "upload.yaml".into());
         let yaml = String::from_utf8(bytes)
             .map_err(|_| ApiError::invalid_field("file", "must be UTF-8 YAML"))?;

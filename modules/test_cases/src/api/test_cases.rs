@@ -2,7 +2,6 @@
 
 use aegis_core::auth::{AnyRole, Auth, BlueTechPlus, Contributor, LeadPlus, RedTechPlus};
 use aegis_core::pagination::PageRequest;
-use aegis_core::time::Timestamp;
 use aegis_core::{ApiError, ApiResult};
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -10,9 +9,11 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::{TestCasesTag, etag, expected_version};
 use crate::dto::{
-    FieldChangeView, HistoryEntry, HistoryPage, NewTestInput, TestPage, TestPatchInput, TestView,
+    FieldChangeView, HistoryEntry, HistoryPage, NewTestInput, OutcomeFilter, TestPage,
+    TestPatchInput, TestSortKey, TestView,
 };
-use crate::model::{AttackOutcome, DetectionOutcome, TestFilter, TestSort, is_attack_id};
+use crate::model::{TestFilter, TestSort};
+use crate::schema::StorableTime;
 use crate::service::TestService;
 use crate::workflow::{TestState, Transition};
 
@@ -58,19 +59,6 @@ impl TestCasesApi {
     }
 }
 
-fn parse_outcome(raw: Option<String>) -> ApiResult<Option<String>> {
-    match raw.filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(o) if AttackOutcome::parse(&o).is_some() || DetectionOutcome::parse(&o).is_some() => {
-            Ok(Some(o))
-        }
-        Some(_) => Err(ApiError::invalid_field(
-            "outcome",
-            "one of succeeded, failed, blocked, prevented, alerted, logged, not_detected",
-        )),
-    }
-}
-
 #[OpenApi(prefix_path = "/api/v1", tag = "TestCasesTag::Tests")]
 #[allow(clippy::too_many_arguments)] // one argument per query parameter
 impl TestCasesApi {
@@ -82,60 +70,51 @@ impl TestCasesApi {
         auth: Auth<AnyRole>,
         state: Query<Option<TestState>>,
         /// ATT&CK id, e.g. `T1059` (includes `T1059.001`...).
+        #[oai(validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$"))]
         technique: Query<Option<String>>,
         /// Tactic short name, e.g. `execution`.
         tactic: Query<Option<String>>,
         campaign_id: Query<Option<String>>,
         /// A user id (red or blue assignee), or `me`.
         assignee: Query<Option<String>>,
-        /// An attack outcome (`succeeded`, `failed`, `blocked`) or a detection
-        /// outcome (`prevented`, `alerted`, `logged`, `not_detected`).
-        outcome: Query<Option<String>>,
+        outcome: Query<Option<OutcomeFilter>>,
         platform: Query<Option<String>>,
         tag: Query<Option<String>>,
-        created_after: Query<Option<Timestamp>>,
-        created_before: Query<Option<Timestamp>>,
-        executed_after: Query<Option<Timestamp>>,
-        executed_before: Query<Option<Timestamp>>,
+        created_after: Query<Option<StorableTime>>,
+        created_before: Query<Option<StorableTime>>,
+        executed_after: Query<Option<StorableTime>>,
+        executed_before: Query<Option<StorableTime>>,
         /// Part of the name, procedure, host or technique id.
         q: Query<Option<String>>,
-        /// `name`, `created_at`, `updated_at`, `executed_at`, `state` or
-        /// `technique_id`; a leading `-` sorts descending. Default `-created_at`.
-        sort: Query<Option<String>>,
+        /// Default `-created_at`.
+        sort: Query<Option<TestSortKey>>,
+        /// 1 to 500, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<TestPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let technique = technique
-            .0
-            .map(|t| t.trim().to_ascii_uppercase())
-            .filter(|t| !t.is_empty());
-        if let Some(t) = &technique
-            && !is_attack_id(t)
-        {
-            return Err(ApiError::invalid_field(
-                "technique",
-                "expected an ATT&CK id such as T1059",
-            ));
-        }
-        let sort = match sort.0.as_deref() {
-            None | Some("") => TestSort::default(),
-            Some(s) => TestSort::parse(s).ok_or_else(|| {
-                ApiError::invalid_field(
-                    "sort",
-                    format!(
-                        "one of {}, optionally prefixed by -",
-                        TestSort::KEYS.join(", ")
-                    ),
-                )
-            })?,
-        };
+        // The pattern above already refused anything but an ATT&CK id.
+        let technique = technique.0.map(|t| t.to_ascii_uppercase());
+        let sort = sort.0.map(TestSort::from).unwrap_or_default();
         // A time outside the stored form would compare wrongly as text.
+        let [
+            created_after,
+            created_before,
+            executed_after,
+            executed_before,
+        ] = [
+            created_after.0,
+            created_before.0,
+            executed_after.0,
+            executed_before.0,
+        ]
+        .map(|t| t.map(|t| t.0));
         for (field, value) in [
-            ("created_after", created_after.0),
-            ("created_before", created_before.0),
-            ("executed_after", executed_after.0),
-            ("executed_before", executed_before.0),
+            ("created_after", created_after),
+            ("created_before", created_before),
+            ("executed_after", executed_after),
+            ("executed_before", executed_before),
         ] {
             if value.is_some_and(|t| !aegis_core::time::storable(t)) {
                 return Err(ApiError::invalid_field(
@@ -154,16 +133,16 @@ impl TestCasesApi {
             tactic: tactic.0.filter(|s| !s.is_empty()),
             campaign_id: campaign_id.0.filter(|s| !s.is_empty()),
             assignee_id: assignee,
-            outcome: parse_outcome(outcome.0)?,
+            outcome: outcome.0.map(|o| o.as_str().to_owned()),
             platform: platform.0.filter(|s| !s.is_empty()),
             tag: tag
                 .0
                 .map(|t| t.trim().to_lowercase())
                 .filter(|t| !t.is_empty()),
-            created_after: created_after.0,
-            created_before: created_before.0,
-            executed_after: executed_after.0,
-            executed_before: executed_before.0,
+            created_after,
+            created_before,
+            executed_after,
+            executed_before,
             text: q.0.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
             sort,
         };
@@ -209,7 +188,11 @@ impl TestCasesApi {
         &self,
         auth: Auth<Contributor>,
         id: Path<String>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        /// The version you edited, as its `ETag` gave it (`"3"`). This or
+        /// the body's `version` is required (428 without either, 400 when
+        /// they disagree); a version that is no longer current gets 412.
+        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#))]
+        if_match: Header<Option<String>>,
         body: Json<TestPatchInput>,
     ) -> ApiResult<TestReply> {
         let version = expected_version(if_match.0.as_deref(), body.0.version)?;
@@ -235,7 +218,8 @@ impl TestCasesApi {
             .await
     }
 
-    /// red_executing → blue_evaluating; needs `executed_at` and `attack_outcome`.
+    /// red_executing → blue_evaluating. The test needs `executed_at` and
+    /// `attack_outcome` first: without them, 409 `fields_missing` names them.
     #[oai(
         path = "/tests/:id/submit-to-blue",
         method = "post",
@@ -250,7 +234,8 @@ impl TestCasesApi {
             .await
     }
 
-    /// blue_evaluating → completed (blue techs, leads, admins); needs `detection_outcome`.
+    /// blue_evaluating → completed (blue techs, leads, admins). The test
+    /// needs `detection_outcome` first (409 `fields_missing` otherwise).
     #[oai(
         path = "/tests/:id/complete",
         method = "post",
@@ -291,8 +276,10 @@ impl TestCasesApi {
         &self,
         _auth: Auth<AnyRole>,
         id: Path<String>,
+        /// 1 to 500, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<HistoryPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let (events, total) = self.tests.history(&id.0, page.limit, page.offset).await?;
