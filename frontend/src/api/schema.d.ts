@@ -170,12 +170,39 @@ export interface paths {
         get: operations["get_user"];
         put?: never;
         post?: never;
-        /** Deactivate a user: they can no longer sign in, and their sessions and tokens stop working. */
-        delete: operations["deactivate_user"];
+        /**
+         * Deprecated: use `POST /api/v1/users/{id}/deactivate`, which this
+         *     answers exactly as. It never deleted a user: the account stays,
+         *     readable with `active: false`.
+         * @deprecated
+         */
+        delete: operations["deactivate_user_legacy"];
         options?: never;
         head?: never;
         /** Change a user's display name, role or active flag. */
         patch: operations["update_user"];
+        trace?: never;
+    };
+    "/api/v1/users/{id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate a user: they can no longer sign in, and their sessions and
+         *     tokens stop working. The account stays (its work and audit trail name
+         *     it), readable with `active: false`; `PATCH` with `active: true`
+         *     reactivates it.
+         */
+        post: operations["deactivate_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/users/{id}/reset-password": {
@@ -915,6 +942,9 @@ export interface paths {
         /**
          * Replace the configuration; it must be valid against `config_schema`
          *     (each violation is listed in `errors`, named by its JSON pointer).
+         *     `If-Match` or `version` names the version edited (412 when it is not
+         *     the current one; 400 when the two disagree); without either, the
+         *     current version is replaced.
          */
         put: operations["configure_plugin"];
         post?: never;
@@ -968,7 +998,13 @@ export interface paths {
             cookie?: never;
         };
         get: operations["get_alert_rule"];
-        /** Replace a rule; needs the version edited (`If-Match` or `version`). */
+        /**
+         * Replace a rule; needs the version edited, as `If-Match` or as the
+         *     body's `version` (428 `version_required` without either: OpenAPI
+         *     cannot say that one of a header and a body field is required). A
+         *     version that is not the current one is a 412; `If-Match` and `version`
+         *     that disagree are a 400.
+         */
         put: operations["update_alert_rule"];
         post?: never;
         /** Delete a rule with its alerts and evaluation history. */
@@ -1176,27 +1212,45 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /** AlertRuleInput */
+        /**
+         * AlertRuleInput
+         * @description A rule to create, or the whole of a rule to replace. `severity` defaults
+         *     to `medium`. Which `kind`s exist (built-in ones and enabled plugins) and
+         *     which `params` each takes are known only at run time: `GET
+         *     /api/v1/alert-kinds` lists them with their parameters' JSON Schema, and
+         *     anything else is a 422.
+         * @example {
+         *       "enabled": true,
+         *       "kind": "technique_regressed",
+         *       "name": "Regressions on credential access",
+         *       "severity": "high",
+         *       "tactic": "credential-access"
+         *     }
+         */
         AlertRuleInput: {
             /**
              * Format: int64
              * @description Updates: the version you edited, unless sent as `If-Match`.
              */
             version?: number;
+            /** @description 1 to 200 characters, not only spaces. */
             name: string;
             /** @description One of `GET /api/v1/alert-kinds`. */
             kind: string;
             /** @description Valid against the kind's `params_schema`; default `{}`. */
-            params?: unknown;
-            /** @description Default `medium`. */
-            severity?: components["schemas"]["Severity"] & unknown;
+            params?: {
+                [key: string]: unknown;
+            };
+            severity?: components["schemas"]["Severity"];
             /** @description Default true. */
             enabled?: boolean;
             campaign_id?: string;
             tactic?: string;
             platform?: string;
             /**
-             * @description New alerts are posted here (JSON with a Slack-compatible `text`).
+             * @description New alerts are posted here (JSON with a Slack-compatible `text`):
+             *     an http(s) URL of at most 2,000 characters whose host is not on a
+             *     private network unless the server allows it (422 otherwise).
              *     Write-only; on update, omit it to keep the current one and send ""
              *     to remove it.
              */
@@ -1208,12 +1262,19 @@ export interface components {
              */
             webhook_secret?: string;
         };
-        /** AlertRuleView */
+        /**
+         * AlertRuleView
+         * @description An alert rule. A scope field (`campaign_id`, `tactic`, `platform`) is
+         *     absent when the rule looks at everything.
+         */
         AlertRuleView: {
             id: string;
             name: string;
             kind: string;
-            params: unknown;
+            /** @description Valid against the kind's `params_schema`. */
+            params: {
+                [key: string]: unknown;
+            };
             severity: components["schemas"]["Severity"];
             enabled: boolean;
             campaign_id?: string;
@@ -1222,13 +1283,18 @@ export interface components {
             platform?: string;
             /**
              * @description Where new alerts are posted, as scheme and host only: a webhook's
-             *     full URL is often its credential (chat tools), so it is never returned.
+             *     full URL is often its credential (chat tools), so it is never
+             *     returned. Absent without a webhook.
              */
             webhook?: string;
             /** @description Whether deliveries are signed; the secret itself is never returned. */
             webhook_secret_set: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Absent until the rule's first evaluation.
+             */
             last_evaluated_at?: string;
+            /** @description Why the last evaluation failed; absent when it did not. */
             last_error?: string;
             /** Format: int64 */
             version: number;
@@ -1241,7 +1307,11 @@ export interface components {
         };
         /** @enum {string} */
         AlertStatus: "open" | "acknowledged" | "resolved";
-        /** AlertView */
+        /**
+         * AlertView
+         * @description An alert; who acknowledged or resolved it, and when, are absent until
+         *     someone did.
+         */
         AlertView: {
             id: string;
             rule_id: string;
@@ -1260,7 +1330,10 @@ export interface components {
             resolved_at?: string;
             resolved_by?: string;
         };
-        /** ApiTokenView */
+        /**
+         * ApiTokenView
+         * @description A personal API token (never its text).
+         */
         ApiTokenView: {
             id: string;
             name: string;
@@ -1268,26 +1341,57 @@ export interface components {
             prefix: string;
             /** Format: date-time */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Absent: the token never expires.
+             */
             expires_at?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Absent until the token is first used.
+             */
             last_used_at?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Set once the token is revoked.
+             */
             revoked_at?: string;
         };
         /** @enum {string} */
         AttackOutcome: "succeeded" | "failed" | "blocked";
-        /** AuditEventView */
+        /**
+         * AuditEventView
+         * @description One audit log entry.
+         * @example {
+         *       "action": "user.create",
+         *       "actor_id": "01936f5e-7a2c-7d4e-9b1a-3c5d7e9f0a1b",
+         *       "actor_name": "admin",
+         *       "address": "192.0.2.10",
+         *       "at": "2025-12-01T00:00:00+00:00",
+         *       "detail": {
+         *         "role": "red_tech",
+         *         "username": "alice"
+         *       },
+         *       "id": "01936f5e-9c1d-7e2f-8a3b-4c5d6e7f8a9b",
+         *       "target_id": "01936f5e-8b2d-7c3e-9f4a-5b6c7d8e9f0a",
+         *       "target_type": "user"
+         *     }
+         */
         AuditEventView: {
             id: string;
             /** Format: date-time */
             at: string;
+            /** @description Absent for what the system did on its own (a scheduled job). */
             actor_id?: string;
             actor_name?: string;
+            /** @description `auth.login`, `user.create`, `test.transition`… */
             action: string;
+            /** @description The kind of object acted on (`user`, `test`), when there is one. */
             target_type?: string;
             target_id?: string;
+            /** @description What changed; its shape depends on the action. */
             detail: unknown;
+            /** @description The client's address, for what a request did. */
             address?: string;
         };
         /** AuditPage */
@@ -1374,6 +1478,7 @@ export interface components {
         /** ChangePasswordRequest */
         ChangePasswordRequest: {
             current_password: string;
+            /** @description At least 10 characters (more if the server is configured so). */
             new_password: string;
         };
         /** Counts */
@@ -1396,17 +1501,44 @@ export interface components {
             tactics: components["schemas"]["TacticCoverage"][];
             techniques: components["schemas"]["TechniqueCoverage"][];
         };
-        /** CreateTokenRequest */
+        /**
+         * CreateTokenRequest
+         * @example {
+         *       "expires_at": "2027-01-01T00:00:00+00:00",
+         *       "name": "CI pipeline"
+         *     }
+         */
         CreateTokenRequest: {
+            /** @description Up to 100 characters, not only spaces (which are dropped around it). */
             name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Must be in the future; absent: the token never expires.
+             */
             expires_at?: string;
         };
-        /** CreateUserRequest */
+        /**
+         * CreateUserRequest
+         * @example {
+         *       "display_name": "Alice Martin",
+         *       "password": "correct horse battery staple",
+         *       "role": "red_tech",
+         *       "username": "alice"
+         *     }
+         */
         CreateUserRequest: {
+            /**
+             * @description 3 to 64 letters, digits, `.`, `_`, `-` and `@`; unique without
+             *     regard to case.
+             */
             username: string;
+            /**
+             * @description Up to 128 characters, not only spaces (which are dropped around it),
+             *     no control characters. Defaults to the username.
+             */
             display_name?: string;
             role: components["schemas"]["Role"];
+            /** @description At least 10 characters (more if the server is configured so). */
             password: string;
         };
         /** CreatedToken */
@@ -1433,24 +1565,38 @@ export interface components {
             attempts: number;
             /**
              * Format: int64
-             * @description The last answer's HTTP status, if the webhook answered.
+             * @description The last answer's HTTP status; absent when the webhook never answered.
              */
             status_code?: number;
             delivered: boolean;
+            /** @description Why the last attempt failed; absent once delivered. */
             error?: string;
             /** Format: date-time */
             at: string;
         };
-        /** DependencyCheck */
+        /**
+         * DependencyCheck
+         * @description One dependency's answer to the readiness probe.
+         */
         DependencyCheck: {
+            /** @description `database`, `key_value` or `storage`. */
             name: string;
             /** @description Which implementation answered (`sqlite`, `postgres`, `memory`, `redis`, `fs`, `s3`). */
             kind: string;
             ok: boolean;
+            /**
+             * @description Present when the check failed: `unavailable` or `timed out` (the
+             *     detail goes to the server's log).
+             */
             error?: string;
         };
         /** @enum {string} */
         DetectionOutcome: "prevented" | "alerted" | "logged" | "not_detected";
+        /**
+         * @description An ATT&CK domain: one matrix and its catalog.
+         * @enum {string}
+         */
+        Domain: "enterprise-attack" | "mobile-attack" | "ics-attack";
         /** EvaluationPage */
         EvaluationPage: {
             items: components["schemas"]["EvaluationView"][];
@@ -1478,7 +1624,7 @@ export interface components {
              * @description Alerts it opened (findings already open are not opened again).
              */
             opened: number;
-            /** @description Why the rule failed, if it did. */
+            /** @description Why the rule failed; absent when it did not. */
             error?: string;
         };
         /** EvidenceView */
@@ -1505,7 +1651,10 @@ export interface components {
             before: unknown;
             after: unknown;
         };
-        /** FieldError */
+        /**
+         * FieldError
+         * @description One refused field of a request and why.
+         */
         FieldError: {
             field: string;
             message: string;
@@ -1620,7 +1769,10 @@ export interface components {
             /** @default  */
             default: string;
         };
-        /** JobStatusView */
+        /**
+         * JobStatusView
+         * @description A background job; the `last_*` fields are absent until it first runs.
+         */
         JobStatusView: {
             id: string;
             description: string;
@@ -1633,16 +1785,28 @@ export interface components {
             last_message?: string;
             /** Format: int64 */
             last_duration_ms?: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Absent when the job is disabled.
+             */
             next_run_at?: string;
         };
-        /** KpiView */
+        /**
+         * KpiView
+         * @description The KPIs of a scope and how they moved since its newest snapshot.
+         */
         KpiView: {
             scope: components["schemas"]["Scope"];
             kpis: components["schemas"]["Kpis"];
-            /** @description The snapshot the change is measured against (the newest of this scope). */
+            /**
+             * @description The snapshot the change is measured against (the newest of this
+             *     scope); absent while the scope has none.
+             */
             previous_snapshot_id?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When that snapshot was taken; absent with it.
+             */
             previous_taken_at?: string;
             /** @description `now − previous` for each figure that moved. */
             change: {
@@ -1651,7 +1815,8 @@ export interface components {
         };
         /**
          * Kpis
-         * @description The numbers a lead reads first.
+         * @description The numbers a lead reads first. The times are absent while no test in
+         *     scope has them.
          */
         Kpis: {
             /** Format: int64 */
@@ -1690,7 +1855,13 @@ export interface components {
             /** Format: int64 */
             regressions: number;
         };
-        /** LoginRequest */
+        /**
+         * LoginRequest
+         * @example {
+         *       "password": "correct horse battery staple",
+         *       "username": "alice"
+         *     }
+         */
         LoginRequest: {
             username: string;
             password: string;
@@ -1726,6 +1897,107 @@ export interface components {
             name: string;
             platforms: string[];
             subtechniques: components["schemas"]["TechniqueSummary"][];
+        };
+        /**
+         * NavigatorGradient
+         * @description The colour scale of the scores, untested to covered.
+         */
+        NavigatorGradient: {
+            colors: string[];
+            /** Format: int64 */
+            minValue: number;
+            /** Format: int64 */
+            maxValue: number;
+        };
+        /**
+         * NavigatorLayer
+         * @description An ATT&CK Navigator layer (format 4.5) as Aegis writes it: Navigator
+         *     opens it as is, and `POST /api/v1/campaigns/import/navigator` reads it back.
+         */
+        NavigatorLayer: {
+            name: string;
+            versions: components["schemas"]["NavigatorLayerVersions"];
+            /** @description Always `enterprise-attack`. */
+            domain: string;
+            description: string;
+            /**
+             * Format: int64
+             * @description Navigator's sort order: 0 sorts by name, ascending.
+             */
+            sorting: number;
+            layout: components["schemas"]["NavigatorLayout"];
+            hideDisabled: boolean;
+            techniques: components["schemas"]["NavigatorTechnique"][];
+            gradient: components["schemas"]["NavigatorGradient"];
+            legendItems: components["schemas"]["NavigatorLegendItem"][];
+            showTacticRowBackground: boolean;
+            selectTechniquesAcrossTactics: boolean;
+            selectSubtechniquesWithParent: boolean;
+            selectVisibleTechniques: boolean;
+        };
+        /**
+         * NavigatorLayerVersions
+         * @description The versions a layer was written for.
+         */
+        NavigatorLayerVersions: {
+            /** @description The Navigator version, e.g. `5.1.0`. */
+            navigator: string;
+            /** @description The layer format, `4.5`. */
+            layer: string;
+            /**
+             * @description The ATT&CK major version of the catalog (`18`); absent before the
+             *     first sync.
+             */
+            attack?: string;
+        };
+        /**
+         * NavigatorLayout
+         * @description How Navigator lays the matrix out.
+         */
+        NavigatorLayout: {
+            /** @description `side`. */
+            layout: string;
+            showID: boolean;
+            showName: boolean;
+            /** @description `average`: a parent's score is the mean of its sub-techniques'. */
+            aggregateFunction: string;
+        };
+        /**
+         * NavigatorLegendItem
+         * @description One status of the legend and its colour.
+         */
+        NavigatorLegendItem: {
+            label: string;
+            color: string;
+        };
+        /**
+         * NavigatorMetadata
+         * @description A name and value Navigator shows with a technique.
+         */
+        NavigatorMetadata: {
+            name: string;
+            value: string;
+        };
+        /**
+         * NavigatorTechnique
+         * @description One technique of the layer: its status as score, colour and metadata.
+         */
+        NavigatorTechnique: {
+            /** @description An ATT&CK id, e.g. `T1059.001`. */
+            techniqueID: string;
+            /**
+             * Format: int64
+             * @description 3 covered, 2 partial, 1 gap, 0 untested.
+             */
+            score: number;
+            /** @description The status's colour, `#rrggbb`. */
+            color: string;
+            /** @description The test counts, and any regression, revocation or deprecation. */
+            comment: string;
+            enabled: boolean;
+            /** @description `status`, and `last tested` once tested. */
+            metadata: components["schemas"]["NavigatorMetadata"][];
+            showSubtechniques: boolean;
         };
         /**
          * NewCampaignInput
@@ -1839,7 +2111,18 @@ export interface components {
          * @enum {string}
          */
         OutcomeFilter: "succeeded" | "failed" | "blocked" | "prevented" | "alerted" | "logged" | "not_detected";
-        /** PluginConfigInput */
+        /**
+         * PluginConfigInput
+         * @description A plugin's new configuration. Whether it is valid depends on the
+         *     plugin's own `config_schema`, known only at run time: a violation is a
+         *     422 naming each field by its JSON pointer.
+         * @example {
+         *       "config": {
+         *         "hours": 48
+         *       },
+         *       "version": 3
+         *     }
+         */
         PluginConfigInput: {
             /**
              * Format: int64
@@ -1847,7 +2130,9 @@ export interface components {
              */
             version?: number;
             /** @description The new configuration: a JSON object valid against `config_schema`. */
-            config: unknown;
+            config: {
+                [key: string]: unknown;
+            };
         };
         /**
          * @description The extension points a plugin can fill, one WIT world each.
@@ -1866,7 +2151,9 @@ export interface components {
         };
         /**
          * PluginView
-         * @description A registered plugin.
+         * @description A registered plugin. What a plugin does not have (a file name, a report
+         *     format's media type and extension, a reason it was switched off, a last
+         *     failure) is absent.
          */
         PluginView: {
             id: string;
@@ -1883,7 +2170,10 @@ export interface components {
             file_name?: string;
             /** @description JSON Schema of its configuration. */
             config_schema: unknown;
-            config: unknown;
+            /** @description Valid against `config_schema`. */
+            config: {
+                [key: string]: unknown;
+            };
             /** @description Report formats: the media type and extension of what they render. */
             media_type?: string;
             file_extension?: string;
@@ -1912,7 +2202,22 @@ export interface components {
         };
         /**
          * Problem
-         * @description A problem body (RFC 9457 shape plus a stable `code`).
+         * @description A problem body (RFC 9457 shape plus a stable `code`). Every error answer
+         *     has one; `errors`, `current_state` and `current_version` appear only
+         *     where they say something.
+         * @example {
+         *       "code": "validation_failed",
+         *       "detail": "name: must be 1 to 100 characters",
+         *       "errors": [
+         *         {
+         *           "field": "name",
+         *           "message": "must be 1 to 100 characters"
+         *         }
+         *       ],
+         *       "status": 422,
+         *       "title": "Unprocessable Content",
+         *       "type": "urn:aegis:problem:validation_failed"
+         *     }
          */
         Problem: {
             /** @description `urn:aegis:problem:<code>`. */
@@ -1923,7 +2228,10 @@ export interface components {
             detail: string;
             /** @description Stable machine-readable code, e.g. `invalid_credentials`. */
             code: string;
-            /** @description Per-field validation errors, when the request body was the problem. */
+            /**
+             * @description The refused fields of a 422 `validation_failed`; absent otherwise.
+             * @default []
+             */
             errors: components["schemas"]["FieldError"][];
             /** @description The resource's state when a state-machine transition was refused. */
             current_state?: string;
@@ -1948,7 +2256,19 @@ export interface components {
             /** @description `builtin` or `plugin`. */
             source: string;
         };
-        /** ReportInput */
+        /**
+         * ReportInput
+         * @description A report to generate. Two rules answer 422 because OpenAPI 3.0 cannot
+         *     state them: `format` must be one of `GET /api/v1/report-formats` (built-in
+         *     formats and enabled plugins, known at run time), and `campaign_id` is
+         *     required for a `campaign` report only (it narrows the others).
+         * @example {
+         *       "format": "pdf",
+         *       "kind": "coverage",
+         *       "platform": "windows",
+         *       "title": "Windows coverage, Q3"
+         *     }
+         */
         ReportInput: {
             kind: components["schemas"]["ReportKind"];
             /** @description One of `GET /api/v1/report-formats`. */
@@ -1976,7 +2296,13 @@ export interface components {
         };
         /** @enum {string} */
         ReportStatus: "queued" | "running" | "ready" | "failed";
-        /** ReportView */
+        /**
+         * ReportView
+         * @description A report and where its generation stands. What only a finished report
+         *     has (`media_type`, `file_name`, `size_bytes`, `download_url`,
+         *     `finished_at`) is absent before; `error` only on a failed one; the scope
+         *     fields when the report has no such scope.
+         */
         ReportView: {
             id: string;
             kind: components["schemas"]["ReportKind"];
@@ -2005,7 +2331,10 @@ export interface components {
         };
         /** ResetPasswordRequest */
         ResetPasswordRequest: {
-            /** @description Unset: a password is generated and returned once. */
+            /**
+             * @description Unset: a password is generated and returned once. At least 10
+             *     characters (more if the server is configured so).
+             */
             password?: string;
         };
         /** ResetPasswordResponse */
@@ -2013,12 +2342,15 @@ export interface components {
             /** @description Present only when the password was generated; shown this once. */
             generated_password?: string;
         };
-        /** @enum {string} */
+        /**
+         * @description A user's role: what they may see and do.
+         * @enum {string}
+         */
         Role: "admin" | "lead" | "red_tech" | "blue_tech" | "viewer";
         /**
          * Scope
          * @description Which tests count: one campaign, one platform, a date range on when the
-         *     test ran (or was created, before it ran). Empty means everything.
+         *     test ran (or was created, before it ran). A part left out means "any".
          */
         Scope: {
             campaign_id?: string;
@@ -2082,8 +2414,17 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /** SnapshotRequest */
+        /**
+         * SnapshotRequest
+         * @description The scope of a snapshot; every field may be left out (`{}` is the whole
+         *     matrix). `from` must not be after `to` (422).
+         * @example {
+         *       "from": "2026-01-01T00:00:00+00:00",
+         *       "platform": "windows"
+         *     }
+         */
         SnapshotRequest: {
+            /** Format: uuid */
             campaign_id?: string;
             platform?: string;
             /** Format: date-time */
@@ -2099,7 +2440,11 @@ export interface components {
          * @enum {string}
          */
         Status: "covered" | "partial" | "gap" | "untested";
-        /** StatusChangeView */
+        /**
+         * StatusChangeView
+         * @description A technique whose status moved between two snapshots; a side is absent
+         *     when the technique was not in that snapshot.
+         */
         StatusChangeView: {
             attack_id: string;
             before?: components["schemas"]["Status"];
@@ -2193,6 +2538,7 @@ export interface components {
             logged: number;
             /** Format: int64 */
             missed: number;
+            /** @description When the newest completed test in scope ran; absent when untested. */
             last_tested_at?: string;
             /**
              * @description Detected (prevented or alerted) before, missed by the latest test of
@@ -2201,11 +2547,62 @@ export interface components {
             regression: boolean;
             revoked: boolean;
             deprecated: boolean;
+            /** @description The technique that replaces a revoked one, when MITRE names it. */
             replaced_by?: string;
         };
         /**
          * TechniqueDetail
-         * @description A technique in full.
+         * @description A technique in full. `replaced_by` names the technique that replaces a
+         *     revoked one; `missing_since` is set when the technique is gone from the
+         *     latest release.
+         * @example {
+         *       "attack_id": "T1059.001",
+         *       "created": "2020-03-09T13:33:07.718Z",
+         *       "data_sources": [
+         *         "Command: Command Execution"
+         *       ],
+         *       "deprecated": false,
+         *       "description": "Adversaries may abuse PowerShell commands and scripts for execution.",
+         *       "detection": "Monitor for loading and/or execution of artifacts associated with PowerShell.",
+         *       "domain": "enterprise-attack",
+         *       "is_subtechnique": true,
+         *       "modified": "2024-10-15T16:32:13.268Z",
+         *       "name": "PowerShell",
+         *       "parent": {
+         *         "attack_id": "T1059",
+         *         "deprecated": false,
+         *         "is_subtechnique": false,
+         *         "name": "Command and Scripting Interpreter",
+         *         "platforms": [
+         *           "Windows",
+         *           "Linux",
+         *           "macOS"
+         *         ],
+         *         "revoked": false,
+         *         "tactics": [
+         *           "execution"
+         *         ],
+         *         "url": "https://attack.mitre.org/techniques/T1059/"
+         *       },
+         *       "platforms": [
+         *         "Windows"
+         *       ],
+         *       "revoked": false,
+         *       "subtechniques": [],
+         *       "tactics": [
+         *         {
+         *           "attack_id": "TA0002",
+         *           "deprecated": false,
+         *           "description": "The adversary is trying to run malicious code.",
+         *           "matrix_order": 4,
+         *           "name": "Execution",
+         *           "short_name": "execution",
+         *           "url": "https://attack.mitre.org/tactics/TA0002/"
+         *         }
+         *       ],
+         *       "url": "https://attack.mitre.org/techniques/T1059/001/",
+         *       "version": "1.4"
+         *     }
          */
         TechniqueDetail: {
             attack_id: string;
@@ -2224,8 +2621,7 @@ export interface components {
             parent?: components["schemas"]["TechniqueSummary"];
             subtechniques: components["schemas"]["TechniqueSummary"][];
             revoked: boolean;
-            /** @description The technique that replaces this revoked one. */
-            replaced_by?: components["schemas"]["TechniqueSummary"] & unknown;
+            replaced_by?: components["schemas"]["TechniqueSummary"];
             deprecated: boolean;
             missing_since?: string;
         };
@@ -2234,6 +2630,12 @@ export interface components {
          * @enum {string}
          */
         TechniqueDomain: "enterprise-attack" | "mobile-attack" | "ics-attack";
+        /**
+         * @description The order of a technique list: by `attack_id`, `name` or `modified`; a
+         *     leading `-` sorts descending.
+         * @enum {string}
+         */
+        TechniqueOrder: "attack_id" | "-attack_id" | "name" | "-name" | "modified" | "-modified";
         /** TechniquePage */
         TechniquePage: {
             items: components["schemas"]["TechniqueSummary"][];
@@ -2272,9 +2674,11 @@ export interface components {
             tactics: string[];
             platforms: string[];
             is_subtechnique: boolean;
+            /** @description The parent of a sub-technique. */
             parent_attack_id?: string;
             revoked: boolean;
             deprecated: boolean;
+            /** @description Set when the technique is gone from the latest release. */
             missing_since?: string;
             url?: string;
         };
@@ -2458,6 +2862,10 @@ export interface components {
         };
         /** UpdateUserRequest */
         UpdateUserRequest: {
+            /**
+             * @description Up to 128 characters, not only spaces (which are dropped around it),
+             *     no control characters.
+             */
             display_name?: string;
             role?: components["schemas"]["Role"];
             active?: boolean;
@@ -2472,7 +2880,20 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
-        /** UserView */
+        /**
+         * UserView
+         * @description A user account.
+         * @example {
+         *       "active": true,
+         *       "created_at": "2025-12-01T00:00:00+00:00",
+         *       "display_name": "Alice Martin",
+         *       "id": "01936f5e-7a2c-7d4e-9b1a-3c5d7e9f0a1b",
+         *       "last_login_at": "2025-12-01T00:00:00+00:00",
+         *       "role": "red_tech",
+         *       "updated_at": "2025-12-01T00:00:00+00:00",
+         *       "username": "alice"
+         *     }
+         */
         UserView: {
             id: string;
             username: string;
@@ -2483,7 +2904,10 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Absent until the user first signs in.
+             */
             last_login_at?: string;
         };
     };
@@ -3946,7 +4370,7 @@ export interface operations {
             };
         };
     };
-    deactivate_user: {
+    deactivate_user_legacy: {
         parameters: {
             query?: never;
             header?: never;
@@ -4100,6 +4524,146 @@ export interface operations {
                 "application/json; charset=utf-8": components["schemas"]["UpdateUserRequest"];
             };
         };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UserView"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but the role or a CSRF check forbids this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state (duplicate, illegal transition). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The `If-Match` version is not the current one: reload and retry. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The media type of an upload is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A change must say which version it is based on (`If-Match` or `version`). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Slow down; retry after the given seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deactivate_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             200: {
                 headers: {
@@ -4665,8 +5229,8 @@ export interface operations {
     list_techniques: {
         parameters: {
             query?: {
-                /** @description `enterprise-attack` (default), `mobile-attack` or `ics-attack`. */
-                domain?: string;
+                /** @description `enterprise-attack` when absent. */
+                domain?: components["schemas"]["Domain"];
                 /** @description Tactic short name, e.g. `execution`. */
                 tactic?: string;
                 /** @description Platform, e.g. `Windows`. */
@@ -4679,8 +5243,8 @@ export interface operations {
                 revoked?: boolean;
                 /** @description Include deprecated techniques (default false). */
                 deprecated?: boolean;
-                /** @description `attack_id`, `name` or `modified`; a leading `-` sorts descending. */
-                sort?: string;
+                /** @description `attack_id` when absent. */
+                sort?: components["schemas"]["TechniqueOrder"];
                 limit?: number;
                 offset?: number;
             };
@@ -4822,7 +5386,8 @@ export interface operations {
     get_technique: {
         parameters: {
             query?: {
-                domain?: string;
+                /** @description `enterprise-attack` when absent. */
+                domain?: components["schemas"]["Domain"];
             };
             header?: never;
             path: {
@@ -4964,7 +5529,8 @@ export interface operations {
     list_tactics: {
         parameters: {
             query?: {
-                domain?: string;
+                /** @description `enterprise-attack` when absent. */
+                domain?: components["schemas"]["Domain"];
             };
             header?: never;
             path?: never;
@@ -5104,7 +5670,8 @@ export interface operations {
     get_matrix: {
         parameters: {
             query?: {
-                domain?: string;
+                /** @description `enterprise-attack` when absent. */
+                domain?: components["schemas"]["Domain"];
             };
             header?: never;
             path?: never;
@@ -9865,7 +10432,9 @@ export interface operations {
             query?: {
                 campaign_id?: string;
                 platform?: string;
+                /** @description Tests that ran (or were created, before they ran) at or after this time. */
                 from?: string;
+                /** @description Tests that ran (or were created) at or before this time; not before `from`. */
                 to?: string;
                 /** @description Only techniques with this status. */
                 status?: components["schemas"]["Status"];
@@ -10010,7 +10579,9 @@ export interface operations {
             query?: {
                 campaign_id?: string;
                 platform?: string;
+                /** @description Tests that ran (or were created, before they ran) at or after this time. */
                 from?: string;
+                /** @description Tests that ran (or were created) at or before this time; not before `from`. */
                 to?: string;
             };
             header?: never;
@@ -10024,7 +10595,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": unknown;
+                    "application/json; charset=utf-8": components["schemas"]["NavigatorLayer"];
                 };
             };
             /** @description The request is malformed. */
@@ -10153,7 +10724,9 @@ export interface operations {
             query?: {
                 campaign_id?: string;
                 platform?: string;
+                /** @description Tests that ran (or were created, before they ran) at or after this time. */
                 from?: string;
+                /** @description Tests that ran (or were created) at or before this time; not before `from`. */
                 to?: string;
             };
             header?: never;
@@ -11009,13 +11582,12 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
+                    kind: components["schemas"]["PluginKind"];
                     /**
                      * Format: binary
-                     * @description The file; its part's Content-Type is its media type.
+                     * @description The WebAssembly component (`.wasm`).
                      */
                     file: string;
-                    /** @description Optional note about the file. */
-                    description?: string;
                 };
             };
         };
@@ -11433,6 +12005,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description Act only on this version, as the plugin's `ETag` gave it: `"3"`,
+                 *     `W/"3"` or `3` (412 when it is not the current one).
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -11576,6 +12152,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description Act only on this version, as the plugin's `ETag` gave it: `"3"`,
+                 *     `W/"3"` or `3` (412 when it is not the current one).
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -11719,6 +12299,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description Act only on this version, as the plugin's `ETag` gave it: `"3"`,
+                 *     `W/"3"` or `3` (412 when it is not the current one).
+                 */
                 "If-Match"?: string;
             };
             path: {
@@ -12444,6 +13028,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The version edited, as the rule's `ETag` gave it: `"3"`, `W/"3"` or `3`. */
                 "If-Match"?: string;
             };
             path: {
