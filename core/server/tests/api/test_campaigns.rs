@@ -396,7 +396,7 @@ async fn campaigns_take_what_the_document_declares(stack: Stack) {
         json!({"name": "a time", "starts_on": "2026-04-01T00:00:00Z"}),
     ] {
         let refused = app.post("/api/v1/campaigns", &admin, body.clone()).await;
-        assert_eq!(refused.status, 400, "{body}: {:?}", refused.body);
+        assert_eq!(refused.status, 422, "{body}: {:?}", refused.body);
     }
     let cleared = app
         .send(
@@ -422,7 +422,7 @@ async fn campaigns_take_what_the_document_declares(stack: Stack) {
     assert_eq!(extra.status, 422, "{:?}", extra.body);
     for bad in ["limit=0", "limit=501", "offset=-1"] {
         let reply = app.get(&format!("/api/v1/campaigns?{bad}"), &admin).await;
-        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.status, 422, "{bad}");
     }
     assert_no_all_of(
         &doc,

@@ -1127,13 +1127,13 @@ async fn parameters_are_declared_and_held(stack: Stack) {
         "technique=T59",
     ] {
         let reply = app.get(&format!("/api/v1/tests?{bad}"), &admin).await;
-        assert_eq!(reply.status, 400, "{bad}: {:?}", reply.body);
+        assert_eq!(reply.status, 422, "{bad}: {:?}", reply.body);
     }
     for bad in ["limit=0", "offset=-1"] {
         let reply = app
             .get(&format!("/api/v1/tests/{id}/history?{bad}"), &admin)
             .await;
-        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.status, 422, "{bad}");
     }
     // Read but not storable: the document asks for UTC from 1970.
     let early = app
@@ -1147,7 +1147,7 @@ async fn parameters_are_declared_and_held(stack: Stack) {
                 .json(&json!({"name": "x"})),
         )
         .await;
-    assert_eq!(malformed.status, 400);
+    assert_eq!(malformed.status, 422);
 
     let doc = openapi(&app).await;
     let list = &doc["paths"]["/api/v1/tests"]["get"]["parameters"];

@@ -409,7 +409,7 @@ async fn templates_take_what_the_document_declares(stack: Stack) {
             json!({"input_arguments": {"out": {"defualt": "/tmp/x"}}}),
         ))
         .await;
-    assert_eq!(misspelt.status, 400, "{:?}", misspelt.body);
+    assert_eq!(misspelt.status, 422, "{:?}", misspelt.body);
     let malformed = app
         .send(
             app.request("PATCH", &format!("/api/v1/templates/{id}"), &admin)
@@ -417,7 +417,7 @@ async fn templates_take_what_the_document_declares(stack: Stack) {
                 .json(&json!({"name": "x"})),
         )
         .await;
-    assert_eq!(malformed.status, 400);
+    assert_eq!(malformed.status, 422);
     let unversioned = app
         .send(
             app.request("PATCH", &format!("/api/v1/templates/{id}"), &admin)
@@ -428,7 +428,7 @@ async fn templates_take_what_the_document_declares(stack: Stack) {
     assert_eq!(unversioned.body["code"], "version_required");
     for bad in ["limit=0", "limit=501", "offset=-1"] {
         let reply = app.get(&format!("/api/v1/templates?{bad}"), &admin).await;
-        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.status, 422, "{bad}");
     }
 
     let patch_params = &doc["paths"]["/api/v1/templates/{id}"]["patch"]["parameters"];
