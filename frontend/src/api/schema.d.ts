@@ -496,8 +496,8 @@ export interface paths {
         get: operations["list_evidence"];
         put?: never;
         /**
-         * Attach a file (multipart: optional `description`, then `file`, the
-         *     last part; any other part is refused with 422). The
+         * Attach a file (multipart: `file` and an optional `description`, in
+         *     either order; any other part is refused with 422). The
          *     side follows the uploader: red techs add red evidence while the test is
          *     a draft or executing, blue techs blue evidence while blue evaluates,
          *     leads and admins the side that is open. Completed tests are locked.
@@ -7127,7 +7127,7 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
-                    /** @description A note about the file; send it before `file`. */
+                    /** @description A note about the file. */
                     description?: string;
                     /**
                      * Format: binary
