@@ -7571,7 +7571,7 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": string;
-                    "*/*": string;
+                    "*/*": unknown;
                 };
             };
             /** @description The request is malformed. */

@@ -37,8 +37,8 @@ impl FormParts for EvidenceParts {
 
 /// A stored file as it was uploaded: the bytes, under the media type they
 /// were uploaded with. The document lists `application/octet-stream` (what
-/// generated clients read as bytes) and `*/*`, since the type is the
-/// uploader's.
+/// generated clients read as bytes) and `*/*` with any content, since the
+/// type is the uploader's.
 pub struct EvidenceFile(poem::Response);
 
 impl IntoResponse for EvidenceFile {
@@ -68,9 +68,11 @@ impl ApiResponse for EvidenceFile {
                         content_type: "application/octet-stream",
                         schema: binary(),
                     },
+                    // Any schema at all: a JSON file, say, is read as JSON
+                    // by a checker, and is what it is.
                     MetaMediaType {
                         content_type: "*/*",
-                        schema: binary(),
+                        schema: MetaSchemaRef::Inline(Box::new(MetaSchema::ANY)),
                     },
                 ],
                 headers: vec![
