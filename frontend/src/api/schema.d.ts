@@ -523,8 +523,8 @@ export interface paths {
         get: operations["list_evidence"];
         put?: never;
         /**
-         * Attach a file (multipart: optional `description`, then `file`, the
-         *     last part; any other part is refused with 422). The
+         * Attach a file (multipart: `file` and an optional `description`, in
+         *     either order; any other part is refused with 422). The
          *     side follows the uploader: red techs add red evidence while the test is
          *     a draft or executing, blue techs blue evidence while blue evaluates,
          *     leads and admins the side that is open. Completed tests are locked.
@@ -7694,7 +7694,7 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
-                    /** @description A note about the file; send it before `file`. */
+                    /** @description A note about the file. */
                     description?: string;
                     /**
                      * Format: binary
@@ -8138,7 +8138,7 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": string;
-                    "*/*": string;
+                    "*/*": unknown;
                 };
             };
             /** @description The request is malformed. */

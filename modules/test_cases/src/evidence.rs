@@ -31,6 +31,25 @@ const MAX_FILE_NAME: usize = 255;
 #[must_use]
 pub struct StoredEvidence(EvidenceRecord);
 
+impl StoredEvidence {
+    /// A description sent after the file: a form's parts come in any order.
+    pub fn describe(&mut self, description: &str) -> Result<(), TestCaseError> {
+        self.0.description = checked_description(description)?;
+        Ok(())
+    }
+}
+
+/// A description of at most 2,000 characters, trimmed.
+fn checked_description(text: &str) -> Result<String, TestCaseError> {
+    if text.chars().count() > 2000 {
+        return Err(TestCaseError::invalid(
+            "description",
+            "at most 2000 characters",
+        ));
+    }
+    Ok(text.trim().to_owned())
+}
+
 /// What the client said about the file.
 #[derive(Debug, Clone, Default)]
 pub struct UploadMeta {
@@ -99,12 +118,7 @@ impl EvidenceService {
                 "{media_type} is not an accepted evidence type"
             )));
         }
-        if meta.description.chars().count() > 2000 {
-            return Err(TestCaseError::invalid(
-                "description",
-                "at most 2000 characters",
-            ));
-        }
+        let description = checked_description(&meta.description)?;
 
         let id = uuid::Uuid::now_v7().to_string();
         let key = format!("{PREFIX}{test_id}/{id}");
@@ -168,7 +182,7 @@ impl EvidenceService {
             size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
             sha256: format!("{:x}", hasher.finalize()),
             storage_key: key.clone(),
-            description: meta.description.trim().to_owned(),
+            description,
             uploaded_by_id: who.user_id.clone(),
             uploaded_by_name: who.username.clone(),
             uploaded_at: self.kernel.clock.now(),

@@ -16,7 +16,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use super::{TestCasesTag, read_text_field};
 use crate::dto::EvidenceView;
 use crate::error::TestCaseError;
-use crate::evidence::{EvidenceService, UploadMeta};
+use crate::evidence::{EvidenceService, StoredEvidence, UploadMeta};
 use crate::schema::{Form, FormPart, FormParts};
 
 /// The upload form: an optional `description`, then the `file`.
@@ -25,12 +25,7 @@ pub struct EvidenceParts;
 impl FormParts for EvidenceParts {
     fn parts() -> Vec<FormPart> {
         vec![
-            // Read only when it comes before `file`.
-            FormPart::text(
-                "description",
-                "A note about the file; send it before `file`.",
-                2000,
-            ),
+            FormPart::text("description", "A note about the file.", 2000),
             FormPart::file(
                 "The file. Its part's `Content-Type` is kept as its media type \
                  (`application/octet-stream` when absent) and must be one the \
@@ -42,8 +37,8 @@ impl FormParts for EvidenceParts {
 
 /// A stored file as it was uploaded: the bytes, under the media type they
 /// were uploaded with. The document lists `application/octet-stream` (what
-/// generated clients read as bytes) and `*/*`, since the type is the
-/// uploader's.
+/// generated clients read as bytes) and `*/*` with any content, since the
+/// type is the uploader's.
 pub struct EvidenceFile(poem::Response);
 
 impl IntoResponse for EvidenceFile {
@@ -73,9 +68,11 @@ impl ApiResponse for EvidenceFile {
                         content_type: "application/octet-stream",
                         schema: binary(),
                     },
+                    // Any schema at all: a JSON file, say, is read as JSON
+                    // by a checker, and is what it is.
                     MetaMediaType {
                         content_type: "*/*",
-                        schema: binary(),
+                        schema: MetaSchemaRef::Inline(Box::new(MetaSchema::ANY)),
                     },
                 ],
                 headers: vec![
@@ -102,10 +99,20 @@ pub enum EvidenceCreated {
     Created(Json<EvidenceView>, #[oai(header = "Location")] String),
 }
 
+impl EvidenceApi {
+    /// Removes a stored file whose request is refused, and passes the refusal on.
+    async fn abandon(&self, stored: Option<StoredEvidence>, refused: ApiError) -> ApiError {
+        if let Some(stored) = stored {
+            self.evidence.abandon(stored).await;
+        }
+        refused
+    }
+}
+
 #[OpenApi(prefix_path = "/api/v1", tag = "TestCasesTag::Evidence")]
 impl EvidenceApi {
-    /// Attach a file (multipart: optional `description`, then `file`, the
-    /// last part; any other part is refused with 422). The
+    /// Attach a file (multipart: `file` and an optional `description`, in
+    /// either order; any other part is refused with 422). The
     /// side follows the uploader: red techs add red evidence while the test is
     /// a draft or executing, blue techs blue evidence while blue evaluates,
     /// leads and admins the side that is open. Completed tests are locked.
@@ -123,39 +130,60 @@ impl EvidenceApi {
     ) -> ApiResult<EvidenceCreated> {
         let mut form = body;
         let mut description = String::new();
-        while let Some(field) = form.next_part(request).await? {
+        let mut stored = None;
+        // The parts come in any order (generated clients put the required
+        // `file` first): the file streams to storage as it comes, and is
+        // recorded only once the whole form has been read and accepted.
+        while let Some(field) = match form.next_part(request).await {
+            Ok(next) => next,
+            Err(refused) => return Err(self.abandon(stored, refused).await),
+        } {
             if field.name() == Some("description") {
                 // 2,000 characters (the limit) take at most 8,000 bytes.
-                description = read_text_field(request, field, 8192).await?;
+                let text = match read_text_field(request, field, 8192).await {
+                    Ok(text) => text,
+                    Err(refused) => return Err(self.abandon(stored, refused).await),
+                };
+                match stored.as_mut() {
+                    None => description = text,
+                    Some(file) => {
+                        if let Err(refused) = StoredEvidence::describe(file, &text) {
+                            return Err(self.abandon(stored, refused.into()).await);
+                        }
+                    }
+                }
                 continue;
+            }
+            if stored.is_some() {
+                let refused = ApiError::invalid_field("file", "one `file` part per upload");
+                return Err(self.abandon(stored, refused).await);
             }
             let meta = UploadMeta {
                 file_name: field.file_name().map(str::to_owned),
                 media_type: field.content_type().map(str::to_owned),
-                description,
+                description: std::mem::take(&mut description),
             };
-            let stored = match self
-                .evidence
-                .store(&auth, &id.0, meta, field.into_async_read())
-                .await
-            {
-                Err(TestCaseError::BadUpload(_)) if BodyCut::happened(request) => {
-                    return Err(ApiError::payload_too_large(
-                        "the upload exceeds the size limit",
-                    ));
-                }
-                other => other?,
-            };
-            // Nothing is recorded while a part could still follow the file.
-            if let Err(refused) = form.end(request).await {
-                self.evidence.abandon(stored).await;
-                return Err(refused);
-            }
-            let view = EvidenceView::from(self.evidence.record(&auth, stored).await?);
-            let location = view.download_url.clone();
-            return Ok(EvidenceCreated::Created(Json(view), location));
+            stored = Some(
+                match self
+                    .evidence
+                    .store(&auth, &id.0, meta, field.into_async_read())
+                    .await
+                {
+                    Err(TestCaseError::BadUpload(_)) if BodyCut::happened(request) => {
+                        return Err(ApiError::payload_too_large(
+                            "the upload exceeds the size limit",
+                        ));
+                    }
+                    other => other?,
+                },
+            );
         }
-        Err(ApiError::invalid_field("file", "required: a `file` part"))
+        let Some(stored) = stored else {
+            return Err(ApiError::invalid_field("file", "required: a `file` part"));
+        };
+        let view = EvidenceView::from(self.evidence.record(&auth, stored).await?);
+        let location = view.download_url.clone();
+        Ok(EvidenceCreated::Created(Json(view), location))
     }
 
     /// The test's files, oldest first.
