@@ -104,6 +104,9 @@ fi
 # --- 2. each stack: a real server, fuzzed and driven by generated clients
 if ! wants fuzz && ! wants python && ! wants typescript; then stacks=""; fi
 data="${AEGIS_SHARED_DATA:-$root/../shared/data}"
+# The client drivers read the Atomic Red Team files from here too.
+AEGIS_SHARED_DATA="$(cd "$data" 2>/dev/null && pwd || echo "$data")"
+export AEGIS_SHARED_DATA
 fixture="$data/attack/fixtures/enterprise-attack-18.1-mini.json"
 [[ -f $fixture ]] || { echo "no ATT&CK fixture at $fixture (AEGIS_SHARED_DATA)" >&2; exit 2; }
 if wants python || wants typescript; then

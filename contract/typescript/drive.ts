@@ -22,7 +22,12 @@ let passed = 0;
 const out = process.argv[2] ?? 'result.json';
 const baseUrl = required('AEGIS_CONTRACT_URL');
 const adminPassword = required('AEGIS_CONTRACT_ADMIN_PASSWORD');
-const shared = process.env.AEGIS_SHARED_DATA ?? join(__dirname, '..', '..', '..', '..', 'shared', 'data');
+function failEarly(message: string): never {
+  throw new Error(message);
+}
+
+// scripts/contract.sh sets it; this file runs compiled in a temporary folder.
+const shared = process.env.AEGIS_SHARED_DATA ?? failEarly('AEGIS_SHARED_DATA is not set');
 const pluginDir = process.env.AEGIS_PLUGIN_BUILD_DIR ?? join(process.env.HOME ?? '', '.cache', 'aegis', 'plugins');
 const prefix = 'ts';
 

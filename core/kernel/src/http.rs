@@ -120,89 +120,62 @@ fn parse_node(node: &str) -> Option<IpAddr> {
     Some(ip.to_canonical())
 }
 
-/// A `multipart/form-data` request body read part by part, so an upload
-/// streams to storage instead of being buffered or spooled to disk. The
-/// OpenAPI document shows a `file` part plus optional text fields.
-pub struct MultipartUpload(pub poem::web::Multipart);
-
-impl poem_openapi::payload::Payload for MultipartUpload {
-    const CONTENT_TYPE: &'static str = "multipart/form-data";
-
-    fn check_content_type(content_type: &str) -> bool {
-        content_type
-            .split(';')
-            .next()
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case(Self::CONTENT_TYPE))
-    }
-
-    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
-        use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-        let file = MetaSchema {
-            format: Some("binary"),
-            description: Some("The file; its part's Content-Type is its media type."),
-            ..MetaSchema::new("string")
-        };
-        let description = MetaSchema {
-            description: Some("Optional note about the file."),
-            ..MetaSchema::new("string")
-        };
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            properties: vec![
-                ("file", MetaSchemaRef::Inline(Box::new(file))),
-                ("description", MetaSchemaRef::Inline(Box::new(description))),
-            ],
-            required: vec!["file"],
-            ..MetaSchema::new("object")
-        }))
-    }
+/// Whether a request's `Content-Type` is `multipart/form-data` (with any
+/// parameters, in any case): the check of every upload payload.
+pub fn is_multipart_form(content_type: &str) -> bool {
+    essence(content_type) == "multipart/form-data"
 }
-
-impl poem_openapi::payload::ParsePayload for MultipartUpload {
-    const IS_REQUIRED: bool = true;
-
-    async fn from_request(request: &Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
-        use poem::FromRequest;
-        Ok(Self(
-            poem::web::Multipart::from_request(request, body).await?,
-        ))
-    }
-}
-
-// The macro names itself and `check_content_type` unqualified.
-use poem_openapi::impl_apirequest_for_payload;
-use poem_openapi::payload::Payload as _;
-impl_apirequest_for_payload!(MultipartUpload);
 
 /// Reads a JSON field of a request object as the document declares it,
 /// where poem-openapi is laxer: a number or a boolean is refused where a
-/// string is declared (poem-openapi would store `true` as the text "true"),
-/// and `null` is refused for an optional field (the document does not say
-/// it may be null; leaving the field out is how a client omits it). Put it
-/// on every field of request objects:
-/// `#[oai(deserialize_with = "aegis_core::http::strict_json")]`; not on a
-/// `MaybeUndefined` field, whose `null` means "clear it".
+/// string is declared, at any depth of arrays and maps (poem-openapi would
+/// store `true` as the text "true"), and `null` is refused for an optional
+/// field (the document does not say it may be null; leaving the field out
+/// is how a client omits it). Put it on every field of request objects:
+/// `#[oai(deserialize_with = "strict_json")]`. A field that `null` clears
+/// has a type of its own that calls [`refuse_coercion`].
 pub fn strict_json<T: poem_openapi::types::ParseFromJSON>(
     value: Option<serde_json::Value>,
 ) -> poem_openapi::types::ParseResult<T> {
-    use poem_openapi::registry::MetaSchemaRef;
     use poem_openapi::types::ParseError;
-    use serde_json::Value;
     match &value {
-        Some(Value::Null) => {
-            return Err(ParseError::custom(
-                "null is not allowed; leave the field out instead",
-            ));
+        Some(serde_json::Value::Null) => Err(ParseError::custom(
+            "null is not allowed; leave the field out instead",
+        )),
+        Some(found) => {
+            refuse_coercion::<T>(found)?;
+            T::parse_from_json(value)
         }
-        Some(found @ (Value::Bool(_) | Value::Number(_))) => {
-            let declares_string =
-                matches!(T::schema_ref(), MetaSchemaRef::Inline(schema) if schema.ty == "string");
-            if declares_string {
-                return Err(ParseError::expected_type(found.clone()));
-            }
-        }
-        _ => {}
+        None => T::parse_from_json(None),
     }
-    T::parse_from_json(value)
+}
+
+/// Refuses a number or a boolean where `T`'s schema declares a string, in
+/// `T` itself or in the items and values of its arrays and maps. Referenced
+/// objects check their own fields.
+pub fn refuse_coercion<T: poem_openapi::types::Type>(
+    value: &serde_json::Value,
+) -> Result<(), poem_openapi::types::ParseError<T>> {
+    use poem_openapi::registry::MetaSchemaRef;
+    use serde_json::Value;
+    fn check(schema: &MetaSchemaRef, value: &Value) -> Result<(), Value> {
+        let MetaSchemaRef::Inline(schema) = schema else {
+            return Ok(());
+        };
+        match value {
+            Value::Bool(_) | Value::Number(_) if schema.ty == "string" => Err(value.clone()),
+            Value::Array(items) => match &schema.items {
+                Some(item) => items.iter().try_for_each(|v| check(item, v)),
+                None => Ok(()),
+            },
+            Value::Object(map) => match &schema.additional_properties {
+                Some(each) => map.values().try_for_each(|v| check(each, v)),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+    check(&T::schema_ref(), value).map_err(poem_openapi::types::ParseError::expected_type)
 }
 
 /// The media type of an upload part, lower-cased and without parameters.
@@ -346,6 +319,28 @@ pub async fn read_file_part(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strict_json_reads_only_what_the_document_declares() {
+        use serde_json::json;
+        use std::collections::HashMap;
+        let text = |v| strict_json::<Option<String>>(Some(v)).map_err(|e| e.into_message());
+        assert_eq!(text(json!("x")).unwrap().as_deref(), Some("x"));
+        assert!(text(json!(true)).is_err(), "a boolean is not a string");
+        assert!(text(json!(12)).is_err(), "a number is not a string");
+        assert!(text(json!(null)).is_err(), "null is not declared");
+        assert_eq!(strict_json::<Option<String>>(None).ok(), Some(None));
+        // At any depth of arrays and maps.
+        assert!(strict_json::<Vec<String>>(Some(json!(["a", 1]))).is_err());
+        assert!(strict_json::<HashMap<String, String>>(Some(json!({"k": false}))).is_err());
+        let map = strict_json::<HashMap<String, String>>(Some(json!({"k": "v"}))).ok();
+        assert_eq!(map.and_then(|m| m.get("k").cloned()).as_deref(), Some("v"));
+        // A number stays a number where one is declared.
+        assert_eq!(
+            strict_json::<Option<i64>>(Some(json!(3))).ok(),
+            Some(Some(3))
+        );
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

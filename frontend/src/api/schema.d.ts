@@ -1256,7 +1256,7 @@ export interface components {
              */
             webhook_url?: string;
             /**
-             * @description Signs deliveries (`X-Aegis-Signature`); at least 16 characters.
+             * @description Signs deliveries (`X-Aegis-Signature`); 16 to 256 characters.
              *     Write-only; on update, omit it to keep the current one — unless the
              *     URL changes, which needs a new secret.
              */
@@ -1663,7 +1663,6 @@ export interface components {
          * FromTemplateInput
          * @description A test from a template: its technique and command come from the template.
          * @example {
-         *       "arguments": {},
          *       "name": "LSASS dump on the finance jump host",
          *       "tags": [
          *         "credential-access"
@@ -1677,9 +1676,8 @@ export interface components {
             /**
              * @description Values for the template's input arguments (only those it has); the
              *     rest keep their defaults.
-             * @default {}
              */
-            arguments: {
+            arguments?: {
                 [key: string]: string;
             };
             /** @description An existing campaign that is not completed. */
@@ -1755,18 +1753,24 @@ export interface components {
             skipped: components["schemas"]["SkippedTechnique"][];
         };
         /**
+         * InputArgumentInput
+         * @description One `#{argument}` of a template's command, as written: a field left out
+         *     is empty, except `type`, which is `string`.
+         */
+        InputArgumentInput: {
+            description?: string;
+            /** @description `string`, `path`, `url`, `integer`, ... */
+            type?: string;
+            default?: string;
+        };
+        /**
          * InputArgumentView
          * @description One `#{argument}` of a template's command.
          */
         InputArgumentView: {
-            /** @default  */
             description: string;
-            /**
-             * @description `string`, `path`, `url`, `integer`, ...
-             * @default string
-             */
+            /** @description `string`, `path`, `url`, `integer`, ... */
             type: string;
-            /** @default  */
             default: string;
         };
         /**
@@ -2061,7 +2065,7 @@ export interface components {
             elevation_required?: boolean;
             /** @description Named with letters, digits, `-` and `_` (at most 64 characters). */
             input_arguments?: {
-                [key: string]: components["schemas"]["InputArgumentView"];
+                [key: string]: components["schemas"]["InputArgumentInput"];
             };
         };
         /**
@@ -2714,7 +2718,7 @@ export interface components {
             elevation_required?: boolean;
             /** @description The whole set: arguments left out are removed. */
             input_arguments?: {
-                [key: string]: components["schemas"]["InputArgumentView"];
+                [key: string]: components["schemas"]["InputArgumentInput"];
             };
         };
         /**

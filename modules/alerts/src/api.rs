@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use aegis_core::auth::{AnyRole, Auth, Contributor, LeadPlus};
+use aegis_core::http::strict_json;
 use aegis_core::http::{NoContent, etag, expected_version};
 use aegis_core::pagination::PageRequest;
 use aegis_core::plugins::Severity;
@@ -122,30 +123,51 @@ impl From<Rule> for AlertRuleView {
 #[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct AlertRuleInput {
     /// Updates: the version you edited, unless sent as `If-Match`.
+    #[oai(deserialize_with = "strict_json")]
     pub version: Option<i64>,
     /// 1 to 200 characters, not only spaces.
-    #[oai(validator(max_length = 200, pattern = r"\S"))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(max_length = 200, pattern = r"\S")
+    )]
     pub name: String,
     /// One of `GET /api/v1/alert-kinds`.
+    #[oai(deserialize_with = "strict_json")]
     pub kind: String,
     /// Valid against the kind's `params_schema`; default `{}`.
+    #[oai(deserialize_with = "strict_json")]
     pub params: Option<BTreeMap<String, Value>>,
+    #[oai(deserialize_with = "strict_json")]
     pub severity: Option<Severity>,
     /// Default true.
+    #[oai(deserialize_with = "strict_json")]
     pub enabled: Option<bool>,
+    #[oai(deserialize_with = "strict_json")]
     pub campaign_id: Option<String>,
+    #[oai(deserialize_with = "strict_json")]
     pub tactic: Option<String>,
+    #[oai(deserialize_with = "strict_json")]
     pub platform: Option<String>,
     /// New alerts are posted here (JSON with a Slack-compatible `text`):
     /// an http(s) URL of at most 2,000 characters whose host is not on a
     /// private network unless the server allows it (422 otherwise).
     /// Write-only; on update, omit it to keep the current one and send ""
     /// to remove it.
-    #[oai(validator(max_length = 2000, pattern = r"^(https?://|\s*$)"))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            max_length = 2000,
+            pattern = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#]\S*)?|\s*)$"
+        )
+    )]
     pub webhook_url: Option<String>,
-    /// Signs deliveries (`X-Aegis-Signature`); at least 16 characters.
+    /// Signs deliveries (`X-Aegis-Signature`); 16 to 256 characters.
     /// Write-only; on update, omit it to keep the current one — unless the
     /// URL changes, which needs a new secret.
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(min_length = 16, max_length = 256)
+    )]
     pub webhook_secret: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use aegis_core::auth::{AnyRole, Auth, LeadPlus};
+use aegis_core::http::strict_json;
 use aegis_core::http::{NoContent, etag, expected_version};
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
@@ -90,18 +91,23 @@ impl CampaignView {
 #[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct NewCampaignInput {
     /// Leading and trailing spaces are dropped.
-    #[oai(validator(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+        )
+    )]
     pub name: String,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub description: Option<String>,
-    #[oai(validator(max_length = 200))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 200))]
     pub threat_actor: Option<String>,
+    #[oai(deserialize_with = "strict_json")]
     pub starts_on: Option<Day>,
     /// Not before `starts_on`.
+    #[oai(deserialize_with = "strict_json")]
     pub ends_on: Option<Day>,
 }
 
@@ -135,14 +141,18 @@ impl From<NewCampaignInput> for CampaignPatch {
 pub struct CampaignPatchInput {
     /// The version you edited, unless sent as `If-Match` (they must agree
     /// when both are sent).
+    #[oai(deserialize_with = "strict_json")]
     pub version: Option<i64>,
-    #[oai(validator(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+        )
+    )]
     pub name: Option<String>,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub description: Option<String>,
     #[oai(validator(max_length = 200))]
     pub threat_actor: Nullable<String>,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use aegis_core::ApiResult;
 use aegis_core::auth::{AnyRole, Auth, LeadPlus};
+use aegis_core::http::strict_json;
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
 use poem_openapi::param::{Path, Query};
@@ -12,9 +13,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use uuid::Uuid;
 
-use crate::model::{Coverage, Kpis, Scope, ScopeTime, Snapshot, Status};
+use crate::model::{Coverage, Kpis, Scope, Snapshot, Status};
 use crate::navigator::{self, Layer};
 use crate::service::CoverageService;
+use aegis_core::time::StorableTime;
 
 #[derive(Tags)]
 enum CoverageTag {
@@ -56,10 +58,14 @@ pub struct SnapshotPage {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct SnapshotRequest {
+    #[oai(deserialize_with = "strict_json")]
     pub campaign_id: Option<Uuid>,
+    #[oai(deserialize_with = "strict_json")]
     pub platform: Option<String>,
-    pub from: Option<ScopeTime>,
-    pub to: Option<ScopeTime>,
+    #[oai(deserialize_with = "strict_json")]
+    pub from: Option<StorableTime>,
+    #[oai(deserialize_with = "strict_json")]
+    pub to: Option<StorableTime>,
 }
 
 impl poem_openapi::types::Example for SnapshotRequest {
@@ -67,7 +73,7 @@ impl poem_openapi::types::Example for SnapshotRequest {
         Self {
             campaign_id: None,
             platform: Some("windows".into()),
-            from: "2026-01-01T00:00:00Z".parse().ok().map(ScopeTime),
+            from: "2026-01-01T00:00:00Z".parse().ok().map(StorableTime),
             to: None,
         }
     }
@@ -107,8 +113,8 @@ enum SnapshotCreated {
 pub fn scope(
     campaign_id: Option<Uuid>,
     platform: Option<String>,
-    from: Option<ScopeTime>,
-    to: Option<ScopeTime>,
+    from: Option<StorableTime>,
+    to: Option<StorableTime>,
 ) -> ApiResult<Scope> {
     Ok(Scope::parse(
         campaign_id.map(|c| c.to_string()),
@@ -130,9 +136,9 @@ impl CoverageApi {
         campaign_id: Query<Option<Uuid>>,
         platform: Query<Option<String>>,
         /// Tests that ran (or were created, before they ran) at or after this time.
-        from: Query<Option<ScopeTime>>,
+        from: Query<Option<StorableTime>>,
         /// Tests that ran (or were created) at or before this time; not before `from`.
-        to: Query<Option<ScopeTime>>,
+        to: Query<Option<StorableTime>>,
         /// Only techniques with this status.
         status: Query<Option<Status>>,
     ) -> ApiResult<Json<Coverage>> {
@@ -156,9 +162,9 @@ impl CoverageApi {
         campaign_id: Query<Option<Uuid>>,
         platform: Query<Option<String>>,
         /// Tests that ran (or were created, before they ran) at or after this time.
-        from: Query<Option<ScopeTime>>,
+        from: Query<Option<StorableTime>>,
         /// Tests that ran (or were created) at or before this time; not before `from`.
-        to: Query<Option<ScopeTime>>,
+        to: Query<Option<StorableTime>>,
     ) -> ApiResult<Json<Layer>> {
         let scope = scope(campaign_id.0, platform.0, from.0, to.0)?;
         let coverage = self.service.coverage(&scope).await?;
@@ -180,9 +186,9 @@ impl CoverageApi {
         campaign_id: Query<Option<Uuid>>,
         platform: Query<Option<String>>,
         /// Tests that ran (or were created, before they ran) at or after this time.
-        from: Query<Option<ScopeTime>>,
+        from: Query<Option<StorableTime>>,
         /// Tests that ran (or were created) at or before this time; not before `from`.
-        to: Query<Option<ScopeTime>>,
+        to: Query<Option<StorableTime>>,
     ) -> ApiResult<Json<KpiView>> {
         let scope = scope(campaign_id.0, platform.0, from.0, to.0)?;
         let report = self.service.kpis(&scope).await?;

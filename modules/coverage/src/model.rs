@@ -61,64 +61,6 @@ impl Scope {
     }
 }
 
-/// A time bounding a scope, as a client sends it: RFC 3339, in the years
-/// the database stores (1970 to 9999). The document declares those years as
-/// a pattern on the written year; [`Scope::parse`] checks them on the UTC
-/// time and answers 422, as it did before the pattern was declared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScopeTime(pub Timestamp);
-
-/// The written year of a [`ScopeTime`]: 1970 to 9999.
-pub const STORABLE_YEAR_PATTERN: &str = "^(19[7-9][0-9]|[2-9][0-9]{3})-";
-
-impl poem_openapi::types::Type for ScopeTime {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> std::borrow::Cow<'static, str> {
-        "string_date-time_storable".into()
-    }
-
-    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
-        use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            pattern: Some(STORABLE_YEAR_PATTERN.into()),
-            ..MetaSchema::new_with_format("string", "date-time")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(std::iter::once(self))
-    }
-}
-
-impl poem_openapi::types::ParseFromParameter for ScopeTime {
-    fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
-        Timestamp::parse_from_parameter(value)
-            .map(Self)
-            .map_err(poem_openapi::types::ParseError::propagate)
-    }
-}
-
-impl poem_openapi::types::ParseFromJSON for ScopeTime {
-    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
-        Timestamp::parse_from_json(value)
-            .map(Self)
-            .map_err(poem_openapi::types::ParseError::propagate)
-    }
-}
-
-impl poem_openapi::types::ToJSON for ScopeTime {
-    fn to_json(&self) -> Option<serde_json::Value> {
-        self.0.to_json()
-    }
-}
-
 /// A technique's standing, from the latest completed test of each of its
 /// procedures: `covered` when every one was prevented or alerted, `gap` when
 /// every one went undetected, `partial` otherwise (logged only, or a mix),

@@ -2,6 +2,7 @@
 //! disable, configure, delete. Every change is audited.
 
 use aegis_core::auth::{AdminOnly, Auth};
+use aegis_core::http::strict_json;
 use aegis_core::http::{
     NoContent, etag, expected_version, next_field, read_bounded_part, read_text_field,
 };
@@ -124,8 +125,10 @@ pub struct PluginPage {
 #[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct PluginConfigInput {
     /// The version you edited, unless sent as `If-Match`.
+    #[oai(deserialize_with = "strict_json")]
     pub version: Option<i64>,
     /// The new configuration: a JSON object valid against `config_schema`.
+    #[oai(deserialize_with = "strict_json")]
     pub config: BTreeMap<String, serde_json::Value>,
 }
 
@@ -147,10 +150,7 @@ impl poem_openapi::payload::Payload for PluginUpload {
     const CONTENT_TYPE: &'static str = "multipart/form-data";
 
     fn check_content_type(content_type: &str) -> bool {
-        content_type
-            .split(';')
-            .next()
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case(Self::CONTENT_TYPE))
+        aegis_core::http::is_multipart_form(content_type)
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -165,9 +165,6 @@ impl poem_openapi::payload::Payload for PluginUpload {
                 ("file", MetaSchemaRef::Inline(Box::new(file))),
             ],
             required: vec!["kind", "file"],
-            // With both required, "no other part" (which poem's schema
-            // cannot write as `additionalProperties: false`).
-            max_properties: Some(2),
             ..MetaSchema::new("object")
         }))
     }

@@ -4,6 +4,7 @@
 use aegis_core::ApiResult;
 use aegis_core::auth::{AnyRole, Auth, LeadPlus};
 use aegis_core::http::NoContent;
+use aegis_core::http::strict_json;
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
 use poem::http::header;
@@ -55,14 +56,18 @@ impl From<FormatInfo> for ReportFormatView {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct ReportInput {
+    #[oai(deserialize_with = "strict_json")]
     pub kind: ReportKind,
     /// One of `GET /api/v1/report-formats`.
+    #[oai(deserialize_with = "strict_json")]
     pub format: String,
     /// Required for a campaign report; narrows the others.
+    #[oai(deserialize_with = "strict_json")]
     pub campaign_id: Option<String>,
+    #[oai(deserialize_with = "strict_json")]
     pub platform: Option<String>,
     /// Default: from the kind (and the campaign's name).
-    #[oai(validator(max_length = 200))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 200))]
     pub title: Option<String>,
 }
 

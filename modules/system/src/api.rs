@@ -4,6 +4,7 @@ use aegis_core::audit::AuditFilter;
 use aegis_core::auth::{AdminOnly, Auth};
 use aegis_core::pagination::PageRequest;
 use aegis_core::scheduler::JobRegistry;
+use aegis_core::time::StorableTime;
 use aegis_core::{ApiError, ApiResult, Kernel};
 use chrono::{DateTime, Utc};
 use poem_openapi::param::Query;
@@ -236,8 +237,8 @@ impl SystemApi {
         actor: Query<Option<String>>,
         /// An action (`auth.login`) or a prefix ending in a dot (`user.`).
         action: Query<Option<String>>,
-        since: Query<Option<DateTime<Utc>>>,
-        until: Query<Option<DateTime<Utc>>>,
+        since: Query<Option<StorableTime>>,
+        until: Query<Option<StorableTime>>,
         /// Events about one kind of object (`user`, `test`); needs `target_id`.
         target_type: Query<Option<String>>,
         target_id: Query<Option<String>>,
@@ -245,8 +246,9 @@ impl SystemApi {
         #[oai(validator(minimum(value = "0")))] offset: Query<Option<i64>>,
     ) -> ApiResult<Json<AuditPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
+        let (since, until) = (since.0.map(|t| t.0), until.0.map(|t| t.0));
         // A time outside the stored form would compare wrongly as text.
-        for (field, value) in [("since", since.0), ("until", until.0)] {
+        for (field, value) in [("since", since), ("until", until)] {
             if value.is_some_and(|t| !aegis_core::time::storable(t)) {
                 return Err(ApiError::invalid_field(
                     field,
@@ -254,7 +256,7 @@ impl SystemApi {
                 ));
             }
         }
-        if let (Some(s), Some(u)) = (since.0, until.0)
+        if let (Some(s), Some(u)) = (since, until)
             && s > u
         {
             return Err(ApiError::invalid_field("since", "must not be after until"));
@@ -272,8 +274,8 @@ impl SystemApi {
         let filter = AuditFilter {
             actor: actor.0,
             action: action.0,
-            since: since.0,
-            until: until.0,
+            since,
+            until,
             target,
         };
         let (events, total) = self

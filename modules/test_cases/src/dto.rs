@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use aegis_core::http::strict_json;
 use aegis_core::time::Timestamp;
 use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{Enum, Object};
@@ -12,9 +13,10 @@ use crate::model::{
     AttackOutcome, DetectionOutcome, TechniqueDomain, TestPatch, TestRecord, TestSort,
     TransitionRecord,
 };
-use crate::schema::{Nullable, StorableTime};
+use crate::schema::Nullable;
 use crate::template::{ImportReport, InputArgument, TemplatePatch, TemplateRecord};
 use crate::workflow::{Side, TestState};
+use aegis_core::time::StorableTime;
 
 // A name holds at least one character that is not white space: the class
 // below is Rust's `White_Space` (what `trim` drops), spelled out because `\s`
@@ -157,48 +159,69 @@ impl TestView {
 #[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct NewTestInput {
     /// Leading and trailing spaces are dropped.
-    #[oai(validator(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+        )
+    )]
     pub name: String,
     /// ATT&CK id from the catalog, e.g. `T1059.001`; it must be in the
     /// catalog, neither revoked nor deprecated.
-    #[oai(validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$"))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$")
+    )]
     pub technique_id: String,
+    #[oai(deserialize_with = "strict_json")]
     pub technique_domain: Option<TechniqueDomain>,
     /// An existing campaign that is not completed.
-    #[oai(validator(
-        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
     pub campaign_id: Option<String>,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub procedure: Option<String>,
-    #[oai(validator(max_length = 255))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 255))]
     pub platform: Option<String>,
-    #[oai(validator(max_length = 255))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 255))]
     pub target_host: Option<String>,
     /// An active user; a red tech's test is theirs when left out.
-    #[oai(validator(
-        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
     pub red_assignee_id: Option<String>,
     /// An active user.
-    #[oai(validator(
-        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
     pub blue_assignee_id: Option<String>,
     /// Stored lower-case, sorted, without duplicates.
-    #[oai(validator(
-        max_items = 32,
-        max_length = 64,
-        pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            max_items = 32,
+            max_length = 64,
+            pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
+        )
+    )]
     pub tags: Option<Vec<String>>,
+    #[oai(deserialize_with = "strict_json")]
     pub executed_at: Option<StorableTime>,
+    #[oai(deserialize_with = "strict_json")]
     pub attack_outcome: Option<AttackOutcome>,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub red_notes: Option<String>,
 }
 
@@ -253,21 +276,29 @@ impl From<NewTestInput> for TestPatch {
 pub struct TestPatchInput {
     /// The version you edited, unless sent as `If-Match` (they must agree
     /// when both are sent).
+    #[oai(deserialize_with = "strict_json")]
     pub version: Option<i64>,
-    #[oai(validator(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+        )
+    )]
     pub name: Option<String>,
+    #[oai(deserialize_with = "strict_json")]
     pub technique_domain: Option<TechniqueDomain>,
-    #[oai(validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$"))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$")
+    )]
     pub technique_id: Option<String>,
     #[oai(validator(
         pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
     ))]
     pub campaign_id: Nullable<String>,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub procedure: Option<String>,
     #[oai(validator(max_length = 255))]
     pub platform: Nullable<String>,
@@ -281,22 +312,25 @@ pub struct TestPatchInput {
         pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
     ))]
     pub blue_assignee_id: Nullable<String>,
-    #[oai(validator(
-        max_items = 32,
-        max_length = 64,
-        pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            max_items = 32,
+            max_length = 64,
+            pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
+        )
+    )]
     pub tags: Option<Vec<String>>,
     pub executed_at: Nullable<StorableTime>,
     pub attack_outcome: Nullable<AttackOutcome>,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub red_notes: Option<String>,
     pub detection_outcome: Nullable<DetectionOutcome>,
     /// Not before `executed_at`.
     pub detected_at: Nullable<StorableTime>,
     #[oai(validator(max_length = 255))]
     pub detection_source: Nullable<String>,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub blue_notes: Option<String>,
 }
 
@@ -429,19 +463,12 @@ impl From<EvidenceRecord> for EvidenceView {
 
 /// One `#{argument}` of a template's command.
 #[derive(Debug, Clone, Object)]
-#[oai(deny_unknown_fields)]
 pub struct InputArgumentView {
-    #[oai(default)]
     pub description: String,
     /// `string`, `path`, `url`, `integer`, ...
-    #[oai(rename = "type", default = "default_kind")]
+    #[oai(rename = "type")]
     pub kind: String,
-    #[oai(default)]
     pub default: String,
-}
-
-fn default_kind() -> String {
-    "string".into()
 }
 
 impl From<InputArgument> for InputArgumentView {
@@ -454,12 +481,30 @@ impl From<InputArgument> for InputArgumentView {
     }
 }
 
-impl From<InputArgumentView> for InputArgument {
-    fn from(a: InputArgumentView) -> Self {
+/// One `#{argument}` of a template's command, as written: a field left out
+/// is empty, except `type`, which is `string`.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
+pub struct InputArgumentInput {
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
+    pub description: Option<String>,
+    /// `string`, `path`, `url`, `integer`, ...
+    #[oai(
+        rename = "type",
+        deserialize_with = "strict_json",
+        validator(max_length = 64)
+    )]
+    pub kind: Option<String>,
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
+    pub default: Option<String>,
+}
+
+impl From<InputArgumentInput> for InputArgument {
+    fn from(a: InputArgumentInput) -> Self {
         Self {
-            description: a.description,
-            kind: a.kind,
-            default: a.default,
+            description: a.description.unwrap_or_default(),
+            kind: a.kind.unwrap_or_else(|| "string".into()),
+            default: a.default.unwrap_or_default(),
         }
     }
 }
@@ -526,32 +571,42 @@ impl From<TemplateRecord> for TemplateView {
 // Skipping absent fields only shapes the example, which sets a few.
 #[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct NewTemplateInput {
-    #[oai(validator(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+        )
+    )]
     pub name: String,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub description: Option<String>,
     /// ATT&CK id from the catalog, e.g. `T1003.001`.
-    #[oai(validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$"))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$")
+    )]
     pub technique_id: String,
     /// Stored lower-case, sorted, without duplicates.
-    #[oai(validator(max_items = 16, max_length = 64))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(max_items = 16, max_length = 64)
+    )]
     pub platforms: Option<Vec<String>>,
     /// `command_prompt`, `powershell`, `sh`, `bash`, `manual`...
-    #[oai(validator(max_length = 255))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 255))]
     pub executor: Option<String>,
     /// The procedure, with `#{argument}` placeholders.
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub command: Option<String>,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub cleanup_command: Option<String>,
+    #[oai(deserialize_with = "strict_json")]
     pub elevation_required: Option<bool>,
     /// Named with letters, digits, `-` and `_` (at most 64 characters).
-    #[oai(validator(max_properties = 64))]
-    pub input_arguments: Option<BTreeMap<String, InputArgumentView>>,
+    #[oai(deserialize_with = "strict_json", validator(max_properties = 64))]
+    pub input_arguments: Option<BTreeMap<String, InputArgumentInput>>,
 }
 
 impl Example for NewTemplateInput {
@@ -570,10 +625,10 @@ impl Example for NewTemplateInput {
             elevation_required: Some(true),
             input_arguments: Some(BTreeMap::from([(
                 "output_file".to_owned(),
-                InputArgumentView {
-                    description: "Where the dump is written".into(),
-                    kind: "path".into(),
-                    default: "C:\\Windows\\Temp\\lsass.dmp".into(),
+                InputArgumentInput {
+                    description: Some("Where the dump is written".into()),
+                    kind: Some("path".into()),
+                    default: Some("C:\\Windows\\Temp\\lsass.dmp".into()),
                 },
             )])),
         }
@@ -605,29 +660,40 @@ impl From<NewTemplateInput> for TemplatePatch {
 pub struct TemplatePatchInput {
     /// The version you edited, unless sent as `If-Match` (they must agree
     /// when both are sent).
+    #[oai(deserialize_with = "strict_json")]
     pub version: Option<i64>,
-    #[oai(validator(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+        )
+    )]
     pub name: Option<String>,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub description: Option<String>,
-    #[oai(validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$"))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(pattern = r"^[Tt][0-9]{4}(\.[0-9]{3})?$")
+    )]
     pub technique_id: Option<String>,
-    #[oai(validator(max_items = 16, max_length = 64))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(max_items = 16, max_length = 64)
+    )]
     pub platforms: Option<Vec<String>>,
     #[oai(validator(max_length = 255))]
     pub executor: Nullable<String>,
-    #[oai(validator(max_length = 65536))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 65536))]
     pub command: Option<String>,
     #[oai(validator(max_length = 65536))]
     pub cleanup_command: Nullable<String>,
+    #[oai(deserialize_with = "strict_json")]
     pub elevation_required: Option<bool>,
     /// The whole set: arguments left out are removed.
-    #[oai(validator(max_properties = 64))]
-    pub input_arguments: Option<BTreeMap<String, InputArgumentView>>,
+    #[oai(deserialize_with = "strict_json", validator(max_properties = 64))]
+    pub input_arguments: Option<BTreeMap<String, InputArgumentInput>>,
 }
 
 impl From<TemplatePatchInput> for TemplatePatch {
@@ -662,42 +728,57 @@ pub struct TemplatePage {
 #[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
 pub struct FromTemplateInput {
     /// Defaults to the template's name.
-    #[oai(validator(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u205f\u3000]"
+        )
+    )]
     pub name: Option<String>,
     /// Values for the template's input arguments (only those it has); the
     /// rest keep their defaults.
-    #[oai(default)]
-    pub arguments: HashMap<String, String>,
+    #[oai(deserialize_with = "strict_json")]
+    pub arguments: Option<HashMap<String, String>>,
     /// An existing campaign that is not completed.
-    #[oai(validator(
-        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
     pub campaign_id: Option<String>,
     /// Defaults to the template's platform when it has exactly one.
-    #[oai(validator(max_length = 255))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 255))]
     pub platform: Option<String>,
-    #[oai(validator(max_length = 255))]
+    #[oai(deserialize_with = "strict_json", validator(max_length = 255))]
     pub target_host: Option<String>,
     /// An active user.
-    #[oai(validator(
-        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
     pub red_assignee_id: Option<String>,
     /// An active user.
-    #[oai(validator(
-        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
     pub blue_assignee_id: Option<String>,
     /// Stored lower-case, sorted, without duplicates.
-    #[oai(validator(
-        max_items = 32,
-        max_length = 64,
-        pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
-    ))]
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            max_items = 32,
+            max_length = 64,
+            pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
+        )
+    )]
     pub tags: Option<Vec<String>>,
 }
 
@@ -706,7 +787,7 @@ impl Example for FromTemplateInput {
         // No `arguments`: their names are each template's own.
         Self {
             name: Some("LSASS dump on the finance jump host".into()),
-            arguments: HashMap::new(),
+            arguments: None,
             campaign_id: None,
             platform: None,
             target_host: Some("jump-fin-01.corp.example".into()),

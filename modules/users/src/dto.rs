@@ -1,6 +1,7 @@
 //! Request and response bodies of the users and auth APIs.
 
 use aegis_core::auth::Role;
+use aegis_core::http::strict_json;
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
 
@@ -68,15 +69,9 @@ pub struct UserPage {
 #[derive(Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct LoginRequest {
-    #[oai(
-        validator(max_length = 256),
-        deserialize_with = "aegis_core::http::strict_json"
-    )]
+    #[oai(validator(max_length = 256), deserialize_with = "strict_json")]
     pub username: String,
-    #[oai(
-        validator(max_length = 256),
-        deserialize_with = "aegis_core::http::strict_json"
-    )]
+    #[oai(validator(max_length = 256), deserialize_with = "strict_json")]
     pub password: String,
 }
 
@@ -105,15 +100,12 @@ pub struct LoginResponse {
 #[derive(Object)]
 #[oai(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
-    #[oai(
-        validator(max_length = 256),
-        deserialize_with = "aegis_core::http::strict_json"
-    )]
+    #[oai(validator(max_length = 256), deserialize_with = "strict_json")]
     pub current_password: String,
     /// At least 10 characters (more if the server is configured so).
     #[oai(
         validator(min_length = 10, max_length = 256),
-        deserialize_with = "aegis_core::http::strict_json"
+        deserialize_with = "strict_json"
     )]
     pub new_password: String,
 }
@@ -125,7 +117,7 @@ pub struct CreateUserRequest {
     /// regard to case.
     #[oai(
         validator(pattern = r"^[A-Za-z0-9._@-]{3,64}$"),
-        deserialize_with = "aegis_core::http::strict_json"
+        deserialize_with = "strict_json"
     )]
     pub username: String,
     /// Up to 128 characters, not only spaces (which are dropped around it),
@@ -135,15 +127,15 @@ pub struct CreateUserRequest {
             max_length = 128,
             pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
         ),
-        deserialize_with = "aegis_core::http::strict_json"
+        deserialize_with = "strict_json"
     )]
     pub display_name: Option<String>,
-    #[oai(deserialize_with = "aegis_core::http::strict_json")]
+    #[oai(deserialize_with = "strict_json")]
     pub role: Role,
     /// At least 10 characters (more if the server is configured so).
     #[oai(
         validator(min_length = 10, max_length = 256),
-        deserialize_with = "aegis_core::http::strict_json"
+        deserialize_with = "strict_json"
     )]
     pub password: String,
 }
@@ -169,12 +161,12 @@ pub struct UpdateUserRequest {
             max_length = 128,
             pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
         ),
-        deserialize_with = "aegis_core::http::strict_json"
+        deserialize_with = "strict_json"
     )]
     pub display_name: Option<String>,
-    #[oai(deserialize_with = "aegis_core::http::strict_json")]
+    #[oai(deserialize_with = "strict_json")]
     pub role: Option<Role>,
-    #[oai(deserialize_with = "aegis_core::http::strict_json")]
+    #[oai(deserialize_with = "strict_json")]
     pub active: Option<bool>,
 }
 
@@ -185,7 +177,7 @@ pub struct ResetPasswordRequest {
     /// characters (more if the server is configured so).
     #[oai(
         validator(min_length = 10, max_length = 256),
-        deserialize_with = "aegis_core::http::strict_json"
+        deserialize_with = "strict_json"
     )]
     pub password: Option<String>,
 }
@@ -203,11 +195,11 @@ pub struct CreateTokenRequest {
     /// Up to 100 characters, not only spaces (which are dropped around it).
     #[oai(
         validator(max_length = 100, pattern = r"[^\s\u0085\ufeff]"),
-        deserialize_with = "aegis_core::http::strict_json"
+        deserialize_with = "strict_json"
     )]
     pub name: String,
     /// Must be in the future; absent: the token never expires.
-    #[oai(deserialize_with = "aegis_core::http::strict_json")]
+    #[oai(deserialize_with = "strict_json")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -3,9 +3,10 @@
 //! say. Every request object refuses unknown fields (`deny_unknown_fields`),
 //! but poem-openapi's schema model has no `additionalProperties: false`, so
 //! the document would invite fields the server then refuses. The objects a
-//! JSON request body reaches get it here; a request object that still took
-//! unknown fields would be caught by the contract run (schemathesis sends
-//! them and expects a refusal).
+//! JSON request body reaches get it here, and so do the forms of multipart
+//! bodies, whose handlers refuse a part they do not name; a request object
+//! that still took unknown fields would be caught by the contract run
+//! (schemathesis sends them and expects a refusal).
 
 use std::collections::BTreeSet;
 
@@ -38,7 +39,33 @@ pub(crate) fn close_request_objects(spec: String) -> String {
             }
         }
     }
+    close_forms(&mut document);
     serde_json::to_string_pretty(&document).unwrap_or(spec)
+}
+
+/// The inline schema of every `multipart/form-data` request body.
+fn close_forms(document: &mut Ordered) {
+    let Some(Ordered::Object(paths)) = field_mut(document, &["paths"]) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Ordered::Object(operations) = item else {
+            continue;
+        };
+        for operation in operations.values_mut() {
+            let Some(Ordered::Object(content)) = field_mut(operation, &["requestBody", "content"])
+            else {
+                continue;
+            };
+            for (media_type, body) in content.iter_mut() {
+                if aegis_core::http::essence(media_type) == "multipart/form-data"
+                    && let Some(schema) = field_mut(body, &["schema"])
+                {
+                    close(schema);
+                }
+            }
+        }
+    }
 }
 
 /// Component schemas a JSON request body reaches, at any depth.
@@ -140,6 +167,10 @@ mod tests {
           "paths": {"/x": {"post": {
             "requestBody": {"content": {"application/json; charset=utf-8": {"schema": {"$ref": "#/components/schemas/Input"}}}},
             "responses": {"200": {"content": {"application/json; charset=utf-8": {"schema": {"$ref": "#/components/schemas/View"}}}}}
+          }}, "/form": {"post": {
+            "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+              "file": {"type": "string", "format": "binary"}
+            }}}}}
           }}},
           "components": {"schemas": {
             "Input": {"type": "object", "required": ["z"], "properties": {
@@ -162,6 +193,8 @@ mod tests {
             "string"
         );
         assert!(schemas["View"].get("additionalProperties").is_none());
+        let form = &doc["paths"]["/form"]["post"]["requestBody"]["content"]["multipart/form-data"];
+        assert_eq!(form["schema"]["additionalProperties"], false);
         // Declaration order, not sorted: `z` before `a`, `openapi` first.
         assert!(closed.find("\"z\"").unwrap() < closed.find("\"a\"").unwrap());
         assert!(closed.trim_start().starts_with("{\n  \"openapi\""));

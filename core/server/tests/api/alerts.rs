@@ -173,17 +173,11 @@ async fn each_builtin_kind_fires_when_it_should(stack: Stack) {
         ),
     ];
     for (i, (kind, params, now, expected)) in table.into_iter().enumerate() {
-        let tactic = if i == 8 {
-            json!("credential-access")
-        } else {
-            Value::Null
-        };
-        let r = rule(
-            &app,
-            &admin,
-            json!({"name": format!("rule {i}"), "kind": kind, "params": params, "tactic": tactic}),
-        )
-        .await;
+        let mut input = json!({"name": format!("rule {i}"), "kind": kind, "params": params});
+        if i == 8 {
+            input["tactic"] = json!("credential-access");
+        }
+        let r = rule(&app, &admin, input).await;
         let evaluation = alerts.evaluate(&r, "manual", now).await.unwrap();
         assert_eq!(evaluation.error, None, "{kind}");
         assert_eq!(

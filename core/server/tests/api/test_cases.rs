@@ -655,16 +655,15 @@ async fn lists_filter_sort_and_page(stack: Stack) {
     ];
     let mut ids = Vec::new();
     for (name, technique, platform, tags, campaign_id) in &specs {
-        let test = create_test(
-            &app,
-            &admin,
-            json!({
-                "name": name, "technique_id": technique, "platform": platform, "tags": tags,
-                "campaign_id": campaign_id, "red_assignee_id": team.id("red_tech"),
-                "executed_at": "2026-11-03T12:00:00Z", "attack_outcome": "succeeded",
-            }),
-        )
-        .await;
+        let mut input = json!({
+            "name": name, "technique_id": technique, "platform": platform, "tags": tags,
+            "red_assignee_id": team.id("red_tech"),
+            "executed_at": "2026-11-03T12:00:00Z", "attack_outcome": "succeeded",
+        });
+        if let Some(campaign_id) = campaign_id {
+            input["campaign_id"] = json!(campaign_id);
+        }
+        let test = create_test(&app, &admin, input).await;
         ids.push(test["id"].as_str().unwrap().to_owned());
     }
     // Alpha completes as alerted; Bravo waits on blue; Echo is cancelled.

@@ -477,6 +477,7 @@ async fn templates_take_what_the_document_declares(stack: Stack) {
             "TemplatePatchInput",
             "FromTemplateInput",
             "InputArgumentView",
+            "InputArgumentInput",
         ],
     );
 }

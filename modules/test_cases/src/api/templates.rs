@@ -173,7 +173,7 @@ impl TemplatesApi {
         let input = body.0;
         let request = FromTemplate {
             name: input.name,
-            arguments: input.arguments,
+            arguments: input.arguments.unwrap_or_default(),
             plan: TestPatch {
                 campaign_id: input.campaign_id.map(Some),
                 platform: input.platform.map(Some),

@@ -13,9 +13,9 @@ use crate::dto::{
     TestPatchInput, TestSortKey, TestView,
 };
 use crate::model::{TestFilter, TestSort};
-use crate::schema::StorableTime;
 use crate::service::TestService;
 use crate::workflow::{TestState, Transition};
+use aegis_core::time::StorableTime;
 
 pub struct TestCasesApi {
     pub tests: TestService,
