@@ -59,7 +59,7 @@ bash scripts/e2e.sh
 
 # The API contract: the document against its committed snapshot, then
 # schemathesis and two generated clients against a real server on each stack.
-AEGIS_BIN="$CARGO_TARGET_DIR/debug/aegis" bash scripts/contract.sh
+AEGIS_BIN="$CARGO_TARGET_DIR/debug/aegis" bash scripts/contract.sh --report
 
 # The fault drill's short variant: two production replicas behind haproxy
 # through a replica kill, a PostgreSQL restart, a Redis and an S3 outage.

@@ -10,6 +10,7 @@ pub mod backup;
 pub mod concurrency;
 pub mod config;
 pub mod db;
+pub mod download;
 pub mod error;
 pub mod http;
 pub mod kv;

@@ -8131,7 +8131,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file, with the media type it was uploaded with. */
+            /** @description The file, with the media type it was stored with. */
             200: {
                 headers: {
                     /** @description `attachment` with the file's name (RFC 6266). */
@@ -14886,12 +14886,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The file, with the media type it was stored with. */
             200: {
                 headers: {
+                    /** @description `attachment` with the file's name (RFC 6266). */
+                    "Content-Disposition": string;
+                    /** @description Hex SHA-256 of the file. */
+                    "X-Checksum-SHA256": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/octet-stream": string;
+                    "*/*": unknown;
                 };
             };
             /** @description The request is malformed. */

@@ -3,13 +3,13 @@
 
 use aegis_core::ApiResult;
 use aegis_core::auth::{AnyRole, Auth, LeadPlus};
+use aegis_core::download::FileDownload;
 use aegis_core::http::NoContent;
 use aegis_core::http::strict_json;
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
-use poem::http::header;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, Json, Response};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use crate::model::{Report, ReportKind, ReportStatus};
@@ -224,25 +224,16 @@ impl ReportsApi {
         method = "get",
         operation_id = "download_report"
     )]
-    async fn download(
-        &self,
-        _auth: Auth<AnyRole>,
-        id: Path<String>,
-    ) -> ApiResult<Response<Binary<Vec<u8>>>> {
+    async fn download(&self, _auth: Auth<AnyRole>, id: Path<String>) -> ApiResult<FileDownload> {
         let (report, bytes) = self.service.file(&id.0).await?;
-        let name = report.file_name.unwrap_or_else(|| "report".into());
-        Ok(Response::new(Binary(bytes))
-            .header(
-                header::CONTENT_TYPE,
-                report
-                    .media_type
-                    .unwrap_or_else(|| "application/octet-stream".into()),
-            )
-            .header(
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            )
-            .header("X-Content-Type-Options", "nosniff"))
+        Ok(FileDownload::from_bytes(
+            report
+                .media_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+            report.file_name.as_deref().unwrap_or("report"),
+            bytes,
+        ))
     }
 
     #[oai(

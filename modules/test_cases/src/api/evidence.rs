@@ -2,15 +2,12 @@
 //! download and delete.
 
 use aegis_core::auth::{AnyRole, Auth, Contributor};
+use aegis_core::download::{FileDownload, FileFacts};
 use aegis_core::http::{BodyCut, NoContent};
 use aegis_core::{ApiError, ApiResult};
-use poem::http::header;
-use poem::{Body, IntoResponse};
+use poem::Body;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{
-    MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
-};
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::{TestCasesTag, read_text_field};
@@ -33,60 +30,6 @@ impl FormParts for EvidenceParts {
             ),
         ]
     }
-}
-
-/// A stored file as it was uploaded: the bytes, under the media type they
-/// were uploaded with. The document lists `application/octet-stream` (what
-/// generated clients read as bytes) and `*/*` with any content, since the
-/// type is the uploader's.
-pub struct EvidenceFile(poem::Response);
-
-impl IntoResponse for EvidenceFile {
-    fn into_response(self) -> poem::Response {
-        self.0
-    }
-}
-
-impl ApiResponse for EvidenceFile {
-    fn meta() -> MetaResponses {
-        let binary =
-            || MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")));
-        let header = |name: &str, description: &str| MetaHeader {
-            name: name.into(),
-            description: Some(description.into()),
-            required: true,
-            deprecated: false,
-            schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new("string"))),
-        };
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "The file, with the media type it was uploaded with.",
-                status: Some(200),
-                status_range: None,
-                content: vec![
-                    MetaMediaType {
-                        content_type: "application/octet-stream",
-                        schema: binary(),
-                    },
-                    // Any schema at all: a JSON file, say, is read as JSON
-                    // by a checker, and is what it is.
-                    MetaMediaType {
-                        content_type: "*/*",
-                        schema: MetaSchemaRef::Inline(Box::new(MetaSchema::ANY)),
-                    },
-                ],
-                headers: vec![
-                    header(
-                        "Content-Disposition",
-                        "`attachment` with the file's name (RFC 6266).",
-                    ),
-                    header("X-Checksum-SHA256", "Hex SHA-256 of the file."),
-                ],
-            }],
-        }
-    }
-
-    fn register(_registry: &mut Registry) {}
 }
 
 pub struct EvidenceApi {
@@ -228,22 +171,16 @@ impl EvidenceApi {
         _auth: Auth<AnyRole>,
         id: Path<String>,
         evidence_id: Path<String>,
-    ) -> ApiResult<EvidenceFile> {
+    ) -> ApiResult<FileDownload> {
         let record = self.evidence.get(&id.0, &evidence_id.0).await?;
         let stream = self.evidence.open(&record).await?;
-        Ok(EvidenceFile(
-            poem::Response::builder()
-                .header(header::CONTENT_TYPE, record.media_type.as_str())
-                .header(header::CONTENT_LENGTH, record.size_bytes.to_string())
-                .header(
-                    header::CONTENT_DISPOSITION,
-                    content_disposition(&record.file_name),
-                )
-                .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-                .header(header::CACHE_CONTROL, "private, no-store")
-                .header("X-Checksum-SHA256", record.sha256.as_str())
-                .body(Body::from_bytes_stream(stream)),
-        ))
+        let facts = FileFacts {
+            media_type: &record.media_type,
+            file_name: &record.file_name,
+            size_bytes: record.size_bytes.try_into().unwrap_or_default(),
+            sha256: &record.sha256,
+        };
+        Ok(FileDownload::new(&facts, Body::from_bytes_stream(stream)))
     }
 
     /// Delete a file (its uploader, or a lead or admin); refused once the test is completed.
@@ -260,41 +197,5 @@ impl EvidenceApi {
     ) -> ApiResult<NoContent> {
         self.evidence.delete(&auth, &id.0, &evidence_id.0).await?;
         Ok(NoContent::Done)
-    }
-}
-
-/// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266).
-fn content_disposition(name: &str) -> String {
-    let fallback: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut encoded = String::new();
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_disposition;
-
-    #[test]
-    fn dispositions_keep_names_inert() {
-        assert_eq!(
-            content_disposition("résumé 1.png"),
-            "attachment; filename=\"r_sum_ 1.png\"; filename*=UTF-8''r%C3%A9sum%C3%A9%201.png"
-        );
     }
 }
