@@ -138,7 +138,11 @@ async function horizontalOverflow(page) {
   });
 }
 
-/** The narrow-screen menu: a button that says whether it is open, opens the links, and Escape closes it back to the button. */
+/**
+ * The narrow-screen menu: a button that says whether it is open, opens the
+ * links with focus on the first, Escape closes it back to the button, and
+ * following a link closes it.
+ */
 async function checkMenu(page, screenshotPath) {
   const problems = [];
   const button = page.locator(MENU_BUTTON).first();
@@ -151,6 +155,7 @@ async function checkMenu(page, screenshotPath) {
   if ((await button.getAttribute("aria-expanded")) !== "true") problems.push("aria-expanded is not true once opened");
   const tests = menu.getByRole("link", { name: "Tests", exact: true });
   if (!(await tests.isVisible())) problems.push("the opened menu does not show the Tests link");
+  if (!(await menu.evaluate((el) => el.contains(document.activeElement)))) problems.push("opening the menu does not move focus into it");
   await page.screenshot({ path: screenshotPath });
   await page.keyboard.press("Escape");
   if ((await button.getAttribute("aria-expanded")) !== "false") problems.push("Escape does not close the menu");
@@ -179,6 +184,7 @@ export async function checkAccessibility({ browser, base, storageState, artifact
   let pages = 0;
   for (const theme of THEMES) {
     for (const viewport of VIEWPORTS) {
+      const narrow = viewport.width <= 390;
       for (const signedIn of [false, true]) {
         const context = await browser.newContext({
           viewport: { width: viewport.width, height: viewport.height },
@@ -200,7 +206,7 @@ export async function checkAccessibility({ browser, base, storageState, artifact
               for (const v of await axeViolations(page)) {
                 failures.push(`${where}: axe ${v.impact} ${v.rule} — ${v.help}\n      ${v.nodes.slice(0, 8).join("\n      ")}${v.nodes.length > 8 ? `\n      … and ${v.nodes.length - 8} more` : ""}`);
               }
-              if (viewport.width <= 390) {
+              if (narrow) {
                 const overflow = await horizontalOverflow(page);
                 if (overflow) failures.push(`${where}: scrolls sideways (${overflow.scrollWidth} px content in ${overflow.clientWidth} px); widest: ${overflow.widest}`);
                 const slug = url === "/" ? "-dashboard" : url.replace(/[^a-z0-9]+/gi, "-").replace(/-[0-9a-f-]{36}$/, "-detail");
@@ -211,12 +217,12 @@ export async function checkAccessibility({ browser, base, storageState, artifact
               failures.push(`${where}: ${error.message.split("\n")[0]}`);
             }
           }
-          if (signedIn && viewport.width <= 390) {
+          if (signedIn && narrow) {
             await page.goto(`${base}/`);
             await settle(page);
             for (const problem of await checkMenu(page, join(artifacts, `a11y-${theme}-${viewport.name}-menu-open.png`))) failures.push(`menu at ${viewport.name} px, ${theme}: ${problem}`);
           }
-          if (signedIn && viewport.width > 390) {
+          if (signedIn && !narrow) {
             const visible = await page.locator(MENU_BUTTON).first().isVisible().catch(() => false);
             if (visible) failures.push(`menu at ${viewport.name} px, ${theme}: the menu button shows on a wide screen`);
           }
