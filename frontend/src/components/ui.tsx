@@ -1,5 +1,5 @@
 // Small building blocks shared by every page.
-import type { ButtonHTMLAttributes, ReactNode } from "react";
+import { Children, cloneElement, Fragment, isValidElement, useEffect, useRef, useState, type ButtonHTMLAttributes, type ReactElement, type ReactNode } from "react";
 import { ApiError } from "../api/client";
 import type { CoverageStatus } from "../api/enums";
 
@@ -17,27 +17,38 @@ export function Page({ title, actions, children }: { title: string; actions?: Re
 
 export function Card({ title, children, className = "" }: { title?: string; children: ReactNode; className?: string }) {
   return (
-    <section className={`rounded-lg border border-line bg-panel p-4 shadow-sm ${className}`}>
+    // min-w-0: in a grid or flex row the card may shrink below its content's width.
+    <section className={`min-w-0 rounded-lg border border-line bg-panel p-4 shadow-sm ${className}`}>
       {title && <h2 className="mb-3 text-sm font-semibold uppercase tracking-wide text-muted">{title}</h2>}
-      {children}
+      {scrollTables(children, title)}
     </section>
   );
 }
 
+/** Puts each table among a card's children (fragments included) in a TableScroll, so no page has to. */
+function scrollTables(children: ReactNode, label?: string): ReactNode {
+  return Children.map(children, (child) => {
+    if (!isValidElement<{ children?: ReactNode; "aria-label"?: string }>(child)) return child;
+    if (child.type === Fragment) return cloneElement(child, undefined, scrollTables(child.props.children, label));
+    if (child.type !== "table") return child;
+    return <TableScroll label={child.props["aria-label"] ?? label ?? "Table"}>{child as ReactElement}</TableScroll>;
+  });
+}
+
 type Variant = "primary" | "secondary" | "danger";
 const VARIANTS: Record<Variant, string> = {
-  primary: "bg-accent text-white hover:opacity-90",
+  primary: "bg-primary text-on-primary hover:opacity-90",
   secondary: "border border-line bg-panel hover:bg-surface",
-  danger: "bg-gap text-white hover:opacity-90",
+  danger: "bg-danger-fill text-on-danger hover:opacity-90",
 };
 
+/** A button's look, also for a link that acts as one. */
+export function buttonClass(variant: Variant = "secondary"): string {
+  return `inline-flex items-center gap-1 rounded-md px-3 py-1.5 text-sm font-medium disabled:cursor-not-allowed disabled:opacity-50 ${VARIANTS[variant]}`;
+}
+
 export function Button({ variant = "secondary", className = "", ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant }) {
-  return (
-    <button
-      className={`inline-flex items-center gap-1 rounded-md px-3 py-1.5 text-sm font-medium disabled:cursor-not-allowed disabled:opacity-50 ${VARIANTS[variant]} ${className}`}
-      {...props}
-    />
-  );
+  return <button className={`${buttonClass(variant)} ${className}`} {...props} />;
 }
 
 export function Field({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {
@@ -51,14 +62,14 @@ export function Field({ label, children, hint }: { label: string; children: Reac
 }
 
 export const inputClass =
-  "rounded-md border border-line bg-panel px-2 py-1.5 text-sm text-ink placeholder:text-muted focus:border-accent";
+  "min-w-0 max-w-full rounded-md border border-line bg-panel px-2 py-1.5 text-sm text-ink placeholder:text-muted focus:border-accent";
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
   const message = error instanceof Error ? error.message : String(error);
   const fields = error instanceof ApiError ? error.fields : [];
   return (
-    <div role="alert" className="rounded-md border border-gap/40 bg-gap/10 px-3 py-2 text-sm">
+    <div role="alert" className="rounded-md border border-danger/40 bg-danger/10 px-3 py-2 text-sm">
       <p>{message}</p>
       {fields.length > 0 && (
         <ul className="mt-1 list-disc pl-5">
@@ -85,11 +96,12 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="py-6 text-center text-sm text-muted">{children}</p>;
 }
 
-const STATUS_CLASSES: Record<CoverageStatus, string> = {
-  covered: "bg-covered text-white",
-  partial: "bg-partial text-black",
-  gap: "bg-gap text-white",
-  untested: "bg-untested text-ink",
+/** A coverage status's fill and the text colour readable on it, in both themes. */
+export const STATUS_CLASSES: Record<CoverageStatus, string> = {
+  covered: "bg-covered text-on-covered",
+  partial: "bg-partial text-on-partial",
+  gap: "bg-gap text-on-gap",
+  untested: "bg-untested text-on-untested",
 };
 
 export function StatusBadge({ status }: { status: CoverageStatus }) {
@@ -104,6 +116,35 @@ export function Badge({ children, tone = "neutral" }: { children: ReactNode; ton
     warn: "border-partial text-ink bg-partial/20",
   };
   return <span className={`rounded border px-1.5 py-0.5 text-xs ${tones[tone]}`}>{children}</span>;
+}
+
+/**
+ * A table that scrolls sideways inside its own box (a Card does this for the tables it holds) when the screen is
+ * narrower than its columns, so the page itself never does. While it
+ * overflows it is a named region that keyboard users can focus and scroll.
+ */
+export function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  const box = useRef<HTMLDivElement>(null);
+  const [overflows, setOverflows] = useState(false);
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    const measure = () => setOverflows(element.scrollWidth > element.clientWidth + 1);
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    if (element.firstElementChild) observer.observe(element.firstElementChild);
+    measure();
+    return () => observer.disconnect();
+  }, []);
+  return (
+    <div
+      ref={box}
+      className="scroll-hint overflow-x-auto"
+      {...(overflows ? { role: "region", "aria-label": label, tabIndex: 0 } : {})}
+    >
+      {children}
+    </div>
+  );
 }
 
 export function formatTime(value?: string | null): string {

@@ -35,7 +35,7 @@ export function Account() {
           <Field label="Current password"><input type="password" autoComplete="current-password" className={inputClass} value={current} onChange={(e) => setCurrent(e.target.value)} required /></Field>
           <Field label="New password" hint="At least 10 characters"><input type="password" autoComplete="new-password" className={inputClass} value={next} onChange={(e) => setNext(e.target.value)} required minLength={10} /></Field>
           <Field label="New password again"><input type="password" autoComplete="new-password" className={inputClass} value={repeat} onChange={(e) => setRepeat(e.target.value)} required /></Field>
-          {mismatch && <p className="text-sm text-gap">The two new passwords differ.</p>}
+          {mismatch && <p className="text-sm text-danger">The two new passwords differ.</p>}
           <Button type="submit" variant="primary" disabled={change.isPending || mismatch}>Change password</Button>
         </form>
       </Card>

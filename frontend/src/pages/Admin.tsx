@@ -111,7 +111,7 @@ function MitreSync() {
     <Card title="MITRE ATT&CK sync">
       <Button variant="primary" onClick={() => sync.mutate()} disabled={sync.isPending}>Sync now</Button>
       <ErrorBox error={sync.error || runs.error} />
-      <ul className="mt-2 text-sm">{runs.data?.items.map((r) => <li key={r.id}><Badge>{r.status}</Badge> {formatTime(r.started_at)} · {r.release_version ?? ""} · +{r.added} ~{r.updated} {r.error && <span className="text-gap">{r.error}</span>}</li>)}</ul>
+      <ul className="mt-2 text-sm">{runs.data?.items.map((r) => <li key={r.id}><Badge>{r.status}</Badge> {formatTime(r.started_at)} · {r.release_version ?? ""} · +{r.added} ~{r.updated} {r.error && <span className="text-danger">{r.error}</span>}</li>)}</ul>
     </Card>
   );
 }

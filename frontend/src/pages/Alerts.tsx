@@ -122,7 +122,7 @@ export function AlertRules() {
                   <td>{kindName(r.kind)}<div className="font-mono text-xs text-muted">{JSON.stringify(r.params)}</div></td>
                   <td><SeverityBadge severity={r.severity} /></td>
                   <td className="text-xs">{[r.tactic, r.platform, r.campaign_id && "campaign"].filter(Boolean).join(", ") || "everything"}</td>
-                  <td className="text-xs">{formatTime(r.last_evaluated_at)}{r.last_error && <div className="text-gap">{r.last_error}</div>}</td>
+                  <td className="text-xs">{formatTime(r.last_evaluated_at)}{r.last_error && <div className="text-danger">{r.last_error}</div>}</td>
                   <td className="whitespace-nowrap text-right">
                     {lead && <Button onClick={() => evaluate.mutate(r.id)}>Evaluate now</Button>}{" "}
                     {lead && <Button onClick={() => toggle.mutate(r)}>{r.enabled ? "Disable" : "Enable"}</Button>}{" "}
@@ -144,7 +144,7 @@ function LastDelivery({ ruleId }: { ruleId: string }) {
   const last = deliveries.data?.items[0];
   if (!last) return null;
   return (
-    <div className={`text-xs ${last.delivered ? "text-muted" : "text-gap"}`}>
+    <div className={`text-xs ${last.delivered ? "text-muted" : "text-danger"}`}>
       last delivery {formatTime(last.at)}: {last.delivered ? "delivered" : `failed (${last.error ?? last.status_code})`} after {last.attempts} attempt{last.attempts === 1 ? "" : "s"}
     </div>
   );
@@ -222,7 +222,7 @@ export function AlertEvaluations() {
                 {evaluations.data.items.map((e) => (
                   <tr key={e.id} className="border-b border-line/60">
                     <td className="py-2">{ruleName(e.rule_id)}</td><td>{formatTime(e.started_at)}</td><td>{e.trigger}</td>
-                    <td>{e.duration_ms} ms</td><td>{e.findings}</td><td>{e.opened}</td><td className="text-gap">{e.error ?? ""}</td>
+                    <td>{e.duration_ms} ms</td><td>{e.findings}</td><td>{e.opened}</td><td className="text-danger">{e.error ?? ""}</td>
                   </tr>
                 ))}
               </tbody>

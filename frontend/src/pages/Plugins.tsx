@@ -50,8 +50,8 @@ export function Plugins() {
                     <Badge tone={p.enabled ? "blue" : "warn"}>{p.enabled ? "enabled" : "disabled"}</Badge>
                     <span className="text-muted">aegis:plugin@{p.interface_version} · {p.calls} calls, {p.failures} failed · {Math.round(p.size_bytes / 1024)} KB</span>
                   </p>
-                  {p.disabled_reason && <p className="text-xs text-gap">{p.disabled_reason}</p>}
-                  {p.last_error && <p className="text-xs text-gap">Last error ({formatTime(p.last_error_at)}): {p.last_error}</p>}
+                  {p.disabled_reason && <p className="text-xs text-danger">{p.disabled_reason}</p>}
+                  {p.last_error && <p className="text-xs text-danger">Last error ({formatTime(p.last_error_at)}): {p.last_error}</p>}
                 </div>
                 <div className="flex gap-2">
                   <Button onClick={() => toggle.mutate(p)}>{p.enabled ? "Disable" : "Enable"}</Button>

@@ -29,7 +29,7 @@ export function Reports() {
                     {r.status === "ready" || r.status === "failed" ? <Badge tone={r.status === "failed" ? "red" : "neutral"}>{r.status}</Badge> : (
                       <progress className="w-24" max={100} value={r.progress} aria-label={`Generating ${r.title}`}>{r.progress}%</progress>
                     )}
-                    {r.error && <div className="text-xs text-gap">{r.error}</div>}
+                    {r.error && <div className="text-xs text-danger">{r.error}</div>}
                   </td>
                   <td>{r.created_by}</td>
                   <td>{formatTime(r.created_at)}</td>

@@ -65,7 +65,7 @@ export function TechniqueDetail() {
   if (!technique.data) return <Page title={id}><ErrorBox error={technique.error} /></Page>;
   const t = technique.data;
   return (
-    <Page title={`${t.attack_id} ${t.name}`} actions={<Link className="rounded-md bg-accent px-3 py-1.5 text-sm text-white" to={`/tests/new?technique=${t.attack_id}`}>Plan a test</Link>}>
+    <Page title={`${t.attack_id} ${t.name}`} actions={<Link className="rounded-md bg-primary px-3 py-1.5 text-sm text-on-primary" to={`/tests/new?technique=${t.attack_id}`}>Plan a test</Link>}>
       <div className="mb-4 flex flex-wrap gap-2 text-sm">
         <StatusBadge status={mine?.status ?? "untested"} />
         {mine?.regression && <Badge tone="warn">regression</Badge>}

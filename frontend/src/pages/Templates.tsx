@@ -108,7 +108,7 @@ export function TemplateDetail() {
   if (!template.data) return <Page title="Template"><ErrorBox error={template.error} /></Page>;
   const t = template.data;
   return (
-    <Page title={t.name} actions={hasRole(user, "admin", "lead", "red_tech") && <Link className="rounded-md bg-accent px-3 py-1.5 text-sm text-white" to={`/tests/new?template=${t.id}`}>Create test</Link>}>
+    <Page title={t.name} actions={hasRole(user, "admin", "lead", "red_tech") && <Link className="rounded-md bg-primary px-3 py-1.5 text-sm text-on-primary" to={`/tests/new?template=${t.id}`}>Create test</Link>}>
       <div className="mb-4 flex flex-wrap gap-2 text-sm">
         <Link className="text-accent underline" to={`/techniques/${t.technique_id}`}>{t.technique_id}</Link>
         {t.platforms.map((p) => <Badge key={p}>{p}</Badge>)}

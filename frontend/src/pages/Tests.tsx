@@ -30,7 +30,7 @@ export function TestsList() {
   return (
     <Page
       title="Tests"
-      actions={hasRole(user, "admin", "lead", "red_tech") && <Link to="/tests/new" className="rounded-md bg-accent px-3 py-1.5 text-sm font-medium text-white">New test</Link>}
+      actions={hasRole(user, "admin", "lead", "red_tech") && <Link to="/tests/new" className="rounded-md bg-primary px-3 py-1.5 text-sm font-medium text-on-primary">New test</Link>}
     >
       <Card className="mb-4">
         <div className="grid grid-cols-2 gap-2 md:grid-cols-4 xl:grid-cols-8">
