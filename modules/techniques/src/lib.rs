@@ -1,6 +1,7 @@
 //! Techniques: the MITRE ATT&CK catalog (tactics, techniques, sub-techniques)
-//! that tests, coverage and reports point into, and the STIX 2.1 sync that
-//! keeps it current. Depends on the kernel only.
+//! that tests, coverage and reports point into, the STIX 2.1 sync that
+//! keeps it current (from a source, an uploaded bundle, or on a first start
+//! the release built in, `data/`). Depends on the kernel only.
 #![forbid(unsafe_code)]
 
 pub mod api;
