@@ -95,7 +95,8 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         .settings
         .section::<EvidenceSettings>()
         .max_bytes
-        .max(plugin_settings.max_bytes);
+        .max(plugin_settings.max_bytes)
+        .max(kernel.settings.section::<MitreSettings>().max_bundle_bytes as u64);
     let users = UsersModule::new(kernel);
     let (auth_api, users_api) = users.apis(kernel);
     let identity = users.identity_resolver();

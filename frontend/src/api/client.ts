@@ -118,7 +118,7 @@ type Json = "application/json; charset=utf-8";
 
 /** What a successful upload to `P` answers, as the generated document says. */
 export type Uploaded<P extends UploadPath> = {
-  [S in keyof UploadOperation<P>["responses"]]: S extends 200 | 201
+  [S in keyof UploadOperation<P>["responses"]]: S extends 200 | 201 | 202
     ? UploadOperation<P>["responses"][S] extends { content: { [J in Json]: infer Body } } ? Body : never
     : never;
 }[keyof UploadOperation<P>["responses"]];

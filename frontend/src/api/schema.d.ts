@@ -333,8 +333,38 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a sync of every configured source now; 409 while one runs. */
+        /**
+         * Start a sync of every configured source now; 409 while one runs.
+         *     A source out of reach fails the run with a reason in words (the run's
+         *     `error`); an offline installation uploads a bundle instead.
+         */
         post: operations["sync_mitre"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/mitre-bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync the catalog from an uploaded STIX 2.1 bundle (multipart `file`,
+         *     plain JSON or gzip, at most `mitre.max_bundle_bytes` — 256 MiB unless
+         *     configured — inflated): for installations without a network. The
+         *     bundle is read before the answer: one Aegis cannot read is a 422
+         *     `invalid_bundle` saying why, and nothing changes. A readable one is
+         *     applied in the background like any sync (202 with the run id; follow
+         *     it, with its progress, at `GET /api/v1/system/mitre-sync-runs`); 409
+         *     while another sync runs.
+         */
+        post: operations["upload_mitre_bundle"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2250,6 +2280,17 @@ export interface components {
             status: string;
             checks: components["schemas"]["DependencyCheck"][];
         };
+        /**
+         * ReferenceView
+         * @description A source a technique's texts cite.
+         */
+        ReferenceView: {
+            /** @description What `(Citation: …)` names. */
+            source_name: string;
+            /** @description The full citation: author, title, date. */
+            description?: string;
+            url?: string;
+        };
         /** ReportFormatView */
         ReportFormatView: {
             /** @description A built-in id, or `plugin:<plugin id>`. */
@@ -2454,6 +2495,21 @@ export interface components {
             before?: components["schemas"]["Status"];
             after?: components["schemas"]["Status"];
         };
+        /**
+         * SyncProgressView
+         * @description Where a running sync stands.
+         */
+        SyncProgressView: {
+            /** @description `fetching`, `parsing` or `applying`. */
+            stage: string;
+            /**
+             * Format: uint64
+             * @description While applying: techniques done of `total`.
+             */
+            done: number;
+            /** Format: uint64 */
+            total: number;
+        };
         /** SyncRunPage */
         SyncRunPage: {
             items: components["schemas"]["SyncRunView"][];
@@ -2471,7 +2527,7 @@ export interface components {
             finished_at?: string;
             /** @description `running`, `succeeded`, `unchanged` or `failed`. */
             status: string;
-            /** @description `schedule`, `api` or `cli`. */
+            /** @description `schedule`, `api`, `upload`, `first_start` (the built-in release) or `cli`. */
             trigger: string;
             domain: string;
             source: string;
@@ -2487,6 +2543,8 @@ export interface components {
             /** Format: int64 */
             missing: number;
             error?: string;
+            /** @description Where a `running` run stands. */
+            progress?: components["schemas"]["SyncProgressView"] & unknown;
         };
         /** SyncStarted */
         SyncStarted: {
@@ -2566,7 +2624,7 @@ export interface components {
          *         "Command: Command Execution"
          *       ],
          *       "deprecated": false,
-         *       "description": "Adversaries may abuse PowerShell commands and scripts for execution.",
+         *       "description": "Adversaries may abuse PowerShell commands and scripts for execution.(Citation: TechNet PowerShell)",
          *       "detection": "Monitor for loading and/or execution of artifacts associated with PowerShell.",
          *       "domain": "enterprise-attack",
          *       "is_subtechnique": true,
@@ -2590,6 +2648,13 @@ export interface components {
          *       },
          *       "platforms": [
          *         "Windows"
+         *       ],
+         *       "references": [
+         *         {
+         *           "description": "Microsoft. (n.d.). Windows PowerShell Scripting.",
+         *           "source_name": "TechNet PowerShell",
+         *           "url": "https://technet.microsoft.com/en-us/scriptcenter/dd742419.aspx"
+         *         }
          *       ],
          *       "revoked": false,
          *       "subtechniques": [],
@@ -2628,6 +2693,11 @@ export interface components {
             replaced_by?: components["schemas"]["TechniqueSummary"];
             deprecated: boolean;
             missing_since?: string;
+            /**
+             * @description The sources `description` and `detection` cite as
+             *     `(Citation: <source_name>)`, in the bundle's order.
+             */
+            references: components["schemas"]["ReferenceView"][];
         };
         /**
          * @description An ATT&CK domain; `enterprise-attack` when left out.
@@ -5820,6 +5890,155 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description The sync runs in the background. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SyncStarted"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but the role or a CSRF check forbids this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state (duplicate, illegal transition). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The `If-Match` version is not the current one: reload and retry. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The media type of an upload is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A change must say which version it is based on (`If-Match` or `version`). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Slow down; retry after the given seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_mitre_bundle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description An ATT&CK STIX 2.1 bundle (`enterprise-attack.json`, `mobile-attack.json`, `ics-attack.json`), plain or gzip, at most `mitre.max_bundle_bytes` inflated.
+                     */
+                    file: string;
+                };
+            };
+        };
         responses: {
             /** @description The sync runs in the background. */
             202: {

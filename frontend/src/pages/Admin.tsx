@@ -1,6 +1,7 @@
-import { useState, type FormEvent } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { parseEnum, ROLES, type Role } from "../api/enums";
-import { useAudit, useSchedulerStatus, useSyncMitre, useSyncRuns } from "../api/hooks/system";
+import { useAudit, useSchedulerStatus, useSyncMitre, useSyncRuns, useUploadBundle } from "../api/hooks/system";
 import { useChangeUser, useCreateToken, useCreateUser, useRevokeToken, useTokens, useUsers } from "../api/hooks/users";
 import { Badge, Button, Card, Empty, ErrorBox, Field, formatTime, inputClass, Loading, Page } from "../components/ui";
 
@@ -33,7 +34,13 @@ function Users() {
               <tr key={u.id} className="border-t border-line/60">
                 <td className="py-1">{u.username}</td>
                 <td>
-                  <select aria-label={`Role of ${u.username}`} className={inputClass} value={u.role} onChange={(e) => change.mutate({ id: u.id, role: parseEnum(ROLES, e.target.value) })}>
+                  <select aria-label={`Role of ${u.username}`} className={inputClass} value={u.role} onChange={(e) => {
+                    const role = parseEnum(ROLES, e.target.value);
+                    // The select shows the stored role until the change is confirmed and saved.
+                    if (role && role !== u.role && confirm(`Change ${u.username}'s role from ${u.role} to ${role}? It takes effect on their next request.`)) {
+                      change.mutate({ id: u.id, role });
+                    }
+                  }}>
                     {ROLES.map((r) => <option key={r}>{r}</option>)}
                   </select>
                 </td>
@@ -104,14 +111,60 @@ function Scheduler() {
   );
 }
 
+/** Catalog pages show the new catalog once a sync ends. */
+function useCatalogFollowsSyncs(runs: { id: string; status: string }[] | undefined) {
+  const client = useQueryClient();
+  const running = useRef(new Set<string>());
+  useEffect(() => {
+    if (!runs) return;
+    const ended = runs.some((r) => running.current.has(r.id) && r.status !== "running");
+    running.current = new Set(runs.filter((r) => r.status === "running").map((r) => r.id));
+    if (ended) for (const key of ["matrix", "tactics", "techniques", "technique", "coverage"]) void client.invalidateQueries({ queryKey: [key] });
+  }, [runs, client]);
+}
+
+function stageText(progress?: { stage: string; done: number; total: number }): string {
+  if (!progress) return "starting";
+  if (progress.stage === "applying" && progress.total) return `applying: ${progress.done} of ${progress.total} techniques`;
+  return progress.stage;
+}
+
 function MitreSync() {
   const runs = useSyncRuns();
   const sync = useSyncMitre();
+  const bundle = useUploadBundle();
+  const [file, setFile] = useState<File | null>(null);
+  useCatalogFollowsSyncs(runs.data?.items);
+  const running = runs.data?.items.some((r) => r.status === "running");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (file) bundle.mutate(file, { onSuccess: () => setFile(null) });
+  };
   return (
-    <Card title="MITRE ATT&CK sync">
-      <Button variant="primary" onClick={() => sync.mutate()} disabled={sync.isPending}>Sync now</Button>
-      <ErrorBox error={sync.error || runs.error} />
-      <ul className="mt-2 text-sm">{runs.data?.items.map((r) => <li key={r.id}><Badge>{r.status}</Badge> {formatTime(r.started_at)} · {r.release_version ?? ""} · +{r.added} ~{r.updated} {r.error && <span className="text-danger">{r.error}</span>}</li>)}</ul>
+    <Card title="MITRE ATT&CK">
+      <p className="mb-2 text-sm text-muted">Sync from the configured source, or, without a network, upload a STIX bundle (enterprise-attack.json, plain or .gz).</p>
+      <div className="flex flex-wrap items-end gap-2">
+        <Button variant="primary" onClick={() => sync.mutate()} disabled={sync.isPending || running}>Sync now</Button>
+        <form onSubmit={submit} className="flex flex-wrap items-end gap-2" aria-label="Upload a STIX bundle">
+          <Field label="STIX bundle">
+            <input key={file ? "chosen" : "empty"} type="file" accept=".json,.gz,application/json,application/gzip" className={inputClass} onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+          </Field>
+          <Button type="submit" disabled={!file || bundle.isPending || running}>Upload bundle</Button>
+        </form>
+      </div>
+      {bundle.progress !== null && <p className="mt-2 text-sm" role="status">Uploading… {Math.round(bundle.progress * 100)}%{bundle.progress >= 1 ? " (reading the bundle)" : ""}</p>}
+      <ErrorBox error={sync.error || bundle.error || runs.error} />
+      <ul className="mt-2 space-y-1 text-sm" aria-label="Sync runs">
+        {runs.data?.items.map((r) => (
+          <li key={r.id} className="break-words">
+            <Badge tone={r.status === "failed" ? "warn" : "neutral"}>{r.status}</Badge> {formatTime(r.started_at)} · {r.trigger} · <span className="text-muted">{r.source}</span>
+            {r.status === "running" && <span role="status"> · {stageText(r.progress)}</span>}
+            {r.release_version && <> · {r.domain} {r.release_version}</>}
+            {r.status === "succeeded" && <> · {r.added} added, {r.updated} updated</>}
+            {r.error && <p className="text-danger">{r.error}</p>}
+          </li>
+        ))}
+      </ul>
     </Card>
   );
 }
@@ -120,6 +173,7 @@ function Audit() {
   const audit = useAudit();
   return (
     <Card title="Audit log (latest 50)">
+      <Button className="mb-2" onClick={() => void audit.refetch()} disabled={audit.isFetching}>{audit.isFetching ? "Refreshing…" : "Refresh"}</Button>
       <ErrorBox error={audit.error} />
       <ul className="text-sm">{audit.data?.items.map((e) => <li key={e.id} className="border-t border-line/60 py-1"><span className="text-muted">{formatTime(e.at)}</span> · {e.actor_name ?? "system"} · <code>{e.action}</code> {e.target_type && <span className="text-muted">{e.target_type} {e.target_id}</span>}</li>)}</ul>
     </Card>

@@ -2,10 +2,12 @@
 //! the sync endpoints under `/api/v1/system` (admin).
 
 use aegis_core::auth::{AdminOnly, AnyRole, Auth};
+use aegis_core::http::{next_field, read_bounded_part};
 use aegis_core::pagination::PageRequest;
 use aegis_core::{ApiError, ApiResult};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use crate::catalog::CatalogService;
@@ -160,20 +162,58 @@ pub struct MitreSyncApi {
 #[OpenApi(prefix_path = "/api/v1/system", tag = "TechniquesTag::MitreSync")]
 impl MitreSyncApi {
     /// Start a sync of every configured source now; 409 while one runs.
+    /// A source out of reach fails the run with a reason in words (the run's
+    /// `error`); an offline installation uploads a bundle instead.
     #[oai(path = "/sync-mitre", method = "post", operation_id = "sync_mitre")]
-    async fn sync_mitre(&self, _auth: Auth<AdminOnly>) -> ApiResult<SyncAccepted> {
-        let mut sources = self.service.configured_sources().into_iter();
-        let first = sources.next().unwrap_or_default();
-        let claim = self.service.begin("api", &first).await?;
-        let run_id = claim.run_id().to_owned();
-        let service = self.service.clone();
-        tokio::spawn(async move {
-            // Failures are recorded on the runs; nothing more to do with them here.
-            let _ = service.execute(claim, &first, &|_, _, _| {}).await;
-            for source in sources {
-                let _ = service.run("api", &source, &|_, _, _| {}).await;
+    async fn sync_mitre(&self, auth: Auth<AdminOnly>) -> ApiResult<SyncAccepted> {
+        let run_id = self.service.start_configured(&auth).await?;
+        Ok(SyncAccepted::Accepted(Json(SyncStarted { run_id })))
+    }
+
+    /// Sync the catalog from an uploaded STIX 2.1 bundle (multipart `file`,
+    /// plain JSON or gzip, at most `mitre.max_bundle_bytes` — 256 MiB unless
+    /// configured — inflated): for installations without a network. The
+    /// bundle is read before the answer: one Aegis cannot read is a 422
+    /// `invalid_bundle` saying why, and nothing changes. A readable one is
+    /// applied in the background like any sync (202 with the run id; follow
+    /// it, with its progress, at `GET /api/v1/system/mitre-sync-runs`); 409
+    /// while another sync runs.
+    #[oai(
+        path = "/mitre-bundle",
+        method = "post",
+        operation_id = "upload_mitre_bundle"
+    )]
+    async fn upload_mitre_bundle(
+        &self,
+        auth: Auth<AdminOnly>,
+        request: &poem::Request,
+        body: BundleUpload,
+    ) -> ApiResult<SyncAccepted> {
+        let max = self.service.max_bundle_bytes() as u64;
+        let mut form = body.0;
+        let mut file = None;
+        while let Some(field) = next_field(request, &mut form).await? {
+            if field.name() != Some("file") || file.is_some() {
+                return Err(ApiError::invalid_field(
+                    "form",
+                    "send exactly one part, `file`: the STIX bundle",
+                ));
             }
-        });
+            let name: String = field
+                .file_name()
+                .unwrap_or("bundle.json")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect();
+            file = Some((name, read_bounded_part(request, field, max).await?));
+        }
+        let (name, bytes) =
+            file.ok_or_else(|| ApiError::invalid_field("file", "required: a `file` part"))?;
+        if bytes.is_empty() {
+            return Err(ApiError::invalid_field("file", "the file is empty"));
+        }
+        let run_id = self.service.start_upload(&auth, &name, bytes).await?;
         Ok(SyncAccepted::Accepted(Json(SyncStarted { run_id })))
     }
 
@@ -199,3 +239,50 @@ impl MitreSyncApi {
         }))
     }
 }
+
+/// The `multipart/form-data` body of a bundle upload: one `file` part.
+pub struct BundleUpload(pub poem::web::Multipart);
+
+impl poem_openapi::payload::Payload for BundleUpload {
+    const CONTENT_TYPE: &'static str = "multipart/form-data";
+
+    fn check_content_type(content_type: &str) -> bool {
+        aegis_core::http::is_multipart_form(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let file = MetaSchema {
+            format: Some("binary"),
+            description: Some(
+                "An ATT&CK STIX 2.1 bundle (`enterprise-attack.json`, `mobile-attack.json`, \
+                 `ics-attack.json`), plain or gzip, at most `mitre.max_bundle_bytes` inflated.",
+            ),
+            min_length: Some(1),
+            ..MetaSchema::new("string")
+        };
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            properties: vec![("file", MetaSchemaRef::Inline(Box::new(file)))],
+            required: vec!["file"],
+            ..MetaSchema::new("object")
+        }))
+    }
+}
+
+impl poem_openapi::payload::ParsePayload for BundleUpload {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(
+        request: &poem::Request,
+        body: &mut poem::RequestBody,
+    ) -> poem::Result<Self> {
+        use poem::FromRequest;
+        Ok(Self(
+            poem::web::Multipart::from_request(request, body).await?,
+        ))
+    }
+}
+
+// The macro names `check_content_type` unqualified.
+use poem_openapi::impl_apirequest_for_payload;
+use poem_openapi::payload::Payload as _;
+impl_apirequest_for_payload!(BundleUpload);

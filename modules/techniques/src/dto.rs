@@ -3,8 +3,9 @@
 use poem_openapi::{Enum, Object};
 
 use crate::catalog::{CatalogMatrix, TechniqueDetails};
-use crate::model::{SyncRun, TechniqueSort};
+use crate::model::{SyncProgress, SyncRun, TechniqueSort};
 use crate::repo::{StoredTactic, StoredTechnique};
+use crate::stix::Reference;
 
 /// An ATT&CK domain: one matrix and its catalog.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum)]
@@ -164,6 +165,30 @@ pub struct TechniqueDetail {
     pub replaced_by: Option<TechniqueSummary>,
     pub deprecated: bool,
     pub missing_since: Option<String>,
+    /// The sources `description` and `detection` cite as
+    /// `(Citation: <source_name>)`, in the bundle's order.
+    pub references: Vec<ReferenceView>,
+}
+
+/// A source a technique's texts cite.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ReferenceView {
+    /// What `(Citation: …)` names.
+    pub source_name: String,
+    /// The full citation: author, title, date.
+    pub description: Option<String>,
+    pub url: Option<String>,
+}
+
+impl From<Reference> for ReferenceView {
+    fn from(r: Reference) -> Self {
+        Self {
+            source_name: r.source_name,
+            description: r.description,
+            url: r.url,
+        }
+    }
 }
 
 impl poem_openapi::types::Example for TechniqueDetail {
@@ -173,7 +198,7 @@ impl poem_openapi::types::Example for TechniqueDetail {
             attack_id: "T1059.001".into(),
             domain: "enterprise-attack".into(),
             name: "PowerShell".into(),
-            description: "Adversaries may abuse PowerShell commands and scripts for execution."
+            description: "Adversaries may abuse PowerShell commands and scripts for execution.(Citation: TechNet PowerShell)"
                 .into(),
             detection:
                 "Monitor for loading and/or execution of artifacts associated with PowerShell."
@@ -212,6 +237,11 @@ impl poem_openapi::types::Example for TechniqueDetail {
             replaced_by: None,
             deprecated: false,
             missing_since: None,
+            references: vec![ReferenceView {
+                source_name: "TechNet PowerShell".into(),
+                description: Some("Microsoft. (n.d.). Windows PowerShell Scripting.".into()),
+                url: Some("https://technet.microsoft.com/en-us/scriptcenter/dd742419.aspx".into()),
+            }],
         }
     }
 }
@@ -263,6 +293,7 @@ impl TechniqueDetail {
             replaced_by: d.replaced_by.map(Into::into),
             deprecated: t.deprecated,
             missing_since: d.stored.missing_since,
+            references: t.references.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -305,7 +336,7 @@ pub struct SyncRunView {
     pub finished_at: Option<String>,
     /// `running`, `succeeded`, `unchanged` or `failed`.
     pub status: String,
-    /// `schedule`, `api` or `cli`.
+    /// `schedule`, `api`, `upload`, `first_start` (the built-in release) or `cli`.
     pub trigger: String,
     pub domain: String,
     pub source: String,
@@ -316,6 +347,28 @@ pub struct SyncRunView {
     pub deprecated: i64,
     pub missing: i64,
     pub error: Option<String>,
+    /// Where a `running` run stands.
+    pub progress: Option<SyncProgressView>,
+}
+
+/// Where a running sync stands.
+#[derive(Debug, Object)]
+pub struct SyncProgressView {
+    /// `fetching`, `parsing` or `applying`.
+    pub stage: String,
+    /// While applying: techniques done of `total`.
+    pub done: u64,
+    pub total: u64,
+}
+
+impl From<SyncProgress> for SyncProgressView {
+    fn from(p: SyncProgress) -> Self {
+        Self {
+            stage: p.stage,
+            done: p.done,
+            total: p.total,
+        }
+    }
 }
 
 impl From<SyncRun> for SyncRunView {
@@ -335,6 +388,7 @@ impl From<SyncRun> for SyncRunView {
             deprecated: r.deprecated,
             missing: r.missing,
             error: r.error,
+            progress: r.progress.map(Into::into),
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Techniques: the MITRE ATT&CK catalog (tactics, techniques, sub-techniques)
-//! that tests, coverage and reports point into, and the STIX 2.1 sync that
-//! keeps it current. Depends on the kernel only.
+//! that tests, coverage and reports point into, the STIX 2.1 sync that
+//! keeps it current (from a source, an uploaded bundle, or on a first start
+//! the release built in, `data/`). Depends on the kernel only.
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod bundled;
 pub mod catalog;
 pub mod dto;
 pub mod error;
 pub mod model;
+pub mod progress;
 pub mod repo;
 pub mod service;
 pub mod settings;
@@ -82,9 +85,11 @@ impl Module for TechniquesModule {
     }
 
     /// Runs a crashed process left running are recorded as interrupted once
-    /// their lease ran out (the sweep catches those still within it).
+    /// their lease ran out (the sweep catches those still within it). A first
+    /// start (no Enterprise catalog yet) loads the built-in release.
     async fn start(&self, _kernel: &Kernel) -> anyhow::Result<()> {
         self.service.fail_abandoned().await?;
+        self.service.load_bundled_when_empty().await?;
         Ok(())
     }
 }

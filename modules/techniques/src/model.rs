@@ -29,6 +29,18 @@ pub struct SyncRun {
     pub deprecated: i64,
     pub missing: i64,
     pub error: Option<String>,
+    /// Where a running run stands; not a column (the key-value store holds it).
+    #[sqlx(skip)]
+    pub progress: Option<SyncProgress>,
+}
+
+/// Where a running sync stands: its stage (`fetching`, `parsing`,
+/// `applying`) and, while applying, how many techniques of how many.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SyncProgress {
+    pub stage: String,
+    pub done: u64,
+    pub total: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -30,6 +30,9 @@ struct TechniqueRow {
     revoked_by: Option<String>,
     deprecated: i64,
     missing_since: Option<String>,
+    /// Read by [`FULL_TECHNIQUE_COLUMNS`] only: lists leave the citations out.
+    #[sqlx(default)]
+    external_references: Option<String>,
 }
 
 /// A stored technique: the STIX fields plus when it left the catalog.
@@ -64,6 +67,10 @@ impl From<TechniqueRow> for StoredTechnique {
                 revoked: r.revoked != 0,
                 revoked_by: r.revoked_by,
                 deprecated: r.deprecated != 0,
+                references: r
+                    .external_references
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .unwrap_or_default(),
             },
             missing_since: r.missing_since,
         }
@@ -110,6 +117,9 @@ impl From<TacticRow> for StoredTactic {
 }
 
 const TECHNIQUE_COLUMNS: &str = "attack_id, stix_id, name, description, detection, tactics, platforms, data_sources, url, version, created, modified, is_subtechnique, parent_attack_id, revoked, revoked_by, deprecated, missing_since";
+/// One technique in full, its cited sources too (what a technique's page and
+/// the sync's comparison need; lists and the matrix do without them).
+const FULL_TECHNIQUE_COLUMNS: &str = "attack_id, stix_id, name, description, detection, tactics, platforms, data_sources, url, version, created, modified, is_subtechnique, parent_attack_id, revoked, revoked_by, deprecated, missing_since, external_references";
 const TACTIC_COLUMNS: &str = "attack_id, stix_id, short_name, name, description, url, matrix_order, deprecated, modified, missing_since";
 
 macro_rules! technique_filter {
@@ -325,7 +335,8 @@ impl CatalogRepo {
         tx: &mut Transaction<'_, Any>,
         domain: &str,
     ) -> Result<HashMap<String, StoredTechnique>, sqlx::Error> {
-        let sql = format!("SELECT {TECHNIQUE_COLUMNS} FROM techniques_technique WHERE domain = $1");
+        let sql =
+            format!("SELECT {FULL_TECHNIQUE_COLUMNS} FROM techniques_technique WHERE domain = $1");
         let rows: Vec<TechniqueRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(domain)
             .fetch_all(&mut **tx)
@@ -353,7 +364,7 @@ impl CatalogRepo {
         attack_id: &str,
     ) -> Result<Option<StoredTechnique>, sqlx::Error> {
         let sql = format!(
-            "SELECT {TECHNIQUE_COLUMNS} FROM techniques_technique WHERE domain = $1 AND attack_id = $2"
+            "SELECT {FULL_TECHNIQUE_COLUMNS} FROM techniques_technique WHERE domain = $1 AND attack_id = $2"
         );
         let row: Option<TechniqueRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(domain)
@@ -544,6 +555,16 @@ impl CatalogRepo {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Whether `domain` holds any technique, current or not.
+    pub async fn has_techniques(&self, domain: &str) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM techniques_technique WHERE domain = $1 LIMIT 1")
+                .bind(domain)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn runs(&self, limit: i64, offset: i64) -> Result<(Vec<SyncRun>, i64), sqlx::Error> {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM techniques_sync_run")
             .fetch_one(self.db.pool())
@@ -592,13 +613,16 @@ async fn upsert_technique(
     t: &Technique,
 ) -> Result<(), sqlx::Error> {
     let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let references = serde_json::to_string(&t.references).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO techniques_technique (domain, attack_id, stix_id, name, description, detection, tactics, platforms, data_sources,
-           url, version, created, modified, is_subtechnique, parent_attack_id, revoked, revoked_by, deprecated, missing_since)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, NULL)
+           url, version, created, modified, is_subtechnique, parent_attack_id, revoked, revoked_by, deprecated, missing_since,
+           external_references)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, NULL, $19)
          ON CONFLICT (domain, attack_id) DO UPDATE SET stix_id = $3, name = $4, description = $5, detection = $6, tactics = $7,
            platforms = $8, data_sources = $9, url = $10, version = $11, created = $12, modified = $13, is_subtechnique = $14,
-           parent_attack_id = $15, revoked = $16, revoked_by = $17, deprecated = $18, missing_since = NULL",
+           parent_attack_id = $15, revoked = $16, revoked_by = $17, deprecated = $18, missing_since = NULL,
+           external_references = $19",
     )
     .bind(domain)
     .bind(&t.attack_id)
@@ -618,6 +642,7 @@ async fn upsert_technique(
     .bind(flag(t.revoked))
     .bind(&t.revoked_by)
     .bind(flag(t.deprecated))
+    .bind(references)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -12,15 +12,19 @@
 //! syncs for 30 minutes, left the run `running` forever, and a Redis outage
 //! stopped every sync.)
 
+use std::future::Future;
 use std::time::Duration;
 
 use aegis_core::Kernel;
+use aegis_core::audit::AuditEntry;
+use aegis_core::auth::Principal;
 use aegis_core::lease::Heartbeat;
 
-use crate::model::{SyncCounts, SyncRun};
+use crate::model::{DEFAULT_DOMAIN, SyncCounts, SyncRun};
+use crate::progress::ProgressBoard;
 use crate::repo::{CatalogRepo, RunEnd, RunLease};
 use crate::source::{self, Fetched};
-use crate::stix;
+use crate::{bundled, stix};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -79,9 +83,22 @@ impl SyncService {
         }
     }
 
-    /// Every sync run, newest first, and how many there are.
+    /// Every sync run, newest first, and how many there are; running runs
+    /// say where they stand.
     pub async fn runs(&self, limit: i64, offset: i64) -> Result<(Vec<SyncRun>, i64), sqlx::Error> {
-        self.repo.runs(limit, offset).await
+        let (mut runs, total) = self.repo.runs(limit, offset).await?;
+        for run in runs.iter_mut().filter(|r| r.status == "running") {
+            run.progress = ProgressBoard::read(&self.kernel.kv, &run.id).await;
+        }
+        Ok((runs, total))
+    }
+
+    /// The largest bundle accepted, inflated, in bytes.
+    pub fn max_bundle_bytes(&self) -> usize {
+        self.kernel
+            .settings
+            .section::<crate::MitreSettings>()
+            .max_bundle_bytes
     }
 
     /// Every configured source: the Enterprise bundle, then the extra domains.
@@ -111,6 +128,18 @@ impl SyncService {
     /// is recorded as interrupted first, in the same transaction, so a crash
     /// holds the next sync back for at most the lease time.
     pub async fn begin(&self, trigger: &str, source: &str) -> Result<SyncClaim, SyncError> {
+        self.begin_by(trigger, source, None).await
+    }
+
+    /// [`SyncService::begin`] for a person: `action` (`mitre.sync`,
+    /// `mitre.upload`) and `detail` go to the audit log with the run, in one
+    /// transaction.
+    pub async fn begin_by(
+        &self,
+        trigger: &str,
+        source: &str,
+        audit: Option<(&Principal, &str, serde_json::Value)>,
+    ) -> Result<SyncClaim, SyncError> {
         let run_id = uuid::Uuid::now_v7().to_string();
         let leases = &self.kernel.leases;
         let now = self.kernel.clock.now();
@@ -124,6 +153,11 @@ impl SyncService {
             .repo
             .start_run(&mut tx, run, trigger, source, now, leases.expiry())
             .await?;
+        if let (true, Some((who, action, detail))) = (started, audit) {
+            let actor = Some((who.user_id.as_str(), who.username.as_str()));
+            let entry = AuditEntry::about(actor, action, ("mitre_sync_run", &run_id), detail);
+            self.kernel.audit.record_in(&mut tx, entry).await?;
+        }
         tx.commit().await?;
         log_interrupted(&interrupted);
         if !started {
@@ -154,12 +188,42 @@ impl SyncService {
         source: &str,
         progress: Progress<'_>,
     ) -> Result<SyncOutcome, SyncError> {
+        let board = ProgressBoard::start(self.kernel.kv.clone(), &claim.run_id, progress);
+        let progress = &|stage: &str, done, total| board.report(stage, done, total);
+        self.finish(claim, source, self.prepare(source, progress), progress)
+            .await
+    }
+
+    /// Runs a begun sync of a bundle already read (an upload, the built-in
+    /// release): [`SyncService::execute`] without the fetch.
+    pub async fn execute_catalog(
+        &self,
+        claim: SyncClaim,
+        source: &str,
+        catalog: stix::Catalog,
+        progress: Progress<'_>,
+    ) -> Result<SyncOutcome, SyncError> {
+        let board = ProgressBoard::start(self.kernel.kv.clone(), &claim.run_id, progress);
+        let progress = &|stage: &str, done, total| board.report(stage, done, total);
+        let compare = self.compare(catalog, source::Validators::default());
+        self.finish(claim, source, compare, progress).await
+    }
+
+    /// Runs `prepare` and applies what it found, while the claim's lease
+    /// holds, and records the outcome.
+    async fn finish(
+        &self,
+        claim: SyncClaim,
+        source: &str,
+        prepare: impl Future<Output = Result<Prepared, SyncError>>,
+        progress: Progress<'_>,
+    ) -> Result<SyncOutcome, SyncError> {
         let SyncClaim { run_id, heartbeat } = claim;
         let run = RunLease {
             run_id: &run_id,
             owner: self.kernel.leases.owner(),
         };
-        let Some(prepared) = heartbeat.hold(self.prepare(source, progress)).await else {
+        let Some(prepared) = heartbeat.hold(prepare).await else {
             tracing::warn!(
                 run_id = run.run_id,
                 "the ATT&CK sync lost its lease; stopped"
@@ -254,6 +318,15 @@ impl SyncService {
         let catalog = tokio::task::spawn_blocking(move || stix::parse(&bytes))
             .await
             .map_err(|e| stix::StixError::NotJson(e.to_string()))??;
+        self.compare(catalog, validators).await
+    }
+
+    /// Whether `catalog` is the release already stored (nothing to apply).
+    async fn compare(
+        &self,
+        catalog: stix::Catalog,
+        validators: source::Validators,
+    ) -> Result<Prepared, SyncError> {
         if let Some((stored, _)) = self.repo.release(&catalog.release.domain).await?
             && stored.version == catalog.release.version
             && stored.modified == catalog.release.modified
@@ -264,6 +337,119 @@ impl SyncService {
             catalog,
             validators,
         })
+    }
+
+    /// Reads a bundle given whole (an upload, the built-in release), plain
+    /// or gzip, bounded like a fetched one. An error names what is wrong.
+    pub async fn read_bundle(&self, bytes: Vec<u8>) -> Result<stix::Catalog, SyncError> {
+        let max = self.max_bundle_bytes();
+        tokio::task::spawn_blocking(move || -> Result<stix::Catalog, SyncError> {
+            let json = source::inflate(bytes, max)?;
+            Ok(stix::parse(&json)?)
+        })
+        .await
+        .map_err(|e| stix::StixError::NotJson(e.to_string()))?
+    }
+
+    /// Checks an uploaded bundle, then syncs it in the background through
+    /// the same run, lease and progress as any sync; returns the run's id.
+    /// An invalid bundle is refused before any run starts.
+    pub async fn start_upload(
+        &self,
+        who: &Principal,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, SyncError> {
+        let size = bytes.len();
+        let catalog = self.read_bundle(bytes).await?;
+        let source = format!("upload: {file_name}");
+        let release = &catalog.release;
+        let detail = serde_json::json!({
+            "file_name": file_name,
+            "bytes": size,
+            "domain": release.domain,
+            "release_version": release.version,
+        });
+        let claim = self
+            .begin_by("upload", &source, Some((who, "mitre.upload", detail)))
+            .await?;
+        let run_id = claim.run_id.clone();
+        let service = self.clone();
+        tokio::spawn(async move {
+            // The run records how it ended.
+            let _ = service
+                .execute_catalog(claim, &source, catalog, &|_, _, _| {})
+                .await;
+        });
+        Ok(run_id)
+    }
+
+    /// Starts a sync of every configured source in the background, the
+    /// Enterprise one first; returns that run's id.
+    pub async fn start_configured(&self, who: &Principal) -> Result<String, SyncError> {
+        let mut sources = self.configured_sources().into_iter();
+        let first = sources.next().unwrap_or_default();
+        let detail = serde_json::json!({ "source": first });
+        let claim = self
+            .begin_by("api", &first, Some((who, "mitre.sync", detail)))
+            .await?;
+        let run_id = claim.run_id.clone();
+        let service = self.clone();
+        tokio::spawn(async move {
+            // Failures are recorded on the runs; nothing more to do with them here.
+            let _ = service.execute(claim, &first, &|_, _, _| {}).await;
+            for source in sources {
+                let _ = service.run("api", &source, &|_, _, _| {}).await;
+            }
+        });
+        Ok(run_id)
+    }
+
+    /// On a start with no Enterprise catalog, loads the release built into
+    /// Aegis in the background (no network needed), unless configured off.
+    /// Another replica doing the same first is no error: one sync runs.
+    pub async fn load_bundled_when_empty(&self) -> Result<(), SyncError> {
+        let mitre = self.kernel.settings.section::<crate::MitreSettings>();
+        if !mitre.bundled_on_first_start || self.repo.has_techniques(DEFAULT_DOMAIN).await? {
+            return Ok(());
+        }
+        let claim = match self.begin("first_start", bundled::ENTERPRISE_SOURCE).await {
+            Err(SyncError::AlreadyRunning) => return Ok(()),
+            claim => claim?,
+        };
+        tracing::info!("the ATT&CK catalog is empty: loading the built-in Enterprise release");
+        let service = self.clone();
+        tokio::spawn(async move {
+            let source = bundled::ENTERPRISE_SOURCE;
+            let loaded = match service
+                .read_bundle(bundled::ENTERPRISE_BUNDLE.to_vec())
+                .await
+            {
+                Ok(catalog) => {
+                    service
+                        .execute_catalog(claim, source, catalog, &|_, _, _| {})
+                        .await
+                }
+                // Recorded on the run like any failed sync (a build error: the
+                // built-in bundle is checked by the test suite).
+                Err(error) => service.fail_claim(claim, source, error).await,
+            };
+            if let Err(error) = loaded {
+                tracing::error!(%error, "the built-in ATT&CK release could not be loaded");
+            }
+        });
+        Ok(())
+    }
+
+    /// Records a begun run as failed with `error`, without running it.
+    async fn fail_claim(
+        &self,
+        claim: SyncClaim,
+        source: &str,
+        error: SyncError,
+    ) -> Result<SyncOutcome, SyncError> {
+        self.finish(claim, source, async { Err(error) }, &|_, _, _| {})
+            .await
     }
 
     /// Applies a catalog and records `run` as succeeded, in one transaction

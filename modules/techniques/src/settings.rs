@@ -15,6 +15,9 @@ pub struct MitreSettings {
     /// Largest bundle accepted, in bytes (the Enterprise bundle is about 50 MB).
     pub max_bundle_bytes: usize,
     pub timeout_seconds: u64,
+    /// On a start with no Enterprise catalog, load the ATT&CK release built
+    /// into Aegis (no network needed); later syncs bring newer releases.
+    pub bundled_on_first_start: bool,
 }
 
 impl Default for MitreSettings {
@@ -24,6 +27,7 @@ impl Default for MitreSettings {
             extra_sources: Vec::new(),
             max_bundle_bytes: 256 * 1024 * 1024,
             timeout_seconds: 120,
+            bundled_on_first_start: true,
         }
     }
 }

@@ -60,6 +60,20 @@ pub struct Technique {
     pub revoked: bool,
     pub revoked_by: Option<String>,
     pub deprecated: bool,
+    /// The sources the texts cite as `(Citation: <source_name>)`.
+    pub references: Vec<Reference>,
+}
+
+/// A cited source of a technique: one of its STIX external references.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Reference {
+    /// What `(Citation: …)` names in the description and detection text.
+    pub source_name: String,
+    /// The full citation (author, title, date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +95,39 @@ struct ExternalReference {
     source_name: String,
     external_id: Option<String>,
     url: Option<String>,
+    description: Option<String>,
+}
+
+fn external_references(o: &Value, id: &str) -> Result<Vec<ExternalReference>, StixError> {
+    Ok(o.get("external_references")
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(|e| StixError::BadObject {
+            id: id.into(),
+            problem: format!("external_references: {e}"),
+        })?
+        .unwrap_or_default())
+}
+
+/// The ATT&CK reference names the object itself (`mitre-attack`, …).
+fn is_attack_reference(r: &ExternalReference) -> bool {
+    r.source_name.starts_with("mitre-")
+        && r.source_name.ends_with("attack")
+        && r.external_id.is_some()
+}
+
+/// The sources an object cites: its external references but its own ATT&CK
+/// id and the catalog cross-references (CAPEC ids) that carry no citation.
+fn cited_references(o: &Value, id: &str) -> Result<Vec<Reference>, StixError> {
+    Ok(external_references(o, id)?
+        .into_iter()
+        .filter(|r| !is_attack_reference(r) && (r.description.is_some() || r.url.is_some()))
+        .map(|r| Reference {
+            source_name: r.source_name,
+            description: r.description,
+            url: r.url,
+        })
+        .collect())
 }
 
 fn text<'a>(o: &'a Value, key: &str) -> Option<&'a str> {
@@ -111,21 +158,9 @@ fn required<'a>(o: &'a Value, key: &str, id: &str) -> Result<&'a str, StixError>
 
 /// The ATT&CK id and page of an object (`mitre-attack`, `mitre-mobile-attack`, `mitre-ics-attack`).
 fn attack_reference(o: &Value, id: &str) -> Result<(String, Option<String>), StixError> {
-    let refs: Vec<ExternalReference> = o
-        .get("external_references")
-        .map(|v| serde_json::from_value(v.clone()))
-        .transpose()
-        .map_err(|e| StixError::BadObject {
-            id: id.into(),
-            problem: format!("external_references: {e}"),
-        })?
-        .unwrap_or_default();
-    refs.into_iter()
-        .find(|r| {
-            r.source_name.starts_with("mitre-")
-                && r.source_name.ends_with("attack")
-                && r.external_id.is_some()
-        })
+    external_references(o, id)?
+        .into_iter()
+        .find(is_attack_reference)
         .map(|r| (r.external_id.unwrap_or_default(), r.url))
         .ok_or_else(|| StixError::BadObject {
             id: id.into(),
@@ -278,6 +313,7 @@ pub fn parse(bytes: &[u8]) -> Result<Catalog, StixError> {
                 None
             },
             deprecated: flag(o, "x_mitre_deprecated"),
+            references: cited_references(o, id)?,
             attack_id,
         });
     }
@@ -369,6 +405,22 @@ fn refuse_nul(catalog: &Catalog) -> Result<(), StixError> {
                 ("revoked-by", t.revoked_by.as_deref().unwrap_or_default()),
             ],
         )?;
+        for r in &t.references {
+            check(
+                &t.stix_id,
+                &[
+                    ("external_references.source_name", &r.source_name),
+                    (
+                        "external_references.description",
+                        r.description.as_deref().unwrap_or_default(),
+                    ),
+                    (
+                        "external_references.url",
+                        r.url.as_deref().unwrap_or_default(),
+                    ),
+                ],
+            )?;
+        }
     }
     Ok(())
 }
@@ -414,6 +466,37 @@ mod tests {
             .find(|t| t.attack_id == "T1059.001")
             .unwrap();
         assert_eq!(powershell.parent_attack_id.as_deref(), Some("T1059"));
+        let lsass = catalog
+            .techniques
+            .iter()
+            .find(|t| t.attack_id == "T1003.001")
+            .unwrap();
+        let deep_instinct = lsass
+            .references
+            .iter()
+            .find(|r| r.source_name == "Deep Instinct LSASS")
+            .unwrap();
+        assert!(
+            deep_instinct
+                .url
+                .as_deref()
+                .unwrap()
+                .starts_with("https://www.deepinstinct.com/")
+        );
+        assert!(
+            deep_instinct
+                .description
+                .as_deref()
+                .unwrap()
+                .starts_with("Gilboa, A. (2021")
+        );
+        assert!(
+            lsass
+                .references
+                .iter()
+                .all(|r| r.source_name != "mitre-attack"),
+            "the technique's own ATT&CK id is no citation"
+        );
         assert!(powershell.tactics.contains(&"execution".to_owned()));
         assert_eq!(catalog.techniques.iter().filter(|t| t.revoked).count(), 3);
         assert!(

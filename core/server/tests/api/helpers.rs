@@ -70,6 +70,10 @@ impl TestEnv {
             .with_test_writer()
             .try_init();
         let mut settings = self.settings.clone();
+        // A test starts from the catalog it syncs, not the built-in release.
+        settings.update_section(|m: &mut aegis_mod_techniques::MitreSettings| {
+            m.bundled_on_first_start = false
+        });
         tweak(&mut settings);
         let kernel = Kernel::connect(settings).await.expect("kernel connects");
         let app = aegis::build(kernel.clone()).await.expect("app builds");

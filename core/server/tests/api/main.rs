@@ -25,6 +25,7 @@ mod plugins;
 mod proxies;
 mod reports;
 mod techniques;
+mod techniques_offline;
 mod test_campaigns;
 mod test_cases;
 mod test_coverage;

@@ -40,3 +40,12 @@ export function useTechnique(id: string) {
     queryFn: () => unwrap(api.GET("/api/v1/techniques/{attack_id}", { params: { path: { attack_id: id } } })),
   });
 }
+
+/** The templates for a technique (its sub-techniques' included), up to 100.
+ *  Keyed under "templates" so template changes refresh it. */
+export function useTechniqueTemplates(id: string) {
+  return useQuery({
+    queryKey: ["templates", "for-technique", id],
+    queryFn: () => unwrap(api.GET("/api/v1/templates", { params: { query: { technique: id, limit: 100 } } })),
+  });
+}
