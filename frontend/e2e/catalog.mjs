@@ -51,9 +51,14 @@ export async function catalogChecks({ page, base, shot }) {
   await page.goto(`${base}/techniques/T1003.001`);
   await page.getByRole("heading", { level: 1, name: /T1003\.001/ }).waitFor();
   const main = page.locator("main");
+  // The description renders with the technique; wait for it rather than race it.
+  await main
+    .locator("code", { hasText: "procdump" })
+    .first()
+    .waitFor()
+    .catch(() => fail("code renders as code"));
   const text = await main.innerText();
   for (const raw of ["<code>", "</code>", "(Citation:"]) if (text.includes(raw)) fail(`the page shows raw ${raw}`);
-  if (!(await main.locator("code", { hasText: "procdump" }).count())) fail("code renders as code");
   const references = page.getByRole("list", { name: "References" }).getByRole("listitem");
   if ((await references.count()) < 3) fail("the cited sources are listed");
   const first = await references.first().locator("a").getAttribute("href");
