@@ -65,7 +65,7 @@ impl Scope {
 /// procedures: `covered` when every one was prevented or alerted, `gap` when
 /// every one went undetected, `partial` otherwise (logged only, or a mix),
 /// `untested` without completed tests. A parent technique's procedures are
-/// its own and those of its current sub-techniques ([`crate::rollup`]).
+/// its own and those of its current sub-techniques.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
