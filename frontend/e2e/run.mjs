@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { checkCoverage } from "./coverage.mjs";
 
 const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
 const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
@@ -153,7 +154,7 @@ try {
   await page.getByText("(disabled)").waitFor({ state: "detached" });
   await shot("13-alert-rules");
   await page.getByRole("link", { name: "Inbox" }).click();
-  const alert = page.locator('[data-alert="Not re-tested: T1003.001"]');
+  const alert = page.locator('[data-alert="Not re-tested: T1003"]');
   await alert.getByRole("button", { name: "Acknowledge" }).click();
   await page.getByRole("button", { name: "acknowledged" }).click();
   await alert.getByText("acknowledged by admin").waitFor();
@@ -179,6 +180,8 @@ try {
   const [brief] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /Download plugin-brief\.md/ }).click()]);
   expect(readFileSync(await brief.path(), "utf8").startsWith("# Plugin brief"), "the plugin format renders");
   await shot("15-reports");
+
+  await checkCoverage({ page, base, shot });
 
   step = "every page renders";
   for (const [path, name] of [["/tests", "06-tests"], ["/techniques", "07-techniques"], ["/techniques/T1003.001", "08-technique"], ["/campaigns", "09-campaigns"], ["/templates", "10-templates"], ["/account", "11-account"]]) {

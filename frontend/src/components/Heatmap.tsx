@@ -78,6 +78,9 @@ export function HeatmapGrid({ coverage, layerHref = "/api/v1/coverage/navigator-
   const current =
     lengths[active.col] > 0 ? { col: active.col, row: Math.min(active.row, lengths[active.col] - 1) } : { col: Math.max(firstCol, 0), row: 0 };
   const [pendingFocus, setPendingFocus] = useState<string | null>(null);
+  // The row left and right aim for: kept across shorter columns on the way.
+  const wantRow = useRef(0);
+  const moving = useRef(false);
 
   useEffect(() => {
     if (!pendingFocus) return;
@@ -111,11 +114,15 @@ export function HeatmapGrid({ coverage, layerHref = "/api/v1/coverage/navigator-
       }
       return;
     }
-    const next = moveFocus(lengths, col, row, event.key);
+    const sideways = event.key === "ArrowLeft" || event.key === "ArrowRight";
+    const next = moveFocus(lengths, col, sideways ? wantRow.current : row, event.key);
     if (!next) return;
     event.preventDefault();
+    if (!sideways) wantRow.current = next.row;
     setActive(next);
+    moving.current = true;
     grid.current?.querySelector<HTMLElement>(`[data-pos="${next.col}:${next.row}"]`)?.focus();
+    moving.current = false;
   };
 
   if (columns.length === 0) return <Empty>The ATT&CK catalog is empty. An admin can sync it from Admin → MITRE sync.</Empty>;
@@ -189,7 +196,10 @@ export function HeatmapGrid({ coverage, layerHref = "/api/v1/coverage/navigator-
                       to={`/techniques/${item.id}`}
                       tabIndex={focusable ? 0 : -1}
                       data-pos={`${col}:${row}`}
-                      onFocus={() => setActive({ col, row })}
+                      onFocus={() => {
+                        setActive({ col, row });
+                        if (!moving.current) wantRow.current = row;
+                      }}
                       className={
                         item.sub
                           ? `block min-w-0 truncate rounded px-1.5 py-0.5 ${compact ? "text-[10px]" : "text-[11px]"} ${CELL[item.status]}`
