@@ -2441,7 +2441,7 @@ export interface components {
          *     procedures: `covered` when every one was prevented or alerted, `gap` when
          *     every one went undetected, `partial` otherwise (logged only, or a mix),
          *     `untested` without completed tests. A parent technique's procedures are
-         *     its own and those of its current sub-techniques ([`crate::rollup`]).
+         *     its own and those of its current sub-techniques.
          * @enum {string}
          */
         Status: "covered" | "partial" | "gap" | "untested";
