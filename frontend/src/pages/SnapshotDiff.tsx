@@ -33,6 +33,20 @@ function label(s: Snapshot): string {
   return `${formatTime(s.taken_at)} · ${s.trigger} · ${scopeWords(s)}`;
 }
 
+function SnapshotPicker(props: { label: string; items: Snapshot[]; value: string; onChange: (id: string) => void; testId: string }) {
+  return (
+    <Field label={props.label}>
+      <select className={inputClass} value={props.value} onChange={(e) => props.onChange(e.target.value)} data-testid={props.testId}>
+        {props.items.map((s) => (
+          <option key={s.id} value={s.id}>
+            {label(s)}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 export function SnapshotDiff() {
   const [params, setParams] = useSearchParams();
   const list = useSnapshotList();
@@ -64,24 +78,8 @@ export function SnapshotDiff() {
       ) : (
         <>
           <div className="mb-4 grid gap-3 md:grid-cols-2">
-            <Field label="From (earlier)">
-              <select className={inputClass} value={from} onChange={(e) => choose("from", e.target.value)} data-testid="diff-from">
-                {items.map((s) => (
-                  <option key={s.id} value={s.id}>
-                    {label(s)}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            <Field label="To (later)">
-              <select className={inputClass} value={to} onChange={(e) => choose("to", e.target.value)} data-testid="diff-to">
-                {items.map((s) => (
-                  <option key={s.id} value={s.id}>
-                    {label(s)}
-                  </option>
-                ))}
-              </select>
-            </Field>
+            <SnapshotPicker label="From (earlier)" items={items} value={from} onChange={(id) => choose("from", id)} testId="diff-from" />
+            <SnapshotPicker label="To (later)" items={items} value={to} onChange={(id) => choose("to", id)} testId="diff-to" />
           </div>
           {fromSnapshot && toSnapshot && scopeWords(fromSnapshot) !== scopeWords(toSnapshot) && (
             <p className="mb-4 text-sm text-muted">These snapshots cover different scopes; changes may come from the scope rather than from testing.</p>

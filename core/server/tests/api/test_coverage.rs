@@ -96,6 +96,19 @@ pub async fn completed(
     step(app, token, &id, "complete").await
 }
 
+/// (technique, procedure, outcome, minutes after 10:00)
+type Run = (&'static str, &'static str, &'static str, i64);
+
+/// Each run completed in order (detected 3 minutes after it ran, unless
+/// missed); the tests as completed.
+async fn complete_runs(app: &TestApp, token: &str, runs: &[Run]) -> Vec<Value> {
+    let mut tests = Vec::new();
+    for &(technique, procedure, outcome, ran) in runs {
+        tests.push(completed(app, token, technique, procedure, outcome, ran, 3, json!({})).await);
+    }
+    tests
+}
+
 fn status_of<'a>(coverage: &'a Value, id: &str) -> &'a Value {
     coverage["techniques"]
         .as_array()
@@ -112,8 +125,7 @@ async fn coverage_follows_the_latest_test_of_each_procedure(stack: Stack) {
     let app = env.spawn().await;
     load_catalog(&app, &shared_data(MINI)).await;
     let admin = app.admin_token().await;
-    // (technique, procedure, outcome, minutes after 10:00)
-    let runs = [
+    let runs: &[Run] = &[
         ("T1003.001", "comsvcs", "alerted", 0),
         ("T1003.002", "reg save", "logged", 0),
         ("T1003.004", "lsadump", "not_detected", 0),
@@ -126,19 +138,7 @@ async fn coverage_follows_the_latest_test_of_each_procedure(stack: Stack) {
         ("T1566.001", "macro", "logged", 0),
         ("T1566.001", "macro", "prevented", 30),
     ];
-    for (technique, procedure, outcome, ran) in runs {
-        completed(
-            &app,
-            &admin,
-            technique,
-            procedure,
-            outcome,
-            ran,
-            3,
-            json!({}),
-        )
-        .await;
-    }
+    complete_runs(&app, &admin, runs).await;
     // Work in progress counts for nothing.
     create_test(
         &app,
@@ -751,8 +751,7 @@ async fn every_view_agrees_on_parent_techniques(stack: Stack) {
     let app = env.spawn().await;
     load_catalog(&app, &shared_data(MINI)).await;
     let admin = app.admin_token().await;
-    // (technique, procedure, outcome, minutes after 10:00)
-    let runs = [
+    let runs: &[Run] = &[
         // T1003 partial: its own procedure alerted, a sub-technique missed.
         ("T1003", "procdump", "alerted", 0),
         ("T1003.001", "comsvcs", "not_detected", 0),
@@ -765,23 +764,9 @@ async fn every_view_agrees_on_parent_techniques(stack: Stack) {
         ("T1566.001", "macro", "not_detected", 30),
         ("T1566.002", "link", "not_detected", 0),
     ];
-    let mut regressed = String::new();
-    for (technique, procedure, outcome, ran) in runs {
-        let test = completed(
-            &app,
-            &admin,
-            technique,
-            procedure,
-            outcome,
-            ran,
-            2,
-            json!({}),
-        )
-        .await;
-        if ran == 30 {
-            regressed = test["id"].as_str().unwrap().to_owned();
-        }
-    }
+    let tests = complete_runs(&app, &admin, runs).await;
+    // The last run missed what the one before it alerted on.
+    let regressed = tests[6]["id"].clone();
     let coverage = app.get("/api/v1/coverage", &admin).await.body;
     let status = |id: &str| {
         status_of(&coverage, id)["status"]
