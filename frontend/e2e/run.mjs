@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { checkAccessibility } from "./a11y.mjs";
 import { catalogChecks } from "./catalog.mjs";
+import { checkCoverage } from "./coverage.mjs";
 
 const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
 const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
@@ -155,7 +156,7 @@ try {
   await page.getByText("(disabled)").waitFor({ state: "detached" });
   await shot("13-alert-rules");
   await page.getByRole("link", { name: "Inbox" }).click();
-  const alert = page.locator('[data-alert="Not re-tested: T1003.001"]');
+  const alert = page.locator('[data-alert="Not re-tested: T1003"]');
   await alert.getByRole("button", { name: "Acknowledge" }).click();
   await page.getByRole("button", { name: "acknowledged" }).click();
   await alert.getByText("acknowledged by admin").waitFor();
@@ -184,6 +185,7 @@ try {
 
   step = "the ATT&CK catalog: bundle upload, role confirmation, audit, technique page";
   await catalogChecks({ page, base, shot });
+  await checkCoverage({ page, base, shot });
 
   step = "every page renders";
   for (const [path, name] of [["/tests", "06-tests"], ["/techniques", "07-techniques"], ["/techniques/T1003.001", "08-technique"], ["/campaigns", "09-campaigns"], ["/templates", "10-templates"], ["/account", "11-account"]]) {

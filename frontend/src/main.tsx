@@ -76,6 +76,7 @@ const router = createBrowserRouter([
     ),
     children: [
       { path: "/", element: <Dashboard /> },
+      { path: "/coverage/compare", lazy: async () => ({ Component: (await import("./pages/SnapshotDiff")).SnapshotDiff }) },
       { path: "/tests", element: <TestsList /> },
       { path: "/tests/new", element: <NewTest /> },
       { path: "/tests/:id", element: <TestDetail /> },

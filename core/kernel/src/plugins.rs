@@ -211,9 +211,16 @@ pub struct TechniqueView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TechniqueCoverageView {
     pub technique_id: String,
+    /// A parent technique's status includes its sub-techniques' tests.
     pub status: CoverageStatus,
     pub tests: u32,
     pub regression: bool,
+    /// The tests behind `regression` (the built-in kinds name them; the
+    /// v0.1 plugin interface does not carry them).
+    pub regressed_test_ids: Vec<String>,
+    /// Counts in coverage totals: a current technique, not a sub-technique
+    /// (the v0.1 plugin interface does not carry it).
+    pub counted: bool,
     pub last_tested_at: Option<i64>,
 }
 

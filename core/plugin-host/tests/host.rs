@@ -136,6 +136,8 @@ fn input() -> EvaluationInput {
                 status: CoverageStatus::Gap,
                 tests: 4,
                 regression: true,
+                regressed_test_ids: vec!["done".into()],
+                counted: true,
                 last_tested_at: Some(NOW - DAY),
             },
             TechniqueCoverageView {
@@ -143,6 +145,8 @@ fn input() -> EvaluationInput {
                 status: CoverageStatus::Covered,
                 tests: 2,
                 regression: false,
+                regressed_test_ids: Vec::new(),
+                counted: false,
                 last_tested_at: Some(NOW - DAY),
             },
         ],

@@ -2481,7 +2481,8 @@ export interface components {
          * @description A technique's standing, from the latest completed test of each of its
          *     procedures: `covered` when every one was prevented or alerted, `gap` when
          *     every one went undetected, `partial` otherwise (logged only, or a mix),
-         *     `untested` without completed tests.
+         *     `untested` without completed tests. A parent technique's procedures are
+         *     its own and those of its current sub-techniques.
          * @enum {string}
          */
         Status: "covered" | "partial" | "gap" | "untested";
@@ -2578,11 +2579,19 @@ export interface components {
             /** @description Set when the tactic is gone from the latest release. */
             missing_since?: string;
         };
-        /** TechniqueCoverage */
+        /**
+         * TechniqueCoverage
+         * @description One technique's coverage. For a parent technique every figure (status,
+         *     counts, last test, regression) includes its current sub-techniques'
+         *     tests, so the row says what its heatmap cell shows; a sub-technique's row
+         *     holds its own tests only.
+         */
         TechniqueCoverage: {
             attack_id: string;
             name: string;
             tactics: string[];
+            /** @description The parent technique, for a sub-technique. */
+            parent_attack_id?: string;
             status: components["schemas"]["Status"];
             /**
              * Format: int64
@@ -2607,8 +2616,24 @@ export interface components {
              *     the same procedure.
              */
             regression: boolean;
+            /**
+             * @description The tests behind `regression`: the latest test of each procedure
+             *     that was detected before and went undetected.
+             */
+            regressed_test_ids: string[];
+            /** @description Sub-techniques whose completed tests this row's figures include. */
+            subtechniques_tested: string[];
+            /**
+             * @description Whether the row counts in the overall, tactic and KPI totals: a
+             *     current technique that is not a sub-technique (a sub-technique
+             *     counts through its parent). Revoked, deprecated and dropped
+             *     techniques with tests are listed as drift and not counted.
+             */
+            counted: boolean;
             revoked: boolean;
             deprecated: boolean;
+            /** @description No longer in the synced ATT&CK release. */
+            missing_from_release: boolean;
             /** @description The technique that replaces a revoked one, when MITRE names it. */
             replaced_by?: string;
         };

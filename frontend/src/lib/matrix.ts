@@ -1,23 +1,29 @@
-// Lays the ATT&CK matrix out for the heatmap: tactics as columns, each
-// technique coloured by its coverage status, sub-techniques folded under
-// their parent with the best and worst of them summarised.
+// Lays the ATT&CK matrix out for the heatmap from the coverage answer alone:
+// tactics as columns in matrix order, the techniques the server counts as
+// cells, sub-techniques folded under their parent. Every status and every
+// column total is the server's (one rule, in modules/coverage): nothing here
+// decides a standing, so the cells, the totals and the other views agree.
 
+import type { components } from "../api/schema";
 import type { CoverageStatus } from "../api/enums";
 
+type Coverage = components["schemas"]["Coverage"];
+
+/** The parts of the coverage answer the layout reads. */
 export interface MatrixInput {
-  tactics: {
-    tactic: { attack_id: string; short_name: string; name: string };
-    techniques: { attack_id: string; name: string; subtechniques: { attack_id: string; name: string }[] }[];
-  }[];
+  tactics: Pick<Coverage["tactics"][number], "attack_id" | "short_name" | "name" | "counts">[];
+  techniques: Pick<
+    Coverage["techniques"][number],
+    "attack_id" | "name" | "tactics" | "parent_attack_id" | "status" | "counted" | "revoked" | "deprecated" | "missing_from_release" | "regression"
+  >[];
 }
 
 export interface Cell {
   id: string;
   name: string;
   status: CoverageStatus;
+  regression: boolean;
   subtechniques: { id: string; name: string; status: CoverageStatus }[];
-  /** Counts over the sub-techniques, for the folded badge. */
-  subCounts: Record<CoverageStatus, number>;
 }
 
 export interface Column {
@@ -25,42 +31,76 @@ export interface Column {
   shortName: string;
   name: string;
   cells: Cell[];
+  /** The server's totals for the tactic: one per cell. */
   counts: Record<CoverageStatus, number>;
 }
 
-/** Most urgent first. */
-const ORDER = ["gap", "partial", "covered", "untested"] as const satisfies readonly CoverageStatus[];
-
-function emptyCounts(): Record<CoverageStatus, number> {
-  return { covered: 0, partial: 0, gap: 0, untested: 0 };
-}
+const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
 
 /** Columns in matrix order; techniques sorted by name, as Navigator shows them. */
-export function buildMatrix(matrix: MatrixInput, statuses: Map<string, CoverageStatus>): Column[] {
-  const of = (id: string): CoverageStatus => statuses.get(id) ?? "untested";
-  return matrix.tactics.map(({ tactic, techniques }) => {
-    const counts = emptyCounts();
-    const cells = [...techniques]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((t) => {
-        const subtechniques = [...t.subtechniques]
-          .sort((a, b) => a.name.localeCompare(b.name))
-          .map((s) => ({ id: s.attack_id, name: s.name, status: of(s.attack_id) }));
-        const subCounts = emptyCounts();
-        for (const s of subtechniques) subCounts[s.status] += 1;
-        const status = of(t.attack_id);
-        counts[status] += 1;
-        return { id: t.attack_id, name: t.name, status, subtechniques, subCounts };
-      });
-    return { id: tactic.attack_id, shortName: tactic.short_name, name: tactic.name, cells, counts };
-  });
+export function buildMatrix(coverage: MatrixInput): Column[] {
+  const current = coverage.techniques.filter((t) => !t.revoked && !t.deprecated && !t.missing_from_release);
+  const subsOf = new Map<string, Cell["subtechniques"]>();
+  for (const t of current) {
+    if (!t.parent_attack_id) continue;
+    const list = subsOf.get(t.parent_attack_id) ?? [];
+    list.push({ id: t.attack_id, name: t.name, status: t.status });
+    subsOf.set(t.parent_attack_id, list);
+  }
+  const cells = coverage.techniques.filter((t) => t.counted).sort(byName);
+  return coverage.tactics.map((tactic) => ({
+    id: tactic.attack_id,
+    shortName: tactic.short_name,
+    name: tactic.name,
+    counts: tactic.counts,
+    cells: cells
+      .filter((t) => t.tactics.includes(tactic.short_name))
+      .map((t) => ({
+        id: t.attack_id,
+        name: t.name,
+        status: t.status,
+        regression: t.regression,
+        subtechniques: [...(subsOf.get(t.attack_id) ?? [])].sort(byName),
+      })),
+  }));
 }
 
-/** The status a folded technique shows: its own, unless it is untested and
- *  its sub-techniques were tested, then the most urgent of theirs. */
-export function displayStatus(cell: Cell): CoverageStatus {
-  if (cell.status !== "untested") return cell.status;
-  return ORDER.find((s) => s !== "untested" && cell.subCounts[s] > 0) ?? "untested";
+/** How many cells of each status a column holds: what its totals must say. */
+export function countCells(column: Column): Record<CoverageStatus, number> {
+  const counts: Record<CoverageStatus, number> = { covered: 0, partial: 0, gap: 0, untested: 0 };
+  for (const cell of column.cells) counts[cell.status] += 1;
+  return counts;
+}
+
+/** Where focus goes from cell `row` of column `col` on an arrow key, over
+ *  columns of the given lengths (ragged: a shorter column clamps the row);
+ *  null when the key moves nowhere. */
+export function moveFocus(lengths: number[], col: number, row: number, key: string): { col: number; row: number } | null {
+  const clamp = (c: number, r: number) => ({ col: c, row: Math.max(0, Math.min(r, lengths[c] - 1)) });
+  const nonEmpty = (from: number, step: number) => {
+    for (let c = from; c >= 0 && c < lengths.length; c += step) if (lengths[c] > 0) return c;
+    return -1;
+  };
+  switch (key) {
+    case "ArrowDown":
+      return row + 1 < lengths[col] ? { col, row: row + 1 } : null;
+    case "ArrowUp":
+      return row > 0 ? { col, row: row - 1 } : null;
+    case "ArrowRight": {
+      const c = nonEmpty(col + 1, 1);
+      return c < 0 ? null : clamp(c, row);
+    }
+    case "ArrowLeft": {
+      const c = nonEmpty(col - 1, -1);
+      return c < 0 ? null : clamp(c, row);
+    }
+    case "Home":
+      return { col, row: 0 };
+    case "End":
+      return { col, row: lengths[col] - 1 };
+    default:
+      return null;
+  }
 }
 
 export const STATUS_LABELS: Record<CoverageStatus, string> = {

@@ -1,18 +1,8 @@
-import { useMemo, useState } from "react";
 import { Link } from "react-router";
 import { hasRole, useUser } from "../api/auth";
-import { COVERAGE_STATUSES, type CoverageStatus } from "../api/enums";
-import { useMatrix } from "../api/hooks/catalog";
-import { useCoverage, useCoverageTrend, useKpis, useTakeSnapshot } from "../api/hooks/coverage";
+import { useCoverageTrend, useKpis, useTakeSnapshot } from "../api/hooks/coverage";
+import { Heatmap } from "../components/Heatmap";
 import { Button, Card, Empty, ErrorBox, formatDuration, Loading, Page } from "../components/ui";
-import { buildMatrix, displayStatus, STATUS_LABELS, type Cell } from "../lib/matrix";
-
-const CELL: Record<CoverageStatus, string> = {
-  covered: "bg-covered text-white",
-  partial: "bg-partial text-black",
-  gap: "bg-gap text-white",
-  untested: "bg-untested text-ink",
-};
 
 function Kpi({ label, value, hint }: { label: string; value: string; hint?: string }) {
   return (
@@ -32,55 +22,52 @@ function delta(change: Record<string, number> | undefined, key: string, unit = "
   return `${value > 0 ? "+" : ""}${value}${unit} since last snapshot`;
 }
 
-function TechniqueCell({ cell }: { cell: Cell }) {
-  const [open, setOpen] = useState(false);
-  const status = displayStatus(cell);
-  return (
-    <li>
-      <div className={`flex items-stretch rounded text-xs ${CELL[status]}`}>
-        <Link to={`/techniques/${cell.id}`} className="flex-1 px-1.5 py-1" title={`${cell.id} ${cell.name}: ${STATUS_LABELS[cell.status]}`} data-technique={cell.id} data-status={cell.status}>
-          {cell.name}
-        </Link>
-        {cell.subtechniques.length > 0 && (
-          <button
-            onClick={() => setOpen((o) => !o)}
-            aria-expanded={open}
-            aria-label={`${open ? "Hide" : "Show"} ${cell.subtechniques.length} sub-techniques of ${cell.name}`}
-            className="border-l border-black/10 px-1"
-          >
-            {open ? "−" : "+"}
-          </button>
-        )}
-      </div>
-      {open && (
-        <ul className="ml-2 mt-0.5 space-y-0.5 border-l border-line pl-1">
-          {cell.subtechniques.map((s) => (
-            <li key={s.id}>
-              <Link to={`/techniques/${s.id}`} className={`block rounded px-1.5 py-0.5 text-[11px] ${CELL[s.status]}`} data-technique={s.id} data-status={s.status}>
-                {s.name}
-              </Link>
-            </li>
-          ))}
-        </ul>
-      )}
-    </li>
-  );
-}
-
+/** Covered share over time: a time axis with dates, a 0–100 % axis. */
 function Trend({ points }: { points: { at: string; covered: number }[] }) {
   if (points.length < 2) return <Empty>Trends appear once two snapshots exist: one is taken daily, and leads can take one now.</Empty>;
-  const width = 600;
-  const height = 140;
-  const max = Math.max(100, ...points.map((p) => p.covered));
-  const x = (i: number) => (i / (points.length - 1)) * (width - 20) + 10;
-  const y = (v: number) => height - 10 - (v / max) * (height - 20);
-  const path = points.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(p.covered).toFixed(1)}`).join(" ");
+  const [width, height] = [640, 210];
+  const margin = { left: 48, right: 16, top: 12, bottom: 48 };
+  const times = points.map((p) => new Date(p.at).getTime());
+  const [first, last] = [Math.min(...times), Math.max(...times)];
+  const span = Math.max(last - first, 1);
+  const plotWidth = width - margin.left - margin.right;
+  const plotHeight = height - margin.top - margin.bottom;
+  const x = (t: number) => margin.left + ((t - first) / span) * plotWidth;
+  const y = (v: number) => margin.top + plotHeight - (v / 100) * plotHeight;
+  const path = points.map((p, i) => `${i ? "L" : "M"}${x(times[i]).toFixed(1)},${y(p.covered).toFixed(1)}`).join(" ");
+  // Dates with the time of day when the snapshots span less than two days.
+  const short = last - first < 2 * 86_400_000;
+  const dateLabel = (t: number) =>
+    new Date(t).toLocaleString(undefined, short ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" } : { year: "numeric", month: "short", day: "numeric" });
+  const dateTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => first + f * (last - first));
   return (
-    <svg viewBox={`0 0 ${width} ${height}`} className="h-36 w-full" role="img" aria-label="Covered techniques over time">
+    <svg viewBox={`0 0 ${width} ${height}`} className="h-56 w-full text-muted" role="img" aria-labelledby="trend-title" data-testid="trend">
+      <title id="trend-title">{`Covered techniques, ${dateLabel(first)} to ${dateLabel(last)}: ${points[0].covered}% to ${points[points.length - 1].covered}%`}</title>
+      {[0, 25, 50, 75, 100].map((v) => (
+        <g key={v}>
+          <line x1={margin.left} x2={width - margin.right} y1={y(v)} y2={y(v)} stroke="var(--color-line)" />
+          <text x={margin.left - 6} y={y(v) + 4} textAnchor="end" fontSize="11" fill="currentColor">{`${v}%`}</text>
+        </g>
+      ))}
+      <line x1={margin.left} x2={width - margin.right} y1={y(0)} y2={y(0)} stroke="currentColor" />
+      {dateTicks.map((t, i) => (
+        <g key={i} data-axis="date">
+          <line x1={x(t)} x2={x(t)} y1={y(0)} y2={y(0) + 4} stroke="currentColor" />
+          <text x={x(t)} y={y(0) + 17} textAnchor={i === 0 ? "start" : i === 4 ? "end" : "middle"} fontSize="11" fill="currentColor">
+            {dateLabel(t)}
+          </text>
+        </g>
+      ))}
+      <text x={margin.left + plotWidth / 2} y={height - 6} textAnchor="middle" fontSize="11" fill="currentColor">
+        Snapshot date
+      </text>
+      <text transform={`translate(12 ${margin.top + plotHeight / 2}) rotate(-90)`} textAnchor="middle" fontSize="11" fill="currentColor">
+        % of techniques covered
+      </text>
       <path d={path} fill="none" stroke="var(--color-covered)" strokeWidth="2.5" />
       {points.map((p, i) => (
-        <circle key={p.at} cx={x(i)} cy={y(p.covered)} r="3" fill="var(--color-covered)">
-          <title>{`${new Date(p.at).toLocaleDateString()}: ${p.covered}% covered`}</title>
+        <circle key={p.at} cx={x(times[i])} cy={y(p.covered)} r="3" fill="var(--color-covered)">
+          <title>{`${dateLabel(times[i])}: ${p.covered}% covered`}</title>
         </circle>
       ))}
     </svg>
@@ -91,14 +78,7 @@ export function Dashboard() {
   const user = useUser();
   const snapshot = useTakeSnapshot();
   const kpis = useKpis();
-  const matrix = useMatrix();
-  const coverage = useCoverage();
   const snapshots = useCoverageTrend();
-  const columns = useMemo(() => {
-    if (!matrix.data || !coverage.data) return [];
-    const statuses = new Map(coverage.data.techniques.map((t) => [t.attack_id, t.status]));
-    return buildMatrix(matrix.data, statuses);
-  }, [matrix.data, coverage.data]);
   const trend = (snapshots.data?.items ?? [])
     .filter((s) => !s.scope.campaign_id && !s.scope.platform)
     .map((s) => {
@@ -114,7 +94,7 @@ export function Dashboard() {
       title="Dashboard"
       actions={hasRole(user, "admin", "lead") && <Button onClick={() => snapshot.mutate()} disabled={snapshot.isPending}>Take snapshot</Button>}
     >
-      <ErrorBox error={kpis.error || matrix.error || coverage.error || snapshot.error} />
+      <ErrorBox error={kpis.error || snapshots.error || snapshot.error} />
       {k ? (
         <div className="mb-6 grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
           <Kpi label="Tests" value={String(k.tests_total)} hint={`${k.completed} completed`} />
@@ -128,44 +108,15 @@ export function Dashboard() {
         kpis.isLoading && <Loading what="Loading KPIs" />
       )}
       <Card title="ATT&CK coverage" className="mb-6">
-        <div className="mb-3 flex flex-wrap gap-3 text-xs">
-          {COVERAGE_STATUSES.map((s) => (
-            <span key={s} className="flex items-center gap-1">
-              <span className={`inline-block h-3 w-3 rounded ${CELL[s]}`} /> {STATUS_LABELS[s]}
-            </span>
-          ))}
-          <a className="ml-auto text-accent underline" href="/api/v1/coverage/navigator-layer" download="aegis-coverage-layer.json">
-            Download Navigator layer
-          </a>
-        </div>
-        {matrix.isLoading || coverage.isLoading ? (
-          <Loading what="Loading the matrix" />
-        ) : columns.length === 0 ? (
-          <Empty>The ATT&CK catalog is empty. An admin can sync it from Admin → MITRE sync.</Empty>
-        ) : (
-          <div className="overflow-x-auto">
-            <div className="grid auto-cols-[minmax(9rem,1fr)] grid-flow-col gap-2" data-testid="matrix">
-              {columns.map((c) => (
-                <div key={c.id}>
-                  <h3 className="mb-1 text-xs font-semibold" title={c.id}>
-                    {c.name}
-                    <span className="block font-normal text-muted">
-                      {c.cells.length} techniques · {c.counts.covered} covered
-                    </span>
-                  </h3>
-                  <ul className="space-y-0.5">
-                    {c.cells.map((cell) => (
-                      <TechniqueCell key={cell.id} cell={cell} />
-                    ))}
-                  </ul>
-                </div>
-              ))}
-            </div>
-          </div>
-        )}
+        <Heatmap />
       </Card>
       <Card title="Coverage trend (% of techniques covered)">
         <Trend points={trend} />
+        <p className="mt-2 text-sm">
+          <Link className="text-accent underline" to="/coverage/compare">
+            Compare two snapshots
+          </Link>
+        </p>
       </Card>
     </Page>
   );

@@ -1,6 +1,10 @@
 //! The built-in rule kinds. Each reads the same view a plugin gets
 //! (`EvaluationInput`), so a built-in kind and a plugin kind are judged on
-//! the same data; the coverage drop also compares with a snapshot.
+//! the same data; the coverage drop also compares with a snapshot. Kinds
+//! about techniques judge matrix cells: the coverage rows that count
+//! (`counted`), whose figures already include their sub-techniques' tests
+//! under the coverage module's one rule, so an alert says what the heatmap
+//! shows and a sub-technique's event raises one alert, not two.
 
 use std::collections::BTreeMap;
 
@@ -32,7 +36,7 @@ pub const BUILTIN: &[BuiltinKind] = &[
     BuiltinKind {
         id: "technique_regressed",
         name: "Technique regressed",
-        description: "A technique was prevented or alerted on, and the latest test of the same procedure went undetected.",
+        description: "A technique (or one of its sub-techniques) was prevented or alerted on, and the latest test of the same procedure went undetected; the alert names those tests.",
         schema: || json!({"type": "object", "additionalProperties": false, "properties": {}}),
     },
     BuiltinKind {
@@ -47,7 +51,7 @@ pub const BUILTIN: &[BuiltinKind] = &[
     BuiltinKind {
         id: "technique_stale",
         name: "Technique not re-tested",
-        description: "A tested technique has had no completed test for N days.",
+        description: "A tested technique has had no completed test, of its own or of a sub-technique, for N days.",
         schema: || {
             json!({"type": "object", "additionalProperties": false, "properties": {
             "days": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 90, "title": "Days"}}})
@@ -96,16 +100,22 @@ pub fn evaluate(
         "technique_regressed" => input
             .coverage
             .iter()
-            .filter(|c| c.regression)
+            .filter(|c| c.counted && c.regression)
             .map(|c| {
+                let techniques = regressed_techniques(input, c);
+                let within = match techniques.iter().skip(1).map(String::as_str).collect::<Vec<_>>() {
+                    subs if subs.is_empty() => String::new(),
+                    subs => format!(" (in {})", subs.join(", ")),
+                };
                 finding(
                     format!("Technique regressed: {}", c.technique_id),
                     format!(
-                        "{} was detected before; the latest test of the same procedure went undetected.",
-                        c.technique_id
+                        "{} was detected before; the latest test of the same procedure went undetected{within}: {} test(s).",
+                        c.technique_id,
+                        c.regressed_test_ids.len()
                     ),
-                    vec![c.technique_id.clone()],
-                    Vec::new(),
+                    techniques,
+                    c.regressed_test_ids.clone(),
                 )
             })
             .collect(),
@@ -135,18 +145,12 @@ pub fn evaluate(
         }
         "technique_stale" => {
             let days = number("days", 90);
-            // A revoked or deprecated technique is not to be re-tested;
+            // A retired technique is not counted and not to be re-tested;
             // `revoked_technique` reports its tests instead.
-            let retired: Vec<&str> = input
-                .techniques
-                .iter()
-                .filter(|t| t.revoked || t.deprecated)
-                .map(|t| t.id.as_str())
-                .collect();
             input
                 .coverage
                 .iter()
-                .filter(|c| !retired.contains(&c.technique_id.as_str()))
+                .filter(|c| c.counted)
                 .filter_map(|c| {
                     let idle = input.now - c.last_tested_at?;
                     (idle > days * DAY).then(|| {
@@ -223,6 +227,23 @@ pub fn evaluate(
     }
 }
 
+/// The technique of the row `c` first, then the sub-techniques whose tests
+/// regressed (read from the tests the rule sees).
+fn regressed_techniques(
+    input: &EvaluationInput,
+    c: &aegis_core::plugins::TechniqueCoverageView,
+) -> Vec<String> {
+    let mut ids = vec![c.technique_id.clone()];
+    let subs: std::collections::BTreeSet<&str> = input
+        .tests
+        .iter()
+        .filter(|t| c.regressed_test_ids.contains(&t.id) && t.technique_id != c.technique_id)
+        .map(|t| t.technique_id.as_str())
+        .collect();
+    ids.extend(subs.into_iter().map(str::to_owned));
+    ids
+}
+
 /// Whether coverage of `area` (a tactic, or everything) fell by more than
 /// `points` since the baseline: the finding's title, message and the
 /// techniques that lost their coverage.
@@ -232,12 +253,24 @@ fn coverage_drop(
     area: Option<&str>,
     points: f64,
 ) -> Option<(String, String, Vec<String>)> {
-    let counted: Vec<&str> = input
+    // The matrix cells of the area, as the coverage totals count them.
+    let tactics: BTreeMap<&str, &[String]> = input
         .techniques
         .iter()
-        .filter(|t| !t.revoked && !t.deprecated)
-        .filter(|t| area.is_none_or(|tactic| t.tactics.iter().any(|x| x == tactic)))
-        .map(|t| t.id.as_str())
+        .map(|t| (t.id.as_str(), t.tactics.as_slice()))
+        .collect();
+    let counted: Vec<&str> = input
+        .coverage
+        .iter()
+        .filter(|c| c.counted)
+        .map(|c| c.technique_id.as_str())
+        .filter(|id| {
+            area.is_none_or(|tactic| {
+                tactics
+                    .get(id)
+                    .is_some_and(|ts| ts.iter().any(|x| x == tactic))
+            })
+        })
         .collect();
     if counted.is_empty() {
         return None;

@@ -1,5 +1,6 @@
 //! Coverage: what the completed tests say about detection, per technique,
-//! per tactic and overall; KPIs; snapshots and their trends; the ATT&CK
+//! per tactic and overall, under one rule for parent techniques and their
+//! sub-techniques (`rollup`); KPIs; snapshots and their trends; the ATT&CK
 //! Navigator export. Reads test facts through the test-case module's
 //! published view and the catalog through its service; writes only snapshots.
 //! Depends on no other module's repository.
@@ -10,6 +11,7 @@ pub mod error;
 pub mod model;
 pub mod navigator;
 pub mod repo;
+pub mod rollup;
 pub mod service;
 pub mod settings;
 

@@ -64,7 +64,8 @@ impl Scope {
 /// A technique's standing, from the latest completed test of each of its
 /// procedures: `covered` when every one was prevented or alerted, `gap` when
 /// every one went undetected, `partial` otherwise (logged only, or a mix),
-/// `untested` without completed tests.
+/// `untested` without completed tests. A parent technique's procedures are
+/// its own and those of its current sub-techniques.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -106,12 +107,18 @@ impl Status {
     }
 }
 
+/// One technique's coverage. For a parent technique every figure (status,
+/// counts, last test, regression) includes its current sub-techniques'
+/// tests, so the row says what its heatmap cell shows; a sub-technique's row
+/// holds its own tests only.
 #[derive(Debug, Clone, Serialize, Deserialize, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct TechniqueCoverage {
     pub attack_id: String,
     pub name: String,
     pub tactics: Vec<String>,
+    /// The parent technique, for a sub-technique.
+    pub parent_attack_id: Option<String>,
     pub status: Status,
     /// Completed tests in scope, every one.
     pub tests: i64,
@@ -125,8 +132,20 @@ pub struct TechniqueCoverage {
     /// Detected (prevented or alerted) before, missed by the latest test of
     /// the same procedure.
     pub regression: bool,
+    /// The tests behind `regression`: the latest test of each procedure
+    /// that was detected before and went undetected.
+    pub regressed_test_ids: Vec<String>,
+    /// Sub-techniques whose completed tests this row's figures include.
+    pub subtechniques_tested: Vec<String>,
+    /// Whether the row counts in the overall, tactic and KPI totals: a
+    /// current technique that is not a sub-technique (a sub-technique
+    /// counts through its parent). Revoked, deprecated and dropped
+    /// techniques with tests are listed as drift and not counted.
+    pub counted: bool,
     pub revoked: bool,
     pub deprecated: bool,
+    /// No longer in the synced ATT&CK release.
+    pub missing_from_release: bool,
     /// The technique that replaces a revoked one, when MITRE names it.
     pub replaced_by: Option<String>,
 }
@@ -150,6 +169,8 @@ impl TechniqueCoverage {
             status: self.status.into(),
             tests: u32::try_from(self.tests).unwrap_or(u32::MAX),
             regression: self.regression,
+            regressed_test_ids: self.regressed_test_ids.clone(),
+            counted: self.counted,
             last_tested_at: self
                 .last_tested_at
                 .as_deref()

@@ -1,5 +1,7 @@
 //! Coverage as an ATT&CK Navigator layer (format 4.5): one colour and score
 //! per status, a legend, and the test counts in each technique's comment.
+//! A parent's score and colour are its rolled-up status (`crate::rollup`),
+//! as on the heatmap.
 
 use poem_openapi::Object;
 
@@ -41,6 +43,17 @@ fn comment(t: &TechniqueCoverage) -> String {
         t.logged,
         t.missed
     );
+    if !t.subtechniques_tested.is_empty() {
+        text.push_str(&format!(
+            ", including sub-technique{} {}",
+            if t.subtechniques_tested.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            t.subtechniques_tested.join(", ")
+        ));
+    }
     if t.regression {
         text.push_str("; REGRESSION: detected before, missed by the latest test");
     }

@@ -28,7 +28,7 @@ macro_rules! in_scope {
 macro_rules! ranked_tests {
     () => {
         concat!(
-            "SELECT t.technique_domain, t.technique_id, t.detection_outcome, t.ran_at, t.procedure_key,
+            "SELECT t.id, t.technique_domain, t.technique_id, t.detection_outcome, t.ran_at, t.procedure_key,
                     ROW_NUMBER() OVER (
                         PARTITION BY t.technique_domain, t.technique_id, t.procedure_key
                         ORDER BY t.ran_at DESC, t.updated_at DESC, t.id DESC
@@ -51,7 +51,6 @@ pub const COVERAGE_SQL: &str = concat!(
         SELECT technique_domain, technique_id,
                COUNT(*) AS tests,
                MAX(CASE WHEN pos = 1 THEN detection_outcome END) AS latest,
-               MAX(CASE WHEN pos > 1 AND detection_outcome IN ('prevented', 'alerted') THEN 1 ELSE 0 END) AS detected_before,
                MAX(ran_at) AS last_ran
         FROM ranked GROUP BY technique_domain, technique_id, procedure_key
      ), per_technique AS (
@@ -61,15 +60,14 @@ pub const COVERAGE_SQL: &str = concat!(
                SUM(CASE WHEN latest IN ('prevented', 'alerted') THEN 1 ELSE 0 END) AS detected,
                SUM(CASE WHEN latest = 'logged' THEN 1 ELSE 0 END) AS logged,
                SUM(CASE WHEN latest = 'not_detected' THEN 1 ELSE 0 END) AS missed,
-               MAX(CASE WHEN latest = 'not_detected' AND detected_before = 1 THEN 1 ELSE 0 END) AS regression,
                MAX(last_ran) AS last_tested_at
         FROM per_procedure GROUP BY technique_domain, technique_id
      )
-     SELECT k.attack_id, k.name, k.tactics, k.revoked, k.deprecated, k.revoked_by,
+     SELECT k.attack_id, k.name, k.tactics, k.parent_attack_id, k.revoked, k.deprecated,
+            CASE WHEN k.missing_since IS NULL THEN 0 ELSE 1 END AS missing, k.revoked_by,
             COALESCE(p.tests, 0) AS tests, COALESCE(p.procedures, 0) AS procedures,
             COALESCE(p.detected, 0) AS detected, COALESCE(p.logged, 0) AS logged,
-            COALESCE(p.missed, 0) AS missed, p.last_tested_at,
-            COALESCE(p.regression, 0) AS regression
+            COALESCE(p.missed, 0) AS missed, p.last_tested_at
      FROM techniques_catalog_technique k
      LEFT JOIN per_technique p ON p.technique_domain = k.domain AND p.technique_id = k.attack_id
      WHERE k.domain = $5
@@ -77,6 +75,22 @@ pub const COVERAGE_SQL: &str = concat!(
             OR (k.revoked = 0 AND k.deprecated = 0 AND k.missing_since IS NULL
                 AND ($6 IS NULL OR LOWER(k.platforms) LIKE $6 ESCAPE '\\')))
      ORDER BY k.attack_id"
+);
+
+/// The tests behind regressions: per technique of domain `$5`, the latest
+/// test of each procedure that went undetected when an earlier test of the
+/// same procedure was prevented or alerted.
+pub const REGRESSED_SQL: &str = concat!(
+    "WITH ranked AS (",
+    ranked_tests!(),
+    ")
+     SELECT r.technique_id, r.id FROM ranked r
+     WHERE r.technique_domain = $5 AND r.pos = 1 AND r.detection_outcome = 'not_detected'
+       AND EXISTS (SELECT 1 FROM ranked e
+                   WHERE e.technique_domain = r.technique_domain AND e.technique_id = r.technique_id
+                     AND e.procedure_key = r.procedure_key AND e.pos > 1
+                     AND e.detection_outcome IN ('prevented', 'alerted'))
+     ORDER BY r.technique_id, r.id"
 );
 
 /// Test counts by state and outcome, and the mean times to detect and to review.
@@ -111,8 +125,10 @@ struct CoverageRow {
     attack_id: String,
     name: String,
     tactics: String,
+    parent_attack_id: Option<String>,
     revoked: i64,
     deprecated: i64,
+    missing: i64,
     revoked_by: Option<String>,
     tests: i64,
     procedures: i64,
@@ -120,7 +136,6 @@ struct CoverageRow {
     logged: i64,
     missed: i64,
     last_tested_at: Option<String>,
-    regression: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -172,6 +187,8 @@ impl CoverageRepo {
         Self { db }
     }
 
+    /// Each technique's own figures, from its own tests only; the service
+    /// rolls sub-techniques into their parents.
     pub async fn techniques(
         &self,
         domain: &str,
@@ -179,31 +196,56 @@ impl CoverageRepo {
     ) -> Result<Vec<TechniqueCoverage>, sqlx::Error> {
         let (campaign, platform, from, to) = scope_binds(scope);
         let rows: Vec<CoverageRow> = sqlx::query_as(COVERAGE_SQL)
-            .bind(campaign)
-            .bind(platform)
-            .bind(from)
-            .bind(to)
+            .bind(&campaign)
+            .bind(&platform)
+            .bind(&from)
+            .bind(&to)
             .bind(domain)
             .bind(platform_pattern(scope.platform.as_deref()))
             .fetch_all(self.db.pool())
             .await?;
+        let regressed: Vec<(String, String)> = sqlx::query_as(REGRESSED_SQL)
+            .bind(&campaign)
+            .bind(&platform)
+            .bind(&from)
+            .bind(&to)
+            .bind(domain)
+            .fetch_all(self.db.pool())
+            .await?;
+        let mut regressed_by_technique: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (technique, test) in regressed {
+            regressed_by_technique
+                .entry(technique)
+                .or_default()
+                .push(test);
+        }
         Ok(rows
             .into_iter()
-            .map(|r| TechniqueCoverage {
-                status: Status::from_counts(r.procedures, r.detected, r.missed),
-                attack_id: r.attack_id,
-                name: r.name,
-                tactics: serde_json::from_str(&r.tactics).unwrap_or_default(),
-                tests: r.tests,
-                procedures: r.procedures,
-                detected: r.detected,
-                logged: r.logged,
-                missed: r.missed,
-                last_tested_at: r.last_tested_at,
-                regression: r.regression != 0,
-                revoked: r.revoked != 0,
-                deprecated: r.deprecated != 0,
-                replaced_by: r.revoked_by,
+            .map(|r| {
+                let regressed_test_ids = regressed_by_technique
+                    .remove(&r.attack_id)
+                    .unwrap_or_default();
+                TechniqueCoverage {
+                    status: Status::from_counts(r.procedures, r.detected, r.missed),
+                    attack_id: r.attack_id,
+                    name: r.name,
+                    tactics: serde_json::from_str(&r.tactics).unwrap_or_default(),
+                    parent_attack_id: r.parent_attack_id,
+                    tests: r.tests,
+                    procedures: r.procedures,
+                    detected: r.detected,
+                    logged: r.logged,
+                    missed: r.missed,
+                    last_tested_at: r.last_tested_at,
+                    regression: !regressed_test_ids.is_empty(),
+                    regressed_test_ids,
+                    subtechniques_tested: Vec::new(),
+                    counted: false,
+                    revoked: r.revoked != 0,
+                    deprecated: r.deprecated != 0,
+                    missing_from_release: r.missing != 0,
+                    replaced_by: r.revoked_by,
+                }
             })
             .collect())
     }

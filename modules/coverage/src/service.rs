@@ -59,14 +59,18 @@ impl CoverageService {
         }
     }
 
-    /// Per technique, per tactic and overall. Revoked and deprecated
-    /// techniques with tests are listed (drift) but not counted.
+    /// Per technique, per tactic and overall, under the one rule of
+    /// [`crate::rollup`]: a parent's row includes its sub-techniques, and
+    /// the totals count each matrix cell (current technique that is not a
+    /// sub-technique) once. Retired techniques with tests are listed (drift)
+    /// but not counted.
     pub async fn coverage(&self, scope: &Scope) -> Result<Coverage, sqlx::Error> {
-        let techniques = self.repo.techniques(DEFAULT_DOMAIN, scope).await?;
+        let mut techniques = self.repo.techniques(DEFAULT_DOMAIN, scope).await?;
+        crate::rollup::roll_up(&mut techniques);
         let tactics = self.catalog.tactics(DEFAULT_DOMAIN).await?;
         let mut overall = Counts::default();
         let mut per_tactic: BTreeMap<&str, Counts> = BTreeMap::new();
-        for t in techniques.iter().filter(|t| !t.revoked && !t.deprecated) {
+        for t in techniques.iter().filter(|t| t.counted) {
             overall.add(t.status);
             for tactic in &t.tactics {
                 per_tactic.entry(tactic.as_str()).or_default().add(t.status);
@@ -74,7 +78,8 @@ impl CoverageService {
         }
         let tactics = tactics
             .into_iter()
-            .filter(|t| t.missing_since.is_none())
+            // The tactics the matrix shows.
+            .filter(|t| t.missing_since.is_none() && !t.tactic.deprecated)
             .map(|t| {
                 let counts = per_tactic
                     .get(t.tactic.short_name.as_str())
@@ -117,7 +122,11 @@ impl CoverageService {
     pub async fn kpis_with(&self, scope: &Scope, coverage: &Coverage) -> Result<Kpis, sqlx::Error> {
         let mut kpis = self.repo.kpis(scope).await?;
         kpis.techniques = coverage.overall.clone();
-        kpis.regressions = coverage.techniques.iter().filter(|t| t.regression).count() as i64;
+        kpis.regressions = coverage
+            .techniques
+            .iter()
+            .filter(|t| t.counted && t.regression)
+            .count() as i64;
         Ok(kpis)
     }
 

@@ -56,6 +56,8 @@ fn document() -> Document {
             status: statuses[i % 4],
             tests: 14,
             regression: i % 37 == 0,
+            regressed_test_ids: Vec::new(),
+            counted: true,
             last_tested_at: Some(NOW - 86_400),
         })
         .collect();

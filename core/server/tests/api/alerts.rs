@@ -102,7 +102,7 @@ async fn each_builtin_kind_fires_when_it_should(stack: Stack) {
         .post("/api/v1/coverage/snapshots", &admin, json!({}))
         .await;
     assert_eq!(snapshot.status, 201, "{:?}", snapshot.body);
-    completed(
+    let missed = completed(
         &app,
         &admin,
         "T1003.001",
@@ -135,7 +135,8 @@ async fn each_builtin_kind_fires_when_it_should(stack: Stack) {
             "technique_regressed",
             json!({}),
             hours(1),
-            vec!["Technique regressed: T1003.001".into()],
+            // Alerts name matrix cells: the parent, as the heatmap shows it.
+            vec!["Technique regressed: T1003".into()],
         ),
         (
             "technique_stale",
@@ -147,7 +148,7 @@ async fn each_builtin_kind_fires_when_it_should(stack: Stack) {
             "technique_stale",
             json!({"days": 90}),
             hours(24 * 400),
-            vec!["Not re-tested: T1003.001".into()],
+            vec!["Not re-tested: T1003".into()],
         ),
         (
             "revoked_technique",
@@ -162,9 +163,20 @@ async fn each_builtin_kind_fires_when_it_should(stack: Stack) {
             vec![
                 "Coverage dropped: overall".into(),
                 "Coverage dropped: tactic credential-access".into(),
+                // T1059 was covered through T1059.007 alone, now revoked.
+                "Coverage dropped: tactic execution".into(),
             ],
         ),
-        ("coverage_drop", json!({"points": 50}), hours(1), vec![]),
+        // Overall fell 40 points (two of five cells), each tactic 100.
+        (
+            "coverage_drop",
+            json!({"points": 50}),
+            hours(1),
+            vec![
+                "Coverage dropped: tactic credential-access".into(),
+                "Coverage dropped: tactic execution".into(),
+            ],
+        ),
         (
             "coverage_drop",
             json!({"points": 0.1}),
@@ -186,6 +198,15 @@ async fn each_builtin_kind_fires_when_it_should(stack: Stack) {
             "{kind} at {now}"
         );
         assert_eq!(evaluation.opened as usize, expected.len(), "{kind}");
+        if kind == "technique_regressed" {
+            // The alert names the test that missed, so the inbox links to it.
+            let page = app
+                .get(&format!("/api/v1/alerts?rule_id={}", r.id), &admin)
+                .await;
+            let alert = &page.body["items"][0];
+            assert_eq!(alert["test_ids"], json!([missed["id"]]), "{alert:?}");
+            assert_eq!(alert["technique_ids"], json!(["T1003", "T1003.001"]));
+        }
     }
 }
 

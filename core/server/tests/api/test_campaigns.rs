@@ -145,7 +145,7 @@ async fn campaigns_move_from_planned_to_completed(stack: Stack) {
     assert_eq!(detail.body["tests_total"], 3);
     assert_eq!(detail.body["kpis"]["completed"], 2);
     assert_eq!(detail.body["kpis"]["detection_rate"], 50.0);
-    assert_eq!(detail.body["kpis"]["techniques"]["covered"], 1);
+    assert_eq!(detail.body["kpis"]["techniques"]["partial"], 1); // T1003: .001 detected, .002 missed
     let listed = app
         .get(
             "/api/v1/campaigns?status=active&q=apt",

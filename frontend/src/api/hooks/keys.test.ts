@@ -16,6 +16,8 @@ describe("query keys", () => {
     expect(startsWith(alertKeys.evaluationPage(50), alertKeys.evaluations)).toBe(true);
     expect(startsWith(alertKeys.lastDelivery("r1"), alertKeys.deliveries)).toBe(true);
     expect(startsWith(coverageKeys.trend, coverageKeys.snapshots)).toBe(true);
+    expect(startsWith(coverageKeys.snapshotList, coverageKeys.snapshots)).toBe(true);
+    expect(startsWith(coverageKeys.scoped({ campaign_id: "c1" }), coverageKeys.coverage)).toBe(true);
     expect(startsWith(testKeys.list({ campaign_id: "c1" }), testKeys.all)).toBe(true);
   });
 
