@@ -601,12 +601,13 @@ pub enum BulkItemStatus {
     Refused,
 }
 
+/// One test's outcome; `state` and `version` are the test's after the
+/// request (done, unchanged).
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct BulkItemView {
     pub id: String,
     pub status: BulkItemStatus,
-    /// The test's state and version after the request (done, unchanged).
     pub state: Option<TestState>,
     pub version: Option<i64>,
     /// The error code the single operation would have answered (refused).

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Stack, TestApp, TestEnv, shared_data};
 use crate::stack_tests;
-use crate::test_cases::{MINI, Team, create_test, load_catalog, patch, test_in_state};
+use crate::test_cases::{
+    MINI, Team, assert_no_all_of, create_test, load_catalog, openapi, patch, test_in_state,
+};
 
 async fn bulk(app: &TestApp, token: &str, body: Value) -> crate::helpers::Reply {
     app.post("/api/v1/tests/bulk", token, body).await
@@ -80,6 +82,15 @@ async fn assignees_are_people_of_their_side(stack: Stack) {
     assert_eq!(assigned.status, 200, "{:?}", assigned.body);
     assert_eq!(assigned.body["red_assignee_id"], team.id("red_tech"));
     assert_eq!(assigned.body["blue_assignee_id"], team.id("blue_tech"));
+    assert_no_all_of(
+        &openapi(&app).await,
+        &[
+            "PersonView",
+            "BulkTestInput",
+            "BulkItemView",
+            "BulkTestReport",
+        ],
+    );
 }
 
 async fn each_role_sees_what_waits_for_it(stack: Stack) {
