@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { runTestWork } from "./tests.mjs";
 
 const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
 const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
@@ -187,6 +188,7 @@ try {
     await page.waitForLoadState("networkidle");
     await shot(name);
   }
+  await runTestWork({ browser, base, adminPassword, artifacts });
   console.log(`e2e passed; screenshots in ${artifacts}`);
 } catch (error) {
   await shot("failure").catch(() => {});
