@@ -1454,12 +1454,15 @@ export interface components {
          * @enum {string}
          */
         BulkItemStatus: "done" | "unchanged" | "refused";
-        /** BulkItemView */
+        /**
+         * BulkItemView
+         * @description One test's outcome; `state` and `version` are the test's after the
+         *     request (done, unchanged).
+         */
         BulkItemView: {
             id: string;
             status: components["schemas"]["BulkItemStatus"];
-            /** @description The test's state and version after the request (done, unchanged). */
-            state?: components["schemas"]["TestState"] & unknown;
+            state?: components["schemas"]["TestState"];
             /** Format: int64 */
             version?: number;
             /** @description The error code the single operation would have answered (refused). */
