@@ -111,6 +111,14 @@ REFUSABLE_FIELDS: dict[str, dict[str, str]] = {
         "webhook_url": "a public host",
         "webhook_secret": "needed with a URL",
     },
+    # A bulk action takes the one field it uses (`user_id`, `campaign_id` or
+    # `tags`) and refuses the others: "required and allowed when action is
+    # ..." needs a oneOf per action in OpenAPI 3.0.
+    "bulk_update_tests": {
+        "user_id": "the field of its action only",
+        "campaign_id": "the field of its action only",
+        "tags": "the field of its action only",
+    },
     "configure_plugin": {"config": RUN_TIME_LIST},
     "import_atomic": {"file": FILE_CONTENT},
     "import_navigator_layer": {"file": FILE_CONTENT},

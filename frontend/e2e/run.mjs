@@ -7,6 +7,7 @@ import { chromium } from "playwright-core";
 import { checkAccessibility } from "./a11y.mjs";
 import { catalogChecks } from "./catalog.mjs";
 import { checkCoverage } from "./coverage.mjs";
+import { runTestWork } from "./tests.mjs";
 
 const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
 const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
@@ -194,6 +195,7 @@ try {
     await page.waitForLoadState("networkidle");
     await shot(name);
   }
+  await runTestWork({ browser, base, adminPassword, artifacts });
   await checkAccessibility({ browser, base, storageState: await context.storageState(), artifacts });
   console.log(`e2e passed; screenshots in ${artifacts}`);
 } catch (error) {

@@ -409,6 +409,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tests/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The active users a test can name, with the sides each may be
+         *     assigned to (at most 1000, by username): for assignee pickers and to
+         *     name people in a test's history.
+         */
+        get: operations["list_test_people"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tests/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One action on up to 500 tests: assign red or blue, add or remove
+         *     tags, move to a campaign, start execution or cancel. Each test is
+         *     checked as the single operation checks it (role, assignee, state)
+         *     and written in its own transaction with its own audit event, so
+         *     some may be done while others are refused: the answer lists each
+         *     test's outcome. 403 when the caller's role may never take the action.
+         */
+        post: operations["bulk_update_tests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tests/{id}": {
         parameters: {
             query?: never;
@@ -1434,6 +1479,77 @@ export interface components {
             /** Format: int64 */
             offset: number;
         };
+        /**
+         * @description What became of one test of a bulk request.
+         * @enum {string}
+         */
+        BulkItemStatus: "done" | "unchanged" | "refused";
+        /**
+         * BulkItemView
+         * @description One test's outcome; `state` and `version` are the test's after the
+         *     request (done, unchanged).
+         */
+        BulkItemView: {
+            id: string;
+            status: components["schemas"]["BulkItemStatus"];
+            state?: components["schemas"]["TestState"];
+            /** Format: int64 */
+            version?: number;
+            /** @description The error code the single operation would have answered (refused). */
+            code?: string;
+            reason?: string;
+        };
+        /**
+         * @description What a bulk request does to each of its tests.
+         * @enum {string}
+         */
+        BulkTestAction: "assign_red" | "assign_blue" | "add_tags" | "remove_tags" | "move_to_campaign" | "start_execution" | "cancel";
+        /**
+         * BulkTestInput
+         * @description One action applied to up to 500 tests, each under the rules of the
+         *     single operation and in its own transaction. Send the one field the
+         *     action uses (`user_id`, `campaign_id` or `tags`) and no other.
+         * @example {
+         *       "action": "add_tags",
+         *       "ids": [
+         *         "01960c8e-7d1a-7c3e-9a51-2f4b8d0e6a11",
+         *         "01960c8e-9b02-7f44-8c2d-5e1a3b7c9d22"
+         *       ],
+         *       "tags": [
+         *         "q3-exercise"
+         *       ]
+         *     }
+         */
+        BulkTestInput: {
+            /** @description 1 to 500 test ids; a repeated id counts once. */
+            ids: string[];
+            action: components["schemas"]["BulkTestAction"];
+            /**
+             * @description For `assign_red` and `assign_blue` (required there): an active user
+             *     of that side, or `null` to clear the assignee.
+             */
+            user_id?: string | null;
+            /**
+             * @description For `move_to_campaign` (required there): a campaign that is not
+             *     completed, or `null`.
+             */
+            campaign_id?: string | null;
+            /** @description For `add_tags` and `remove_tags` (required there): 1 to 32 tags. */
+            tags?: string[];
+        };
+        /**
+         * BulkTestReport
+         * @description Each test's outcome, in the order sent, and the counts.
+         */
+        BulkTestReport: {
+            items: components["schemas"]["BulkItemView"][];
+            /** Format: int64 */
+            done: number;
+            /** Format: int64 */
+            unchanged: number;
+            /** Format: int64 */
+            refused: number;
+        };
         /** CampaignPage */
         CampaignPage: {
             items: components["schemas"]["CampaignView"][];
@@ -2145,6 +2261,21 @@ export interface components {
          * @enum {string}
          */
         OutcomeFilter: "succeeded" | "failed" | "blocked" | "prevented" | "alerted" | "logged" | "not_detected";
+        /**
+         * PersonView
+         * @description Someone who can be named on a test: an active user, with the sides
+         *     they may be assigned to.
+         */
+        PersonView: {
+            id: string;
+            username: string;
+            display_name: string;
+            role: components["schemas"]["Role"];
+            /** @description May be a test's red assignee (admins, leads, red techs). */
+            red: boolean;
+            /** @description May be a test's blue assignee (admins, leads, blue techs). */
+            blue: boolean;
+        };
         /**
          * PluginConfigInput
          * @description A plugin's new configuration. Whether it is valid depends on the
@@ -3009,6 +3140,11 @@ export interface components {
              */
             last_login_at?: string;
         };
+        /**
+         * @description `me`: only the tests waiting for the caller.
+         * @enum {string}
+         */
+        WaitingFor: "me";
     };
     responses: never;
     parameters: never;
@@ -6356,6 +6492,13 @@ export interface operations {
                 executed_before?: string;
                 /** @description Part of the name, procedure, host or technique id. */
                 q?: string;
+                /**
+                 * @description `me`: only what waits for the caller. A red tech: their tests in
+                 *     draft or red_executing. A blue tech: tests in blue_evaluating
+                 *     given to them or to nobody. Leads and admins: every test neither
+                 *     completed nor cancelled. Viewers: none.
+                 */
+                waiting_for?: components["schemas"]["WaitingFor"];
                 /** @description Default `-created_at`. */
                 sort?: components["schemas"]["TestSortKey"];
                 /** @description 1 to 500, default 50. */
@@ -6518,6 +6661,286 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["TestView"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but the role or a CSRF check forbids this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state (duplicate, illegal transition). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The `If-Match` version is not the current one: reload and retry. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The media type of an upload is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A change must say which version it is based on (`If-Match` or `version`). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Slow down; retry after the given seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_test_people: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PersonView"][];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but the role or a CSRF check forbids this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state (duplicate, illegal transition). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The `If-Match` version is not the current one: reload and retry. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The media type of an upload is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A change must say which version it is based on (`If-Match` or `version`). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Slow down; retry after the given seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    bulk_update_tests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["BulkTestInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["BulkTestReport"];
                 };
             };
             /** @description The request is malformed. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseQuery, toApiQuery, toParams, toggleSort, withFilter } from "./filters";
+import { isTechniqueId, parseQuery, toApiQuery, toParams, toggleSort, withFilter } from "./filters";
 
 describe("list filters in the URL", () => {
   it("round-trip, dropping defaults and unknown keys", () => {
@@ -33,5 +33,14 @@ describe("list filters in the URL", () => {
     expect(withFilter(withFilter(query, "q", "lsass"), "q", "").filters).toEqual({});
     expect(toggleSort(query, "name").sort).toBe("-name");
     expect(toggleSort(query, "state").sort).toBe("state");
+  });
+
+  it("keep the queue and leave a half-typed technique out of the API query", () => {
+    const query = parseQuery(new URLSearchParams("waiting_for=me&technique=T10"));
+    expect(query.filters).toEqual({ waiting_for: "me", technique: "T10" });
+    expect(toApiQuery(query)).toMatchObject({ waiting_for: "me", technique: undefined });
+    expect(toApiQuery(parseQuery(new URLSearchParams("technique=t1059.001"))).technique).toBe("t1059.001");
+    expect(parseQuery(new URLSearchParams("waiting_for=someone")).filters).toEqual({});
+    expect([isTechniqueId("T1059"), isTechniqueId("T1059.00"), isTechniqueId("")]).toEqual([true, false, false]);
   });
 });

@@ -15,6 +15,7 @@ export const FILTER_KEYS = [
   "created_after",
   "created_before",
   "q",
+  "waiting_for",
 ] as const satisfies readonly (keyof TestListQuery)[];
 
 export type FilterKey = (typeof FILTER_KEYS)[number];
@@ -29,6 +30,17 @@ export interface ListQuery {
   offset: number;
 }
 
+/** `me`: the caller's queue. */
+const WAITING_FOR = ["me"] as const;
+
+/** `T1059` or `T1059.001`, any case: what the technique filter takes. */
+export function isTechniqueId(text: string): boolean {
+  return /^[Tt][0-9]{4}(\.[0-9]{3})?$/.test(text.trim());
+}
+
+/** How long typing rests before a text filter applies. */
+export const TYPING_DELAY_MS = 400;
+
 export const DEFAULT_SORT: TestSortKey = "-created_at";
 export const PAGE_SIZES = [25, 50, 100];
 
@@ -41,6 +53,7 @@ export function parseQuery(params: URLSearchParams): ListQuery {
   }
   if (!parseEnum(TEST_STATES, filters.state)) delete filters.state;
   if (!parseEnum(OUTCOME_FILTERS, filters.outcome)) delete filters.outcome;
+  if (!parseEnum(WAITING_FOR, filters.waiting_for)) delete filters.waiting_for;
   const limit = Number(params.get("limit"));
   const offset = Number(params.get("offset"));
   return {
@@ -79,11 +92,14 @@ export function toggleSort(query: ListQuery, column: SortColumn): ListQuery {
 
 /** The query as the API takes it: filters, sorting and paging. */
 export function toApiQuery(query: ListQuery): TestListQuery {
-  const { state, outcome, ...filters } = query.filters;
+  const { state, outcome, waiting_for, technique, ...filters } = query.filters;
   return {
     ...filters,
     state: parseEnum(TEST_STATES, state),
     outcome: parseEnum(OUTCOME_FILTERS, outcome),
+    waiting_for: parseEnum(WAITING_FOR, waiting_for),
+    // A half-typed id is no filter yet (the API refuses it).
+    technique: technique && isTechniqueId(technique) ? technique : undefined,
     sort: query.sort,
     limit: query.limit,
     offset: query.offset,

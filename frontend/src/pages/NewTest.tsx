@@ -1,9 +1,13 @@
 import { useState, type FormEvent } from "react";
 import { useNavigate, useSearchParams } from "react-router";
+import { useUser } from "../api/auth";
 import { useCampaigns } from "../api/hooks/campaigns";
 import { useTemplate } from "../api/hooks/templates";
-import { useCreateTest } from "../api/hooks/tests";
-import { Button, Card, ErrorBox, Field, inputClass, Page } from "../components/ui";
+import { useCreateTest, usePeople } from "../api/hooks/tests";
+import { PersonSelect } from "../components/PersonSelect";
+import { TestError } from "../components/TestError";
+import { Button, Card, Field, inputClass, Page } from "../components/ui";
+import { splitTags } from "../lib/testEdit";
 
 /** Plan a test from scratch, or from a template (`?template=<id>`). */
 export function NewTest() {
@@ -12,10 +16,13 @@ export function NewTest() {
   const templateId = params.get("template");
   const template = useTemplate(templateId);
   const campaigns = useCampaigns();
-  const [form, setForm] = useState({ name: "", technique_id: params.get("technique") ?? "", procedure: "", platform: "", target_host: "", tags: "", campaign_id: params.get("campaign") ?? "" });
+  const people = usePeople();
+  const user = useUser();
+  const [form, setForm] = useState({ name: "", technique_id: params.get("technique") ?? "", procedure: "", platform: "", target_host: "", tags: "", campaign_id: params.get("campaign") ?? "", red_assignee_id: "", blue_assignee_id: "" });
   const [args, setArgs] = useState<Record<string, string>>({});
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [key]: e.target.value }));
-  const tags = form.tags.split(",").map((t) => t.trim()).filter(Boolean);
+  const tags = splitTags(form.tags);
+  const assignees = { red_assignee_id: form.red_assignee_id || undefined, blue_assignee_id: form.blue_assignee_id || undefined };
   const create = useCreateTest();
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -24,11 +31,11 @@ export function NewTest() {
         ? {
             from: "template",
             templateId,
-            body: { name: form.name || undefined, arguments: args, platform: form.platform || undefined, target_host: form.target_host || undefined, tags, campaign_id: form.campaign_id || undefined },
+            body: { name: form.name || undefined, arguments: args, platform: form.platform || undefined, target_host: form.target_host || undefined, tags, campaign_id: form.campaign_id || undefined, ...assignees },
           }
         : {
             from: "scratch",
-            body: { name: form.name, technique_id: form.technique_id, procedure: form.procedure, platform: form.platform || undefined, target_host: form.target_host || undefined, tags, campaign_id: form.campaign_id || undefined },
+            body: { name: form.name, technique_id: form.technique_id, procedure: form.procedure, platform: form.platform || undefined, target_host: form.target_host || undefined, tags, campaign_id: form.campaign_id || undefined, ...assignees },
           },
       { onSuccess: (test) => navigate(`/tests/${test.id}`) },
     );
@@ -37,7 +44,7 @@ export function NewTest() {
     <Page title={template.data ? `New test from “${template.data.name}”` : "New test"}>
       <Card>
         <form onSubmit={submit} className="grid max-w-3xl gap-3 md:grid-cols-2">
-          <div className="md:col-span-2"><ErrorBox error={create.error || template.error} /></div>
+          <div className="md:col-span-2"><TestError error={create.error || template.error} /></div>
           <Field label="Name"><input className={inputClass} value={form.name} onChange={set("name")} required={!templateId} placeholder={template.data?.name} /></Field>
           {!templateId && <Field label="ATT&CK technique" hint="An id from the catalog, e.g. T1059.001"><input className={inputClass} value={form.technique_id} onChange={set("technique_id")} required /></Field>}
           {!templateId && (
@@ -56,6 +63,12 @@ export function NewTest() {
               <option value="">None</option>
               {campaigns.data?.items.filter((c) => c.status !== "completed").map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
             </select>
+          </Field>
+          <Field label="Red assignee" hint={user.role === "red_tech" ? "Left empty, the test is yours" : undefined}>
+            <PersonSelect side="red" people={people.data} value={form.red_assignee_id} onValue={(id) => setForm((f) => ({ ...f, red_assignee_id: id }))} />
+          </Field>
+          <Field label="Blue assignee">
+            <PersonSelect side="blue" people={people.data} value={form.blue_assignee_id} onValue={(id) => setForm((f) => ({ ...f, blue_assignee_id: id }))} />
           </Field>
           <div className="md:col-span-2"><Button type="submit" variant="primary" disabled={create.isPending}>{create.isPending ? "Creating…" : "Create draft"}</Button></div>
         </form>

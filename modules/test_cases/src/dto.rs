@@ -8,6 +8,10 @@ use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{Enum, Object};
 use serde_json::Value;
 
+use aegis_core::auth::{Member, Role};
+use aegis_core::error::FieldError;
+
+use crate::bulk::{BulkAction, BulkOutcome};
 use crate::evidence_repo::EvidenceRecord;
 use crate::model::{
     AttackOutcome, DetectionOutcome, TechniqueDomain, TestPatch, TestRecord, TestSort,
@@ -15,7 +19,7 @@ use crate::model::{
 };
 use crate::schema::Nullable;
 use crate::template::{ImportReport, InputArgument, TemplatePatch, TemplateRecord};
-use crate::workflow::{Side, TestState};
+use crate::workflow::{Side, TestState, Transition, may_be_assignee};
 use aegis_core::time::StorableTime;
 
 // A name holds at least one character that is not white space: the class
@@ -423,6 +427,235 @@ pub struct HistoryPage {
     pub total: i64,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// Someone who can be named on a test: an active user, with the sides
+/// they may be assigned to.
+#[derive(Debug, Object)]
+pub struct PersonView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// May be a test's red assignee (admins, leads, red techs).
+    pub red: bool,
+    /// May be a test's blue assignee (admins, leads, blue techs).
+    pub blue: bool,
+}
+
+impl From<Member> for PersonView {
+    fn from(m: Member) -> Self {
+        Self {
+            red: may_be_assignee(Side::Red, m.role),
+            blue: may_be_assignee(Side::Blue, m.role),
+            id: m.user_id,
+            username: m.username,
+            display_name: m.display_name,
+            role: m.role,
+        }
+    }
+}
+
+/// `me`: only the tests waiting for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum WaitingFor {
+    Me,
+}
+
+/// What a bulk request does to each of its tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum BulkTestAction {
+    /// Set the red assignee to `user_id` (`null` clears it).
+    AssignRed,
+    /// Set the blue assignee to `user_id` (`null` clears it).
+    AssignBlue,
+    /// Add `tags` to each test's tags.
+    AddTags,
+    /// Remove `tags` from each test's tags.
+    RemoveTags,
+    /// Put each test in `campaign_id` (`null` takes it out of its campaign).
+    MoveToCampaign,
+    /// draft → red_executing.
+    StartExecution,
+    /// draft or red_executing → cancelled.
+    Cancel,
+}
+
+/// One action applied to up to 500 tests, each under the rules of the
+/// single operation and in its own transaction. Send the one field the
+/// action uses (`user_id`, `campaign_id` or `tags`) and no other.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
+pub struct BulkTestInput {
+    /// 1 to 500 test ids; a repeated id counts once.
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_items = 1,
+            max_items = 500,
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
+    pub ids: Vec<String>,
+    #[oai(deserialize_with = "strict_json")]
+    pub action: BulkTestAction,
+    /// For `assign_red` and `assign_blue` (required there): an active user
+    /// of that side, or `null` to clear the assignee.
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
+    pub user_id: Nullable<String>,
+    /// For `move_to_campaign` (required there): a campaign that is not
+    /// completed, or `null`.
+    #[oai(validator(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    ))]
+    pub campaign_id: Nullable<String>,
+    /// For `add_tags` and `remove_tags` (required there): 1 to 32 tags.
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_items = 1,
+            max_items = 32,
+            max_length = 64,
+            pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
+        )
+    )]
+    pub tags: Option<Vec<String>>,
+}
+
+impl Example for BulkTestInput {
+    fn example() -> Self {
+        Self {
+            ids: vec![
+                "01960c8e-7d1a-7c3e-9a51-2f4b8d0e6a11".into(),
+                "01960c8e-9b02-7f44-8c2d-5e1a3b7c9d22".into(),
+            ],
+            action: BulkTestAction::AddTags,
+            user_id: Nullable::default(),
+            campaign_id: Nullable::default(),
+            tags: Some(vec!["q3-exercise".into()]),
+        }
+    }
+}
+
+impl BulkTestInput {
+    /// The action with its one argument; a missing or extra field is named.
+    pub fn action(self) -> Result<(Vec<String>, BulkAction), Vec<FieldError>> {
+        use BulkTestAction as A;
+        let user = self.user_id.change();
+        let campaign = self.campaign_id.change();
+        let needs = |field: &str| FieldError::new(field, "required by this action");
+        let action = match self.action {
+            A::AssignRed | A::AssignBlue => match user.clone() {
+                None => return Err(vec![needs("user_id")]),
+                Some(u) if self.action == A::AssignRed => BulkAction::AssignRed(u),
+                Some(u) => BulkAction::AssignBlue(u),
+            },
+            A::MoveToCampaign => match campaign.clone() {
+                None => return Err(vec![needs("campaign_id")]),
+                Some(c) => BulkAction::MoveToCampaign(c),
+            },
+            A::AddTags | A::RemoveTags => match self.tags.clone() {
+                None => return Err(vec![needs("tags")]),
+                Some(t) if self.action == A::AddTags => BulkAction::AddTags(t),
+                Some(t) => BulkAction::RemoveTags(t),
+            },
+            A::StartExecution => BulkAction::Transition(Transition::StartExecution),
+            A::Cancel => BulkAction::Transition(Transition::Cancel),
+        };
+        let used = match &action {
+            BulkAction::AssignRed(_) | BulkAction::AssignBlue(_) => "user_id",
+            BulkAction::MoveToCampaign(_) => "campaign_id",
+            BulkAction::AddTags(_) | BulkAction::RemoveTags(_) => "tags",
+            BulkAction::Transition(_) => "",
+        };
+        let extra: Vec<FieldError> = [
+            ("user_id", user.is_some()),
+            ("campaign_id", campaign.is_some()),
+            ("tags", self.tags.is_some()),
+        ]
+        .into_iter()
+        .filter(|(field, sent)| *sent && *field != used)
+        .map(|(field, _)| FieldError::new(field, "not used by this action; leave it out"))
+        .collect();
+        if extra.is_empty() {
+            Ok((self.ids, action))
+        } else {
+            Err(extra)
+        }
+    }
+}
+
+/// What became of one test of a bulk request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum BulkItemStatus {
+    /// Changed (and audited).
+    Done,
+    /// Already as asked; nothing written.
+    Unchanged,
+    /// Not changed: `code` and `reason` say why.
+    Refused,
+}
+
+/// One test's outcome; `state` and `version` are the test's after the
+/// request (done, unchanged).
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct BulkItemView {
+    pub id: String,
+    pub status: BulkItemStatus,
+    pub state: Option<TestState>,
+    pub version: Option<i64>,
+    /// The error code the single operation would have answered (refused).
+    pub code: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl BulkItemView {
+    pub fn new(id: String, outcome: BulkOutcome) -> Self {
+        let (status, record, problem) = match outcome {
+            BulkOutcome::Done(r) => (BulkItemStatus::Done, Some(r), None),
+            BulkOutcome::Unchanged(r) => (BulkItemStatus::Unchanged, Some(r), None),
+            BulkOutcome::Refused(error) => (
+                BulkItemStatus::Refused,
+                None,
+                Some(aegis_core::ApiError::from(error).problem().clone()),
+            ),
+        };
+        let reason = problem.as_ref().map(|p| {
+            let fields: Vec<String> = p
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
+            if fields.is_empty() {
+                p.detail.clone()
+            } else {
+                fields.join("; ")
+            }
+        });
+        Self {
+            id,
+            status,
+            state: record.as_ref().map(|r| r.state),
+            version: record.as_ref().map(|r| r.version),
+            code: problem.map(|p| p.code),
+            reason,
+        }
+    }
+}
+
+/// Each test's outcome, in the order sent, and the counts.
+#[derive(Debug, Object)]
+pub struct BulkTestReport {
+    pub items: Vec<BulkItemView>,
+    pub done: i64,
+    pub unchanged: i64,
+    pub refused: i64,
 }
 
 #[derive(Debug, Object)]

@@ -24,6 +24,7 @@
 
 pub mod api;
 pub mod atomic;
+pub mod bulk;
 pub mod dto;
 pub mod error;
 pub mod evidence;

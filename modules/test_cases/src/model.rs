@@ -163,6 +163,8 @@ pub struct TestFilter {
     pub executed_after: Option<Timestamp>,
     pub executed_before: Option<Timestamp>,
     pub text: Option<String>,
+    /// Only what waits for this person (`waiting_for=me`).
+    pub queue: Option<crate::workflow::Queue>,
     pub sort: TestSort,
 }
 

@@ -14,7 +14,7 @@ use crate::model::{
     AttackOutcome, DetectionOutcome, TechniqueRef, TestFields, TestFilter, TestRecord,
     TransitionRecord,
 };
-use crate::workflow::{TestState, Transition};
+use crate::workflow::{Queue, TestState, Transition};
 
 macro_rules! test_select {
     () => {
@@ -52,7 +52,10 @@ macro_rules! test_filter {
          AND ($14 IS NULL OR LOWER(t.name) LIKE $14 ESCAPE '\\'
               OR LOWER(t.procedure) LIKE $14 ESCAPE '\\'
               OR LOWER(t.target_host) LIKE $14 ESCAPE '\\'
-              OR LOWER(t.technique_id) LIKE $14 ESCAPE '\\')"
+              OR LOWER(t.technique_id) LIKE $14 ESCAPE '\\')
+         AND ($15 IS NULL OR ($15 LIKE '%,' || t.state || ',%'
+              AND ($16 IS NULL OR t.red_assignee_id = $16)
+              AND ($17 IS NULL OR t.blue_assignee_id = $17 OR t.blue_assignee_id IS NULL)))"
     };
 }
 
@@ -363,6 +366,20 @@ impl TestRepo {
             filter.executed_before,
         ]
         .map(|t| t.map(time::to_db));
+        // A queue is its states, as `,draft,red_executing,`, and its person.
+        let queue_states = filter.queue.as_ref().map(|q| {
+            let states: String = q
+                .states()
+                .iter()
+                .map(|s| format!("{},", s.as_str()))
+                .collect();
+            format!(",{states}")
+        });
+        let (queue_red, queue_blue) = match &filter.queue {
+            Some(Queue::Red(user)) => (Some(user.as_str()), None),
+            Some(Queue::Blue(user)) => (None, Some(user.as_str())),
+            _ => (None, None),
+        };
         macro_rules! bind_filter {
             ($query:expr) => {
                 $query
@@ -380,6 +397,9 @@ impl TestRepo {
                     .bind(&times[2])
                     .bind(&times[3])
                     .bind(&text)
+                    .bind(&queue_states)
+                    .bind(queue_red)
+                    .bind(queue_blue)
             };
         }
         let total: i64 = bind_filter!(sqlx::query_scalar(concat!(
@@ -398,7 +418,7 @@ impl TestRepo {
         };
         // The column is one of TestSort::KEYS; NULLs sort last on both backends.
         let sql = format!(
-            "{} WHERE {} ORDER BY CASE WHEN t.{col} IS NULL THEN 1 ELSE 0 END, t.{col} {direction}, t.id {direction} LIMIT $15 OFFSET $16",
+            "{} WHERE {} ORDER BY CASE WHEN t.{col} IS NULL THEN 1 ELSE 0 END, t.{col} {direction}, t.id {direction} LIMIT $18 OFFSET $19",
             test_select!(),
             test_filter!(),
             col = filter.sort.column,

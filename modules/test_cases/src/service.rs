@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aegis_core::Kernel;
 use aegis_core::audit::{AuditEvent, AuditFilter};
-use aegis_core::auth::{IdentityResolver, Principal, Role};
+use aegis_core::auth::{IdentityResolver, Member, Principal, Role};
 use aegis_core::db::Conn;
 use aegis_core::error::FieldError;
 use aegis_mod_techniques::CatalogService;
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::error::TestCaseError;
 use crate::model::{TestFields, TestFilter, TestPatch, TestRecord, TransitionRecord, is_attack_id};
 use crate::repo::TestRepo;
-use crate::workflow::{FieldGroup, TestState, Transition, works_on};
+use crate::workflow::{FieldGroup, Side, TestState, Transition, may_be_assignee, works_on};
 use aegis_core::concurrency::{Actor, VersionError, WriteOutcome, check_version};
 
 pub const DEFAULT_DOMAIN: &str = aegis_mod_techniques::model::DEFAULT_DOMAIN;
@@ -25,6 +25,8 @@ pub(crate) const MAX_TEXT: usize = 64 * 1024;
 pub(crate) const MAX_SHORT: usize = 255;
 pub(crate) const MAX_TAGS: usize = 32;
 pub(crate) const MAX_TAG: usize = 64;
+/// The most people the assignee pickers list.
+pub const MAX_MEMBERS: i64 = 1000;
 
 /// One changed field, as the history shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -271,6 +273,12 @@ impl TestService {
         }
     }
 
+    /// The active users, to pick assignees from and to name people in a
+    /// test's history: at most [`MAX_MEMBERS`], by username.
+    pub async fn members(&self) -> Result<Vec<Member>, TestCaseError> {
+        Ok(self.identity.active_members(MAX_MEMBERS).await?)
+    }
+
     /// Every recorded change of a test, newest first.
     pub async fn history(
         &self,
@@ -314,23 +322,39 @@ impl TestService {
                 Some(_) => {}
             }
         }
-        for (field, old, new) in [
+        for (field, side, old, new) in [
             (
                 "red_assignee_id",
+                Side::Red,
                 &before.red_assignee_id,
                 &after.red_assignee_id,
             ),
             (
                 "blue_assignee_id",
+                Side::Blue,
                 &before.blue_assignee_id,
                 &after.blue_assignee_id,
             ),
         ] {
-            if let Some(user_id) = new
-                && old.as_ref() != Some(user_id)
-                && self.identity.active_user(user_id).await?.is_none()
-            {
-                return Err(TestCaseError::invalid(field, "no active user with this id"));
+            let Some(user_id) = new else { continue };
+            if old.as_ref() == Some(user_id) {
+                continue;
+            }
+            match self.identity.active_user(user_id).await? {
+                None => return Err(TestCaseError::invalid(field, "no active user with this id")),
+                Some(user) if !may_be_assignee(side, user.role) => {
+                    return Err(TestCaseError::invalid(
+                        field,
+                        format!(
+                            "{} is a {}; the {} side takes admins, leads and {} techs",
+                            user.username,
+                            user.role.as_str(),
+                            side.as_str(),
+                            side.as_str()
+                        ),
+                    ));
+                }
+                Some(_) => {}
             }
         }
         Ok(())

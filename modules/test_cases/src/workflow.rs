@@ -238,9 +238,78 @@ pub fn works_on(role: Role, user_id: &str, fields: &crate::model::TestFields) ->
     assignee.is_none_or(|assignee| assignee == user_id)
 }
 
+/// Who may be a test's red or blue assignee: someone of that side.
+pub fn may_be_assignee(side: Side, role: Role) -> bool {
+    match side {
+        Side::Red => RED_SIDE.contains(&role),
+        Side::Blue => BLUE_SIDE.contains(&role),
+    }
+}
+
+/// What waits for one person ("my queue"), decided by their role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queue {
+    /// A red tech: their tests still on the red side (draft, red_executing).
+    Red(String),
+    /// A blue tech: tests in blue evaluation given to them or to nobody.
+    Blue(String),
+    /// Leads and admins: every test not finished (neither completed nor
+    /// cancelled).
+    Unfinished,
+    /// Viewers: nothing waits for them.
+    Nothing,
+}
+
+impl Queue {
+    pub fn of(role: Role, user_id: &str) -> Self {
+        match role {
+            Role::RedTech => Self::Red(user_id.to_owned()),
+            Role::BlueTech => Self::Blue(user_id.to_owned()),
+            Role::Admin | Role::Lead => Self::Unfinished,
+            Role::Viewer => Self::Nothing,
+        }
+    }
+
+    /// The states a test of this queue is in.
+    pub fn states(&self) -> &'static [TestState] {
+        match self {
+            Self::Red(_) => Transition::Cancel.from_states(),
+            Self::Blue(_) => Transition::Complete.from_states(),
+            Self::Unfinished => FieldGroup::Plan.open_in(),
+            Self::Nothing => &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_role_has_its_queue() {
+        assert_eq!(
+            Queue::of(Role::RedTech, "u").states(),
+            [TestState::Draft, TestState::RedExecuting]
+        );
+        assert_eq!(
+            Queue::of(Role::BlueTech, "u").states(),
+            [TestState::BlueEvaluating]
+        );
+        for lead in [Role::Lead, Role::Admin] {
+            assert_eq!(
+                Queue::of(lead, "u").states(),
+                [
+                    TestState::Draft,
+                    TestState::RedExecuting,
+                    TestState::BlueEvaluating
+                ]
+            );
+        }
+        assert!(Queue::of(Role::Viewer, "u").states().is_empty());
+        assert!(may_be_assignee(Side::Red, Role::Lead));
+        assert!(!may_be_assignee(Side::Red, Role::BlueTech));
+        assert!(!may_be_assignee(Side::Blue, Role::Viewer));
+    }
 
     #[test]
     fn every_state_is_reachable_and_only_cancelled_is_a_dead_end() {

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use aegis_core::Kernel;
 use aegis_core::audit::AuditFilter;
-use aegis_core::auth::{Credential, Identity, IdentityError, IdentityResolver, Principal, Role};
+use aegis_core::auth::{
+    Credential, Identity, IdentityError, IdentityResolver, Member, Principal, Role,
+};
 use aegis_core::concurrency::VersionError;
 use aegis_core::db::Backend;
 use aegis_core::stack_tests;
@@ -59,6 +61,18 @@ impl IdentityResolver for Users {
         _token_hash: &str,
     ) -> Result<Option<(String, Identity)>, IdentityError> {
         Ok(None)
+    }
+
+    async fn active_members(&self, _limit: i64) -> Result<Vec<Member>, IdentityError> {
+        Ok(ROLES
+            .iter()
+            .map(|(role, id)| Member {
+                user_id: (*id).into(),
+                username: format!("{}-user", role.as_str()),
+                display_name: format!("{} user", role.as_str()),
+                role: *role,
+            })
+            .collect())
     }
 }
 

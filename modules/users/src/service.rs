@@ -10,7 +10,7 @@ use aegis_core::auth::password::{decoy_hash, hash_password, verify_password};
 use aegis_core::auth::throttle::LoginThrottle;
 use aegis_core::auth::token::{new_api_token, random_secret};
 use aegis_core::auth::{Claims, Credential, Principal, Role};
-use aegis_core::auth::{Identity, IdentityError, IdentityResolver};
+use aegis_core::auth::{Identity, IdentityError, IdentityResolver, Member};
 use aegis_core::db::Tx;
 use aegis_core::time::Timestamp;
 use async_trait::async_trait;
@@ -546,6 +546,27 @@ impl IdentityResolver for UsersIdentity {
             .api_token_owner(token_hash)
             .await
             .map_err(|e| IdentityError(e.to_string()))
+    }
+
+    async fn active_members(&self, limit: i64) -> Result<Vec<Member>, IdentityError> {
+        let active = UserFilter {
+            active: Some(true),
+            ..UserFilter::default()
+        };
+        let (users, _) = self
+            .service
+            .list(&active, limit, 0)
+            .await
+            .map_err(|e| IdentityError(e.to_string()))?;
+        Ok(users
+            .into_iter()
+            .map(|u| Member {
+                user_id: u.id.0,
+                username: u.username,
+                display_name: u.display_name,
+                role: u.role,
+            })
+            .collect())
     }
 }
 

@@ -99,6 +99,16 @@ pub struct Principal {
     pub credential: Credential,
 }
 
+/// An active user as colleagues see them: to pick an assignee or to name
+/// who did something. No credentials, no session state.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("identity lookup failed: {0}")]
 pub struct IdentityError(pub String);
@@ -114,6 +124,8 @@ pub trait IdentityResolver: Send + Sync + 'static {
         &self,
         token_hash: &str,
     ) -> Result<Option<(String, Identity)>, IdentityError>;
+    /// The active users by username, at most `limit` of them.
+    async fn active_members(&self, limit: i64) -> Result<Vec<Member>, IdentityError>;
 }
 
 /// What the extractor needs; put into the request data by the server.

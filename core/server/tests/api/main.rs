@@ -31,5 +31,6 @@ mod test_cases;
 mod test_coverage;
 mod test_evidence;
 mod test_templates;
+mod test_work;
 mod timeouts;
 mod users;

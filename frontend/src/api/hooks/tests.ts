@@ -63,6 +63,7 @@ export function useTestStep(id: string) {
     onSuccess: (updated) => {
       client.setQueryData(testKeys.detail(id), updated);
       client.invalidateQueries({ queryKey: testKeys.history(id) });
+      client.invalidateQueries({ queryKey: testKeys.all });
     },
   });
 }
@@ -70,16 +71,47 @@ export function useTestStep(id: string) {
 /** A change to a test: a field left out stays, `null` clears it. */
 export type TestChanges = Schemas["TestPatchInput"];
 
-/** Saves a change against the version the user edited (`If-Match`). */
-export function usePatchTest(test: Pick<Schemas["TestView"], "id" | "version">) {
+/** Saves a change against the version the user edited (`If-Match`): a
+ *  newer version answers 412, which the page turns into a choice. */
+export function usePatchTest(id: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (changes: TestChanges) =>
+    mutationFn: ({ version, changes }: { version: number; changes: TestChanges }) =>
       unwrap(api.PATCH("/api/v1/tests/{id}", {
-        params: { path: { id: test.id }, header: { "If-Match": `"${test.version}"` } },
+        params: { path: { id }, header: { "If-Match": `"${version}"` } },
         body: changes,
       })),
-    onSuccess: (updated) => client.setQueryData(testKeys.detail(test.id), updated),
+    onSuccess: (updated) => {
+      client.setQueryData(testKeys.detail(id), updated);
+      client.invalidateQueries({ queryKey: testKeys.history(id) });
+      client.invalidateQueries({ queryKey: testKeys.all });
+    },
+  });
+}
+
+/** The active users a test can name, with the sides each may take. */
+export function usePeople() {
+  return useQuery({
+    queryKey: ["people"],
+    queryFn: () => unwrap(api.GET("/api/v1/tests/people")),
+    staleTime: 60_000,
+  });
+}
+
+export type BulkRequest = Schemas["BulkTestInput"];
+
+/** One action on many tests; the answer says what became of each. */
+export function useBulkTests() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: BulkRequest) => unwrap(api.POST("/api/v1/tests/bulk", { body })),
+    onSuccess: (report) => {
+      client.invalidateQueries({ queryKey: testKeys.all });
+      for (const item of report.items) {
+        client.invalidateQueries({ queryKey: testKeys.detail(item.id) });
+        client.invalidateQueries({ queryKey: testKeys.history(item.id) });
+      }
+    },
   });
 }
 

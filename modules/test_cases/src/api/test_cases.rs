@@ -9,12 +9,13 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::{TestCasesTag, etag, expected_version};
 use crate::dto::{
-    FieldChangeView, HistoryEntry, HistoryPage, NewTestInput, OutcomeFilter, TestPage,
-    TestPatchInput, TestSortKey, TestView,
+    BulkItemStatus, BulkItemView, BulkTestInput, BulkTestReport, FieldChangeView, HistoryEntry,
+    HistoryPage, NewTestInput, OutcomeFilter, PersonView, TestPage, TestPatchInput, TestSortKey,
+    TestView, WaitingFor,
 };
 use crate::model::{TestFilter, TestSort};
 use crate::service::TestService;
-use crate::workflow::{TestState, Transition};
+use crate::workflow::{Queue, TestState, Transition};
 use aegis_core::time::StorableTime;
 
 pub struct TestCasesApi {
@@ -86,6 +87,11 @@ impl TestCasesApi {
         executed_before: Query<Option<StorableTime>>,
         /// Part of the name, procedure, host or technique id.
         q: Query<Option<String>>,
+        /// `me`: only what waits for the caller. A red tech: their tests in
+        /// draft or red_executing. A blue tech: tests in blue_evaluating
+        /// given to them or to nobody. Leads and admins: every test neither
+        /// completed nor cancelled. Viewers: none.
+        waiting_for: Query<Option<WaitingFor>>,
         /// Default `-created_at`.
         sort: Query<Option<TestSortKey>>,
         /// 1 to 500, default 50.
@@ -144,6 +150,9 @@ impl TestCasesApi {
             executed_after,
             executed_before,
             text: q.0.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+            queue: waiting_for
+                .0
+                .map(|WaitingFor::Me| Queue::of(auth.role, &auth.user_id)),
             sort,
         };
         let (items, total) = self.tests.list(&filter, page.limit, page.offset).await?;
@@ -171,6 +180,50 @@ impl TestCasesApi {
             tag,
             location,
         ))
+    }
+
+    /// The active users a test can name, with the sides each may be
+    /// assigned to (at most 1000, by username): for assignee pickers and to
+    /// name people in a test's history.
+    #[oai(
+        path = "/tests/people",
+        method = "get",
+        operation_id = "list_test_people"
+    )]
+    async fn list_test_people(&self, _auth: Auth<AnyRole>) -> ApiResult<Json<Vec<PersonView>>> {
+        let people = self.tests.members().await?;
+        Ok(Json(people.into_iter().map(PersonView::from).collect()))
+    }
+
+    /// One action on up to 500 tests: assign red or blue, add or remove
+    /// tags, move to a campaign, start execution or cancel. Each test is
+    /// checked as the single operation checks it (role, assignee, state)
+    /// and written in its own transaction with its own audit event, so
+    /// some may be done while others are refused: the answer lists each
+    /// test's outcome. 403 when the caller's role may never take the action.
+    #[oai(
+        path = "/tests/bulk",
+        method = "post",
+        operation_id = "bulk_update_tests"
+    )]
+    async fn bulk_update_tests(
+        &self,
+        auth: Auth<Contributor>,
+        body: Json<BulkTestInput>,
+    ) -> ApiResult<Json<BulkTestReport>> {
+        let (ids, action) = body.0.action().map_err(ApiError::invalid)?;
+        let results = self.tests.bulk(&auth, &ids, &action).await?;
+        let items: Vec<BulkItemView> = results
+            .into_iter()
+            .map(|(id, outcome)| BulkItemView::new(id, outcome))
+            .collect();
+        let count = |status| items.iter().filter(|i| i.status == status).count() as i64;
+        Ok(Json(BulkTestReport {
+            done: count(BulkItemStatus::Done),
+            unchanged: count(BulkItemStatus::Unchanged),
+            refused: count(BulkItemStatus::Refused),
+            items,
+        }))
     }
 
     /// One test with its transitions.
