@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { campaignsAndTemplates } from "./campaigns.mjs";
 
 const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
 const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
@@ -179,6 +180,8 @@ try {
   const [brief] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /Download plugin-brief\.md/ }).click()]);
   expect(readFileSync(await brief.path(), "utf8").startsWith("# Plugin brief"), "the plugin format renders");
   await shot("15-reports");
+
+  await campaignsAndTemplates({ page, base, shot, expect, step: (name) => (step = name) });
 
   step = "every page renders";
   for (const [path, name] of [["/tests", "06-tests"], ["/techniques", "07-techniques"], ["/techniques/T1003.001", "08-technique"], ["/campaigns", "09-campaigns"], ["/templates", "10-templates"], ["/account", "11-account"]]) {
