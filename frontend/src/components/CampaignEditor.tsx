@@ -3,8 +3,8 @@
 import type { FormEvent } from "react";
 import type { Schemas } from "../api/client";
 import { useCampaign, useUpdateCampaign } from "../api/hooks/campaigns";
-import { Button, ErrorBox, Field, inputClass } from "./ui";
-import { isStale, useVersionedEdit, VersionConflict } from "./VersionConflict";
+import { Button, Field, inputClass } from "./ui";
+import { SaveProblem, useVersionedEdit } from "./VersionConflict";
 
 type Campaign = Schemas["CampaignView"];
 type CampaignForm = { name: string; threat_actor: string; starts_on: string; ends_on: string; description: string };
@@ -37,28 +37,18 @@ function toPatch(edits: Partial<CampaignForm>): Schemas["CampaignPatchInput"] {
 }
 
 export function CampaignEditor({ campaign, onDone }: { campaign: Campaign; onDone: () => void }) {
-  const edit = useVersionedEdit(campaign, project);
-  const { form, setForm } = edit;
   const save = useUpdateCampaign(campaign.id);
   const current = useCampaign(campaign.id);
+  const edit = useVersionedEdit(campaign, project, {
+    save: (version, edits, handlers) => save.mutate({ version, ...toPatch(edits) }, handlers),
+    refetch: async () => (await current.refetch()).data,
+    onDone,
+  });
+  const { form, setForm } = edit;
   const set = (key: keyof CampaignForm) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [key]: e.target.value }));
-  const send = (version: number, edits: Partial<CampaignForm>) => {
-    if (Object.keys(edits).length === 0) return onDone();
-    save.mutate(
-      { version, ...toPatch(edits) },
-      {
-        onSuccess: onDone,
-        onError: async (error) => {
-          if (!isStale(error)) return;
-          const fresh = await current.refetch();
-          if (fresh.data) edit.setNewer(fresh.data);
-        },
-      },
-    );
-  };
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    send(edit.base.version, edit.edits());
+    edit.submit();
   };
   const datesBackwards = form.starts_on && form.ends_on && form.ends_on < form.starts_on;
   return (
@@ -71,24 +61,7 @@ export function CampaignEditor({ campaign, onDone }: { campaign: Campaign; onDon
       </Field>
       <div className="md:col-span-2"><Field label="Description"><textarea rows={3} className={inputClass} value={form.description} onChange={set("description")} /></Field></div>
       <div className="flex flex-col gap-2 md:col-span-2">
-        {isStale(save.error) && edit.newer ? (
-          <VersionConflict
-            what="campaign"
-            version={edit.newer.version}
-            updatedBy={edit.newer.updated_by}
-            changed={edit.theirChanges.map((k) => LABELS[k])}
-            onKeepMine={() => {
-              const newer = edit.newer;
-              if (newer) send(newer.version, edit.rebase(newer, true));
-            }}
-            onTakeTheirs={() => {
-              if (edit.newer) edit.rebase(edit.newer, false);
-              save.reset();
-            }}
-          />
-        ) : (
-          <ErrorBox error={save.error} />
-        )}
+        <SaveProblem what="campaign" error={save.error} conflict={edit.conflict} labels={LABELS} onTakeTheirs={save.reset} />
         <div className="flex gap-2">
           <Button type="submit" variant="primary" disabled={save.isPending || !!datesBackwards}>Save campaign</Button>
           <Button type="button" onClick={onDone}>Cancel</Button>

@@ -4,8 +4,8 @@ import type { FormEvent } from "react";
 import type { Schemas } from "../api/client";
 import { useTemplate, useUpdateTemplate } from "../api/hooks/templates";
 import { argumentsFor } from "../lib/templates";
-import { Button, ErrorBox, Field, inputClass } from "./ui";
-import { isStale, useVersionedEdit, VersionConflict } from "./VersionConflict";
+import { Button, Field, inputClass } from "./ui";
+import { SaveProblem, useVersionedEdit } from "./VersionConflict";
 
 type Template = Schemas["TemplateView"];
 type Argument = Schemas["InputArgumentInput"];
@@ -64,33 +64,22 @@ function toPatch(edits: Partial<TemplateForm>): Schemas["TemplatePatchInput"] {
 }
 
 export function TemplateEditor({ template, onDone }: { template: Template; onDone: () => void }) {
-  const edit = useVersionedEdit(template, project);
-  const { form, setForm } = edit;
   const save = useUpdateTemplate(template.id);
   const current = useTemplate(template.id);
+  const edit = useVersionedEdit(template, project, {
+    save: (version, edits, handlers) => save.mutate({ version, ...toPatch(edits) }, handlers),
+    refetch: async () => (await current.refetch()).data,
+    onDone,
+  });
+  const { form, setForm } = edit;
   const set = <K extends keyof TemplateForm>(key: K, value: TemplateForm[K]) => setForm((f) => ({ ...f, [key]: value }));
   const setArgument = (name: string, change: Partial<Argument>) =>
     set("input_arguments", { ...form.input_arguments, [name]: { ...form.input_arguments[name], ...change } });
 
-  const send = (version: number, edits: Partial<TemplateForm>) => {
-    if (Object.keys(edits).length === 0) return onDone();
-    save.mutate(
-      { version, ...toPatch(edits) },
-      {
-        onSuccess: onDone,
-        onError: async (error) => {
-          if (!isStale(error)) return;
-          const fresh = await current.refetch();
-          if (fresh.data) edit.setNewer(fresh.data);
-        },
-      },
-    );
-  };
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    send(edit.base.version, edit.edits());
+    edit.submit();
   };
-  const stale = isStale(save.error) && edit.newer;
 
   return (
     <form onSubmit={submit} aria-label="Edit template" className="grid gap-2 md:grid-cols-2">
@@ -129,25 +118,7 @@ export function TemplateEditor({ template, onDone }: { template: Template; onDon
         </Button>
       </fieldset>
       <div className="flex flex-col gap-2 md:col-span-2">
-        {stale && edit.newer ? (
-          <VersionConflict
-            what="template"
-            version={edit.newer.version}
-            updatedBy={edit.newer.updated_by}
-            changed={edit.theirChanges.map((k) => LABELS[k])}
-            onKeepMine={() => {
-              const newer = edit.newer;
-              if (!newer) return;
-              send(newer.version, edit.rebase(newer, true));
-            }}
-            onTakeTheirs={() => {
-              if (edit.newer) edit.rebase(edit.newer, false);
-              save.reset();
-            }}
-          />
-        ) : (
-          <ErrorBox error={save.error} />
-        )}
+        <SaveProblem what="template" error={save.error} conflict={edit.conflict} labels={LABELS} onTakeTheirs={save.reset} />
         <div className="flex gap-2">
           <Button type="submit" variant="primary" disabled={save.isPending}>Save template</Button>
           <Button type="button" onClick={onDone}>Cancel</Button>
