@@ -120,7 +120,13 @@ REFUSABLE_FIELDS: dict[str, dict[str, str]] = {
         "tags": "the field of its action only",
     },
     "configure_plugin": {"config": RUN_TIME_LIST},
+    "create_tests_from_templates": {
+        "campaign_id": EXISTS,
+        "red_assignee_id": EXISTS,
+        "blue_assignee_id": EXISTS,
+    },
     "import_atomic": {"file": FILE_CONTENT},
+    "import_atomic_archive": {"file": FILE_CONTENT},
     "import_navigator_layer": {"file": FILE_CONTENT},
     "upload_evidence": {"file": FILE_CONTENT},
 }

@@ -8,6 +8,7 @@ import { checkAccessibility } from "./a11y.mjs";
 import { catalogChecks } from "./catalog.mjs";
 import { checkCoverage } from "./coverage.mjs";
 import { runTestWork } from "./tests.mjs";
+import { campaignsAndTemplates } from "./campaigns.mjs";
 
 const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
 const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
@@ -187,6 +188,7 @@ try {
   step = "the ATT&CK catalog: bundle upload, role confirmation, audit, technique page";
   await catalogChecks({ page, base, shot });
   await checkCoverage({ page, base, shot });
+  await campaignsAndTemplates({ page, base, shot, expect, step: (name) => (step = name) });
 
   step = "every page renders";
   for (const [path, name] of [["/tests", "06-tests"], ["/techniques", "07-techniques"], ["/techniques/T1003.001", "08-technique"], ["/campaigns", "09-campaigns"], ["/templates", "10-templates"], ["/account", "11-account"]]) {

@@ -96,7 +96,8 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         .section::<EvidenceSettings>()
         .max_bytes
         .max(plugin_settings.max_bytes)
-        .max(kernel.settings.section::<MitreSettings>().max_bundle_bytes as u64);
+        .max(kernel.settings.section::<MitreSettings>().max_bundle_bytes as u64)
+        .max(aegis_mod_test_cases::api::MAX_ATOMIC_ARCHIVE);
     let users = UsersModule::new(kernel);
     let (auth_api, users_api) = users.apis(kernel);
     let identity = users.identity_resolver();

@@ -702,6 +702,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/templates/tests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make one draft test from each of many templates (1 to 200), sharing
+         *     campaign, host, assignees and tags; each test is audited as one made
+         *     from its template. Templates that cannot give a test are reported
+         *     one by one; shared fields refused for the first are a 422 whole.
+         */
+        post: operations["create_tests_from_templates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/templates/import/atomic": {
         parameters: {
             query?: never;
@@ -716,6 +738,29 @@ export interface paths {
          *     Tests are keyed by `auto_generated_guid`: importing again updates, never duplicates.
          */
         post: operations["import_atomic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/import/atomic-archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import an archive of Atomic Red Team atomics (multipart `file`: .zip,
+         *     .tar.gz or .tar; leads, admins): every `Txxxx.yaml` inside, each its
+         *     own transaction, keyed by `auto_generated_guid` as one file is. The
+         *     answer counts files and templates; a file that cannot be read is a
+         *     problem of the report, not the end of the import.
+         */
+        post: operations["import_atomic_archive"];
         delete?: never;
         options?: never;
         head?: never;
@@ -751,7 +796,10 @@ export interface paths {
         get: operations["get_campaign"];
         put?: never;
         post?: never;
-        /** Delete a campaign without tests (leads, admins). */
+        /**
+         * Delete a campaign without tests (leads, admins). One that any test
+         *     belongs to, cancelled ones included, is refused (409 `campaign_has_tests`).
+         */
         delete: operations["delete_campaign"];
         options?: never;
         head?: never;
@@ -1837,6 +1885,57 @@ export interface components {
             blue_assignee_id?: string;
             /** @description Stored lower-case, sorted, without duplicates. */
             tags?: string[];
+        };
+        /**
+         * FromTemplateResult
+         * @description What became of one template: its test, or the problem that refused it.
+         */
+        FromTemplateResult: {
+            template_id: string;
+            test?: components["schemas"]["TestView"];
+            problem?: components["schemas"]["Problem"];
+        };
+        /**
+         * FromTemplatesInput
+         * @description Many templates, one draft test each, sharing the plan fields given.
+         * @example {
+         *       "tags": [
+         *         "quarterly"
+         *       ],
+         *       "target_host": "jump-fin-01.corp.example",
+         *       "template_ids": [
+         *         "0190f3a2-7c1e-7b3a-9d2e-5f4c3b2a1908",
+         *         "0190f3a2-7c1e-7b3a-9d2e-5f4c3b2a1909"
+         *       ]
+         *     }
+         */
+        FromTemplatesInput: {
+            /**
+             * @description 1 to 200 templates, each once; each test takes its template's name,
+             *     technique, command (default arguments) and, when the template has
+             *     exactly one, platform.
+             */
+            template_ids: string[];
+            /** @description An existing campaign that is not completed. */
+            campaign_id?: string;
+            target_host?: string;
+            /** @description An active user. */
+            red_assignee_id?: string;
+            /** @description An active user. */
+            blue_assignee_id?: string;
+            /** @description Stored lower-case, sorted, without duplicates. */
+            tags?: string[];
+        };
+        /**
+         * FromTemplatesReport
+         * @description One result per template, in the order sent.
+         */
+        FromTemplatesReport: {
+            /** Format: uint64 */
+            created: number;
+            /** Format: uint64 */
+            failed: number;
+            results: components["schemas"]["FromTemplateResult"][];
         };
         /** HealthStatus */
         HealthStatus: {
@@ -9800,6 +9899,148 @@ export interface operations {
             };
         };
     };
+    create_tests_from_templates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["FromTemplatesInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["FromTemplatesReport"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but the role or a CSRF check forbids this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state (duplicate, illegal transition). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The `If-Match` version is not the current one: reload and retry. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The media type of an upload is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A change must say which version it is based on (`If-Match` or `version`). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Slow down; retry after the given seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     import_atomic: {
         parameters: {
             query?: never;
@@ -9813,6 +10054,154 @@ export interface operations {
                     /**
                      * Format: binary
                      * @description One Atomic Red Team `Txxxx.yaml`, UTF-8, at most 2 MiB.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ImportReportView"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but the role or a CSRF check forbids this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state (duplicate, illegal transition). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The `If-Match` version is not the current one: reload and retry. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The media type of an upload is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A change must say which version it is based on (`If-Match` or `version`). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Slow down; retry after the given seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_atomic_archive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description A .zip, .tar.gz or .tar of Atomic Red Team atomics, at most 32 MiB. Its `Txxxx.yaml` and `Txxxx.xxx.yaml` files (any folder) are imported, other entries ignored. Refused whole: more than 20000 entries, more than 256 MiB unpacked or an atomic over 2 MiB (413); a link, or a path that is absolute or climbs out with `..` (422).
                      */
                     file: string;
                 };

@@ -2,8 +2,12 @@ import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
 import type { Schemas } from "../api/client";
-import { useAdvanceCampaign, useCampaign, useCampaigns, useCreateCampaign, useImportLayer } from "../api/hooks/campaigns";
+import { useAdvanceCampaign, useCampaign, useCampaigns, useCreateCampaign, useDeleteCampaign, useImportLayer } from "../api/hooks/campaigns";
 import { useTests } from "../api/hooks/tests";
+import { CampaignEditor } from "../components/CampaignEditor";
+import { ConfirmAction } from "../components/ConfirmAction";
+import { Heatmap } from "../components/Heatmap";
+import { plural } from "../lib/templates";
 import { Badge, Button, Card, Empty, ErrorBox, Field, formatDuration, inputClass, Loading, Page } from "../components/ui";
 
 export function CampaignsList() {
@@ -41,7 +45,7 @@ export function CampaignsList() {
             <ErrorBox error={importer.error} />
             {imported?.map((r) => (
               <p key={r.campaign.id} className="mt-2 text-sm">
-                <Link className="text-accent underline" to={`/campaigns/${r.campaign.id}`}>{r.campaign.name}</Link>: {r.tests_created} draft tests
+                <Link className="text-accent underline" to={`/campaigns/${r.campaign.id}`}>{r.campaign.name}</Link>: {plural(r.tests_created, "draft test")}
                 {r.skipped.length > 0 && <span className="text-muted"> · {r.skipped.length} skipped ({r.skipped.slice(0, 3).map((s) => s.technique_id).join(", ")}{r.skipped.length > 3 ? "…" : ""})</span>}
               </p>
             ))}
@@ -81,17 +85,27 @@ function Progress({ progress, total }: { progress: Record<string, number>; total
   );
 }
 
+/** Why a campaign cannot be deleted, or null when it can. */
+function deleteBlocker(c: Schemas["CampaignView"]): string | null {
+  if (c.tests_total === 0) return null;
+  return `It has ${plural(c.tests_total, "test")}, cancelled ones included: only a campaign without tests can be deleted. Move its tests to another campaign first.`;
+}
+
 export function CampaignDetail() {
   const { id = "" } = useParams();
   const user = useUser();
+  const navigate = useNavigate();
   const campaign = useCampaign(id);
   const tests = useTests({ campaign_id: id, limit: 500, sort: "name" });
   const advance = useAdvanceCampaign(id);
+  const remove = useDeleteCampaign(id);
+  const [editing, setEditing] = useState(false);
   if (campaign.isLoading) return <Page title="Campaign"><Loading /></Page>;
   if (!campaign.data) return <Page title="Campaign"><ErrorBox error={campaign.error} /></Page>;
   const c = campaign.data;
   const lead = hasRole(user, "admin", "lead");
   const k = c.kpis;
+  const blocker = deleteBlocker(c);
   return (
     <Page
       title={c.name}
@@ -101,12 +115,31 @@ export function CampaignDetail() {
           {lead && c.status === "planned" && <Button variant="primary" onClick={() => advance.mutate("activate")}>Activate</Button>}
           {lead && c.status === "active" && <Button variant="primary" onClick={() => confirm("Complete the campaign? A coverage snapshot is taken.") && advance.mutate("complete")}>Complete</Button>}
           {hasRole(user, "admin", "lead", "red_tech") && c.status !== "completed" && <Link className="rounded-md border border-line px-3 py-1.5 text-sm" to={`/tests/new?campaign=${c.id}`}>Add test</Link>}
+          {lead && !editing && <Button onClick={() => setEditing(true)}>Edit</Button>}
+          {lead && (
+            <ConfirmAction
+              label="Delete campaign"
+              disabled={!!blocker}
+              question={<>Delete the campaign <strong>{c.name}</strong>? It has no tests; its audit history stays.</>}
+              confirmLabel="Delete it"
+              pending={remove.isPending}
+              error={remove.error}
+              onConfirm={() => remove.mutate(undefined, { onSuccess: () => navigate("/campaigns") })}
+            />
+          )}
         </>
       }
     >
       <ErrorBox error={advance.error} />
-      <div className="mb-4 flex flex-wrap gap-2 text-sm"><Badge>{c.status}</Badge>{c.threat_actor && <Badge tone="red">{c.threat_actor}</Badge>}<span className="text-muted">{c.starts_on ?? ""} {c.ends_on ? `→ ${c.ends_on}` : ""}</span></div>
-      {c.description && <p className="mb-4 max-w-3xl whitespace-pre-wrap text-sm">{c.description}</p>}
+      {lead && blocker && <p className="mb-3 text-sm text-muted" id="delete-blocker">Cannot be deleted: {blocker}</p>}
+      {editing ? (
+        <div className="mb-4"><Card title={`Edit (version ${c.version})`}><CampaignEditor campaign={c} onDone={() => setEditing(false)} /></Card></div>
+      ) : (
+        <>
+          <div className="mb-4 flex flex-wrap gap-2 text-sm"><Badge>{c.status}</Badge>{c.threat_actor && <Badge tone="red">{c.threat_actor}</Badge>}<span className="text-muted" data-testid="campaign-dates">{c.starts_on ?? ""} {c.ends_on ? `→ ${c.ends_on}` : ""}</span></div>
+          {c.description && <p className="mb-4 max-w-3xl whitespace-pre-wrap text-sm">{c.description}</p>}
+        </>
+      )}
       {k && (
         <div className="mb-4 grid grid-cols-2 gap-3 md:grid-cols-5">
           {[["Tests", String(c.tests_total)], ["Completed", String(k.completed)], ["Detection rate", `${k.detection_rate}%`], ["Median time to detect", formatDuration(k.median_time_to_detect_seconds)], ["Gaps", String(k.techniques.gap)]].map(([label, value]) => (
@@ -114,6 +147,11 @@ export function CampaignDetail() {
           ))}
         </div>
       )}
+      <div className="mb-4">
+        <Card title="Coverage in this campaign">
+          <Heatmap campaignId={c.id} />
+        </Card>
+      </div>
       <Card title="Tests">
         {tests.isLoading ? <Loading /> : !tests.data?.items.length ? <Empty>No tests in this campaign.</Empty> : (
           <ul className="divide-y divide-line text-sm">

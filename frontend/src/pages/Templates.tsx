@@ -1,8 +1,11 @@
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
-import type { Schemas } from "../api/client";
-import { useCreateTemplate, useImportAtomic, useTemplate, useTemplates } from "../api/hooks/templates";
+import { useCreateTemplate, useDeleteTemplate, useTemplate, useTemplates } from "../api/hooks/templates";
+import { AtomicImport } from "../components/AtomicImport";
+import { BulkFromTemplates } from "../components/BulkFromTemplates";
+import { ConfirmAction } from "../components/ConfirmAction";
+import { TemplateEditor } from "../components/TemplateEditor";
 import { placeholders } from "../lib/templates";
 import { Badge, Button, Card, Empty, ErrorBox, Field, inputClass, Loading, Page, Pager } from "../components/ui";
 
@@ -49,50 +52,70 @@ export function TemplatesList() {
   const q = params.get("q") ?? "";
   const offset = Number(params.get("offset")) || 0;
   const list = useTemplates(q, offset);
-  const [report, setReport] = useState<Schemas["ImportReportView"] | null>(null);
-  const importer = useImportAtomic();
-  function importAtomic(files: FileList | null) {
-    const file = files?.[0];
-    if (file) importer.mutate(file, { onSuccess: setReport });
-  }
+  const planner = hasRole(user, "admin", "lead", "red_tech");
+  // Template id → name, kept across pages and searches.
+  const [selected, setSelected] = useState<Map<string, string>>(new Map());
+  const toggle = (id: string, name: string) =>
+    setSelected((current) => {
+      const next = new Map(current);
+      if (next.has(id)) next.delete(id);
+      else next.set(id, name);
+      return next;
+    });
+  const items = list.data?.items ?? [];
+  const allOnPage = items.length > 0 && items.every((t) => selected.has(t.id));
+  const togglePage = () =>
+    setSelected((current) => {
+      const next = new Map(current);
+      for (const t of items) {
+        if (allOnPage) next.delete(t.id);
+        else next.set(t.id, t.name);
+      }
+      return next;
+    });
   return (
     <Page title="Templates">
       <div className="mb-4 grid gap-4 lg:grid-cols-2">
         <Card>
           <input aria-label="Search templates" placeholder="Search name, description, command…" className={`${inputClass} w-full`} defaultValue={q} onKeyDown={(e) => e.key === "Enter" && setParams(new URLSearchParams(e.currentTarget.value ? { q: e.currentTarget.value } : {}))} />
         </Card>
-        {hasRole(user, "admin", "lead") && (
-          <Card title="Import Atomic Red Team (one Txxxx.yaml)">
-            <input type="file" accept=".yaml,.yml" aria-label="Atomic file" onChange={(e) => importAtomic(e.target.files)} />
-            <ErrorBox error={importer.error} />
-            {report && (
-              <p className="mt-2 text-sm">
-                {report.created} created, {report.updated} updated, {report.unchanged} unchanged
-                {report.unknown_techniques.length > 0 && ` · not in the catalog: ${report.unknown_techniques.join(", ")}`}
-              </p>
-            )}
-          </Card>
-        )}
+        {hasRole(user, "admin", "lead") && <AtomicImport />}
       </div>
-      {hasRole(user, "admin", "lead", "red_tech") && <div className="mb-4"><NewTemplate /></div>}
+      {planner && <div className="mb-4"><NewTemplate /></div>}
+      {planner && selected.size > 0 && (
+        <div className="mb-4">
+          <Card title="Create tests from the selected templates">
+            <BulkFromTemplates selected={selected} />
+            <Button className="mt-2" onClick={() => setSelected(new Map())}>Clear the selection</Button>
+          </Card>
+        </div>
+      )}
       <ErrorBox error={list.error} />
       <Card>
-        {list.isLoading ? <Loading /> : !list.data?.items.length ? <Empty>No templates yet. Import atomics or write one.</Empty> : (
+        {list.isLoading ? <Loading /> : !items.length ? <Empty>No templates yet. Import atomics or write one.</Empty> : (
           <>
-            <table className="w-full text-sm">
-              <thead className="border-b border-line text-left text-muted"><tr><th className="py-2">Name</th><th>Technique</th><th>Platforms</th><th>Source</th></tr></thead>
-              <tbody>
-                {list.data.items.map((t) => (
-                  <tr key={t.id} className="border-b border-line/60">
-                    <td className="py-2"><Link className="text-accent underline" to={`/templates/${t.id}`}>{t.name}</Link></td>
-                    <td className="font-mono">{t.technique_id}</td>
-                    <td className="text-muted">{t.platforms.join(", ")}</td>
-                    <td><Badge>{t.source}</Badge></td>
+            <div className="overflow-x-auto">
+              <table className="w-full text-sm">
+                <thead className="border-b border-line text-left text-muted">
+                  <tr>
+                    {planner && <th className="w-8 py-2"><input type="checkbox" aria-label="Select every template on this page" checked={allOnPage} onChange={togglePage} /></th>}
+                    <th className="py-2">Name</th><th>Technique</th><th>Platforms</th><th>Source</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-            <Pager total={list.data.total} limit={50} offset={offset} onPage={(o) => { const next = new URLSearchParams(params); next.set("offset", String(o)); setParams(next); }} />
+                </thead>
+                <tbody>
+                  {items.map((t) => (
+                    <tr key={t.id} className="border-b border-line/60">
+                      {planner && <td className="py-2"><input type="checkbox" aria-label={`Select ${t.name}`} checked={selected.has(t.id)} onChange={() => toggle(t.id, t.name)} /></td>}
+                      <td className="py-2"><Link className="text-accent underline" to={`/templates/${t.id}`}>{t.name}</Link></td>
+                      <td className="font-mono">{t.technique_id}</td>
+                      <td className="text-muted">{t.platforms.join(", ")}</td>
+                      <td><Badge>{t.source}</Badge></td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pager total={list.data?.total ?? 0} limit={50} offset={offset} onPage={(o) => { const next = new URLSearchParams(params); next.set("offset", String(o)); setParams(next); }} />
           </>
         )}
       </Card>
@@ -103,29 +126,61 @@ export function TemplatesList() {
 export function TemplateDetail() {
   const { id = "" } = useParams();
   const user = useUser();
+  const navigate = useNavigate();
   const template = useTemplate(id);
+  const remove = useDeleteTemplate(id);
+  const [editing, setEditing] = useState(false);
   if (template.isLoading) return <Page title="Template"><Loading /></Page>;
   if (!template.data) return <Page title="Template"><ErrorBox error={template.error} /></Page>;
   const t = template.data;
+  const planner = hasRole(user, "admin", "lead", "red_tech");
   return (
-    <Page title={t.name} actions={hasRole(user, "admin", "lead", "red_tech") && <Link className="rounded-md bg-primary px-3 py-1.5 text-sm text-on-primary" to={`/tests/new?template=${t.id}`}>Create test</Link>}>
-      <div className="mb-4 flex flex-wrap gap-2 text-sm">
-        <Link className="text-accent underline" to={`/techniques/${t.technique_id}`}>{t.technique_id}</Link>
-        {t.platforms.map((p) => <Badge key={p}>{p}</Badge>)}
-        {t.executor && <Badge>{t.executor}</Badge>}
-        {t.elevation_required && <Badge tone="warn">elevation required</Badge>}
-        <Badge>{t.source}</Badge>
-      </div>
-      <div className="grid gap-4 lg:grid-cols-2">
-        <Card title="Description"><p className="whitespace-pre-wrap text-sm">{t.description || "—"}</p></Card>
-        <Card title="Input arguments">
-          {Object.keys(t.input_arguments).length === 0 ? <Empty>None.</Empty> : (
-            <dl className="text-sm">{Object.entries(t.input_arguments).map(([name, a]) => <div key={name} className="mb-1"><dt className="font-mono">{name} <span className="text-muted">({a.type})</span></dt><dd className="text-muted">{a.description} · default <code>{a.default}</code></dd></div>)}</dl>
+    <Page
+      title={t.name}
+      actions={
+        <>
+          {planner && <Link className="rounded-md bg-primary px-3 py-1.5 text-sm text-on-primary" to={`/tests/new?template=${t.id}`}>Create test</Link>}
+          {planner && !editing && <Button onClick={() => setEditing(true)}>Edit</Button>}
+          {hasRole(user, "admin", "lead") && (
+            <ConfirmAction
+              label="Delete template"
+              question={<>Delete the template <strong>{t.name}</strong>? Tests already made from it stay as they are.{t.source !== "manual" && " Importing its source again brings it back."}</>}
+              confirmLabel="Delete it"
+              pending={remove.isPending}
+              error={remove.error}
+              onConfirm={() => remove.mutate(undefined, { onSuccess: () => navigate("/templates") })}
+            />
           )}
+        </>
+      }
+    >
+      {editing ? (
+        <Card title={`Edit (version ${t.version})`}>
+          {t.source !== "manual" && <p className="mb-2 text-sm text-muted">Imported from {t.source}: importing a changed file again replaces these edits.</p>}
+          <TemplateEditor template={t} onDone={() => setEditing(false)} />
         </Card>
-        <Card title="Command" className="lg:col-span-2"><pre className="overflow-x-auto whitespace-pre-wrap font-mono text-sm">{t.command}</pre></Card>
-        {t.cleanup_command && <Card title="Cleanup" className="lg:col-span-2"><pre className="overflow-x-auto whitespace-pre-wrap font-mono text-sm">{t.cleanup_command}</pre></Card>}
-      </div>
+      ) : (
+        <>
+          <div className="mb-4 flex flex-wrap gap-2 text-sm">
+            <Link className="text-accent underline" to={`/techniques/${t.technique_id}`}>{t.technique_id}</Link>
+            {t.platforms.map((p) => <Badge key={p}>{p}</Badge>)}
+            {t.executor && <Badge>{t.executor}</Badge>}
+            {t.elevation_required && <Badge tone="warn">elevation required</Badge>}
+            <Badge>{t.source}</Badge>
+            <span className="text-muted">version {t.version} · {t.updated_by}</span>
+          </div>
+          <div className="grid gap-4 lg:grid-cols-2">
+            <Card title="Description"><p className="whitespace-pre-wrap text-sm">{t.description || "—"}</p></Card>
+            <Card title="Input arguments">
+              {Object.keys(t.input_arguments).length === 0 ? <Empty>None.</Empty> : (
+                <dl className="text-sm">{Object.entries(t.input_arguments).map(([name, a]) => <div key={name} className="mb-1"><dt className="font-mono">{name} <span className="text-muted">({a.type})</span></dt><dd className="text-muted">{a.description} · default <code>{a.default}</code></dd></div>)}</dl>
+              )}
+            </Card>
+            <Card title="Command" className="lg:col-span-2"><pre className="overflow-x-auto whitespace-pre-wrap font-mono text-sm">{t.command}</pre></Card>
+            {t.cleanup_command && <Card title="Cleanup" className="lg:col-span-2"><pre className="overflow-x-auto whitespace-pre-wrap font-mono text-sm">{t.cleanup_command}</pre></Card>}
+          </div>
+        </>
+      )}
     </Page>
   );
 }

@@ -323,7 +323,8 @@ impl CampaignsApi {
         self.detail(campaign).await
     }
 
-    /// Delete a campaign without tests (leads, admins).
+    /// Delete a campaign without tests (leads, admins). One that any test
+    /// belongs to, cancelled ones included, is refused (409 `campaign_has_tests`).
     #[oai(
         path = "/campaigns/:id",
         method = "delete",

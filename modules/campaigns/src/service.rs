@@ -270,9 +270,16 @@ impl CampaignService {
         let actor = self.actor(who);
         let mut tx = self.kernel.db.begin().await?;
         if !self.repo.delete_if_empty(&mut tx, id).await? {
+            drop(tx);
+            // Tests are never deleted, so a cancelled one keeps its campaign too.
+            let tests: i64 = self.progress_of(id).await?.values().sum();
+            let plural = if tests == 1 { "test" } else { "tests" };
             return Err(CampaignError::WrongState {
                 code: "campaign_has_tests",
-                detail: "the campaign has tests; cancel or move them first".into(),
+                detail: format!(
+                    "the campaign has {tests} {plural} (cancelled ones count); only a campaign \
+                     without tests can be deleted: move them to another campaign first"
+                ),
                 state: current.status.as_str().into(),
             });
         }

@@ -24,6 +24,7 @@
 
 pub mod api;
 pub mod atomic;
+pub mod atomic_archive;
 pub mod bulk;
 pub mod dto;
 pub mod error;
@@ -49,8 +50,6 @@ use aegis_core::backup::ObjectColumn;
 use aegis_core::module::Module;
 use aegis_core::scheduler::JobSpec;
 use aegis_mod_techniques::CatalogService;
-
-use crate::error::TestCaseError;
 
 pub use api::{EvidenceApi, TemplatesApi, TestCasesApi};
 pub use evidence::EvidenceService;
@@ -159,22 +158,12 @@ pub async fn import_atomic_dir(
     let mut known = HashMap::new();
     for (done, path) in files.iter().enumerate() {
         let label = path.strip_prefix(dir).unwrap_or(path).display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(yaml) => match templates
-                .import_atomic(actor, &label, &yaml, &mut known)
-                .await
-            {
-                Ok(imported) => report.absorb(imported),
-                // Refused whole, like a file that cannot be read.
-                Err(refused @ TestCaseError::InvalidText(_)) => {
-                    report.problems.push(template::ImportProblem {
-                        file: label.clone(),
-                        test: None,
-                        reason: refused.to_string(),
-                    })
-                }
-                Err(other) => return Err(other.into()),
-            },
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                templates
+                    .import_atomic_bytes(actor, &label, bytes, &mut known, &mut report)
+                    .await?
+            }
             Err(error) => report.problems.push(template::ImportProblem {
                 file: label.clone(),
                 test: None,

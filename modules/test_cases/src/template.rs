@@ -24,6 +24,16 @@ pub const SOURCE_MANUAL: &str = "manual";
 pub const SOURCE_ATOMIC: &str = "atomic-red-team";
 const MAX_COMMAND: usize = 64 * 1024;
 
+/// The plan fields tests made from many templates share: a refusal naming
+/// only these would repeat for every template.
+const SHARED_PLAN_FIELDS: [&str; 5] = [
+    "campaign_id",
+    "target_host",
+    "red_assignee_id",
+    "blue_assignee_id",
+    "tags",
+];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputArgument {
     pub description: String,
@@ -366,6 +376,78 @@ impl TemplateService {
             patch.platform = Some(t.platforms.first().cloned());
         }
         self.tests.create(who, &patch, Some(&template.id)).await
+    }
+
+    /// One draft test per template, each its own change and audit event,
+    /// sharing `plan` (campaign, host, assignees, tags). A template that
+    /// cannot give a test is that template's failure, and the others go on;
+    /// a shared field the first template's test refuses would be refused
+    /// for every one, so that refuses the request whole before any is made.
+    /// Failures of the database end it, the tests made so far staying.
+    pub async fn create_tests(
+        &self,
+        who: &Principal,
+        template_ids: &[String],
+        plan: &TestPatch,
+    ) -> Result<Vec<(String, Result<TestRecord, TestCaseError>)>, TestCaseError> {
+        let mut results = Vec::with_capacity(template_ids.len());
+        for id in template_ids {
+            let request = FromTemplate {
+                plan: plan.clone(),
+                ..FromTemplate::default()
+            };
+            match self.create_test(who, id, request).await {
+                Ok(record) => results.push((id.clone(), Ok(record))),
+                Err(TestCaseError::Invalid(errors))
+                    if results.is_empty()
+                        && errors
+                            .iter()
+                            .all(|e| SHARED_PLAN_FIELDS.contains(&e.field.as_str())) =>
+                {
+                    return Err(TestCaseError::Invalid(errors));
+                }
+                Err(
+                    e @ (TestCaseError::Database(_)
+                    | TestCaseError::Identity(_)
+                    | TestCaseError::Storage(_)
+                    | TestCaseError::NotStored { .. }),
+                ) => return Err(e),
+                Err(refused) => results.push((id.clone(), Err(refused))),
+            }
+        }
+        Ok(results)
+    }
+
+    /// Imports one file's bytes into `report`, under `label`: bytes that are
+    /// not UTF-8, or text holding NUL, are a problem of that file, not the
+    /// end of an import of many.
+    pub async fn import_atomic_bytes(
+        &self,
+        actor: &Actor,
+        label: &str,
+        bytes: Vec<u8>,
+        known: &mut HashMap<String, bool>,
+        report: &mut ImportReport,
+    ) -> Result<(), TestCaseError> {
+        let problem = |reason: String| ImportProblem {
+            file: label.into(),
+            test: None,
+            reason,
+        };
+        let Ok(yaml) = String::from_utf8(bytes) else {
+            report.files += 1;
+            report.problems.push(problem("not UTF-8 text".into()));
+            return Ok(());
+        };
+        match self.import_atomic(actor, label, &yaml, known).await {
+            Ok(imported) => report.absorb(imported),
+            Err(refused @ TestCaseError::InvalidText(_)) => {
+                report.files += 1;
+                report.problems.push(problem(refused.to_string()));
+            }
+            Err(other) => return Err(other),
+        }
+        Ok(())
     }
 
     /// Imports one Atomic Red Team file; `label` names it in the report.

@@ -435,7 +435,112 @@ async fn campaigns_take_what_the_document_declares(stack: Stack) {
     );
 }
 
+/// What the dashboard's edit and delete rely on: every plan field changes
+/// with its version, and only a campaign no test belongs to (a cancelled one
+/// included) can be deleted, the refusal saying how many it has.
+async fn campaigns_are_edited_and_only_empty_ones_deleted(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let team = Team::new(&app).await;
+    let lead = team.token("lead");
+    let made = app
+        .post(
+            "/api/v1/campaigns",
+            lead,
+            json!({"name": "Spring", "threat_actor": "FIN7"}),
+        )
+        .await;
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    let edit = |token: &str, version: i64, body: Value| {
+        app.request("PATCH", &format!("/api/v1/campaigns/{id}"), token)
+            .header("If-Match", format!("\"{version}\""))
+            .json(&body)
+    };
+    let all = json!({
+        "name": "Spring purple week",
+        "description": "FIN7 against the payment hosts.",
+        "threat_actor": "Carbanak",
+        "starts_on": "2026-04-01",
+        "ends_on": "2026-04-10",
+    });
+    assert_eq!(
+        app.send(edit(team.token("red_tech"), 1, all.clone()))
+            .await
+            .status,
+        403
+    );
+    let edited = app.send(edit(lead, 1, all)).await;
+    assert_eq!(edited.status, 200, "{:?}", edited.body);
+    for (field, value) in [
+        ("name", "Spring purple week"),
+        ("description", "FIN7 against the payment hosts."),
+        ("threat_actor", "Carbanak"),
+        ("starts_on", "2026-04-01"),
+        ("ends_on", "2026-04-10"),
+    ] {
+        assert_eq!(edited.body[field], value, "{field}");
+    }
+    assert_eq!(edited.body["version"], 2);
+    let stale = app.send(edit(lead, 1, json!({"name": "stale"}))).await;
+    assert_eq!(stale.status, 412);
+    assert_eq!(stale.body["current_version"], 2);
+    let backwards = app
+        .send(edit(lead, 2, json!({"ends_on": "2026-03-01"})))
+        .await;
+    assert_eq!(backwards.status, 422, "{:?}", backwards.body);
+    let cleared = app
+        .send(edit(
+            lead,
+            2,
+            json!({"threat_actor": null, "ends_on": null}),
+        ))
+        .await;
+    assert_eq!(cleared.status, 200, "{:?}", cleared.body);
+    assert!(cleared.body.get("threat_actor").is_none() && cleared.body.get("ends_on").is_none());
+
+    // A cancelled test still belongs to its campaign: the campaign stays.
+    let test = create_test(
+        &app,
+        lead,
+        json!({"name": "LSASS", "technique_id": "T1003.001", "campaign_id": id}),
+    )
+    .await;
+    let cancelled = app
+        .post(
+            &format!("/api/v1/tests/{}/cancel", test["id"].as_str().unwrap()),
+            lead,
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    let refused = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/campaigns/{id}"),
+            Some(lead),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.body["code"], "campaign_has_tests");
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("has 1 test (cancelled ones count)"),
+        "{detail}"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/campaigns/{id}"), lead)
+            .await
+            .status,
+        200
+    );
+}
+
 stack_tests!(
+    campaigns_are_edited_and_only_empty_ones_deleted,
     campaigns_take_what_the_document_declares,
     campaigns_move_from_planned_to_completed,
     every_sample_layer_imports,

@@ -482,7 +482,286 @@ async fn templates_take_what_the_document_declares(stack: Stack) {
     );
 }
 
+/// Many templates give many tests in one request, sharing the plan fields;
+/// each test is audited; what one template cannot give is its own result.
+async fn many_templates_make_many_tests_at_once(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let team = Team::new(&app).await;
+    let lead = team.token("lead");
+    let yaml = std::fs::read(shared_data("atomic-red-team/T1003.001/T1003.001.yaml")).unwrap();
+    assert_eq!(import(&app, lead, "T1003.001.yaml", yaml).await.status, 200);
+    let listed = app
+        .get("/api/v1/templates?technique=T1003.001&limit=3", lead)
+        .await;
+    let templates: Vec<String> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(templates.len(), 3);
+    let campaign = app
+        .post(
+            "/api/v1/campaigns",
+            lead,
+            json!({"name": "Q3 credential access"}),
+        )
+        .await;
+    let campaign_id = campaign.body["id"].as_str().unwrap();
+    let missing = uuid::Uuid::new_v4().to_string();
+    let body = json!({
+        "template_ids": [templates[0], missing, templates[1], templates[2]],
+        "campaign_id": campaign_id,
+        "target_host": "ws-042",
+        "blue_assignee_id": team.id("blue_tech"),
+        "tags": ["Quarterly"],
+    });
+    for role in ["blue_tech", "viewer"] {
+        let refused = app
+            .post("/api/v1/templates/tests", team.token(role), body.clone())
+            .await;
+        assert_eq!(refused.status, 403, "{role}");
+    }
+    let red = team.token("red_tech");
+    let made = app.post("/api/v1/templates/tests", red, body).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    assert_eq!(
+        (made.body["created"].as_i64(), made.body["failed"].as_i64()),
+        (Some(3), Some(1))
+    );
+    let results = made.body["results"].as_array().unwrap();
+    assert_eq!(results[1]["template_id"], missing.as_str());
+    assert_eq!(results[1]["problem"]["status"], 404);
+    assert!(results[1].get("test").is_none());
+    for (result, template) in [
+        (&results[0], &templates[0]),
+        (&results[2], &templates[1]),
+        (&results[3], &templates[2]),
+    ] {
+        let test = &result["test"];
+        assert_eq!(test["template_id"], template.as_str());
+        assert_eq!(test["campaign_id"], campaign_id);
+        assert_eq!(test["target_host"], "ws-042");
+        assert_eq!(test["tags"], json!(["quarterly"]));
+        assert_eq!(test["blue_assignee_id"], team.id("blue_tech"));
+        // A red tech's test is theirs, as one made alone.
+        assert_eq!(test["red_assignee_id"], team.id("red_tech"));
+        assert_eq!(test["state"], "draft");
+        assert_eq!(test["technique"]["attack_id"], "T1003.001");
+        assert!(result.get("problem").is_none());
+    }
+    let in_campaign = app
+        .get(&format!("/api/v1/tests?campaign_id={campaign_id}"), lead)
+        .await;
+    assert_eq!(in_campaign.body["total"], 3);
+    let audited = app
+        .get("/api/v1/audit?action=test.create", team.token("admin"))
+        .await;
+    assert_eq!(audited.body["total"], 3, "{:?}", audited.body);
+
+    // Shared fields refused for the first template refuse the request whole.
+    let unknown_campaign = app
+        .post(
+            "/api/v1/templates/tests",
+            red,
+            json!({"template_ids": [templates[0], templates[1]], "campaign_id": uuid::Uuid::new_v4().to_string()}),
+        )
+        .await;
+    assert_eq!(unknown_campaign.status, 422, "{:?}", unknown_campaign.body);
+    assert_eq!(unknown_campaign.body["errors"][0]["field"], "campaign_id");
+    // Bounds the document declares: 1 to 200 ids, each once, well formed.
+    let too_many: Vec<String> = (0..201).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    for bad in [
+        json!({"template_ids": []}),
+        json!({"template_ids": too_many}),
+        json!({"template_ids": [templates[0], templates[0]]}),
+        json!({"template_ids": ["not-an-id"]}),
+        json!({"template_ids": [templates[0]], "name": "x"}),
+    ] {
+        let reply = app.post("/api/v1/templates/tests", red, bad.clone()).await;
+        assert_eq!(reply.status, 422, "{bad}: {:?}", reply.body);
+    }
+    let total = app.get("/api/v1/tests", lead).await;
+    assert_eq!(total.body["total"], 3, "refused requests made nothing");
+    let doc = openapi(&app).await;
+    let ids = &doc["components"]["schemas"]["FromTemplatesInput"]["properties"]["template_ids"];
+    assert_eq!(
+        (ids["minItems"].as_i64(), ids["maxItems"].as_i64()),
+        (Some(1), Some(200))
+    );
+}
+
+fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn tar_gz_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    for (name, bytes) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        // Written raw, so a hostile name reaches the archive as given.
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_cksum();
+        tar.append(&header, bytes.as_slice()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+async fn import_archive(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>) -> Reply {
+    let part = Part::bytes(bytes).file_name(name.to_owned());
+    app.send(
+        app.request("POST", "/api/v1/templates/import/atomic-archive", token)
+            .multipart(Form::new().part("file", part)),
+    )
+    .await
+}
+
+/// Real atomics in a zip and a tarball import as the files would, counted;
+/// hostile archives (paths climbing out, links, bombs) are refused whole.
+async fn atomic_archives_import_within_bounds(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let team = Team::new(&app).await;
+    let lead = team.token("lead");
+    let atomic = |t: &str| {
+        let path = format!("atomic-red-team/{t}/{t}.yaml");
+        (
+            format!("atomics/{t}/{t}.yaml"),
+            std::fs::read(shared_data(&path)).unwrap(),
+        )
+    };
+    let (t1003, t1003_yaml) = atomic("T1003");
+    let (t1059, t1059_yaml) = atomic("T1059.001");
+    let (t1078, t1078_yaml) = atomic("T1078.001");
+    let expected: u64 = [&t1003_yaml, &t1059_yaml]
+        .iter()
+        .map(|y| atomic_tests_in(std::str::from_utf8(y).unwrap()))
+        .sum();
+    let licence = std::fs::read(shared_data("atomic-red-team/LICENSE.txt")).unwrap();
+    let zip = zip_of(&[
+        (&t1003, t1003_yaml.clone()),
+        (&t1059, t1059_yaml.clone()),
+        ("atomics/LICENSE.txt", licence),
+        (
+            "atomics/T1003/broken/T1003.002.yaml",
+            b"\xff\xfe not text".to_vec(),
+        ),
+    ]);
+    assert_eq!(
+        import_archive(&app, team.token("red_tech"), "atomics.zip", zip.clone())
+            .await
+            .status,
+        403
+    );
+    let first = import_archive(&app, lead, "atomics.zip", zip).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(first.body["files"], 3, "{:?}", first.body);
+    assert_eq!(first.body["created"], expected);
+    assert_eq!(
+        first.body["problems"][0]["file"],
+        "atomics/T1003/broken/T1003.002.yaml"
+    );
+    let audited = app
+        .get("/api/v1/audit?action=template.import", team.token("admin"))
+        .await;
+    assert_eq!(audited.body["total"], 2, "one event per imported file");
+
+    // The same atomics in a tarball change nothing; a new one is created.
+    let tarball = tar_gz_of(&[
+        (&t1003, t1003_yaml),
+        (&t1059, t1059_yaml),
+        (&t1078, t1078_yaml.clone()),
+    ]);
+    let again = import_archive(&app, lead, "atomics.tar.gz", tarball).await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(again.body["files"], 3);
+    assert_eq!(again.body["unchanged"], expected);
+    assert_eq!(
+        again.body["created"],
+        atomic_tests_in(std::str::from_utf8(&t1078_yaml).unwrap())
+    );
+
+    // Hostile archives are refused whole, and import nothing.
+    let before = app.get("/api/v1/templates?limit=1", lead).await.body["total"].clone();
+    let climbing = tar_gz_of(&[(&t1003, b"x".to_vec()), ("../../T1003.yaml", b"x".to_vec())]);
+    let bomb = zip_of(&[("atomics/T1003/T1003.yaml", vec![b'#'; 3 * 1024 * 1024])]);
+    // 300 MiB of zeros beside an atomic: never imported, but a tarball must
+    // be unpacked to reach what follows.
+    let mut gz_bomb = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let mut header = tar::Header::new_gnu();
+    header.set_size(300 << 20);
+    header.set_mode(0o644);
+    gz_bomb
+        .append_data(
+            &mut header,
+            "atomics/T1003/src/zeros.bin",
+            std::io::Read::take(std::io::repeat(0), 300 << 20),
+        )
+        .unwrap();
+    let gz_bomb = gz_bomb.into_inner().unwrap().finish().unwrap();
+    // Both well within the upload bound: what they unpack to is the trouble.
+    assert!(
+        bomb.len() < 64 * 1024 && gz_bomb.len() < 4 << 20,
+        "{}",
+        gz_bomb.len()
+    );
+    let mut link = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Symlink);
+    header.set_size(0);
+    link.append_link(&mut header, "atomics/T1003/T1003.yaml", "/etc/passwd")
+        .unwrap();
+    let link = link.into_inner().unwrap();
+    for (name, archive, status) in [
+        ("climbing.tar.gz", climbing, 422),
+        ("link.tar", link, 422),
+        ("bomb.zip", bomb, 413),
+        ("gz-bomb.tar.gz", gz_bomb, 413),
+        ("plain.yaml", b"attack_technique: T1003".to_vec(), 422),
+        (
+            "empty.zip",
+            zip_of(&[("README.md", b"no atomics".to_vec())]),
+            422,
+        ),
+    ] {
+        let reply = import_archive(&app, lead, name, archive).await;
+        assert_eq!(reply.status, status, "{name}: {:?}", reply.body);
+        let detail = reply.body["detail"].as_str().unwrap_or_default().to_owned()
+            + reply.body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_default();
+        assert!(!detail.is_empty(), "{name} says why: {:?}", reply.body);
+    }
+    assert_eq!(
+        app.get("/api/v1/templates?limit=1", lead).await.body["total"],
+        before
+    );
+}
+
 stack_tests!(
+    many_templates_make_many_tests_at_once,
+    atomic_archives_import_within_bounds,
     templates_take_what_the_document_declares,
     templates_are_written_edited_and_instantiated,
     one_atomic_file_imports_through_the_api,

@@ -1,6 +1,7 @@
-// Campaigns: the list, one campaign and its steps, Navigator layer import.
+// Campaigns: the list, one campaign, editing and deleting it, its steps,
+// and the Navigator layer import.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type Schemas, unwrap, upload } from "../client";
+import { api, done, type Schemas, unwrap, upload } from "../client";
 import { useUploadMutation } from "./upload";
 
 export const campaignKeys = {
@@ -27,6 +28,31 @@ export function useCampaign(id: string) {
 export function useCreateCampaign() {
   return useMutation({
     mutationFn: (body: Schemas["NewCampaignInput"]) => unwrap(api.POST("/api/v1/campaigns", { body })),
+  });
+}
+
+/** Saves an edit made on `version`; a newer version on the server is a 412. */
+export function useUpdateCampaign(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ version, ...body }: Schemas["CampaignPatchInput"] & { version: number }) =>
+      unwrap(api.PATCH("/api/v1/campaigns/{id}", { params: { path: { id }, header: { "If-Match": `"${version}"` } }, body })),
+    onSuccess: (campaign) => {
+      client.setQueryData(campaignKeys.detail(id), campaign);
+      client.invalidateQueries({ queryKey: campaignKeys.list });
+    },
+  });
+}
+
+/** Deletes a campaign no test belongs to (the server refuses others, 409). */
+export function useDeleteCampaign(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => done(api.DELETE("/api/v1/campaigns/{id}", { params: { path: { id } } })),
+    onSuccess: () => {
+      client.removeQueries({ queryKey: campaignKeys.detail(id) });
+      client.invalidateQueries({ queryKey: campaignKeys.list });
+    },
   });
 }
 

@@ -6,7 +6,7 @@ mod templates;
 mod test_cases;
 
 pub use evidence::EvidenceApi;
-pub use templates::TemplatesApi;
+pub use templates::{MAX_ATOMIC_ARCHIVE, TemplatesApi};
 pub use test_cases::TestCasesApi;
 
 pub(crate) use aegis_core::http::{etag, expected_version, read_text_field};

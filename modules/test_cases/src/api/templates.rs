@@ -4,24 +4,144 @@
 use std::collections::HashMap;
 
 use aegis_core::auth::{AnyRole, Auth, LeadPlus, RedTechPlus};
-use aegis_core::http::NoContent;
+use aegis_core::error::Problem;
+use aegis_core::http::{NoContent, strict_json};
 use aegis_core::pagination::PageRequest;
 use aegis_core::{ApiError, ApiResult};
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi};
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::{TestCasesTag, etag, expected_version};
+use crate::atomic_archive::{self, ArchiveError, ArchiveLimits};
 use crate::dto::{
     FromTemplateInput, ImportReportView, NewTemplateInput, TemplatePage, TemplatePatchInput,
     TemplateView, TestView,
 };
 use crate::model::TestPatch;
 use crate::schema::{Form, FormPart, FormParts};
-use crate::template::{FromTemplate, TemplateFilter, TemplateService};
+use crate::template::{FromTemplate, ImportReport, TemplateFilter, TemplateService};
 
 /// Atomic files are at most tens of kilobytes; this leaves ample room.
 const MAX_ATOMIC_FILE: u64 = 2 * 1024 * 1024;
+
+/// An archive of Atomic Red Team's `atomics` folder: its YAML packs to about
+/// 1 MiB, so this leaves room for the scripts and binaries beside it.
+pub const MAX_ATOMIC_ARCHIVE: u64 = 32 * 1024 * 1024;
+
+/// What one archive may unpack to (a zip bomb stops at these).
+const ARCHIVE_LIMITS: ArchiveLimits = ArchiveLimits {
+    max_entries: 20_000,
+    max_unpacked: 256 * 1024 * 1024,
+    max_atomic: MAX_ATOMIC_FILE,
+};
+
+/// Tests made from templates in one request.
+const MAX_BULK_TEMPLATES: usize = 200;
+
+/// The archive import form: one `file` part.
+pub struct AtomicArchive;
+
+impl FormParts for AtomicArchive {
+    fn parts() -> Vec<FormPart> {
+        vec![FormPart::file(
+            "A .zip, .tar.gz or .tar of Atomic Red Team atomics, at most 32 MiB. \
+             Its `Txxxx.yaml` and `Txxxx.xxx.yaml` files (any folder) are imported, \
+             other entries ignored. Refused whole: more than 20000 entries, more \
+             than 256 MiB unpacked or an atomic over 2 MiB (413); a link, or a path \
+             that is absolute or climbs out with `..` (422).",
+        )]
+    }
+}
+
+/// Many templates, one draft test each, sharing the plan fields given.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields, example, skip_serializing_if_is_none)]
+pub struct FromTemplatesInput {
+    /// 1 to 200 templates, each once; each test takes its template's name,
+    /// technique, command (default arguments) and, when the template has
+    /// exactly one, platform.
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            min_items = 1,
+            max_items = 200,
+            unique_items,
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
+    pub template_ids: Vec<String>,
+    /// An existing campaign that is not completed.
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
+    pub campaign_id: Option<String>,
+    #[oai(deserialize_with = "strict_json", validator(max_length = 255))]
+    pub target_host: Option<String>,
+    /// An active user.
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
+    pub red_assignee_id: Option<String>,
+    /// An active user.
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        )
+    )]
+    pub blue_assignee_id: Option<String>,
+    /// Stored lower-case, sorted, without duplicates.
+    #[oai(
+        deserialize_with = "strict_json",
+        validator(
+            max_items = 32,
+            max_length = 64,
+            pattern = r"^ *[A-Za-z0-9_.:/-][A-Za-z0-9 _.:/-]*$"
+        )
+    )]
+    pub tags: Option<Vec<String>>,
+}
+
+impl Example for FromTemplatesInput {
+    fn example() -> Self {
+        Self {
+            template_ids: vec![
+                "0190f3a2-7c1e-7b3a-9d2e-5f4c3b2a1908".into(),
+                "0190f3a2-7c1e-7b3a-9d2e-5f4c3b2a1909".into(),
+            ],
+            campaign_id: None,
+            target_host: Some("jump-fin-01.corp.example".into()),
+            red_assignee_id: None,
+            blue_assignee_id: None,
+            tags: Some(vec!["quarterly".into()]),
+        }
+    }
+}
+
+/// What became of one template: its test, or the problem that refused it.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct FromTemplateResult {
+    pub template_id: String,
+    pub test: Option<TestView>,
+    pub problem: Option<Problem>,
+}
+
+/// One result per template, in the order sent.
+#[derive(Debug, Object)]
+pub struct FromTemplatesReport {
+    pub created: u64,
+    pub failed: u64,
+    pub results: Vec<FromTemplateResult>,
+}
 
 /// The Atomic Red Team import form: one `file` part.
 pub struct AtomicFile;
@@ -194,6 +314,65 @@ impl TemplatesApi {
         ))
     }
 
+    /// Make one draft test from each of many templates (1 to 200), sharing
+    /// campaign, host, assignees and tags; each test is audited as one made
+    /// from its template. Templates that cannot give a test are reported
+    /// one by one; shared fields refused for the first are a 422 whole.
+    #[oai(
+        path = "/templates/tests",
+        method = "post",
+        operation_id = "create_tests_from_templates"
+    )]
+    async fn create_tests(
+        &self,
+        auth: Auth<RedTechPlus>,
+        body: Json<FromTemplatesInput>,
+    ) -> ApiResult<Json<FromTemplatesReport>> {
+        let input = body.0;
+        // The document's bound, held here too should the schema change.
+        if input.template_ids.len() > MAX_BULK_TEMPLATES {
+            return Err(ApiError::invalid_field(
+                "template_ids",
+                format!("at most {MAX_BULK_TEMPLATES} templates"),
+            ));
+        }
+        let plan = TestPatch {
+            campaign_id: input.campaign_id.map(Some),
+            target_host: input.target_host.map(Some),
+            red_assignee_id: input.red_assignee_id.map(Some),
+            blue_assignee_id: input.blue_assignee_id.map(Some),
+            tags: input.tags,
+            ..TestPatch::default()
+        };
+        let outcomes = self
+            .templates
+            .create_tests(&auth, &input.template_ids, &plan)
+            .await?;
+        let mut report = FromTemplatesReport {
+            created: 0,
+            failed: 0,
+            results: Vec::with_capacity(outcomes.len()),
+        };
+        for (template_id, outcome) in outcomes {
+            let (test, problem) = match outcome {
+                Ok(record) => {
+                    report.created += 1;
+                    (Some(TestView::new(record, None)), None)
+                }
+                Err(refused) => {
+                    report.failed += 1;
+                    (None, Some(ApiError::from(refused).problem().clone()))
+                }
+            };
+            report.results.push(FromTemplateResult {
+                template_id,
+                test,
+                problem,
+            });
+        }
+        Ok(Json(report))
+    }
+
     /// Import one Atomic Red Team `Txxxx.yaml` (multipart `file`; leads, admins).
     /// Tests are keyed by `auto_generated_guid`: importing again updates, never duplicates.
     #[oai(
@@ -224,6 +403,50 @@ impl TemplatesApi {
             && let Some(problem) = report.problems.first()
         {
             return Err(ApiError::invalid_field("file", problem.reason.clone()));
+        }
+        Ok(Json(report.into()))
+    }
+
+    /// Import an archive of Atomic Red Team atomics (multipart `file`: .zip,
+    /// .tar.gz or .tar; leads, admins): every `Txxxx.yaml` inside, each its
+    /// own transaction, keyed by `auto_generated_guid` as one file is. The
+    /// answer counts files and templates; a file that cannot be read is a
+    /// problem of the report, not the end of the import.
+    #[oai(
+        path = "/templates/import/atomic-archive",
+        method = "post",
+        operation_id = "import_atomic_archive"
+    )]
+    async fn import_atomic_archive(
+        &self,
+        auth: Auth<LeadPlus>,
+        request: &poem::Request,
+        body: Form<AtomicArchive>,
+    ) -> ApiResult<Json<ImportReportView>> {
+        let (_, bytes) = body.only_file(request, MAX_ATOMIC_ARCHIVE).await?;
+        // Unpacking is CPU work: off the request threads.
+        let atomics = tokio::task::spawn_blocking(move || {
+            atomic_archive::read_atomics(&bytes, ARCHIVE_LIMITS)
+        })
+        .await
+        .map_err(|e| ApiError::internal("atomic archive", &e))?
+        .map_err(|e| match e {
+            ArchiveError::TooLarge(detail) => ApiError::payload_too_large(detail),
+            ArchiveError::Refused(detail) => ApiError::invalid_field("file", detail),
+        })?;
+        if atomics.is_empty() {
+            return Err(ApiError::invalid_field(
+                "file",
+                "the archive holds no Atomic Red Team atomic (Txxxx.yaml)",
+            ));
+        }
+        let actor = self.templates.actor(&auth);
+        let mut known = HashMap::new();
+        let mut report = ImportReport::default();
+        for atomic in atomics {
+            self.templates
+                .import_atomic_bytes(&actor, &atomic.path, atomic.bytes, &mut known, &mut report)
+                .await?;
         }
         Ok(Json(report.into()))
     }
