@@ -3,7 +3,8 @@
 // and reports on.
 import { useState } from "react";
 import { type FileImport, useImportAtomicArchive, useImportAtomicFiles } from "../api/hooks/templates";
-import { addReports, describeImport, type ImportTotals, isYamlPick, plural } from "../lib/templates";
+import { addReports, describeImport, type ImportTotals, isYamlPick } from "../lib/templates";
+import { plural } from "../lib/words";
 import { Button, Card, ErrorBox } from "./ui";
 
 function Totals({ totals }: { totals: ImportTotals }) {

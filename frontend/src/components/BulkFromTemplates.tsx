@@ -7,7 +7,7 @@ import type { Schemas } from "../api/client";
 import { useCampaigns } from "../api/hooks/campaigns";
 import { useCreateTestsFromTemplates } from "../api/hooks/templates";
 import { usePeople } from "../api/hooks/tests";
-import { plural } from "../lib/templates";
+import { plural } from "../lib/words";
 import { PersonSelect } from "./PersonSelect";
 import { Button, ErrorBox, Field, inputClass } from "./ui";
 

@@ -66,8 +66,17 @@ export const inputClass =
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
-  const message = error instanceof Error ? error.message : String(error);
   const fields = error instanceof ApiError ? error.fields : [];
+  // A refusal that names fields has a detail listing the same fields; the
+  // list below says it once, under a lead in words.
+  const message =
+    fields.length > 0
+      ? (error as ApiError).status === 409
+        ? "Fill these in first:"
+        : "Not saved; please correct:"
+      : error instanceof Error
+        ? error.message
+        : String(error);
   return (
     <div role="alert" className="rounded-md border border-danger/40 bg-danger/10 px-3 py-2 text-sm">
       <p>{message}</p>

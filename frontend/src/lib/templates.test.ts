@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { addReports, argumentsFor, changedFields, describeImport, isYamlPick, placeholders, plural } from "./templates";
+import { addReports, argumentsFor, changedFields, describeImport, isYamlPick, placeholders } from "./templates";
+import { plural } from "./words";
 
 describe("template placeholders", () => {
   it("are found once each, in order, with Atomic Red Team's names", () => {

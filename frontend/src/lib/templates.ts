@@ -1,5 +1,6 @@
 // Template helpers: placeholders, argument sets, import picks and reports,
 // and what changed under an edit.
+import { plural } from "./words";
 import type { Schemas } from "../api/client";
 
 /** The `#{name}` input arguments a command uses, each once, in order. */
@@ -23,11 +24,6 @@ export function argumentsFor(
     next[name] = current[name] ?? { description: "", type: "string", default: "" };
   }
   return next;
-}
-
-/** "1 finding", "2 findings": the noun follows the count. */
-export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${count} ${count === 1 ? singular : pluralForm}`;
 }
 
 /** Whether a picked file is one to send to the single-file import: YAML that

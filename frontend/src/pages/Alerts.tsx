@@ -3,6 +3,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import { Link, NavLink, useSearchParams } from "react-router";
 import { hasRole, useUser } from "../api/auth";
+import { plural } from "../lib/words";
 import type { Schemas } from "../api/client";
 import { ALERT_STATUSES, parseEnum, SEVERITIES, type Severity } from "../api/enums";
 import {
@@ -108,7 +109,7 @@ export function AlertRules() {
       <ErrorBox error={rules.error ?? evaluate.error ?? remove.error ?? toggle.error} />
       {evaluate.data && (
         <p role="status" className="mb-3 text-sm">
-          Evaluated: {evaluate.data.findings} findings, {evaluate.data.opened} new alerts{evaluate.data.error ? ` — failed: ${evaluate.data.error}` : ""}.
+          Evaluated: {plural(evaluate.data.findings, "finding")}, {plural(evaluate.data.opened, "new alert")}{evaluate.data.error ? ` — failed: ${evaluate.data.error}` : ""}.
         </p>
       )}
       <Card title="Rules">

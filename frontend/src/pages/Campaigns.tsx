@@ -7,7 +7,7 @@ import { useTests } from "../api/hooks/tests";
 import { CampaignEditor } from "../components/CampaignEditor";
 import { ConfirmAction } from "../components/ConfirmAction";
 import { Heatmap } from "../components/Heatmap";
-import { plural } from "../lib/templates";
+import { plural } from "../lib/words";
 import { Badge, Button, Card, Empty, ErrorBox, Field, formatDuration, inputClass, Loading, Page } from "../components/ui";
 
 export function CampaignsList() {
