@@ -47,9 +47,9 @@ EXISTS = "must name an existing record"
 # lists are GET /api/v1/alert-kinds and GET /api/v1/report-formats), and an
 # alert rule's `params` follow the JSON Schema of its kind.
 RUN_TIME_LIST = "valid values are known at run time"
-# The content of an uploaded file (an Atomic Red Team YAML, a Navigator
-# layer, a WebAssembly component) is read by the server; the document can
-# only say "binary".
+# The content of an uploaded file (an Atomic Red Team YAML or archive, a
+# Navigator layer, a WebAssembly component, a STIX bundle) is read by the
+# server; the document can only say "binary".
 FILE_CONTENT = "the file's content must be what the operation reads"
 
 REFUSABLE_FIELDS: dict[str, dict[str, str]] = {
@@ -142,6 +142,7 @@ REFUSABLE_CODES: dict[str, str] = {
 }
 REFUSABLE_CODES_OF: dict[str, dict[str, str]] = {
     "upload_plugin": {"not_a_component": FILE_CONTENT, "invalid_plugin": FILE_CONTENT},
+    "upload_mitre_bundle": {"invalid_bundle": FILE_CONTENT},
 }
 
 

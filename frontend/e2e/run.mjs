@@ -151,7 +151,7 @@ try {
   await page.getByRole("cell", { name: "Stale techniques" }).waitFor();
   expect(await page.getByRole("option", { name: "Blue review overdue (plugin)" }).count() === 1, "the plugin is offered as a kind");
   await page.getByRole("button", { name: "Evaluate now" }).click();
-  await page.getByRole("status").filter({ hasText: "1 new alerts" }).waitFor();
+  await page.getByRole("status").filter({ hasText: "1 new alert" }).waitFor();
   await page.getByRole("button", { name: "Disable" }).click();
   await page.getByText("(disabled)").waitFor();
   await page.getByRole("button", { name: "Enable" }).click();

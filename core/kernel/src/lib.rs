@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod download;
 pub mod error;
+pub mod form;
 pub mod http;
 pub mod kv;
 pub mod lease;

@@ -2,10 +2,9 @@
 //! disable, configure, delete. Every change is audited.
 
 use aegis_core::auth::{AdminOnly, Auth};
+use aegis_core::form::{Form, FormPart, FormParts};
 use aegis_core::http::strict_json;
-use aegis_core::http::{
-    NoContent, etag, expected_version, next_field, read_bounded_part, read_text_field,
-};
+use aegis_core::http::{NoContent, etag, expected_version, read_bounded_part, read_text_field};
 use aegis_core::pagination::PageRequest;
 use aegis_core::plugins::PluginKind;
 use aegis_core::time::Timestamp;
@@ -14,7 +13,7 @@ use std::collections::BTreeMap;
 
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::registry::Registry;
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
@@ -141,57 +140,22 @@ impl poem_openapi::types::Example for PluginConfigInput {
     }
 }
 
-/// The `multipart/form-data` body of an upload: the plugin's `kind` and its
-/// component as `file`, nothing else, read part by part so the component
-/// streams.
-pub struct PluginUpload(pub poem::web::Multipart);
+/// The form of an upload: the plugin's `kind` and its component as `file`,
+/// in either order, nothing else; the component streams as it is read.
+pub struct PluginParts;
 
-impl poem_openapi::payload::Payload for PluginUpload {
-    const CONTENT_TYPE: &'static str = "multipart/form-data";
-
-    fn check_content_type(content_type: &str) -> bool {
-        aegis_core::http::is_multipart_form(content_type)
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        let file = MetaSchema {
-            format: Some("binary"),
-            description: Some("The WebAssembly component (`.wasm`)."),
-            ..MetaSchema::new("string")
-        };
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            properties: vec![
-                ("kind", PluginKind::schema_ref()),
-                ("file", MetaSchemaRef::Inline(Box::new(file))),
-            ],
-            required: vec!["kind", "file"],
-            ..MetaSchema::new("object")
-        }))
+impl FormParts for PluginParts {
+    fn parts() -> Vec<FormPart> {
+        vec![
+            FormPart::required::<PluginKind>("kind"),
+            FormPart::file("The WebAssembly component (`.wasm`)."),
+        ]
     }
 
     fn register(registry: &mut Registry) {
         PluginKind::register(registry);
     }
 }
-
-impl poem_openapi::payload::ParsePayload for PluginUpload {
-    const IS_REQUIRED: bool = true;
-
-    async fn from_request(
-        request: &poem::Request,
-        body: &mut poem::RequestBody,
-    ) -> poem::Result<Self> {
-        use poem::FromRequest;
-        Ok(Self(
-            poem::web::Multipart::from_request(request, body).await?,
-        ))
-    }
-}
-
-// The macro names `check_content_type` unqualified.
-use poem_openapi::impl_apirequest_for_payload;
-use poem_openapi::payload::Payload as _;
-impl_apirequest_for_payload!(PluginUpload);
 
 #[derive(ApiResponse)]
 pub enum PluginCreated {
@@ -239,32 +203,20 @@ impl PluginsApi {
         &self,
         auth: Auth<AdminOnly>,
         request: &poem::Request,
-        body: PluginUpload,
+        body: Form<PluginParts>,
     ) -> ApiResult<PluginCreated> {
         let max = self.service.max_bytes();
-        let mut form = body.0;
+        let mut form = body;
         let (mut kind, mut file) = (None, None);
-        while let Some(field) = next_field(request, &mut form).await? {
-            match field.name() {
-                Some("kind") => {
-                    let text = read_text_field(request, field, 64).await?;
-                    kind = Some(PluginKind::parse(text.trim()).ok_or_else(|| {
-                        ApiError::invalid_field("kind", "must be alert_rule or report_format")
-                    })?);
-                }
-                Some("file") => {
-                    let name = field.file_name().map(str::to_owned);
-                    file = Some((name, read_bounded_part(request, field, max).await?));
-                }
-                // Refused like an unknown field of a JSON body: a misspelt
-                // part would otherwise be dropped without a word.
-                other => {
-                    let name: String = other.unwrap_or_default().chars().take(64).collect();
-                    return Err(ApiError::invalid_field(
-                        "form",
-                        format!("unknown part `{name}`: send `kind` and `file` only"),
-                    ));
-                }
+        while let Some(field) = form.next_part(request).await? {
+            if field.name() == Some("kind") {
+                let text = read_text_field(request, field, 64).await?;
+                kind = Some(PluginKind::parse(text.trim()).ok_or_else(|| {
+                    ApiError::invalid_field("kind", "must be alert_rule or report_format")
+                })?);
+            } else {
+                let name = field.file_name().map(str::to_owned);
+                file = Some((name, read_bounded_part(request, field, max).await?));
             }
         }
         let kind = kind.ok_or_else(|| ApiError::invalid_field("kind", "required"))?;

@@ -2,12 +2,11 @@
 //! the sync endpoints under `/api/v1/system` (admin).
 
 use aegis_core::auth::{AdminOnly, AnyRole, Auth};
-use aegis_core::http::{next_field, read_bounded_part};
+use aegis_core::form::{Form, FormPart, FormParts};
 use aegis_core::pagination::PageRequest;
 use aegis_core::{ApiError, ApiResult};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use crate::catalog::CatalogService;
@@ -187,29 +186,17 @@ impl MitreSyncApi {
         &self,
         auth: Auth<AdminOnly>,
         request: &poem::Request,
-        body: BundleUpload,
+        body: Form<BundleParts>,
     ) -> ApiResult<SyncAccepted> {
         let max = self.service.max_bundle_bytes() as u64;
-        let mut form = body.0;
-        let mut file = None;
-        while let Some(field) = next_field(request, &mut form).await? {
-            if field.name() != Some("file") || file.is_some() {
-                return Err(ApiError::invalid_field(
-                    "form",
-                    "send exactly one part, `file`: the STIX bundle",
-                ));
-            }
-            let name: String = field
-                .file_name()
-                .unwrap_or("bundle.json")
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(200)
-                .collect();
-            file = Some((name, read_bounded_part(request, field, max).await?));
-        }
-        let (name, bytes) =
-            file.ok_or_else(|| ApiError::invalid_field("file", "required: a `file` part"))?;
+        let (name, bytes) = body.only_file(request, max).await?;
+        let name: String = name
+            .as_deref()
+            .unwrap_or("bundle.json")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
         if bytes.is_empty() {
             return Err(ApiError::invalid_field("file", "the file is empty"));
         }
@@ -240,49 +227,14 @@ impl MitreSyncApi {
     }
 }
 
-/// The `multipart/form-data` body of a bundle upload: one `file` part.
-pub struct BundleUpload(pub poem::web::Multipart);
+/// The form of a bundle upload: one `file` part.
+pub struct BundleParts;
 
-impl poem_openapi::payload::Payload for BundleUpload {
-    const CONTENT_TYPE: &'static str = "multipart/form-data";
-
-    fn check_content_type(content_type: &str) -> bool {
-        aegis_core::http::is_multipart_form(content_type)
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        let file = MetaSchema {
-            format: Some("binary"),
-            description: Some(
-                "An ATT&CK STIX 2.1 bundle (`enterprise-attack.json`, `mobile-attack.json`, \
-                 `ics-attack.json`), plain or gzip, at most `mitre.max_bundle_bytes` inflated.",
-            ),
-            min_length: Some(1),
-            ..MetaSchema::new("string")
-        };
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            properties: vec![("file", MetaSchemaRef::Inline(Box::new(file)))],
-            required: vec!["file"],
-            ..MetaSchema::new("object")
-        }))
+impl FormParts for BundleParts {
+    fn parts() -> Vec<FormPart> {
+        vec![FormPart::file(
+            "An ATT&CK STIX 2.1 bundle (`enterprise-attack.json`, `mobile-attack.json`, \
+             `ics-attack.json`), plain or gzip, at most `mitre.max_bundle_bytes` inflated.",
+        )]
     }
 }
-
-impl poem_openapi::payload::ParsePayload for BundleUpload {
-    const IS_REQUIRED: bool = true;
-
-    async fn from_request(
-        request: &poem::Request,
-        body: &mut poem::RequestBody,
-    ) -> poem::Result<Self> {
-        use poem::FromRequest;
-        Ok(Self(
-            poem::web::Multipart::from_request(request, body).await?,
-        ))
-    }
-}
-
-// The macro names `check_content_type` unqualified.
-use poem_openapi::impl_apirequest_for_payload;
-use poem_openapi::payload::Payload as _;
-impl_apirequest_for_payload!(BundleUpload);

@@ -1,14 +1,8 @@
-//! Request shapes poem-openapi cannot describe by itself: a PATCH field that
-//! `null` clears and a multipart form naming
-//! exactly the parts its handler reads. Campaigns use them too.
+//! A request shape poem-openapi cannot describe by itself: a PATCH field
+//! that `null` clears. Campaigns use it too.
 
 use std::borrow::Cow;
-use std::marker::PhantomData;
 
-use aegis_core::{ApiError, ApiResult};
-use poem::Request;
-use poem_openapi::impl_apirequest_for_payload;
-use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{MaybeUndefined, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
@@ -97,141 +91,6 @@ impl<T: ParseFromJSON> ParseFromJSON for Nullable<T> {
 impl<T: ToJSON> ToJSON for Nullable<T> {
     fn to_json(&self) -> Option<Value> {
         self.0.to_json()
-    }
-}
-
-/// The parts a multipart form declares: name, schema, and whether the
-/// handler refuses the form without it.
-pub trait FormParts: Send + Sync {
-    fn parts() -> Vec<FormPart>;
-}
-
-pub struct FormPart {
-    pub name: &'static str,
-    pub schema: MetaSchema,
-    pub required: bool,
-}
-
-impl FormPart {
-    /// A file part: its bytes, its file name, its part's `Content-Type`.
-    pub fn file(description: &'static str) -> Self {
-        Self {
-            name: "file",
-            schema: MetaSchema {
-                format: Some("binary"),
-                description: Some(description),
-                // An empty file is refused.
-                min_length: Some(1),
-                ..MetaSchema::new("string")
-            },
-            required: true,
-        }
-    }
-
-    pub fn text(name: &'static str, description: &'static str, max_length: usize) -> Self {
-        Self {
-            name,
-            schema: MetaSchema {
-                description: Some(description),
-                max_length: Some(max_length),
-                ..MetaSchema::new("string")
-            },
-            required: false,
-        }
-    }
-}
-
-/// A `multipart/form-data` body read part by part (an upload streams to
-/// storage), documented as the parts `S` names. The form is read by the
-/// kernel's helpers; this type only gives each operation its own schema.
-pub struct Form<S>(pub poem::web::Multipart, PhantomData<S>);
-
-impl<S: FormParts> Payload for Form<S> {
-    const CONTENT_TYPE: &'static str = "multipart/form-data";
-
-    fn check_content_type(content_type: &str) -> bool {
-        aegis_core::http::is_multipart_form(content_type)
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        let parts = S::parts();
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            required: parts
-                .iter()
-                .filter(|p| p.required)
-                .map(|p| p.name)
-                .collect(),
-            properties: parts
-                .into_iter()
-                .map(|p| (p.name, MetaSchemaRef::Inline(Box::new(p.schema))))
-                .collect(),
-            ..MetaSchema::new("object")
-        }))
-    }
-}
-
-impl<S: FormParts> ParsePayload for Form<S> {
-    const IS_REQUIRED: bool = true;
-
-    async fn from_request(request: &Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
-        use poem::FromRequest;
-        let form = poem::web::Multipart::from_request(request, body).await?;
-        Ok(Self(form, PhantomData))
-    }
-}
-
-impl_apirequest_for_payload!(Form<S>, S: FormParts);
-
-impl<S: FormParts> Form<S> {
-    /// The next part; one the form does not declare is refused (422), so
-    /// the document can say `additionalProperties: false` and mean it.
-    pub async fn next_part(&mut self, request: &Request) -> ApiResult<Option<poem::web::Field>> {
-        let Some(field) = aegis_core::http::next_field(request, &mut self.0).await? else {
-            return Ok(None);
-        };
-        let parts = S::parts();
-        let name = field.name().unwrap_or_default();
-        if parts.iter().all(|p| p.name != name) {
-            let known: Vec<String> = parts.iter().map(|p| format!("`{}`", p.name)).collect();
-            return Err(ApiError::invalid_field(
-                "form",
-                format!(
-                    "no part named {name:?} here; the parts are {}",
-                    known.join(", ")
-                ),
-            ));
-        }
-        Ok(Some(field))
-    }
-
-    /// Refuses a part after the one just read: the file is the last part.
-    pub async fn end(&mut self, request: &Request) -> ApiResult<()> {
-        match aegis_core::http::next_field(request, &mut self.0).await? {
-            None => Ok(()),
-            Some(field) => Err(ApiError::invalid_field(
-                "form",
-                format!(
-                    "{:?} comes after `file`; the file is the form's last part",
-                    field.name().unwrap_or_default()
-                ),
-            )),
-        }
-    }
-
-    /// The whole of a form whose one part is `file`, up to `max` bytes:
-    /// the file's name and bytes.
-    pub async fn only_file(
-        mut self,
-        request: &Request,
-        max: u64,
-    ) -> ApiResult<(Option<String>, Vec<u8>)> {
-        let Some(field) = self.next_part(request).await? else {
-            return Err(ApiError::invalid_field("file", "required: a `file` part"));
-        };
-        let name = field.file_name().map(str::to_owned);
-        let bytes = aegis_core::http::read_bounded_part(request, field, max).await?;
-        self.end(request).await?;
-        Ok((name, bytes))
     }
 }
 

@@ -14,7 +14,7 @@ use super::{TestCasesTag, read_text_field};
 use crate::dto::EvidenceView;
 use crate::error::TestCaseError;
 use crate::evidence::{EvidenceService, StoredEvidence, UploadMeta};
-use crate::schema::{Form, FormPart, FormParts};
+use aegis_core::form::{Form, FormPart, FormParts};
 
 /// The upload form: an optional `description`, then the `file`.
 pub struct EvidenceParts;

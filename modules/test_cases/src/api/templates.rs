@@ -20,8 +20,8 @@ use crate::dto::{
     TemplateView, TestView,
 };
 use crate::model::TestPatch;
-use crate::schema::{Form, FormPart, FormParts};
 use crate::template::{FromTemplate, ImportReport, TemplateFilter, TemplateService};
+use aegis_core::form::{Form, FormPart, FormParts};
 
 /// Atomic files are at most tens of kilobytes; this leaves ample room.
 const MAX_ATOMIC_FILE: u64 = 2 * 1024 * 1024;
