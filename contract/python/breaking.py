@@ -71,15 +71,18 @@ def main() -> int:
         notes.append(f"no change since the {label} (info.version {version})")
         return finish(args.out, failures, notes)
 
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as base_file:
-        json.dump(base, base_file)
-        base_file.flush()
+    with tempfile.TemporaryDirectory() as scratch:
+        base_file = Path(scratch) / "base.json"
+        base_file.write_text(json.dumps(base))
         env = dict(os.environ, OPTIC_TELEMETRY_LEVEL="none", NO_COLOR="1", FORCE_COLOR="0")
+        # Optic writes ci-run-details.json where it runs (under CI=true): a
+        # scratch folder, not the clone.
         run = subprocess.run(
-            [args.optic, "diff", base_file.name, str(args.current), "--check"],
+            [args.optic, "diff", str(base_file), str(Path(args.current).resolve()), "--check"],
             capture_output=True,
             text=True,
             env=env,
+            cwd=scratch,
             timeout=900,
         )
     output = strip_ansi(run.stdout + run.stderr)

@@ -158,7 +158,7 @@ export function HeatmapGrid({ coverage, layerHref = "/api/v1/coverage/navigator-
       >
         Skip the ATT&CK matrix
       </a>
-      <div className={compact ? "" : "overflow-x-auto"}>
+      <div className="relative overflow-x-auto">
         <div
           ref={grid}
           role="group"
