@@ -333,45 +333,61 @@ async fn the_markdown_format_renders_the_report() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_calls_end_in_typed_errors_and_the_plugin_still_works() {
+    async fn call(
+        f: &Fixture,
+        plugin: &PluginRef,
+        mode: &str,
+    ) -> Result<Vec<Finding>, PluginFault> {
+        let params = json!({"mode": mode}).to_string();
+        bounded(f.host.evaluate(plugin, &params, &input())).await
+    }
+    // A loop ends at the deadline (500 ms here).
     let f = fixture();
     let hostile = f
         .register("hostile", PluginKind::AlertRule, json!({}))
         .await;
-    let call = |mode: &str| {
-        let (host, plugin, params) = (
-            f.host.clone(),
-            hostile.clone(),
-            json!({"mode": mode}).to_string(),
-        );
-        async move { bounded(host.evaluate(&plugin, &params, &input())).await }
-    };
-    let timed_out = call("loop").await;
+    let timed_out = call(&f, &hostile, "loop").await;
     assert!(
         matches!(&timed_out, Err(PluginFault::TimedOut(t)) if t.contains("500 ms")),
         "{timed_out:?}"
     );
-    let memory = call("memory").await;
+    // Every other fault ends on its own; a far deadline keeps a loaded
+    // machine from turning a slow one into a timeout.
+    let f = fixture_with(PluginSettings {
+        call_timeout_ms: 60_000,
+        ..settings()
+    });
+    let hostile = f
+        .register("hostile", PluginKind::AlertRule, json!({}))
+        .await;
+    let memory = call(&f, &hostile, "memory").await;
     assert_eq!(memory, Err(PluginFault::OutOfMemory(32 * 1024 * 1024)));
-    assert!(matches!(call("trap").await, Err(PluginFault::Trapped(_))));
-    assert!(matches!(call("panic").await, Err(PluginFault::Trapped(_))));
-    let oversized = call("oversized").await;
+    assert!(matches!(
+        call(&f, &hostile, "trap").await,
+        Err(PluginFault::Trapped(_))
+    ));
+    assert!(matches!(
+        call(&f, &hostile, "panic").await,
+        Err(PluginFault::Trapped(_))
+    ));
+    let oversized = call(&f, &hostile, "oversized").await;
     assert!(
         matches!(&oversized, Err(PluginFault::InvalidOutput(t)) if t.contains("100000 findings")),
         "{oversized:?}"
     );
     assert!(matches!(
-        call("empty-title").await,
+        call(&f, &hostile, "empty-title").await,
         Err(PluginFault::InvalidOutput(_))
     ));
     assert_eq!(
-        call("error").await,
+        call(&f, &hostile, "error").await,
         Err(PluginFault::Reported(PluginError::InvalidInput(
             "the fixture refuses".into()
         )))
     );
-    assert_eq!(call("log-flood").await, Ok(Vec::new()));
+    assert_eq!(call(&f, &hostile, "log-flood").await, Ok(Vec::new()));
     // Every call had a fresh store: the same component behaves after all that.
-    let normal = call("").await.expect("a normal call");
+    let normal = call(&f, &hostile, "").await.expect("a normal call");
     assert_eq!(normal[0].title, "3 tests seen");
 }
 
