@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { checkAccessibility } from "./a11y.mjs";
 import { catalogChecks } from "./catalog.mjs";
+import { inboxChecks } from "./inbox.mjs";
 
 const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
 const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
@@ -192,6 +193,8 @@ try {
     await page.waitForLoadState("networkidle");
     await shot(name);
   }
+  step = "the inbox tells blue of a test assigned to them";
+  await inboxChecks({ page, base, shot, signIn, signOut, adminPassword });
   await checkAccessibility({ browser, base, storageState: await context.storageState(), artifacts });
   console.log(`e2e passed; screenshots in ${artifacts}`);
 } catch (error) {
