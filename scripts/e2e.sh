@@ -24,7 +24,8 @@ trap cleanup EXIT
 port=$((20000 + RANDOM % 20000))
 export AEGIS_DATA_DIR="$work" AEGIS_CONFIG_DIR="$PWD/config" AEGIS_LOG__LEVEL=warn \
   AEGIS_HTTP__PORT="$port" AEGIS_ADMIN__PASSWORD="e2e-admin-password" \
-  AEGIS_HTTP__FRONTEND_DIR="$PWD/frontend/dist"
+  AEGIS_HTTP__FRONTEND_DIR="$PWD/frontend/dist" \
+  AEGIS_JOBS__NOTIFICATION_DERIVE="* * * * * *"
 "$aegis" sync-mitre --source "$data/attack/fixtures/enterprise-attack-18.1-mini.json" >/dev/null
 env -u AEGIS_PLUGIN_BUILD_DIR "$aegis" serve >"$work/server.log" 2>&1 &
 server=$!

@@ -9,6 +9,7 @@ import { catalogChecks } from "./catalog.mjs";
 import { checkCoverage } from "./coverage.mjs";
 import { runTestWork } from "./tests.mjs";
 import { campaignsAndTemplates } from "./campaigns.mjs";
+import { inboxChecks } from "./inbox.mjs";
 
 const base = process.env.AEGIS_URL ?? "http://127.0.0.1:8000";
 const adminPassword = process.env.AEGIS_ADMIN_PASSWORD;
@@ -198,6 +199,8 @@ try {
     await shot(name);
   }
   await runTestWork({ browser, base, adminPassword, artifacts });
+  step = "the inbox tells blue of a test assigned to them";
+  await inboxChecks({ page, base, shot, signIn, signOut, adminPassword });
   await checkAccessibility({ browser, base, storageState: await context.storageState(), artifacts });
   console.log(`e2e passed; screenshots in ${artifacts}`);
 } catch (error) {

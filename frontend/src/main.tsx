@@ -13,6 +13,7 @@ import { Admin } from "./pages/Admin";
 import { AlertEvaluations, AlertInbox, AlertRules } from "./pages/Alerts";
 import { CampaignDetail, CampaignsList } from "./pages/Campaigns";
 import { Dashboard } from "./pages/Dashboard";
+import { Inbox } from "./pages/Inbox";
 import { Login } from "./pages/Login";
 import { NewTest } from "./pages/NewTest";
 import { Plugins } from "./pages/Plugins";
@@ -93,6 +94,7 @@ const router = createBrowserRouter([
       { path: "/plugins", element: <Plugins /> },
       { path: "/admin", element: <Admin /> },
       { path: "/account", element: <Account /> },
+      { path: "/inbox", element: <Inbox /> },
       { path: "*", element: <main className="p-8">Nothing here. <a className="text-accent underline" href="/">Back to the dashboard</a></main> },
     ],
   },

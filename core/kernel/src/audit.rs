@@ -174,25 +174,47 @@ impl AuditLog {
         .await?;
         let events = rows
             .into_iter()
-            .map(|row| {
-                let at: String = row.try_get("at")?;
-                let detail: String = row.try_get("detail")?;
-                Ok(AuditEvent {
-                    id: row.try_get("id")?,
-                    at: crate::db::decode_time(&at)?,
-                    entry: AuditEntry {
-                        actor_id: row.try_get("actor_id")?,
-                        actor_name: row.try_get("actor_name")?,
-                        action: row.try_get("action")?,
-                        target_type: row.try_get("target_type")?,
-                        target_id: row.try_get("target_id")?,
-                        detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
-                        address: row.try_get("address")?,
-                    },
-                })
-            })
+            .map(decode_event)
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         Ok((events, total))
+    }
+
+    /// Events with one of `actions`, oldest first, from `since` on and after
+    /// the event `after` (its time and id, a keyset position), at most
+    /// `limit`: how a module follows the log to derive its own records.
+    pub async fn oldest_after(
+        &self,
+        actions: &[&str],
+        since: Timestamp,
+        after: Option<(Timestamp, &str)>,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, sqlx::Error> {
+        let (after_at, after_id) = after.map_or((None, None), |(at, id)| {
+            (Some(time::to_db(at)), Some(id.to_owned()))
+        });
+        // Only numbers are formatted into the statement; every value is bound.
+        let sql = format!(
+            "SELECT id, at, actor_id, actor_name, action, target_type, target_id, detail, address
+             FROM kernel_audit_event
+             WHERE at >= $1 AND ($2 IS NULL OR at > $2 OR (at = $2 AND id > $3))
+               AND action IN ({})
+             ORDER BY at, id LIMIT $4",
+            crate::db::placeholders(5, actions.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(time::to_db(since))
+            .bind(after_at)
+            .bind(after_id)
+            .bind(limit);
+        for action in actions {
+            query = query.bind(*action);
+        }
+        query
+            .fetch_all(self.db.pool())
+            .await?
+            .into_iter()
+            .map(decode_event)
+            .collect()
     }
 
     /// Deletes events older than `cutoff`; returns how many.
@@ -203,4 +225,22 @@ impl AuditLog {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+fn decode_event(row: sqlx::any::AnyRow) -> Result<AuditEvent, sqlx::Error> {
+    let at: String = row.try_get("at")?;
+    let detail: String = row.try_get("detail")?;
+    Ok(AuditEvent {
+        id: row.try_get("id")?,
+        at: crate::db::decode_time(&at)?,
+        entry: AuditEntry {
+            actor_id: row.try_get("actor_id")?,
+            actor_name: row.try_get("actor_name")?,
+            action: row.try_get("action")?,
+            target_type: row.try_get("target_type")?,
+            target_id: row.try_get("target_id")?,
+            detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+            address: row.try_get("address")?,
+        },
+    })
 }

@@ -12,6 +12,7 @@ use aegis_core::scheduler::JobRegistry;
 use aegis_mod_alerts::{AlertSettings, AlertsApi, AlertsModule};
 use aegis_mod_campaigns::{CampaignsApi, CampaignsModule, campaign_directory};
 use aegis_mod_coverage::{CoverageApi, CoverageModule, CoverageSettings};
+use aegis_mod_notifications::{NotificationsApi, NotificationsModule};
 use aegis_mod_plugins::{PluginsApi, PluginsModule};
 use aegis_mod_reports::{ReportService, ReportsApi, ReportsModule};
 use aegis_mod_system::{AuditSettings, HealthApi, SystemApi, SystemModule};
@@ -41,6 +42,7 @@ pub type Apis = (
     PluginsApi,
     AlertsApi,
     ReportsApi,
+    NotificationsApi,
 );
 
 /// Every module's own settings section (`[evidence]`, `[mitre]`, …): loading
@@ -140,6 +142,9 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     );
     let reports_api = reports.api();
     let reports_service = reports.service().clone();
+    let notifications =
+        NotificationsModule::new(kernel, tests.tests().clone(), users.service().clone());
+    let notifications_api = notifications.api();
     let users_service = users.service().clone();
     let sync = techniques.sync().clone();
     let templates = tests.templates().clone();
@@ -153,6 +158,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         Box::new(plugins),
         Box::new(alerts),
         Box::new(reports),
+        Box::new(notifications),
     ];
     aegis_core::module::check_unique_ids(&modules)?;
     let jobs = JobRegistry::new(
@@ -180,6 +186,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
         plugins_api,
         alerts_api,
         reports_api,
+        notifications_api,
     );
     Ok(Composition {
         modules,

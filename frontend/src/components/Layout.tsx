@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { Link, NavLink, Outlet, useLocation } from "react-router";
 import { hasRole, useUser } from "../api/auth";
 import { useLogout } from "../api/hooks/session";
+import { InboxLink } from "./InboxLink";
 
 function useTheme(): [boolean, () => void] {
   const [dark, setDark] = useState(() => document.documentElement.classList.contains("dark"));
@@ -109,6 +110,7 @@ export function Layout() {
               ))}
             </nav>
             <div className="flex flex-wrap items-center gap-1 border-t border-line pt-2 text-sm xl:ml-auto xl:flex-nowrap xl:gap-3 xl:border-0 xl:pt-0">
+              <InboxLink className={quiet} />
               <button type="button" onClick={toggleTheme} className={`${quiet} aria-pressed:text-accent`} aria-pressed={dark} title="Dark theme">
                 <span aria-hidden="true">{dark ? "☾" : "☼"}</span>
                 {/* One row on wide screens has room for the symbol only. */}

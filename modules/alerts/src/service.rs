@@ -287,9 +287,6 @@ impl AlertService {
             error: None,
         };
         let mut opened = Vec::new();
-        // Each alert opens on its own: a duplicate is refused by a unique
-        // index, which would abort a PostgreSQL transaction around them all.
-        let mut conn = self.kernel.db.pool().acquire().await?;
         match outcome {
             Ok(findings) => {
                 evaluation.findings = findings.len() as i64;
@@ -309,11 +306,27 @@ impl AlertService {
                         resolved_at: None,
                         resolved_by: None,
                     };
+                    // Each alert opens in its own transaction, with its
+                    // `alert.open` event (what the inbox follows): a duplicate
+                    // is refused by a unique index, which would abort a
+                    // PostgreSQL transaction around them all.
+                    let mut tx = self.kernel.db.begin().await?;
                     if self
                         .repo
-                        .open_alert(&mut conn, &alert, &fingerprint(&finding))
+                        .open_alert(&mut tx, &alert, &fingerprint(&finding))
                         .await?
                     {
+                        self.kernel
+                            .audit
+                            .record_about_in(
+                                &mut tx,
+                                None,
+                                "alert.open",
+                                ("alert", &alert.id),
+                                json!({"title": alert.title, "rule_id": rule.id}),
+                            )
+                            .await?;
+                        tx.commit().await?;
                         opened.push(alert);
                     }
                 }
@@ -326,7 +339,6 @@ impl AlertService {
         }
         evaluation.opened = opened.len() as i64;
         evaluation.duration_ms = started.elapsed().as_millis() as i64;
-        drop(conn);
         // The evaluation and the rule's last-evaluated mark, together.
         let mut tx = self.kernel.db.begin().await?;
         self.repo.record_evaluation(&mut tx, &evaluation).await?;

@@ -19,6 +19,7 @@ mod dashboard;
 mod edge;
 mod health;
 mod migrations;
+mod notifications;
 mod openapi;
 mod outages;
 mod plugins;
