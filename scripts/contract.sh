@@ -122,7 +122,9 @@ examples="${AEGIS_CONTRACT_EXAMPLES:-25}"
 admin_password="contract-admin-password-$RANDOM$RANDOM"
 
 start_server() {
-  local stack=$1 dir="$work/$1" port=$((20000 + RANDOM % 20000))
+  local stack=$1 dir="$work/$1" port
+  # A port the system says is free now (a random one collided with other servers).
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   mkdir -p "$dir"
   local -a vars=(
     AEGIS_DATA_DIR="$dir" AEGIS_CONFIG_DIR="$root/config" AEGIS_LOG__LEVEL=warn

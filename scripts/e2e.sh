@@ -21,7 +21,8 @@ server=""
 cleanup() { [[ -n $server ]] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-port=$((20000 + RANDOM % 20000))
+# A port the system says is free now, not a random guess.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export AEGIS_DATA_DIR="$work" AEGIS_CONFIG_DIR="$PWD/config" AEGIS_LOG__LEVEL=warn \
   AEGIS_HTTP__PORT="$port" AEGIS_ADMIN__PASSWORD="e2e-admin-password" \
   AEGIS_HTTP__FRONTEND_DIR="$PWD/frontend/dist" \

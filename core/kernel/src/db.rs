@@ -142,8 +142,17 @@ impl Db {
 
     /// Starts a transaction; the service that opens it decides what one unit
     /// of work is and commits it. Dropped uncommitted, it rolls back.
+    ///
+    /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that reads and then writes fails with "database
+    /// is locked", without waiting, when another connection wrote in
+    /// between, whereas taking the lock first waits its turn (the busy
+    /// timeout). SQLite has one writer at a time either way.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        self.pool.begin().await
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Applies every pending migration of this backend; applied ones are skipped.
