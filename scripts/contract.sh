@@ -123,8 +123,7 @@ admin_password="contract-admin-password-$RANDOM$RANDOM"
 
 start_server() {
   local stack=$1 dir="$work/$1" port
-  # A port the system says is free now (a random one collided with other servers).
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(bash scripts/free-port.sh)
   mkdir -p "$dir"
   local -a vars=(
     AEGIS_DATA_DIR="$dir" AEGIS_CONFIG_DIR="$root/config" AEGIS_LOG__LEVEL=warn

@@ -21,8 +21,7 @@ server=""
 cleanup() { [[ -n $server ]] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-# A port the system says is free now, not a random guess.
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(bash scripts/free-port.sh)
 export AEGIS_DATA_DIR="$work" AEGIS_CONFIG_DIR="$PWD/config" AEGIS_LOG__LEVEL=warn \
   AEGIS_HTTP__PORT="$port" AEGIS_ADMIN__PASSWORD="e2e-admin-password" \
   AEGIS_HTTP__FRONTEND_DIR="$PWD/frontend/dist" \

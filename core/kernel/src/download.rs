@@ -42,7 +42,7 @@ impl FileDownload {
 
     /// A file held in memory; its checksum is computed here.
     pub fn from_bytes(media_type: &str, file_name: &str, bytes: Vec<u8>) -> Self {
-        let sha256 = hex_sha256(&bytes);
+        let sha256 = sha256_hex(&bytes);
         let facts = FileFacts {
             media_type,
             file_name,
@@ -53,11 +53,9 @@ impl FileDownload {
     }
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// Lowercase hex SHA-256: the form stored files' and plugins' digests take.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 impl IntoResponse for FileDownload {

@@ -18,7 +18,6 @@ use aegis_core::plugins::{
 };
 use aegis_core::storage::Storage;
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
 pub use sandbox::Limits;
@@ -199,9 +198,7 @@ fn invalid(text: String) -> PluginFault {
 }
 
 /// Lowercase hex SHA-256, the form digests are registered in.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
+pub use aegis_core::download::sha256_hex;
 
 impl Inner {
     /// Compiling and calling are CPU-bound and synchronous: they run off the
