@@ -1,7 +1,8 @@
 // The inbox in the browser: the admin assigns a test to blue through the
 // API (the dashboard has no assignee field), the derive job tells blue, and
 // blue sees the unread badge, finds the notice, follows it to the test and
-// marks it and then everything read. Called by run.mjs with the admin
+// marks it and then everything read, then gives and removes an e-mail
+// address for notices on the Account page. Called by run.mjs with the admin
 // signed in; leaves the admin signed in again.
 import { request } from "playwright-core";
 
@@ -64,6 +65,18 @@ export async function inboxChecks({ page, base, shot, signIn, signOut, adminPass
   await page.getByText("Nothing waits for you.").waitFor();
   await page.getByRole("link", { name: "Notifications", exact: true }).waitFor();
   if (await page.locator("[data-unread]").count()) fail("no badge once everything is read");
+
+  // Blue asks for notices by e-mail too, on the Account page.
+  await page.goto(`${base}/account`);
+  const address = page.getByLabel("E-mail address");
+  await address.fill("blue-e2e@example.org");
+  await page.getByRole("button", { name: "Save address" }).click();
+  await page.getByText("Your notices go to blue-e2e@example.org too.").waitFor();
+  await page.reload();
+  if ((await page.getByLabel("E-mail address").inputValue()) !== "blue-e2e@example.org") fail("the address is kept");
+  await page.getByLabel("E-mail address").fill("");
+  await page.getByRole("button", { name: "Save address" }).click();
+  await page.getByText("Your notices stay in the inbox only.").waitFor();
 
   await signOut();
   await signIn("admin", adminPassword);

@@ -31,6 +31,7 @@ impl BodyCut {
 }
 
 pub use crate::concurrency::{etag, expected_version};
+pub use crate::nullable::Nullable;
 
 /// A change with nothing to return.
 #[derive(Debug, ApiResponse)]

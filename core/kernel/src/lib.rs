@@ -17,6 +17,7 @@ pub mod http;
 pub mod kv;
 pub mod lease;
 pub mod module;
+pub mod nullable;
 pub mod pagination;
 pub mod plugins;
 pub mod scheduler;

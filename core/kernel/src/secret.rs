@@ -31,8 +31,10 @@ impl fmt::Debug for Secret {
 }
 
 impl Serialize for Secret {
+    /// An empty secret hides nothing and stays empty, so that settings
+    /// written back (tests, tools) do not gain a value.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str("[redacted]")
+        serializer.serialize_str(if self.0.is_empty() { "" } else { "[redacted]" })
     }
 }
 

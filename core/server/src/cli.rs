@@ -125,6 +125,9 @@ pub enum UserCommand {
         role: RoleArg,
         #[arg(long)]
         display_name: Option<String>,
+        /// Where the user's notices are e-mailed (when SMTP is configured).
+        #[arg(long)]
+        email: Option<String>,
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
@@ -197,6 +200,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     username,
                     role,
                     display_name,
+                    email,
                     password_stdin,
                 },
         } => {
@@ -212,9 +216,14 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let password = service
                 .parse_password(&raw)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let new_user =
-                parse_new_user(&username, display_name.as_deref(), role.into(), password)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let new_user = parse_new_user(
+                &username,
+                display_name.as_deref(),
+                role.into(),
+                password,
+                email.as_deref(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             let user = service
                 .create(new_user, None)
                 .await

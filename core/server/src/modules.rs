@@ -12,7 +12,7 @@ use aegis_core::scheduler::JobRegistry;
 use aegis_mod_alerts::{AlertSettings, AlertsApi, AlertsModule};
 use aegis_mod_campaigns::{CampaignsApi, CampaignsModule, campaign_directory};
 use aegis_mod_coverage::{CoverageApi, CoverageModule, CoverageSettings};
-use aegis_mod_notifications::{NotificationsApi, NotificationsModule};
+use aegis_mod_notifications::{NotificationsApi, NotificationsModule, SmtpSettings};
 use aegis_mod_plugins::{PluginsApi, PluginsModule};
 use aegis_mod_reports::{ReportService, ReportsApi, ReportsModule};
 use aegis_mod_system::{AuditSettings, HealthApi, SystemApi, SystemModule};
@@ -56,6 +56,7 @@ pub fn settings_sections() -> Vec<SectionSpec> {
         SectionSpec::of::<CoverageSettings>(),
         SectionSpec::of::<PluginSettings>(),
         SectionSpec::of::<AlertSettings>(),
+        SectionSpec::of::<SmtpSettings>(),
     ]
 }
 
@@ -143,7 +144,7 @@ pub fn compose(kernel: &Kernel) -> anyhow::Result<Composition> {
     let reports_api = reports.api();
     let reports_service = reports.service().clone();
     let notifications =
-        NotificationsModule::new(kernel, tests.tests().clone(), users.service().clone());
+        NotificationsModule::new(kernel, tests.tests().clone(), users.service().clone())?;
     let notifications_api = notifications.api();
     let users_service = users.service().clone();
     let sync = techniques.sync().clone();

@@ -82,7 +82,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change one's own display name or e-mail address (where one's notices
+         *     are e-mailed; `null` removes it).
+         */
+        patch: operations["update_me"];
         trace?: never;
     };
     "/api/v1/auth/password": {
@@ -179,7 +183,7 @@ export interface paths {
         delete: operations["deactivate_user_legacy"];
         options?: never;
         head?: never;
-        /** Change a user's display name, role or active flag. */
+        /** Change a user's display name, role, active flag or e-mail address. */
         patch: operations["update_user"];
         trace?: never;
     };
@@ -1783,6 +1787,7 @@ export interface components {
          * CreateUserRequest
          * @example {
          *       "display_name": "Alice Martin",
+         *       "email": "alice@example.org",
          *       "password": "correct horse battery staple",
          *       "role": "red_tech",
          *       "username": "alice"
@@ -1802,6 +1807,11 @@ export interface components {
             role: components["schemas"]["Role"];
             /** @description At least 10 characters (more if the server is configured so). */
             password: string;
+            /**
+             * @description Where the user's notices are e-mailed (when SMTP is configured): one
+             *     address, at most 254 characters.
+             */
+            email?: string;
         };
         /** CreatedToken */
         CreatedToken: {
@@ -2462,6 +2472,11 @@ export interface components {
              * @description Absent while unread.
              */
             read_at?: string;
+            /**
+             * Format: date-time
+             * @description When it was e-mailed to you; absent if it was not (yet).
+             */
+            emailed_at?: string;
         };
         /**
          * @description An attack outcome (`succeeded`, `failed`, `blocked`) or a detection
@@ -3304,6 +3319,19 @@ export interface components {
             /** Format: int64 */
             unread: number;
         };
+        /**
+         * UpdateMeRequest
+         * @description Changes to one's own account.
+         */
+        UpdateMeRequest: {
+            /**
+             * @description Up to 128 characters, not only spaces (which are dropped around it),
+             *     no control characters.
+             */
+            display_name?: string;
+            /** @description Where one's notices are e-mailed; `null` removes the address. */
+            email?: string | null;
+        };
         /** UpdateUserRequest */
         UpdateUserRequest: {
             /**
@@ -3313,6 +3341,8 @@ export interface components {
             display_name?: string;
             role?: components["schemas"]["Role"];
             active?: boolean;
+            /** @description Where the user's notices are e-mailed; `null` removes the address. */
+            email?: string | null;
         };
         /** UserPage */
         UserPage: {
@@ -3331,6 +3361,7 @@ export interface components {
          *       "active": true,
          *       "created_at": "2025-12-01T00:00:00+00:00",
          *       "display_name": "Alice Martin",
+         *       "email": "alice@example.org",
          *       "id": "01936f5e-7a2c-7d4e-9b1a-3c5d7e9f0a1b",
          *       "last_login_at": "2025-12-01T00:00:00+00:00",
          *       "role": "red_tech",
@@ -3344,6 +3375,8 @@ export interface components {
             display_name: string;
             role: components["schemas"]["Role"];
             active: boolean;
+            /** @description Where the user's notices are e-mailed; absent: the inbox only. */
+            email?: string;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3702,6 +3735,148 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UserView"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but the role or a CSRF check forbids this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state (duplicate, illegal transition). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The `If-Match` version is not the current one: reload and retry. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The media type of an upload is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A change must say which version it is based on (`If-Match` or `version`). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Slow down; retry after the given seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description A dependency (database, key-value store, storage) is down; retry
+             *     after the given seconds.
+             */
+            503: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["UpdateMeRequest"];
+            };
+        };
         responses: {
             200: {
                 headers: {

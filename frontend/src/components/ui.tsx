@@ -53,7 +53,8 @@ export function Button({ variant = "secondary", className = "", ...props }: Butt
 
 export function Field({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {
   return (
-    <label className="flex flex-col gap-1 text-sm">
+    // min-w-0 max-w-full: in a wrapping row a field narrows to the row, and its input with it.
+    <label className="flex min-w-0 max-w-full flex-col gap-1 text-sm">
       <span className="font-medium text-muted">{label}</span>
       {children}
       {hint && <span className="text-xs text-muted">{hint}</span>}

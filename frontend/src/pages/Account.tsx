@@ -1,9 +1,36 @@
 import { useState, type FormEvent } from "react";
 import { useUser } from "../api/auth";
-import { useChangePassword } from "../api/hooks/session";
+import { useChangePassword, useUpdateMe } from "../api/hooks/session";
 import { Button, Card, ErrorBox, Field, inputClass, Page } from "../components/ui";
 
-/** The signed-in user's own account: who they are, and their password. */
+/** Where my notices are e-mailed; an empty field removes the address. */
+function NoticeEmail() {
+  const user = useUser();
+  const [email, setEmail] = useState(user.email ?? "");
+  const update = useUpdateMe();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    update.mutate({ email: email.trim() === "" ? null : email.trim() });
+  };
+  return (
+    <Card title="Notices by e-mail" className="max-w-md">
+      <form onSubmit={submit} className="space-y-3" aria-label="Notices by e-mail">
+        <ErrorBox error={update.error} />
+        {update.isSuccess && (
+          <p role="status" className="text-sm">
+            {update.data.email ? `Your notices go to ${update.data.email} too.` : "Your notices stay in the inbox only."}
+          </p>
+        )}
+        <Field label="E-mail address" hint="Leave empty to get notices in the inbox only. E-mail goes out when the server has SMTP set up.">
+          <input type="email" autoComplete="email" className={inputClass} value={email} onChange={(e) => setEmail(e.target.value)} maxLength={254} />
+        </Field>
+        <Button type="submit" disabled={update.isPending}>Save address</Button>
+      </form>
+    </Card>
+  );
+}
+
+/** The signed-in user's own account: who they are, their password and where notices go. */
 export function Account() {
   const user = useUser();
   const [current, setCurrent] = useState("");
@@ -39,6 +66,7 @@ export function Account() {
           <Button type="submit" variant="primary" disabled={change.isPending || mismatch}>Change password</Button>
         </form>
       </Card>
+      <NoticeEmail />
     </Page>
   );
 }

@@ -7,13 +7,14 @@ import { Badge, Button, Card, Empty, ErrorBox, Field, formatTime, inputClass, Lo
 
 function Users() {
   const users = useUsers();
-  const blank: { username: string; role: Role; password: string } = { username: "", role: "red_tech", password: "" };
+  const blank: { username: string; role: Role; password: string; email: string } = { username: "", role: "red_tech", password: "", email: "" };
   const [form, setForm] = useState(blank);
   const create = useCreateUser();
   const change = useChangeUser();
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate(form, { onSuccess: () => setForm(blank) });
+    const email = form.email.trim();
+    create.mutate({ ...form, email: email === "" ? undefined : email }, { onSuccess: () => setForm(blank) });
   };
   return (
     <Card title="Users">
@@ -23,6 +24,7 @@ function Users() {
           <select className={inputClass} value={form.role} onChange={(e) => setForm({ ...form, role: parseEnum(ROLES, e.target.value) ?? form.role })}>{ROLES.map((r) => <option key={r}>{r}</option>)}</select>
         </Field>
         <Field label="Password"><input type="password" className={inputClass} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} required minLength={10} /></Field>
+        <Field label="E-mail (optional)"><input type="email" className={inputClass} value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} maxLength={254} /></Field>
         <Button type="submit" variant="primary">Create user</Button>
       </form>
       <ErrorBox error={create.error || users.error || change.error} />
@@ -32,7 +34,7 @@ function Users() {
           <tbody>
             {users.data?.items.map((u) => (
               <tr key={u.id} className="border-t border-line/60">
-                <td className="py-1">{u.username}</td>
+                <td className="py-1">{u.username}{u.email && <div className="text-xs text-muted">{u.email}</div>}</td>
                 <td>
                   <select aria-label={`Role of ${u.username}`} className={inputClass} value={u.role} onChange={(e) => {
                     const role = parseEnum(ROLES, e.target.value);
@@ -157,7 +159,7 @@ function MitreSync() {
       <ul className="mt-2 space-y-1 text-sm" aria-label="Sync runs">
         {runs.data?.items.map((r) => (
           <li key={r.id} className="break-words">
-            <Badge tone={r.status === "failed" ? "warn" : "neutral"}>{r.status}</Badge> {formatTime(r.started_at)} · {r.trigger} · <span className="text-muted">{r.source}</span>
+            <Badge tone={r.status === "failed" ? "warn" : "neutral"}>{r.status}</Badge> {formatTime(r.started_at)} · {r.trigger} · <span className="text-muted wrap-anywhere">{r.source}</span>
             {r.status === "running" && <span role="status"> · {stageText(r.progress)}</span>}
             {r.release_version && <> · {r.domain} {r.release_version}</>}
             {r.status === "succeeded" && <> · {r.added} added, {r.updated} updated</>}

@@ -53,6 +53,7 @@ export function Inbox() {
                     <p className="mt-1 text-xs text-muted">
                       {formatTime(n.created_at)}
                       {n.read_at ? ` · read ${formatTime(n.read_at)}` : " · unread"}
+                      {n.emailed_at && " · e-mailed"}
                     </p>
                   </div>
                   {!n.read_at && <Button onClick={() => markRead.mutate(n.id)} aria-label={`Mark read: ${n.title}`}>Mark read</Button>}

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use aegis_core::auth::{AnyRole, Auth, LeadPlus};
 use aegis_core::form::{Form, FormPart, FormParts};
+use aegis_core::http::Nullable;
 use aegis_core::http::strict_json;
 use aegis_core::http::{NoContent, etag, expected_version};
 use aegis_core::pagination::PageRequest;
 use aegis_core::time::Timestamp;
 use aegis_core::{ApiError, ApiResult};
 use aegis_mod_coverage::model::Kpis;
-use aegis_mod_test_cases::schema::Nullable;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;

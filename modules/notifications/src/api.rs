@@ -35,6 +35,8 @@ pub struct NoticeView {
     pub created_at: Timestamp,
     /// Absent while unread.
     pub read_at: Option<Timestamp>,
+    /// When it was e-mailed to you; absent if it was not (yet).
+    pub emailed_at: Option<Timestamp>,
 }
 
 impl From<Notice> for NoticeView {
@@ -51,6 +53,7 @@ impl From<Notice> for NoticeView {
             alert_id,
             created_at: n.created_at,
             read_at: n.read_at,
+            emailed_at: n.email.sent_at,
         }
     }
 }

@@ -8,9 +8,11 @@
 pub mod api;
 pub mod derive;
 pub mod error;
+pub mod mailer;
 pub mod model;
 pub mod repo;
 pub mod service;
+pub mod settings;
 
 use aegis_core::Kernel;
 use aegis_core::module::Module;
@@ -20,20 +22,29 @@ use aegis_mod_users::UsersService;
 
 pub use api::NotificationsApi;
 pub use service::NotificationService;
+pub use settings::SmtpSettings;
+
+use mailer::Mailer;
 
 /// The job that turns audit events into notices.
 pub const DERIVE_JOB: &str = "notification_derive";
+
+/// The job that e-mails notices (when `[smtp]` has a host).
+pub const EMAIL_JOB: &str = "notification_email";
 
 pub struct NotificationsModule {
     service: NotificationService,
 }
 
 impl NotificationsModule {
-    pub fn new(kernel: &Kernel, tests: TestService, users: UsersService) -> Self {
+    /// Fails when `[smtp]` cannot be used (it was checked at start-up).
+    pub fn new(kernel: &Kernel, tests: TestService, users: UsersService) -> anyhow::Result<Self> {
         let deriver = derive::Deriver { tests, users };
-        Self {
-            service: NotificationService::new(kernel.clone(), deriver),
-        }
+        let mailer = Mailer::from_settings(&kernel.settings.section::<SmtpSettings>())
+            .map_err(anyhow::Error::msg)?;
+        Ok(Self {
+            service: NotificationService::new(kernel.clone(), deriver, mailer),
+        })
     }
 
     pub fn api(&self) -> NotificationsApi {
@@ -51,18 +62,38 @@ impl Module for NotificationsModule {
 
     fn jobs(&self) -> Vec<JobSpec> {
         let service = self.service.clone();
-        vec![JobSpec::new(
-            DERIVE_JOB,
-            "*/5 * * * * *",
-            "Tells users of work that waits for them, from the audit log",
-            move |_kernel: Kernel| {
-                let service = service.clone();
-                async move {
-                    let created = service.derive().await?;
-                    Ok(format!("{created} notices"))
-                }
-            },
-        )]
+        let mailing = self.service.clone();
+        vec![
+            JobSpec::new(
+                DERIVE_JOB,
+                "*/5 * * * * *",
+                "Tells users of work that waits for them, from the audit log",
+                move |_kernel: Kernel| {
+                    let service = service.clone();
+                    async move {
+                        let created = service.derive().await?;
+                        Ok(format!("{created} notices"))
+                    }
+                },
+            ),
+            JobSpec::new(
+                EMAIL_JOB,
+                "*/30 * * * * *",
+                "E-mails notices to users with an address, through the [smtp] server",
+                move |_kernel: Kernel| {
+                    let service = mailing.clone();
+                    async move {
+                        Ok(match service.email().await? {
+                            None => "e-mail is off: no [smtp] host".to_owned(),
+                            Some(run) => format!(
+                                "{} e-mailed, {} failed, {} without an address",
+                                run.sent, run.failed, run.skipped
+                            ),
+                        })
+                    }
+                },
+            ),
+        ]
     }
 
     async fn start(&self, _kernel: &Kernel) -> anyhow::Result<()> {

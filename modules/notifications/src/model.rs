@@ -64,4 +64,15 @@ pub struct Notice {
     pub subject: Subject,
     pub created_at: Timestamp,
     pub read_at: Option<Timestamp>,
+    pub email: EmailState,
+}
+
+/// How e-mailing a notice went.
+#[derive(Debug, Clone, Default)]
+pub struct EmailState {
+    pub sent_at: Option<Timestamp>,
+    /// Tries begun, failed or not.
+    pub attempts: i64,
+    /// The last failure, or why the notice is not e-mailed.
+    pub error: Option<String>,
 }

@@ -3,9 +3,10 @@
 use aegis_core::db::{Conn, Db, decode_opt_time, decode_time};
 use aegis_core::time::{self, Timestamp};
 
-use crate::model::{NewNotice, Notice, NoticeKind, Subject};
+use crate::model::{EmailState, NewNotice, Notice, NoticeKind, Subject};
 
-const NOTICE_COLUMNS: &str = "id, user_id, kind, title, test_id, alert_id, created_at, read_at";
+const NOTICE_COLUMNS: &str = "id, user_id, kind, title, test_id, alert_id, created_at, read_at, \
+     emailed_at, email_attempts, email_error";
 
 /// The one cursor over the audit log.
 const AUDIT_CURSOR: &str = "audit";
@@ -20,6 +21,9 @@ struct NoticeRow {
     alert_id: Option<String>,
     created_at: String,
     read_at: Option<String>,
+    emailed_at: Option<String>,
+    email_attempts: i64,
+    email_error: Option<String>,
 }
 
 impl TryFrom<NoticeRow> for Notice {
@@ -36,6 +40,11 @@ impl TryFrom<NoticeRow> for Notice {
         Ok(Self {
             created_at: decode_time(&r.created_at)?,
             read_at: decode_opt_time(r.read_at.as_deref())?,
+            email: EmailState {
+                sent_at: decode_opt_time(r.emailed_at.as_deref())?,
+                attempts: r.email_attempts,
+                error: r.email_error,
+            },
             id: r.id,
             user_id: r.user_id,
             kind,
@@ -188,5 +197,76 @@ impl NoticeRepo {
         .execute(self.db.pool())
         .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Notices created since `since` that are not e-mailed yet and have had
+    /// fewer than `max_attempts` tries, oldest first.
+    pub async fn unsent(
+        &self,
+        since: Timestamp,
+        max_attempts: i64,
+        limit: i64,
+    ) -> Result<Vec<Notice>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {NOTICE_COLUMNS} FROM notifications_notice
+             WHERE emailed_at IS NULL AND email_attempts < $1 AND created_at >= $2
+             ORDER BY created_at, id LIMIT $3"
+        );
+        let rows: Vec<NoticeRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(max_attempts)
+            .bind(time::to_db(since))
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.into_iter().map(Notice::try_from).collect()
+    }
+
+    /// Counts a try at e-mailing `notice`, unless another run has tried it
+    /// since it was read: whether this run may send it.
+    pub async fn claim_email(&self, notice: &Notice) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE notifications_notice SET email_attempts = email_attempts + 1
+             WHERE id = $1 AND emailed_at IS NULL AND email_attempts = $2",
+        )
+        .bind(&notice.id)
+        .bind(notice.email.attempts)
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records how a claimed try went: sent at a time, or the failure.
+    pub async fn record_email(
+        &self,
+        id: &str,
+        outcome: Result<Timestamp, &str>,
+    ) -> Result<(), sqlx::Error> {
+        let (sent_at, error) = match outcome {
+            Ok(at) => (Some(time::to_db(at)), None),
+            Err(error) => (None, Some(error)),
+        };
+        sqlx::query(
+            "UPDATE notifications_notice SET emailed_at = $2, email_error = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(sent_at)
+        .bind(error)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Gives up on e-mailing `id`, saying why (no address, say).
+    pub async fn skip_email(&self, id: &str, attempts: i64, why: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE notifications_notice SET email_attempts = $2, email_error = $3
+             WHERE id = $1 AND emailed_at IS NULL",
+        )
+        .bind(id)
+        .bind(attempts)
+        .bind(why)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
     }
 }

@@ -4,8 +4,11 @@
 use aegis_core::Kernel;
 use aegis_core::time::Timestamp;
 
+use aegis_mod_users::model::UserId;
+
 use crate::derive::{Deriver, FOLLOWED};
 use crate::error::NotificationsError;
+use crate::mailer::Mailer;
 use crate::model::Notice;
 use crate::repo::NoticeRepo;
 
@@ -18,20 +21,95 @@ const LOOKBACK: chrono::Duration = chrono::Duration::seconds(60);
 /// Events read per page.
 const BATCH: i64 = 200;
 
+/// Notices older than this are not e-mailed: after SMTP is first set up, or
+/// after a long outage, users are not sent a backlog they have seen in the inbox.
+const EMAIL_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+/// Tries per notice before its e-mail is given up (the inbox still has it).
+pub const EMAIL_MAX_ATTEMPTS: i64 = 5;
+
+/// Notices e-mailed per run at most; the next run takes the rest.
+const EMAIL_BATCH: i64 = 100;
+
+/// What one e-mail run did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct EmailRun {
+    pub sent: u64,
+    pub failed: u64,
+    /// Notices of users with no address (or deactivated): never e-mailed.
+    pub skipped: u64,
+}
+
 #[derive(Clone)]
 pub struct NotificationService {
     kernel: Kernel,
     repo: NoticeRepo,
     deriver: Deriver,
+    /// None: no SMTP host is configured.
+    mailer: Option<Mailer>,
 }
 
 impl NotificationService {
-    pub fn new(kernel: Kernel, deriver: Deriver) -> Self {
+    pub fn new(kernel: Kernel, deriver: Deriver, mailer: Option<Mailer>) -> Self {
         Self {
             repo: NoticeRepo::new(kernel.db.clone()),
             kernel,
             deriver,
+            mailer,
         }
+    }
+
+    /// E-mails the notices not sent yet to their users' addresses; `None`
+    /// when e-mail is off. A failed try is recorded on the notice and
+    /// retried by later runs, up to [`EMAIL_MAX_ATTEMPTS`].
+    pub async fn email(&self) -> anyhow::Result<Option<EmailRun>> {
+        let Some(mailer) = &self.mailer else {
+            return Ok(None);
+        };
+        let since = self.kernel.clock.now() - EMAIL_WINDOW;
+        let mut run = EmailRun::default();
+        for notice in self
+            .repo
+            .unsent(since, EMAIL_MAX_ATTEMPTS, EMAIL_BATCH)
+            .await?
+        {
+            let user = self
+                .deriver
+                .users
+                .get(&UserId(notice.user_id.clone()))
+                .await?;
+            let address = match (&user.email, user.active) {
+                (Some(address), true) => address,
+                (None, _) | (_, false) => {
+                    let why = if user.active {
+                        "no e-mail address"
+                    } else {
+                        "account deactivated"
+                    };
+                    self.repo
+                        .skip_email(&notice.id, EMAIL_MAX_ATTEMPTS, why)
+                        .await?;
+                    run.skipped += 1;
+                    continue;
+                }
+            };
+            if !self.repo.claim_email(&notice).await? {
+                continue;
+            }
+            match mailer.send(address, &notice).await {
+                Ok(()) => {
+                    let at = self.kernel.clock.now();
+                    self.repo.record_email(&notice.id, Ok(at)).await?;
+                    run.sent += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(notice = %notice.id, %error, "e-mailing a notice failed");
+                    self.repo.record_email(&notice.id, Err(&error)).await?;
+                    run.failed += 1;
+                }
+            }
+        }
+        Ok(Some(run))
     }
 
     /// The first start sets the cursor: the inbox begins now.

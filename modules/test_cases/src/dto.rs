@@ -17,9 +17,9 @@ use crate::model::{
     AttackOutcome, DetectionOutcome, TechniqueDomain, TestPatch, TestRecord, TestSort,
     TransitionRecord,
 };
-use crate::schema::Nullable;
 use crate::template::{ImportReport, InputArgument, TemplatePatch, TemplateRecord};
 use crate::workflow::{Side, TestState, Transition, may_be_assignee};
+use aegis_core::http::Nullable;
 use aegis_core::time::StorableTime;
 
 // A name holds at least one character that is not white space: the class

@@ -33,7 +33,6 @@ pub mod evidence_repo;
 pub mod model;
 pub mod read;
 pub mod repo;
-pub mod schema;
 pub mod service;
 pub mod settings;
 pub mod template;

@@ -1,7 +1,7 @@
 //! Request and response bodies of the users and auth APIs.
 
 use aegis_core::auth::Role;
-use aegis_core::http::strict_json;
+use aegis_core::http::{Nullable, strict_json};
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
 
@@ -16,6 +16,8 @@ pub struct UserView {
     pub display_name: String,
     pub role: Role,
     pub active: bool,
+    /// Where the user's notices are e-mailed; absent: the inbox only.
+    pub email: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Absent until the user first signs in.
@@ -31,6 +33,7 @@ impl poem_openapi::types::Example for UserView {
             display_name: "Alice Martin".into(),
             role: Role::RedTech,
             active: true,
+            email: Some("alice@example.org".into()),
             created_at: at,
             updated_at: at,
             last_login_at: Some(at),
@@ -46,6 +49,7 @@ impl From<User> for UserView {
             display_name: u.display_name,
             role: u.role,
             active: u.active,
+            email: u.email,
             created_at: u.created_at,
             updated_at: u.updated_at,
             last_login_at: u.last_login_at,
@@ -138,6 +142,16 @@ pub struct CreateUserRequest {
         deserialize_with = "strict_json"
     )]
     pub password: String,
+    /// Where the user's notices are e-mailed (when SMTP is configured): one
+    /// address, at most 254 characters.
+    #[oai(
+        validator(
+            max_length = 254,
+            pattern = r#"^[^\s@<>,;"\u0000-\u001f\u007f-\u009f]{1,64}@[^\s@<>,;"\u0000-\u001f\u007f-\u009f]+$"#
+        ),
+        deserialize_with = "strict_json"
+    )]
+    pub email: Option<String>,
 }
 
 impl poem_openapi::types::Example for CreateUserRequest {
@@ -147,6 +161,7 @@ impl poem_openapi::types::Example for CreateUserRequest {
             display_name: Some("Alice Martin".into()),
             role: Role::RedTech,
             password: "correct horse battery staple".into(),
+            email: Some("alice@example.org".into()),
         }
     }
 }
@@ -168,6 +183,34 @@ pub struct UpdateUserRequest {
     pub role: Option<Role>,
     #[oai(deserialize_with = "strict_json")]
     pub active: Option<bool>,
+    /// Where the user's notices are e-mailed; `null` removes the address.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r#"^[^\s@<>,;"\u0000-\u001f\u007f-\u009f]{1,64}@[^\s@<>,;"\u0000-\u001f\u007f-\u009f]+$"#
+    ))]
+    pub email: Nullable<String>,
+}
+
+/// Changes to one's own account.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    /// Up to 128 characters, not only spaces (which are dropped around it),
+    /// no control characters.
+    #[oai(
+        validator(
+            max_length = 128,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f\ufeff][^\u0000-\u001f\u007f-\u009f]*$"
+        ),
+        deserialize_with = "strict_json"
+    )]
+    pub display_name: Option<String>,
+    /// Where one's notices are e-mailed; `null` removes the address.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r#"^[^\s@<>,;"\u0000-\u001f\u007f-\u009f]{1,64}@[^\s@<>,;"\u0000-\u001f\u007f-\u009f]+$"#
+    ))]
+    pub email: Nullable<String>,
 }
 
 #[derive(Object)]

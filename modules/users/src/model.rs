@@ -14,6 +14,8 @@ pub struct User {
     pub display_name: String,
     pub role: Role,
     pub active: bool,
+    /// Where notices are e-mailed; none: the inbox only.
+    pub email: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub last_login_at: Option<Timestamp>,
@@ -77,6 +79,38 @@ impl std::fmt::Debug for NewPassword {
     }
 }
 
+/// An e-mail address for notices: `local@domain`, at most 254 characters,
+/// one address only (no spaces, quotes, angle brackets, commas or
+/// semicolons, which could smuggle in a second recipient or a header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let address = raw.trim();
+        if address.chars().count() > 254 {
+            return Err("must be at most 254 characters".into());
+        }
+        let Some((local, domain)) = address.split_once('@') else {
+            return Err("must look like name@example.org".into());
+        };
+        let plain = |part: &str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| !c.is_whitespace() && !c.is_control() && !"@<>,;\"".contains(c))
+        };
+        if !plain(local) || !plain(domain) || local.chars().count() > 64 {
+            return Err("must be one address like name@example.org".into());
+        }
+        Ok(Self(address.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 pub fn parse_display_name(raw: &str) -> Result<String, String> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 128 {
@@ -94,14 +128,17 @@ pub struct NewUser {
     pub display_name: String,
     pub role: Role,
     pub password: NewPassword,
+    pub email: Option<EmailAddress>,
 }
 
-/// Admin changes to a user; `None` leaves a field as it is.
+/// Changes to a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
     pub display_name: Option<String>,
     pub role: Option<Role>,
     pub active: Option<bool>,
+    /// `Some(None)` removes the address.
+    pub email: Option<Option<EmailAddress>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -133,6 +170,27 @@ mod tests {
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("has space").is_err());
         assert!(Username::parse("x'; DROP TABLE").is_err());
+    }
+
+    #[test]
+    fn an_email_address_is_one_plain_address() {
+        assert_eq!(
+            EmailAddress::parse(" blue@example.org ").unwrap().as_str(),
+            "blue@example.org"
+        );
+        for bad in [
+            "blue",
+            "@example.org",
+            "blue@",
+            "a@b@c",
+            "blue team@example.org",
+            "blue@example.org, red@example.org",
+            "Blue <blue@example.org>",
+            "blue@example.org\r\nBcc: x@y",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+        assert!(EmailAddress::parse(&format!("{}@example.org", "a".repeat(65))).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use aegis_core::db::{Conn, Db, escape_like, flag, is_unique_violation};
 use aegis_core::time::{self, Timestamp};
 
 use crate::error::UsersError;
-use crate::model::{ApiToken, NewUser, User, UserFilter, UserId, UserPatch};
+use crate::model::{ApiToken, EmailAddress, NewUser, User, UserFilter, UserId, UserPatch};
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -16,6 +16,7 @@ struct UserRow {
     display_name: String,
     role: String,
     active: i64,
+    email: Option<String>,
     created_at: String,
     updated_at: String,
     last_login_at: Option<String>,
@@ -39,6 +40,7 @@ impl TryFrom<UserRow> for User {
             username: row.username,
             display_name: row.display_name,
             active: row.active != 0,
+            email: row.email,
             created_at: parse_time(&row.created_at)?,
             updated_at: parse_time(&row.updated_at)?,
             last_login_at: parse_opt_time(row.last_login_at.as_deref())?,
@@ -73,7 +75,7 @@ impl TryFrom<TokenRow> for ApiToken {
 }
 
 const USER_COLUMNS: &str =
-    "id, username, display_name, role, active, created_at, updated_at, last_login_at";
+    "id, username, display_name, role, active, email, created_at, updated_at, last_login_at";
 
 macro_rules! user_filter {
     () => {
@@ -115,8 +117,8 @@ impl UsersRepo {
     ) -> Result<User, UsersError> {
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
-            "INSERT INTO users_user (id, username, username_key, display_name, role, password_hash, active, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+            "INSERT INTO users_user (id, username, username_key, display_name, role, password_hash, active, email, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $8, $7, $7)",
         )
         .bind(&id)
         .bind(user.username.as_str())
@@ -125,6 +127,7 @@ impl UsersRepo {
         .bind(user.role.as_str())
         .bind(password_hash)
         .bind(time::to_db(now))
+        .bind(user.email.as_ref().map(EmailAddress::as_str))
         .execute(&mut *conn)
         .await
         .map_err(|e| if is_unique_violation(&e) { UsersError::UsernameTaken } else { e.into() })?;
@@ -218,13 +221,16 @@ impl UsersRepo {
     ) -> Result<User, UsersError> {
         let done = sqlx::query(
             "UPDATE users_user SET display_name = COALESCE($2, display_name), role = COALESCE($3, role),
-             active = COALESCE($4, active), updated_at = $5 WHERE id = $1",
+             active = COALESCE($4, active), updated_at = $5,
+             email = CASE WHEN $6 = 1 THEN $7 ELSE email END WHERE id = $1",
         )
         .bind(&id.0)
         .bind(&patch.display_name)
         .bind(patch.role.map(Role::as_str))
         .bind(patch.active.map(flag))
         .bind(time::to_db(now))
+        .bind(flag(patch.email.is_some()))
+        .bind(patch.email.as_ref().and_then(|e| e.as_ref().map(EmailAddress::as_str)))
         .execute(&mut *conn)
         .await?;
         if done.rows_affected() == 0 {

@@ -12,13 +12,14 @@ use aegis_core::auth::token::{new_api_token, random_secret};
 use aegis_core::auth::{Claims, Credential, Principal, Role};
 use aegis_core::auth::{Identity, IdentityError, IdentityResolver, Member};
 use aegis_core::db::Tx;
+use aegis_core::http::Nullable;
 use aegis_core::time::Timestamp;
 use async_trait::async_trait;
 use serde_json::json;
 
 use crate::error::UsersError;
 use crate::model::{
-    ApiToken, NewPassword, NewUser, User, UserFilter, UserId, UserPatch, Username,
+    ApiToken, EmailAddress, NewPassword, NewUser, User, UserFilter, UserId, UserPatch, Username,
     parse_display_name,
 };
 use crate::repo::UsersRepo;
@@ -102,6 +103,7 @@ impl UsersService {
             role: Role::Admin,
             password: NewPassword::parse(&password, 1)
                 .map_err(|m| UsersError::invalid("admin.password", m))?,
+            email: None,
         };
         let entry = |user: &User| AuditEntry {
             action: "user.bootstrap_admin".into(),
@@ -335,8 +337,8 @@ impl UsersService {
             target_type: Some("user".into()),
             target_id: Some(id.0.clone()),
             detail: json!({
-                "before": { "display_name": before.display_name, "role": before.role.as_str(), "active": before.active },
-                "after": { "display_name": after.display_name, "role": after.role.as_str(), "active": after.active },
+                "before": { "display_name": before.display_name, "role": before.role.as_str(), "active": before.active, "has_email": before.email.is_some() },
+                "after": { "display_name": after.display_name, "role": after.role.as_str(), "active": after.active, "has_email": after.email.is_some() },
             }),
             ..AuditEntry::default()
         })
@@ -576,6 +578,7 @@ pub fn parse_new_user(
     display_name: Option<&str>,
     role: Role,
     password: NewPassword,
+    email: Option<&str>,
 ) -> Result<NewUser, UsersError> {
     let username = Username::parse(username).map_err(|m| UsersError::invalid("username", m))?;
     let display_name = parse_display_name(display_name.unwrap_or(username.as_str()))
@@ -585,5 +588,27 @@ pub fn parse_new_user(
         display_name,
         role,
         password,
+        email: email.map(parse_email).transpose()?,
     })
+}
+
+/// A request's optional display name, checked.
+pub fn parse_display_name_change(raw: Option<&str>) -> Result<Option<String>, UsersError> {
+    raw.map(parse_display_name)
+        .transpose()
+        .map_err(|m| UsersError::invalid("display_name", m))
+}
+
+/// A request's e-mail field: absent leaves the address, `null` removes it.
+pub fn parse_email_change(
+    field: Nullable<String>,
+) -> Result<Option<Option<EmailAddress>>, UsersError> {
+    field
+        .change()
+        .map(|address| address.as_deref().map(parse_email).transpose())
+        .transpose()
+}
+
+pub fn parse_email(raw: &str) -> Result<EmailAddress, UsersError> {
+    EmailAddress::parse(raw).map_err(|m| UsersError::invalid("email", m))
 }

@@ -1,8 +1,15 @@
 //! The inbox on both stacks: a test assigned, handed to blue and returned,
 //! and an alert opened, each tell the right users and never the actor; the
 //! derive job run twice stores nothing twice; unread counts, marking read,
-//! and another user's notice answering 404.
+//! and another user's notice answering 404. E-mail through a real SMTP
+//! server (aiosmtpd, started by scripts/test-services.sh) reaches users with
+//! an address, once; a server that cannot be reached is retried, then given up.
 
+use std::path::{Path, PathBuf};
+
+use aegis_core::config::Settings;
+use aegis_mod_notifications::SmtpSettings;
+use aegis_mod_notifications::settings::SmtpSecurity;
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, TestApp, TestEnv, run_job_now, shared_data};
@@ -283,7 +290,229 @@ async fn opened_alerts_reach_leads_and_admins(stack: Stack) {
     }
 }
 
+/// The SMTP test server's address and the Maildir it keeps messages in.
+fn smtp_server() -> Option<(String, u16, PathBuf)> {
+    let address = std::env::var("AEGIS_TEST_SMTP_ADDR").unwrap_or_else(|_| "127.0.0.1:2525".into());
+    let maildir = std::env::var("AEGIS_TEST_SMTP_MAILDIR")
+        .map(PathBuf::from)
+        .ok()
+        .or_else(|| {
+            Some(PathBuf::from(std::env::var("HOME").ok()?).join(".cache/aegis/smtp-maildir"))
+        })?;
+    if let Err(error) = std::net::TcpStream::connect(&address) {
+        return aegis_core::testing::missing("the SMTP test server", &error);
+    }
+    let (host, port) = address.rsplit_once(':').expect("host:port");
+    Some((host.to_owned(), port.parse().expect("port"), maildir))
+}
+
+fn smtp_to(host: &str, port: u16) -> impl FnOnce(&mut Settings) {
+    let (host, port) = (host.to_owned(), port);
+    move |settings: &mut Settings| {
+        settings.set_section(&SmtpSettings {
+            host,
+            port,
+            security: SmtpSecurity::None,
+            from: "Aegis <aegis@example.org>".into(),
+            dashboard_url: "https://aegis.example.org/".into(),
+            timeout_seconds: 5,
+            ..SmtpSettings::default()
+        });
+    }
+}
+
+/// The messages in `maildir` for `recipient` (each test uses addresses of its own).
+fn mail_for(maildir: &Path, recipient: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .filter(|text| {
+            text.lines()
+                .any(|line| line == format!("X-RcptTo: {recipient}"))
+        })
+        .map(|text| quoted_printable_joined(&text))
+        .collect()
+}
+
+/// The message with quoted-printable soft line breaks joined and `=3D`
+/// read, enough to find a long link in it.
+fn quoted_printable_joined(text: &str) -> String {
+    text.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+async fn patch_me(app: &TestApp, token: &str, body: Value) -> crate::helpers::Reply {
+    app.call("PATCH", "/api/v1/auth/me", Some(token), Some(body))
+        .await
+}
+
+async fn email_job(app: &TestApp) {
+    assert!(
+        run_job_now(app, aegis_mod_notifications::EMAIL_JOB).await,
+        "the e-mail job succeeds"
+    );
+}
+
+/// (tries, last error) of `user_id`'s notices.
+async fn email_tries(app: &TestApp, user_id: &str) -> Vec<(i64, Option<String>)> {
+    sqlx::query_as(
+        "SELECT email_attempts, email_error FROM notifications_notice WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(app.kernel.db.pool())
+    .await
+    .expect("notices")
+}
+
+async fn notices_are_emailed_to_users_with_an_address(stack: Stack) {
+    let Some((host, port, maildir)) = smtp_server() else {
+        return;
+    };
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn_with(smtp_to(&host, port)).await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let team = Team::new(&app).await;
+    let (admin, lead, red, blue) = (
+        team.token("admin"),
+        team.token("lead"),
+        team.token("red_tech"),
+        team.token("blue_tech"),
+    );
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let (blue_address, red_address) = (
+        format!("blue-{unique}@example.org"),
+        format!("red-{unique}@example.org"),
+    );
+
+    // Blue gives an address on their account; one that is not a single plain address is refused.
+    for bad in [
+        "blue",
+        "blue@example.org, x@example.org",
+        "Blue <blue@example.org>",
+        "a b@example.org",
+    ] {
+        let reply = patch_me(&app, blue, json!({"email": bad})).await;
+        assert_eq!(reply.status, 422, "{bad}: {:?}", reply.body);
+    }
+    let me = patch_me(&app, blue, json!({"email": blue_address})).await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    assert_eq!(me.body["email"], blue_address.as_str());
+    // The admin sets red's address, then red removes it: red stays inbox-only.
+    let set = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{}", team.id("red_tech")),
+            Some(admin),
+            Some(json!({"email": red_address})),
+        )
+        .await;
+    assert_eq!(set.body["email"], red_address.as_str(), "{:?}", set.body);
+    let cleared = patch_me(&app, red, json!({"email": null})).await;
+    assert!(cleared.body.get("email").is_none(), "{:?}", cleared.body);
+
+    let planned = create_test(
+        &app,
+        lead,
+        json!({
+            "name": "Dump LSASS",
+            "technique_id": "T1003",
+            "red_assignee_id": team.id("red_tech"),
+            "blue_assignee_id": team.id("blue_tech"),
+        }),
+    )
+    .await;
+    let planned_id = id_of(&planned);
+    derive(&app).await;
+    email_job(&app).await;
+    email_job(&app).await;
+
+    let sent = mail_for(&maildir, &blue_address);
+    assert_eq!(
+        sent.len(),
+        1,
+        "one message, however often the job runs: {sent:?}"
+    );
+    let message = &sent[0];
+    assert!(
+        message.contains("Subject: [Aegis] Assigned to you: Dump LSASS"),
+        "{message}"
+    );
+    assert!(
+        message.contains("From: Aegis <aegis@example.org>"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("https://aegis.example.org/tests/{planned_id}")),
+        "{message}"
+    );
+    assert!(
+        mail_for(&maildir, &red_address).is_empty(),
+        "red removed the address"
+    );
+
+    let notice = &app.get("/api/v1/notifications", blue).await.body["items"][0];
+    assert!(notice["emailed_at"].is_string(), "{notice:?}");
+    let red_notice = &app.get("/api/v1/notifications", red).await.body["items"][0];
+    assert_eq!(red_notice["kind"], "assigned");
+    assert!(red_notice.get("emailed_at").is_none(), "{red_notice:?}");
+    assert_eq!(
+        email_tries(&app, team.id("red_tech")).await,
+        [(
+            aegis_mod_notifications::service::EMAIL_MAX_ATTEMPTS,
+            Some("no e-mail address".to_owned())
+        )]
+    );
+}
+
+async fn an_unreachable_smtp_server_is_retried_then_given_up(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let app = env.spawn_with(smtp_to("127.0.0.1", port)).await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let team = Team::new(&app).await;
+    let blue = team.token("blue_tech");
+    let me = patch_me(&app, blue, json!({"email": "blue@example.org"})).await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    create_test(
+        &app,
+        team.token("lead"),
+        json!({"name": "Dump LSASS", "technique_id": "T1003", "blue_assignee_id": team.id("blue_tech")}),
+    )
+    .await;
+    derive(&app).await;
+    email_job(&app).await;
+    let tries = email_tries(&app, team.id("blue_tech")).await;
+    assert_eq!(tries.len(), 1);
+    assert_eq!(tries[0].0, 1);
+    assert!(
+        tries[0].1.as_deref().is_some_and(|e| !e.is_empty()),
+        "the failure is kept: {tries:?}"
+    );
+    for _ in 0..6 {
+        email_job(&app).await;
+    }
+    assert_eq!(
+        email_tries(&app, team.id("blue_tech")).await[0].0,
+        aegis_mod_notifications::service::EMAIL_MAX_ATTEMPTS,
+        "tries stop at the limit"
+    );
+    // The inbox has the notice all the same.
+    assert_eq!(unread(&app, blue).await, 1);
+}
+
 stack_tests!(
     work_handed_over_reaches_the_right_inbox,
     opened_alerts_reach_leads_and_admins,
+    notices_are_emailed_to_users_with_an_address,
+    an_unreachable_smtp_server_is_retried_then_given_up,
 );

@@ -45,3 +45,14 @@ export function useChangePassword() {
     },
   });
 }
+
+/** Changes my display name or e-mail address (`email: null` removes it). */
+export function useUpdateMe() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Schemas["UpdateMeRequest"]) => unwrap(api.PATCH("/api/v1/auth/me", { body })),
+    onSuccess: (user) => {
+      client.setQueryData(sessionKeys.me, user);
+    },
+  });
+}

@@ -10,10 +10,10 @@ use poem_openapi::{ApiResponse, OpenApi};
 use super::UsersTag;
 use crate::dto::{
     ApiTokenView, ChangePasswordRequest, CreateTokenRequest, CreatedToken, LoginRequest,
-    LoginResponse, UserView,
+    LoginResponse, UpdateMeRequest, UserView,
 };
-use crate::model::UserId;
-use crate::service::{Session, UsersService};
+use crate::model::{UserId, UserPatch};
+use crate::service::{Session, UsersService, parse_display_name_change, parse_email_change};
 
 pub struct AuthApi {
     pub service: UsersService,
@@ -96,6 +96,24 @@ impl AuthApi {
                 .await?
                 .into(),
         ))
+    }
+
+    /// Change one's own display name or e-mail address (where one's notices
+    /// are e-mailed; `null` removes it).
+    #[oai(path = "/me", method = "patch", operation_id = "update_me")]
+    async fn update_me(
+        &self,
+        auth: Auth<AnyRole>,
+        body: Json<UpdateMeRequest>,
+    ) -> ApiResult<Json<UserView>> {
+        let body = body.0;
+        let patch = UserPatch {
+            display_name: parse_display_name_change(body.display_name.as_deref())?,
+            email: parse_email_change(body.email)?,
+            ..UserPatch::default()
+        };
+        let me = UserId(auth.user_id.clone());
+        Ok(Json(self.service.update(&me, patch, &auth).await?.into()))
     }
 
     /// Change one's own password. Every session and API token of the user

@@ -1,6 +1,6 @@
+use aegis_core::ApiResult;
 use aegis_core::auth::{AdminOnly, Auth, Role};
 use aegis_core::pagination::PageRequest;
-use aegis_core::{ApiError, ApiResult};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -10,8 +10,8 @@ use crate::dto::{
     CreateUserRequest, ResetPasswordRequest, ResetPasswordResponse, UpdateUserRequest, UserPage,
     UserView,
 };
-use crate::model::{UserFilter, UserId, UserPatch, parse_display_name};
-use crate::service::{UsersService, parse_new_user};
+use crate::model::{UserFilter, UserId, UserPatch};
+use crate::service::{UsersService, parse_display_name_change, parse_email_change, parse_new_user};
 
 pub struct UsersApi {
     pub service: UsersService,
@@ -77,6 +77,7 @@ impl UsersApi {
             body.display_name.as_deref(),
             body.role,
             password,
+            body.email.as_deref(),
         )?;
         Ok(UserCreated::Created(Json(
             self.service.create(new_user, Some(&auth)).await?.into(),
@@ -93,7 +94,7 @@ impl UsersApi {
         Ok(Json(self.service.get(&UserId(id.0)).await?.into()))
     }
 
-    /// Change a user's display name, role or active flag.
+    /// Change a user's display name, role, active flag or e-mail address.
     #[oai(path = "/:id", method = "patch", operation_id = "update_user")]
     async fn update_user(
         &self,
@@ -101,16 +102,12 @@ impl UsersApi {
         id: Path<String>,
         body: Json<UpdateUserRequest>,
     ) -> ApiResult<Json<UserView>> {
-        let display_name = body
-            .display_name
-            .as_deref()
-            .map(parse_display_name)
-            .transpose()
-            .map_err(|m| ApiError::invalid_field("display_name", m))?;
+        let body = body.0;
         let patch = UserPatch {
-            display_name,
+            display_name: parse_display_name_change(body.display_name.as_deref())?,
             role: body.role,
             active: body.active,
+            email: parse_email_change(body.email)?,
         };
         Ok(Json(
             self.service

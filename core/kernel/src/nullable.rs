@@ -1,5 +1,5 @@
 //! A request shape poem-openapi cannot describe by itself: a PATCH field
-//! that `null` clears. Campaigns use it too.
+//! that `null` clears (tests, campaigns, users).
 
 use std::borrow::Cow;
 
@@ -79,7 +79,7 @@ impl<T: Type> Type for Nullable<T> {
 impl<T: ParseFromJSON> ParseFromJSON for Nullable<T> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         if let Some(found) = &value {
-            aegis_core::http::refuse_coercion::<T>(found)
+            crate::http::refuse_coercion::<T>(found)
                 .map_err(poem_openapi::types::ParseError::propagate)?;
         }
         MaybeUndefined::parse_from_json(value)
@@ -99,16 +99,20 @@ mod tests {
     use super::*;
     use poem_openapi::registry::MetaSchemaRef;
 
+    #[derive(poem_openapi::Enum)]
+    enum Outcome {
+        Blocked,
+    }
+
     #[test]
     fn a_nullable_enum_is_an_any_of_not_an_all_of() {
-        let MetaSchemaRef::Inline(schema) = Nullable::<crate::model::AttackOutcome>::schema_ref()
-        else {
+        let MetaSchemaRef::Inline(schema) = Nullable::<Outcome>::schema_ref() else {
             panic!("inline expected");
         };
         assert!(schema.nullable);
         assert!(schema.all_of.is_empty());
         assert!(
-            matches!(schema.any_of.as_slice(), [MetaSchemaRef::Reference(name)] if name == "AttackOutcome")
+            matches!(schema.any_of.as_slice(), [MetaSchemaRef::Reference(name)] if name == "Outcome")
         );
         let MetaSchemaRef::Inline(text) = Nullable::<String>::schema_ref() else {
             panic!("inline expected");
