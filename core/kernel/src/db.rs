@@ -242,6 +242,113 @@ pub fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// A value bound to a [`Where`] placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The conditions of a query, only those a request sets: each is plain SQL
+/// the planner can match to an index on both backends, where a fixed
+/// `($1 IS NULL OR col = $1)` hides the index from SQLite's planner and from
+/// a PostgreSQL generic plan. `?` in a condition becomes the next `$n`.
+#[derive(Debug, Clone, Default)]
+pub struct Where {
+    conditions: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Where {
+    /// Adds `condition`, its `?`s taking `values` in order.
+    pub fn and(&mut self, condition: &str, values: impl IntoIterator<Item = Bind>) -> &mut Self {
+        let mut sql = String::with_capacity(condition.len() + 8);
+        for (i, part) in condition.split('?').enumerate() {
+            if i > 0 {
+                sql.push_str(&format!("${}", self.binds.len() + i));
+            }
+            sql.push_str(part);
+        }
+        let values: Vec<Bind> = values.into_iter().collect();
+        debug_assert_eq!(values.len(), condition.matches('?').count());
+        self.binds.extend(values);
+        self.conditions.push(sql);
+        self
+    }
+
+    /// `WHERE a AND b`, or nothing when no condition is set.
+    pub fn clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+
+    /// The number the next placeholder after the conditions takes.
+    pub fn next_placeholder(&self) -> usize {
+        self.binds.len() + 1
+    }
+
+    pub fn binds(&self) -> &[Bind] {
+        &self.binds
+    }
+}
+
+/// Binds every value of a [`Where`] to a query, in order.
+pub trait BindWhere: Sized {
+    fn bind_where(self, conditions: &Where) -> Self;
+}
+
+macro_rules! impl_bind_where {
+    (<$($generic:ident)?> $query:ty) => {
+        impl<'q, $($generic)?> BindWhere for $query {
+            fn bind_where(mut self, conditions: &Where) -> Self {
+                for value in conditions.binds() {
+                    self = match value {
+                        Bind::Text(text) => self.bind(text.clone()),
+                        Bind::Int(number) => self.bind(*number),
+                    };
+                }
+                self
+            }
+        }
+    };
+}
+
+impl_bind_where!(<> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>);
+impl_bind_where!(<O> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>);
+impl_bind_where!(<O> sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments>);
+
+impl Db {
+    /// How the backend would run `sql` (with `conditions` bound), one line
+    /// per plan step: PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`.
+    /// For tests that check a hot query uses its indexes.
+    pub async fn query_plan(
+        &self,
+        sql: &str,
+        conditions: &Where,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        match self.backend {
+            Backend::Postgres => {
+                let sql = format!("EXPLAIN {sql}");
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+                    .bind_where(conditions)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Backend::Sqlite => {
+                let sql = format!("EXPLAIN QUERY PLAN {sql}");
+                let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind_where(conditions)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
+            }
+        }
+    }
+}
+
 /// A stored time column read back; a malformed one is a decode error.
 pub fn decode_time(text: &str) -> Result<crate::time::Timestamp, sqlx::Error> {
     crate::time::from_db(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))

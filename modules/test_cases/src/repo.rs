@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use aegis_core::concurrency::{Actor, WriteOutcome};
-use aegis_core::db::{Conn, Db, decode_opt_time, decode_time, escape_like, placeholders};
+use aegis_core::db::{
+    Bind, BindWhere, Conn, Db, Where, decode_opt_time, decode_time, escape_like, placeholders,
+};
 use aegis_core::time;
 
 use crate::model::{
@@ -34,29 +36,159 @@ macro_rules! test_select {
     };
 }
 
-/// The filter of [`TestRepo::list`], shared by its count and page queries.
-macro_rules! test_filter {
-    () => {
-        "($1 IS NULL OR t.state = $1)
-         AND ($2 IS NULL OR t.technique_id = $2 OR t.technique_id LIKE $3)
-         AND ($4 IS NULL OR k.tactics LIKE $4 ESCAPE '\\')
-         AND ($5 IS NULL OR t.campaign_id = $5)
-         AND ($6 IS NULL OR t.red_assignee_id = $6 OR t.blue_assignee_id = $6)
-         AND ($7 IS NULL OR t.attack_outcome = $7 OR t.detection_outcome = $7)
-         AND ($8 IS NULL OR LOWER(t.platform) = $8)
-         AND ($9 IS NULL OR EXISTS (SELECT 1 FROM test_cases_test_tag g WHERE g.test_id = t.id AND g.tag = $9))
-         AND ($10 IS NULL OR t.created_at >= $10)
-         AND ($11 IS NULL OR t.created_at < $11)
-         AND ($12 IS NULL OR t.executed_at >= $12)
-         AND ($13 IS NULL OR t.executed_at < $13)
-         AND ($14 IS NULL OR LOWER(t.name) LIKE $14 ESCAPE '\\'
-              OR LOWER(t.procedure) LIKE $14 ESCAPE '\\'
-              OR LOWER(t.target_host) LIKE $14 ESCAPE '\\'
-              OR LOWER(t.technique_id) LIKE $14 ESCAPE '\\')
-         AND ($15 IS NULL OR ($15 LIKE '%,' || t.state || ',%'
-              AND ($16 IS NULL OR t.red_assignee_id = $16)
-              AND ($17 IS NULL OR t.blue_assignee_id = $17 OR t.blue_assignee_id IS NULL)))"
+/// The SQL of one page of `GET /tests`: public so that tests can check its
+/// plans and benchmarks can time it bare.
+pub struct ListQueries {
+    /// The conditions `filter` sets, bound in order to both queries.
+    pub conditions: Where,
+    /// How many tests match.
+    pub count: String,
+    /// The page; its LIMIT and OFFSET are the two placeholders after the conditions.
+    pub page: String,
+}
+
+pub fn list_queries(filter: &TestFilter) -> ListQueries {
+    let conditions = list_conditions(filter);
+    ListQueries {
+        count: count_sql(filter, &conditions),
+        page: page_sql(filter, &conditions),
+        conditions,
+    }
+}
+
+/// The conditions `filter` sets, and nothing for what it leaves open.
+fn list_conditions(filter: &TestFilter) -> Where {
+    let text = |value: &str| Bind::Text(value.to_owned());
+    let mut conditions = Where::default();
+    if let Some(state) = filter.state {
+        conditions.and("t.state = ?", [text(state.as_str())]);
+    }
+    if let Some(technique) = &filter.technique {
+        // The technique and its sub-techniques (`T1059`, `T1059.*`). LIKE, not
+        // a range: ranges of text follow the database's collation.
+        conditions.and(
+            "(t.technique_id = ? OR t.technique_id LIKE ?)",
+            [text(technique), Bind::Text(format!("{technique}.%"))],
+        );
+    }
+    if let Some(tactic) = &filter.tactic {
+        conditions.and(
+            "k.tactics LIKE ? ESCAPE '\\'",
+            [Bind::Text(format!("%\"{}\"%", escape_like(tactic)))],
+        );
+    }
+    if let Some(campaign) = &filter.campaign_id {
+        conditions.and("t.campaign_id = ?", [text(campaign)]);
+    }
+    if let Some(person) = &filter.assignee_id {
+        conditions.and(
+            "(t.red_assignee_id = ? OR t.blue_assignee_id = ?)",
+            [text(person), text(person)],
+        );
+    }
+    if let Some(outcome) = &filter.outcome {
+        conditions.and(
+            "(t.attack_outcome = ? OR t.detection_outcome = ?)",
+            [text(outcome), text(outcome)],
+        );
+    }
+    if let Some(platform) = &filter.platform {
+        conditions.and(
+            "LOWER(t.platform) = ?",
+            [Bind::Text(platform.to_lowercase())],
+        );
+    }
+    if let Some(tag) = &filter.tag {
+        conditions.and(
+            "EXISTS (SELECT 1 FROM test_cases_test_tag g WHERE g.test_id = t.id AND g.tag = ?)",
+            [text(tag)],
+        );
+    }
+    for (bound, condition) in [
+        (filter.created_after, "t.created_at >= ?"),
+        (filter.created_before, "t.created_at < ?"),
+        (filter.executed_after, "t.executed_at >= ?"),
+        (filter.executed_before, "t.executed_at < ?"),
+    ] {
+        if let Some(at) = bound {
+            conditions.and(condition, [Bind::Text(time::to_db(at))]);
+        }
+    }
+    if let Some(query) = &filter.text {
+        let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
+        conditions.and(
+            "(LOWER(t.name) LIKE ? ESCAPE '\\' OR LOWER(t.procedure) LIKE ? ESCAPE '\\'
+              OR LOWER(t.target_host) LIKE ? ESCAPE '\\' OR LOWER(t.technique_id) LIKE ? ESCAPE '\\')",
+            std::iter::repeat_n(Bind::Text(pattern), 4),
+        );
+    }
+    if let Some(queue) = &filter.queue {
+        let states = queue.states();
+        if states.is_empty() {
+            // Nothing waits for a viewer.
+            conditions.and("1 = 0", []);
+        } else {
+            let marks = vec!["?"; states.len()].join(", ");
+            conditions.and(
+                &format!("t.state IN ({marks})"),
+                states.iter().map(|s| text(s.as_str())),
+            );
+        }
+        match queue {
+            Queue::Red(user) => {
+                conditions.and("t.red_assignee_id = ?", [text(user)]);
+            }
+            Queue::Blue(user) => {
+                conditions.and(
+                    "(t.blue_assignee_id = ? OR t.blue_assignee_id IS NULL)",
+                    [text(user)],
+                );
+            }
+            _ => {}
+        }
+    }
+    conditions
+}
+
+/// Counts the tests matching `conditions`; the catalog is joined only for a tactic.
+fn count_sql(filter: &TestFilter, conditions: &Where) -> String {
+    let catalog = if filter.tactic.is_some() {
+        " LEFT JOIN techniques_catalog_technique k
+                 ON k.domain = t.technique_domain AND k.attack_id = t.technique_id"
+    } else {
+        ""
     };
+    format!(
+        "SELECT COUNT(*) FROM test_cases_test t{catalog}{}",
+        conditions.clause()
+    )
+}
+
+/// One page of the tests matching `conditions`, in the filter's order; its
+/// LIMIT and OFFSET take the two placeholders after the conditions. Every
+/// order is an index of `test_cases_test` walked forwards or backwards (see
+/// the list-order migrations), so a page does not sort the matching rows.
+fn page_sql(filter: &TestFilter, conditions: &Where) -> String {
+    let direction = if filter.sort.descending {
+        "DESC"
+    } else {
+        "ASC"
+    };
+    let column = filter.sort.column;
+    // The column is one of TestSort::KEYS. Only `executed_at` may be NULL;
+    // its NULLs come last either way, through `(executed_at IS NULL)` first.
+    let order = if column == "executed_at" {
+        format!("(t.executed_at IS NULL), t.executed_at {direction}, t.id {direction}")
+    } else {
+        format!("t.{column} {direction}, t.id {direction}")
+    };
+    let limit = conditions.next_placeholder();
+    format!(
+        "{}{} ORDER BY {order} LIMIT ${limit} OFFSET ${}",
+        test_select!(),
+        conditions.clause(),
+        limit + 1
+    )
 }
 
 /// Binds the editable columns in the order both INSERT and UPDATE list them.
@@ -349,81 +481,13 @@ impl TestRepo {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<TestRecord>, i64), sqlx::Error> {
-        let subtechniques = filter.technique.as_ref().map(|t| format!("{t}.%"));
-        let tactic = filter
-            .tactic
-            .as_ref()
-            .map(|t| format!("%\"{}\"%", escape_like(t)));
-        let platform = filter.platform.as_ref().map(|p| p.to_lowercase());
-        let text = filter
-            .text
-            .as_ref()
-            .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
-        let times = [
-            filter.created_after,
-            filter.created_before,
-            filter.executed_after,
-            filter.executed_before,
-        ]
-        .map(|t| t.map(time::to_db));
-        // A queue is its states, as `,draft,red_executing,`, and its person.
-        let queue_states = filter.queue.as_ref().map(|q| {
-            let states: String = q
-                .states()
-                .iter()
-                .map(|s| format!("{},", s.as_str()))
-                .collect();
-            format!(",{states}")
-        });
-        let (queue_red, queue_blue) = match &filter.queue {
-            Some(Queue::Red(user)) => (Some(user.as_str()), None),
-            Some(Queue::Blue(user)) => (None, Some(user.as_str())),
-            _ => (None, None),
-        };
-        macro_rules! bind_filter {
-            ($query:expr) => {
-                $query
-                    .bind(filter.state.map(TestState::as_str))
-                    .bind(&filter.technique)
-                    .bind(&subtechniques)
-                    .bind(&tactic)
-                    .bind(&filter.campaign_id)
-                    .bind(&filter.assignee_id)
-                    .bind(&filter.outcome)
-                    .bind(&platform)
-                    .bind(&filter.tag)
-                    .bind(&times[0])
-                    .bind(&times[1])
-                    .bind(&times[2])
-                    .bind(&times[3])
-                    .bind(&text)
-                    .bind(&queue_states)
-                    .bind(queue_red)
-                    .bind(queue_blue)
-            };
-        }
-        let total: i64 = bind_filter!(sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM test_cases_test t
-             LEFT JOIN techniques_catalog_technique k
-                    ON k.domain = t.technique_domain AND k.attack_id = t.technique_id
-             WHERE ",
-            test_filter!()
-        )))
-        .fetch_one(self.db.pool())
-        .await?;
-        let direction = if filter.sort.descending {
-            "DESC"
-        } else {
-            "ASC"
-        };
-        // The column is one of TestSort::KEYS; NULLs sort last on both backends.
-        let sql = format!(
-            "{} WHERE {} ORDER BY CASE WHEN t.{col} IS NULL THEN 1 ELSE 0 END, t.{col} {direction}, t.id {direction} LIMIT $18 OFFSET $19",
-            test_select!(),
-            test_filter!(),
-            col = filter.sort.column,
-        );
-        let rows: Vec<TestRow> = bind_filter!(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
+        let queries = list_queries(filter);
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(queries.count))
+            .bind_where(&queries.conditions)
+            .fetch_one(self.db.pool())
+            .await?;
+        let rows: Vec<TestRow> = sqlx::query_as(sqlx::AssertSqlSafe(queries.page))
+            .bind_where(&queries.conditions)
             .bind(limit)
             .bind(offset)
             .fetch_all(self.db.pool())

@@ -18,6 +18,7 @@ mod cli;
 mod dashboard;
 mod edge;
 mod health;
+mod list_plans;
 mod migrations;
 mod notifications;
 mod openapi;

@@ -1,0 +1,155 @@
+//! The test list's plans on both backends at a realistic size: every order
+//! the API offers, and the common filters, walk an index of the tests table
+//! and stop at the page instead of scanning and sorting every test
+//! (PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`).
+
+use aegis_core::db::Backend;
+use aegis_mod_test_cases::model::{TestFilter, TestSort};
+use aegis_mod_test_cases::repo::list_queries;
+use aegis_mod_test_cases::workflow::TestState;
+
+use crate::helpers::{Stack, TestApp, TestEnv};
+use crate::stack_tests;
+
+/// Tests seeded straight into the table: enough that a scan costs more than
+/// an index to either planner.
+const SEEDED: i64 = 20_000;
+
+async fn seed(app: &TestApp) {
+    let sql = format!(
+        "INSERT INTO test_cases_test (id, name, technique_domain, technique_id, campaign_id,
+             procedure, state, executed_at, red_notes, blue_notes, procedure_key, ran_at, version,
+             created_at, created_by, updated_at, updated_by)
+         WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {SEEDED})
+         SELECT 'seed-' || CAST(1000000 + n AS TEXT), 'Seeded test ' || CAST(n AS TEXT),
+             'enterprise-attack', CASE WHEN n % 2 = 0 THEN 'T1003' ELSE 'T1059.001' END,
+             CASE WHEN n % 10 = 0 THEN 'campaign-' || CAST(n % 50 AS TEXT) END,
+             'procedure', CASE n % 4 WHEN 0 THEN 'draft' WHEN 1 THEN 'red_executing'
+                 WHEN 2 THEN 'blue_evaluating' ELSE 'completed' END,
+             CASE WHEN n % 3 = 0 THEN NULL
+                 ELSE '2026-02-01T00:00:00.' || CAST(1000000 + n AS TEXT) || 'Z' END,
+             '', '', 'procedure-key', '2026-01-01T00:00:00.000000Z', 1,
+             '2026-01-01T00:00:00.' || CAST(1000000 + n AS TEXT) || 'Z', 'seed',
+             '2026-03-01T00:00:00.' || CAST(1000000 + n AS TEXT) || 'Z', 'seed'
+         FROM seq"
+    );
+    let db = app.kernel.db.pool();
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(db)
+        .await
+        .expect("seed");
+    let analyze = match app.kernel.db.backend() {
+        Backend::Postgres => "ANALYZE test_cases_test",
+        Backend::Sqlite => "ANALYZE",
+    };
+    sqlx::query(analyze).execute(db).await.expect("analyze");
+}
+
+/// What in a page plan says it read every test or sorted them, if anything.
+fn full_work(backend: Backend, plan: &[String]) -> Option<String> {
+    plan.iter()
+        .find(|line| match backend {
+            Backend::Postgres => {
+                line.contains("Seq Scan on test_cases_test")
+                    || line
+                        .trim_start()
+                        .trim_start_matches("->")
+                        .trim_start()
+                        .starts_with("Sort ")
+            }
+            // `SCAN t` alone reads the table; `SCAN t USING INDEX` walks an index in order.
+            Backend::Sqlite => line.trim() == "SCAN t" || line.contains("TEMP B-TREE"),
+        })
+        .cloned()
+}
+
+async fn every_list_order_and_common_filter_walks_an_index(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    seed(&app).await;
+    let db = &app.kernel.db;
+    let backend = db.backend();
+    // The plans of a page and of its count, page first.
+    let plans = |filter: TestFilter| async move {
+        let queries = list_queries(&filter);
+        let limit = queries.conditions.next_placeholder();
+        // LIMIT and OFFSET as values: a plan of PostgreSQL needs no parameter for them.
+        let page = queries.page.replace(
+            &format!("LIMIT ${limit} OFFSET ${}", limit + 1),
+            "LIMIT 50 OFFSET 0",
+        );
+        (
+            db.query_plan(&page, &queries.conditions)
+                .await
+                .expect("page plan"),
+            db.query_plan(&queries.count, &queries.conditions)
+                .await
+                .expect("count plan"),
+        )
+    };
+
+    let mut cases: Vec<(String, TestFilter)> = Vec::new();
+    for column in TestSort::KEYS {
+        for descending in [false, true] {
+            let filter = TestFilter {
+                sort: TestSort { column, descending },
+                ..TestFilter::default()
+            };
+            cases.push((
+                format!("sort {}{column}", if descending { "-" } else { "" }),
+                filter,
+            ));
+        }
+    }
+    cases.push((
+        "a campaign's tests".into(),
+        TestFilter {
+            campaign_id: Some("campaign-10".into()),
+            ..TestFilter::default()
+        },
+    ));
+    cases.push((
+        "one state".into(),
+        TestFilter {
+            state: Some(TestState::Completed),
+            sort: TestSort {
+                column: "state",
+                descending: false,
+            },
+            ..TestFilter::default()
+        },
+    ));
+    cases.push((
+        "a technique and its sub-techniques".into(),
+        TestFilter {
+            technique: Some("T1059".into()),
+            ..TestFilter::default()
+        },
+    ));
+
+    let mut failures = Vec::new();
+    for (what, filter) in &cases {
+        let (page, _count) = plans(filter.clone()).await;
+        if let Some(line) = full_work(backend, &page) {
+            failures.push(format!(
+                "{what}: `{}` in\n    {}",
+                line.trim(),
+                page.join("\n    ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{backend:?}:\n{}", failures.join("\n"));
+
+    // The filtered count reads the campaign's index, not the table.
+    let (_, count) = plans(cases[cases.len() - 3].1.clone()).await;
+    assert!(
+        !count
+            .iter()
+            .any(|line| line.contains("Seq Scan on test_cases_test") || line.trim() == "SCAN t"),
+        "{backend:?}: {count:?}"
+    );
+}
+
+stack_tests!(every_list_order_and_common_filter_walks_an_index);
