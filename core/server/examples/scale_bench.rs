@@ -104,6 +104,11 @@ impl Rng {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The server's warnings and errors (a refused request says why).
+    tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_writer(std::io::stderr)
+        .init();
     let url = std::env::var("AEGIS_DATABASE__URL").expect("AEGIS_DATABASE__URL");
     let tests: usize = std::env::var("AEGIS_BENCH_TESTS")
         .ok()

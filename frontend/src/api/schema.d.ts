@@ -3206,8 +3206,16 @@ export interface components {
         /** TestPage */
         TestPage: {
             items: components["schemas"]["TestView"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many tests match; when `total_exact` is false, at least this many.
+             */
             total: number;
+            /**
+             * @description False when counting stopped 10,000 tests past `offset`; ask with
+             *     `exact_total=true` for the whole count.
+             */
+            total_exact: boolean;
             /** Format: int64 */
             limit: number;
             /** Format: int64 */
@@ -6893,6 +6901,12 @@ export interface operations {
                 /** @description 1 to 500, default 50. */
                 limit?: number;
                 offset?: number;
+                /**
+                 * @description `true`: count every matching test, however many (slower on long
+                 *     lists). Otherwise counting stops 10,000 tests past `offset`, and
+                 *     `total_exact` says whether it stopped.
+                 */
+                exact_total?: boolean;
             };
             header?: never;
             path?: never;

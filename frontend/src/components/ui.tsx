@@ -169,19 +169,20 @@ export function formatDuration(seconds?: number | null): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-export function Pager({ total, limit, offset, onPage }: { total: number; limit: number; offset: number; onPage: (offset: number) => void }) {
+/** Previous and next pages; an inexact total (the server stopped counting) reads "of N+". */
+export function Pager({ total, limit, offset, onPage, exact = true }: { total: number; limit: number; offset: number; onPage: (offset: number) => void; exact?: boolean }) {
   const first = total === 0 ? 0 : offset + 1;
   const last = Math.min(offset + limit, total);
   return (
     <div className="mt-3 flex items-center justify-between text-sm text-muted">
       <span>
-        {first}–{last} of {total}
+        {first}–{last} of {exact ? total : `${total.toLocaleString()}+`}
       </span>
       <div className="flex gap-2">
         <Button disabled={offset === 0} onClick={() => onPage(Math.max(0, offset - limit))}>
           Previous
         </Button>
-        <Button disabled={last >= total} onClick={() => onPage(offset + limit)}>
+        <Button disabled={exact && last >= total} onClick={() => onPage(offset + limit)}>
           Next
         </Button>
       </div>

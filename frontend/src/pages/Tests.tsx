@@ -171,7 +171,7 @@ export function TestsList() {
                 </tbody>
               </table>
             </div>
-            <Pager total={tests.data.total} limit={query.limit} offset={query.offset} onPage={(offset) => go({ ...query, offset })} />
+            <Pager total={tests.data.total} exact={tests.data.total_exact} limit={query.limit} offset={query.offset} onPage={(offset) => go({ ...query, offset })} />
           </>
         )}
       </Card>

@@ -394,7 +394,11 @@ impl From<TestPatchInput> for TestPatch {
 #[derive(Debug, Object)]
 pub struct TestPage {
     pub items: Vec<TestView>,
+    /// How many tests match; when `total_exact` is false, at least this many.
     pub total: i64,
+    /// False when counting stopped 10,000 tests past `offset`; ask with
+    /// `exact_total=true` for the whole count.
+    pub total_exact: bool,
     pub limit: i64,
     pub offset: i64,
 }

@@ -36,6 +36,14 @@ macro_rules! test_select {
     };
 }
 
+/// How many tests match a list's filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    pub count: i64,
+    /// False when counting stopped at a bound: at least `count` match.
+    pub exact: bool,
+}
+
 /// The SQL of one page of `GET /tests`: public so that tests can check its
 /// plans and benchmarks can time it bare.
 pub struct ListQueries {
@@ -474,18 +482,40 @@ impl TestRepo {
             .collect()
     }
 
-    /// One page of tests and the total matching the filter.
+    /// One page of tests and how many match the filter: all of them, or
+    /// with `count_up_to`, at most that many (a count that stops early is
+    /// not exact).
     pub async fn list(
         &self,
         filter: &TestFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<TestRecord>, i64), sqlx::Error> {
+        count_up_to: Option<i64>,
+    ) -> Result<(Vec<TestRecord>, Total), sqlx::Error> {
         let queries = list_queries(filter);
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(queries.count))
+        let count = match count_up_to {
+            None => queries.count.clone(),
+            // One row past the bound tells a stopped count from an exact one.
+            Some(bound) => format!(
+                "SELECT COUNT(*) FROM ({} LIMIT {}) bounded",
+                queries.count.replacen("SELECT COUNT(*)", "SELECT 1", 1),
+                bound.saturating_add(1)
+            ),
+        };
+        let counted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
             .bind_where(&queries.conditions)
             .fetch_one(self.db.pool())
             .await?;
+        let total = match count_up_to {
+            Some(bound) if counted > bound => Total {
+                count: bound,
+                exact: false,
+            },
+            _ => Total {
+                count: counted,
+                exact: true,
+            },
+        };
         let rows: Vec<TestRow> = sqlx::query_as(sqlx::AssertSqlSafe(queries.page))
             .bind_where(&queries.conditions)
             .bind(limit)

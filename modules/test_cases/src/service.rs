@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::error::TestCaseError;
 use crate::model::{TestFields, TestFilter, TestPatch, TestRecord, TransitionRecord, is_attack_id};
-use crate::repo::TestRepo;
+use crate::repo::{TestRepo, Total};
 use crate::workflow::{FieldGroup, Side, TestState, Transition, may_be_assignee, works_on};
 use aegis_core::concurrency::{Actor, VersionError, WriteOutcome, check_version};
 
@@ -105,8 +105,9 @@ impl TestService {
         filter: &TestFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<TestRecord>, i64), TestCaseError> {
-        Ok(self.repo.list(filter, limit, offset).await?)
+        count_up_to: Option<i64>,
+    ) -> Result<(Vec<TestRecord>, Total), TestCaseError> {
+        Ok(self.repo.list(filter, limit, offset, count_up_to).await?)
     }
 
     /// A new draft. The plan and red halves may be filled at once; the blue

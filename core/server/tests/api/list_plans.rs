@@ -1,7 +1,8 @@
-//! The test list's plans on both backends at a realistic size: every order
-//! the API offers, and the common filters, walk an index of the tests table
-//! and stop at the page instead of scanning and sorting every test
-//! (PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`).
+//! The test list at a realistic size, on both backends: every order the API
+//! offers, and the common filters, walk an index of the tests table and stop
+//! at the page instead of scanning and sorting every test (PostgreSQL's
+//! `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`); the total stops counting
+//! 10,000 tests past the page unless an exact one is asked for.
 
 use aegis_core::db::Backend;
 use aegis_mod_test_cases::model::{TestFilter, TestSort};
@@ -152,4 +153,54 @@ async fn every_list_order_and_common_filter_walks_an_index(stack: Stack) {
     );
 }
 
-stack_tests!(every_list_order_and_common_filter_walks_an_index);
+async fn a_long_list_counts_ahead_of_the_page_unless_asked(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    seed(&app).await;
+    let admin = app.admin_token().await;
+    let total = |path: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let reply = app.get(path, &admin).await;
+            assert_eq!(reply.status, 200, "{path}: {:?}", reply.body);
+            (
+                reply.body["total"].as_i64().unwrap(),
+                reply.body["total_exact"].as_bool().unwrap(),
+            )
+        }
+    };
+    assert_eq!(total("/api/v1/tests?limit=1").await, (10_000, false));
+    assert_eq!(
+        total("/api/v1/tests?limit=1&exact_total=true").await,
+        (SEEDED, true)
+    );
+    // Counting stops 10,000 past the offset: a lower bound, then the end.
+    assert_eq!(
+        total("/api/v1/tests?limit=1&offset=9000").await,
+        (19_000, false)
+    );
+    assert_eq!(
+        total("/api/v1/tests?limit=1&offset=12000").await,
+        (SEEDED, true)
+    );
+    assert_eq!(
+        total("/api/v1/tests?limit=1&campaign_id=campaign-10").await,
+        (400, true)
+    );
+    let page = app
+        .get("/api/v1/tests?limit=2&sort=-executed_at", &admin)
+        .await;
+    assert_eq!(
+        page.body["items"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        page.body
+    );
+}
+
+stack_tests!(
+    every_list_order_and_common_filter_walks_an_index,
+    a_long_list_counts_ahead_of_the_page_unless_asked,
+);
