@@ -270,7 +270,11 @@ impl Where {
             sql.push_str(part);
         }
         let values: Vec<Bind> = values.into_iter().collect();
-        debug_assert_eq!(values.len(), condition.matches('?').count());
+        assert_eq!(
+            values.len(),
+            condition.matches('?').count(),
+            "one value per placeholder"
+        );
         self.binds.extend(values);
         self.conditions.push(sql);
         self

@@ -21,7 +21,7 @@ use aegis_core::config::Settings;
 use aegis_core::db::BindWhere;
 use aegis_core::secret::Secret;
 use aegis_mod_coverage::repo::{COVERAGE_SQL, KPI_SQL};
-use aegis_mod_test_cases::model::TestFilter;
+use aegis_mod_test_cases::model::{Position, TestFilter};
 use aegis_mod_test_cases::repo::list_queries;
 use aegis_mod_test_cases::workflow::TestState;
 
@@ -208,12 +208,12 @@ async fn main() -> anyhow::Result<()> {
         async move {
             let queries = list_queries(&filter);
             let _: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(queries.count))
-                .bind_where(&queries.conditions)
+                .bind_where(&queries.count_conditions)
                 .fetch_one(&pool)
                 .await
                 .unwrap();
             sqlx::query(sqlx::AssertSqlSafe(queries.page))
-                .bind_where(&queries.conditions)
+                .bind_where(&queries.page_conditions)
                 .bind(50_i64)
                 .bind(offset)
                 .fetch_all(&pool)
@@ -252,6 +252,25 @@ async fn main() -> anyhow::Result<()> {
         ..TestFilter::default()
     };
     let deep = (tests.min(50_000) as i64 / 50 - 1).max(0) * 50;
+    // The same depth by keyset: the cursor after the test just before it.
+    let before_deep: serde_json::Value = client
+        .get(format!("{base}/api/v1/tests?limit=1&offset={}", deep - 1))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let cursor = before_deep["next"].as_str().unwrap().to_owned();
+    let last = &before_deep["items"][0];
+    let keyset = TestFilter {
+        after: Some(Position {
+            value: last["created_at"].as_str().map(|at| {
+                aegis_core::time::to_db(at.parse::<chrono::DateTime<chrono::Utc>>().unwrap())
+            }),
+            id: last["id"].as_str().unwrap().to_owned(),
+        }),
+        ..TestFilter::default()
+    };
 
     println!(
         "{} backend, {tests} tests; median / p99 of {RUNS} runs at 1 connection",
@@ -274,6 +293,12 @@ async fn main() -> anyhow::Result<()> {
             time(endpoint(format!("/api/v1/tests?limit=50&offset={deep}"))).await,
             "list queries",
             time(|| list_query(TestFilter::default(), deep)).await,
+        ),
+        (
+            format!("GET /tests?limit=50&after=… (test {deep})"),
+            time(endpoint(format!("/api/v1/tests?limit=50&after={cursor}"))).await,
+            "list queries",
+            time(|| list_query(keyset.clone(), 0)).await,
         ),
         (
             "GET /tests?state=completed".into(),

@@ -3207,6 +3207,11 @@ export interface components {
         TestPage: {
             items: components["schemas"]["TestView"][];
             /**
+             * @description Present when the page is full: pass it as `after` (with the same
+             *     `sort` and filters) for the next page.
+             */
+            next?: string;
+            /**
              * Format: int64
              * @description How many tests match; when `total_exact` is false, at least this many.
              */
@@ -6907,6 +6912,12 @@ export interface operations {
                  *     `total_exact` says whether it stopped.
                  */
                 exact_total?: boolean;
+                /**
+                 * @description The `next` of the previous page, with the same `sort`: the tests
+                 *     after its last one. A page found this way costs what the first
+                 *     page does at any depth; not with an `offset`.
+                 */
+                after?: string;
             };
             header?: never;
             path?: never;

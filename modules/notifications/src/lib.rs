@@ -25,6 +25,7 @@ pub use service::NotificationService;
 pub use settings::SmtpSettings;
 
 use mailer::Mailer;
+use service::EmailOutcome;
 
 /// The job that turns audit events into notices.
 pub const DERIVE_JOB: &str = "notification_derive";
@@ -84,8 +85,9 @@ impl Module for NotificationsModule {
                     let service = mailing.clone();
                     async move {
                         Ok(match service.email().await? {
-                            None => "e-mail is off: no [smtp] host".to_owned(),
-                            Some(run) => format!(
+                            EmailOutcome::Off => "e-mail is off: no [smtp] host".to_owned(),
+                            EmailOutcome::Busy => "another run is sending".to_owned(),
+                            EmailOutcome::Ran(run) => format!(
                                 "{} e-mailed, {} failed, {} without an address",
                                 run.sent, run.failed, run.skipped
                             ),

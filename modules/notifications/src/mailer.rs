@@ -58,20 +58,30 @@ impl Mailer {
     }
 
     /// Sends `notice` to `to`; the error is one line for the notice's record.
-    pub async fn send(&self, to: &str, notice: &Notice) -> Result<(), String> {
-        let to: Mailbox = to.parse().map_err(|e| format!("address: {e}"))?;
+    pub async fn send(&self, to: &str, notice: &Notice) -> Result<(), SendFailure> {
+        let to: Mailbox = to.parse().map_err(|e| SendFailure {
+            reason: format!("address: {e}"),
+            permanent: true,
+        })?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(format!("[Aegis] {}", notice.title))
             .header(ContentType::TEXT_PLAIN)
             .body(self.body(notice))
-            .map_err(|e| format!("message: {e}"))?;
+            .map_err(|e| SendFailure {
+                reason: format!("message: {e}"),
+                permanent: true,
+            })?;
         self.transport
             .send(message)
             .await
             .map(drop)
-            .map_err(|e| one_line(&e.to_string()))
+            .map_err(|e| SendFailure {
+                // A server's permanent refusal (5xx) is not retried.
+                permanent: e.is_permanent(),
+                reason: one_line(&e.to_string()),
+            })
     }
 
     fn body(&self, notice: &Notice) -> String {
@@ -89,6 +99,13 @@ impl Mailer {
         );
         text
     }
+}
+
+/// Why a message did not go; a permanent failure is not tried again.
+#[derive(Debug)]
+pub struct SendFailure {
+    pub reason: String,
+    pub permanent: bool,
 }
 
 /// Server replies can span lines; the notice keeps one, bounded.

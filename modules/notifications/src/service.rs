@@ -31,6 +31,23 @@ pub const EMAIL_MAX_ATTEMPTS: i64 = 5;
 /// Notices e-mailed per run at most; the next run takes the rest.
 const EMAIL_BATCH: i64 = 100;
 
+/// The one e-mail run of the cluster holds this key.
+const EMAIL_LOCK: &str = "notification-email-run";
+/// Longer than a run may take, so a replica that stops mid-run frees it.
+const EMAIL_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+/// A run takes no new notice after this; the next run goes on.
+const EMAIL_RUN_BUDGET: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// What an e-mail job run found to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EmailOutcome {
+    /// No `[smtp]` host.
+    Off,
+    /// Another run (here or on another replica) is still sending.
+    Busy,
+    Ran(EmailRun),
+}
+
 /// What one e-mail run did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct EmailRun {
@@ -59,13 +76,33 @@ impl NotificationService {
         }
     }
 
-    /// E-mails the notices not sent yet to their users' addresses; `None`
-    /// when e-mail is off. A failed try is recorded on the notice and
-    /// retried by later runs, up to [`EMAIL_MAX_ATTEMPTS`].
-    pub async fn email(&self) -> anyhow::Result<Option<EmailRun>> {
+    /// E-mails the notices not sent yet to their users' addresses. One run
+    /// at a time across replicas (a key-value lock), each within
+    /// [`EMAIL_RUN_BUDGET`], so runs never overlap and send a notice twice.
+    /// A failed try is recorded on the notice and retried by later runs, up
+    /// to [`EMAIL_MAX_ATTEMPTS`]; a permanent one is not retried.
+    pub async fn email(&self) -> anyhow::Result<EmailOutcome> {
         let Some(mailer) = &self.mailer else {
-            return Ok(None);
+            return Ok(EmailOutcome::Off);
         };
+        let token = uuid::Uuid::new_v4().to_string();
+        if !self
+            .kernel
+            .kv
+            .set_if_absent(EMAIL_LOCK, &token, EMAIL_LOCK_TTL)
+            .await?
+        {
+            return Ok(EmailOutcome::Busy);
+        }
+        let run = self.email_unlocked(mailer).await;
+        if let Err(error) = self.kernel.kv.delete_if_equals(EMAIL_LOCK, &token).await {
+            tracing::warn!(%error, "cannot free the e-mail lock; it expires on its own");
+        }
+        Ok(EmailOutcome::Ran(run?))
+    }
+
+    async fn email_unlocked(&self, mailer: &Mailer) -> anyhow::Result<EmailRun> {
+        let started = std::time::Instant::now();
         let since = self.kernel.clock.now() - EMAIL_WINDOW;
         let mut run = EmailRun::default();
         for notice in self
@@ -73,11 +110,22 @@ impl NotificationService {
             .unsent(since, EMAIL_MAX_ATTEMPTS, EMAIL_BATCH)
             .await?
         {
-            let user = self
+            if started.elapsed() > EMAIL_RUN_BUDGET {
+                break;
+            }
+            let user = match self
                 .deriver
                 .users
                 .get(&UserId(notice.user_id.clone()))
-                .await?;
+                .await
+            {
+                Ok(user) => user,
+                Err(error) => {
+                    // One unreadable user holds up nobody else's mail.
+                    tracing::warn!(notice = %notice.id, %error, "cannot read a notice's user");
+                    continue;
+                }
+            };
             let address = match (&user.email, user.active) {
                 (Some(address), true) => address,
                 (None, _) | (_, false) => {
@@ -102,14 +150,22 @@ impl NotificationService {
                     self.repo.record_email(&notice.id, Ok(at)).await?;
                     run.sent += 1;
                 }
-                Err(error) => {
-                    tracing::warn!(notice = %notice.id, %error, "e-mailing a notice failed");
-                    self.repo.record_email(&notice.id, Err(&error)).await?;
+                Err(failure) => {
+                    tracing::warn!(notice = %notice.id, error = %failure.reason, "e-mailing a notice failed");
+                    if failure.permanent {
+                        self.repo
+                            .skip_email(&notice.id, EMAIL_MAX_ATTEMPTS, &failure.reason)
+                            .await?;
+                    } else {
+                        self.repo
+                            .record_email(&notice.id, Err(&failure.reason))
+                            .await?;
+                    }
                     run.failed += 1;
                 }
             }
         }
-        Ok(Some(run))
+        Ok(run)
     }
 
     /// The first start sets the cursor: the inbox begins now.

@@ -392,8 +392,12 @@ impl From<TestPatchInput> for TestPatch {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TestPage {
     pub items: Vec<TestView>,
+    /// Present when the page is full: pass it as `after` (with the same
+    /// `sort` and filters) for the next page.
+    pub next: Option<String>,
     /// How many tests match; when `total_exact` is false, at least this many.
     pub total: i64,
     /// False when counting stopped 10,000 tests past `offset`; ask with

@@ -166,6 +166,34 @@ pub struct TestFilter {
     /// Only what waits for this person (`waiting_for=me`).
     pub queue: Option<crate::workflow::Queue>,
     pub sort: TestSort,
+    /// Only the tests after this one in the sort order (keyset paging).
+    pub after: Option<Position>,
+}
+
+/// A test's place in a sort order: its sort column's stored value (none for
+/// a test never executed, under `executed_at`) and its id, which breaks ties.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    pub value: Option<String>,
+    pub id: String,
+}
+
+impl Position {
+    /// Where `record` stands in `sort`, as the database compares it.
+    pub fn of(record: &TestRecord, sort: TestSort) -> Self {
+        let value = match sort.column {
+            "name" => Some(record.fields.name.clone()),
+            "updated_at" => Some(aegis_core::time::to_db(record.updated_at)),
+            "executed_at" => record.fields.executed_at.map(aegis_core::time::to_db),
+            "state" => Some(record.state.as_str().to_owned()),
+            "technique_id" => Some(record.fields.technique_id.clone()),
+            _ => Some(aegis_core::time::to_db(record.created_at)),
+        };
+        Self {
+            value,
+            id: record.id.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +212,11 @@ impl Default for TestSort {
 }
 
 impl TestSort {
+    /// As the API writes it: `name`, `-created_at`, ...
+    pub fn key(&self) -> String {
+        format!("{}{}", if self.descending { "-" } else { "" }, self.column)
+    }
+
     pub const KEYS: [&'static str; 6] = [
         "name",
         "created_at",

@@ -13,8 +13,8 @@ use aegis_core::db::{
 use aegis_core::time;
 
 use crate::model::{
-    AttackOutcome, DetectionOutcome, TechniqueRef, TestFields, TestFilter, TestRecord,
-    TransitionRecord,
+    AttackOutcome, DetectionOutcome, Position, TechniqueRef, TestFields, TestFilter, TestRecord,
+    TestSort, TransitionRecord,
 };
 use crate::workflow::{Queue, TestState, Transition};
 
@@ -47,20 +47,53 @@ pub struct Total {
 /// The SQL of one page of `GET /tests`: public so that tests can check its
 /// plans and benchmarks can time it bare.
 pub struct ListQueries {
-    /// The conditions `filter` sets, bound in order to both queries.
-    pub conditions: Where,
-    /// How many tests match.
+    /// How many tests match the filter (wherever the page starts).
     pub count: String,
-    /// The page; its LIMIT and OFFSET are the two placeholders after the conditions.
+    pub count_conditions: Where,
+    /// The page; its LIMIT and OFFSET are the two placeholders after its conditions.
     pub page: String,
+    pub page_conditions: Where,
 }
 
 pub fn list_queries(filter: &TestFilter) -> ListQueries {
-    let conditions = list_conditions(filter);
+    let count_conditions = list_conditions(filter);
+    let mut page_conditions = count_conditions.clone();
+    if let Some(after) = &filter.after {
+        keyset(&mut page_conditions, filter.sort, after);
+    }
     ListQueries {
-        count: count_sql(filter, &conditions),
-        page: page_sql(filter, &conditions),
-        conditions,
+        count: count_sql(filter, &count_conditions),
+        count_conditions,
+        page: page_sql(filter, &page_conditions),
+        page_conditions,
+    }
+}
+
+/// The tests after `after` in `sort`: a row comparison the sort's index
+/// answers by seeking, so a page deep in the list costs what the first does.
+fn keyset(conditions: &mut Where, sort: TestSort, after: &Position) {
+    let beyond = if sort.descending { "<" } else { ">" };
+    let id = Bind::Text(after.id.clone());
+    match (sort.column, &after.value) {
+        // Never-executed tests come last in both directions, by id.
+        ("executed_at", None) => {
+            conditions.and(
+                &format!("(t.executed_at IS NULL AND t.id {beyond} ?)"),
+                [id],
+            );
+        }
+        ("executed_at", Some(value)) => {
+            conditions.and(
+                &format!("(t.executed_at IS NULL OR (t.executed_at, t.id) {beyond} (?, ?))"),
+                [Bind::Text(value.clone()), id],
+            );
+        }
+        (column, value) => {
+            conditions.and(
+                &format!("(t.{column}, t.id) {beyond} (?, ?)"),
+                [Bind::Text(value.clone().unwrap_or_default()), id],
+            );
+        }
     }
 }
 
@@ -503,7 +536,7 @@ impl TestRepo {
             ),
         };
         let counted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
-            .bind_where(&queries.conditions)
+            .bind_where(&queries.count_conditions)
             .fetch_one(self.db.pool())
             .await?;
         let total = match count_up_to {
@@ -517,7 +550,7 @@ impl TestRepo {
             },
         };
         let rows: Vec<TestRow> = sqlx::query_as(sqlx::AssertSqlSafe(queries.page))
-            .bind_where(&queries.conditions)
+            .bind_where(&queries.page_conditions)
             .bind(limit)
             .bind(offset)
             .fetch_all(self.db.pool())

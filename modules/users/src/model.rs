@@ -103,6 +103,12 @@ impl EmailAddress {
         if !plain(local) || !plain(domain) || local.chars().count() > 64 {
             return Err("must be one address like name@example.org".into());
         }
+        // The rules the mailer sends by, so no saved address fails every send.
+        if !email_address::EmailAddress::is_valid_local_part(local)
+            || !email_address::EmailAddress::is_valid_domain(domain)
+        {
+            return Err("is not a deliverable address".into());
+        }
         Ok(Self(address.to_owned()))
     }
 
@@ -187,6 +193,8 @@ mod tests {
             "blue@example.org, red@example.org",
             "Blue <blue@example.org>",
             "blue@example.org\r\nBcc: x@y",
+            "a..b@example.org",
+            "blue@-bad.example.org",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }

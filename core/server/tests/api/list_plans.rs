@@ -5,7 +5,7 @@
 //! 10,000 tests past the page unless an exact one is asked for.
 
 use aegis_core::db::Backend;
-use aegis_mod_test_cases::model::{TestFilter, TestSort};
+use aegis_mod_test_cases::model::{Position, TestFilter, TestSort};
 use aegis_mod_test_cases::repo::list_queries;
 use aegis_mod_test_cases::workflow::TestState;
 
@@ -28,10 +28,10 @@ async fn seed(app: &TestApp) {
              'procedure', CASE n % 4 WHEN 0 THEN 'draft' WHEN 1 THEN 'red_executing'
                  WHEN 2 THEN 'blue_evaluating' ELSE 'completed' END,
              CASE WHEN n % 3 = 0 THEN NULL
-                 ELSE '2026-02-01T00:00:00.' || CAST(1000000 + n AS TEXT) || 'Z' END,
+                 ELSE '2026-02-01T00:00:00.' || CAST(100000 + n AS TEXT) || 'Z' END,
              '', '', 'procedure-key', '2026-01-01T00:00:00.000000Z', 1,
-             '2026-01-01T00:00:00.' || CAST(1000000 + n AS TEXT) || 'Z', 'seed',
-             '2026-03-01T00:00:00.' || CAST(1000000 + n AS TEXT) || 'Z', 'seed'
+             '2026-01-01T00:00:00.' || CAST(100000 + n AS TEXT) || 'Z', 'seed',
+             '2026-03-01T00:00:00.' || CAST(100000 + n AS TEXT) || 'Z', 'seed'
          FROM seq"
     );
     let db = app.kernel.db.pool();
@@ -75,17 +75,17 @@ async fn every_list_order_and_common_filter_walks_an_index(stack: Stack) {
     // The plans of a page and of its count, page first.
     let plans = |filter: TestFilter| async move {
         let queries = list_queries(&filter);
-        let limit = queries.conditions.next_placeholder();
+        let limit = queries.page_conditions.next_placeholder();
         // LIMIT and OFFSET as values: a plan of PostgreSQL needs no parameter for them.
         let page = queries.page.replace(
             &format!("LIMIT ${limit} OFFSET ${}", limit + 1),
             "LIMIT 50 OFFSET 0",
         );
         (
-            db.query_plan(&page, &queries.conditions)
+            db.query_plan(&page, &queries.page_conditions)
                 .await
                 .expect("page plan"),
-            db.query_plan(&queries.count, &queries.conditions)
+            db.query_plan(&queries.count, &queries.count_conditions)
                 .await
                 .expect("count plan"),
         )
@@ -103,6 +103,23 @@ async fn every_list_order_and_common_filter_walks_an_index(stack: Stack) {
                 filter,
             ));
         }
+    }
+    for (column, descending, value) in [
+        ("created_at", true, Some("2026-01-01T00:00:00.110000Z")),
+        ("executed_at", true, Some("2026-02-01T00:00:00.110000Z")),
+        ("executed_at", false, None),
+    ] {
+        cases.push((
+            format!("keyset after {value:?} in {column}"),
+            TestFilter {
+                sort: TestSort { column, descending },
+                after: Some(Position {
+                    value: value.map(str::to_owned),
+                    id: "seed-1010000".into(),
+                }),
+                ..TestFilter::default()
+            },
+        ));
     }
     cases.push((
         "a campaign's tests".into(),
@@ -200,7 +217,72 @@ async fn a_long_list_counts_ahead_of_the_page_unless_asked(stack: Stack) {
     );
 }
 
+/// Every id of a campaign's 400 tests in `sort`, a page of `limit` at a time
+/// through `next`.
+async fn walk(app: &TestApp, token: &str, sort: &str, limit: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut after = String::new();
+    loop {
+        let path =
+            format!("/api/v1/tests?campaign_id=campaign-10&sort={sort}&limit={limit}{after}");
+        let reply = app.get(&path, token).await;
+        assert_eq!(reply.status, 200, "{path}: {:?}", reply.body);
+        let items = reply.body["items"].as_array().unwrap();
+        ids.extend(items.iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+        match reply.body["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => return ids,
+        }
+    }
+}
+
+async fn keyset_pages_walk_the_same_tests_as_offsets(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    seed(&app).await;
+    let admin = app.admin_token().await;
+    for sort in [
+        "-created_at",
+        "name",
+        "executed_at",
+        "-executed_at",
+        "-state",
+    ] {
+        let whole = app
+            .get(
+                &format!("/api/v1/tests?campaign_id=campaign-10&sort={sort}&limit=500"),
+                &admin,
+            )
+            .await;
+        let expected: Vec<String> = whole.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(expected.len(), 400);
+        assert!(whole.body.get("next").is_none(), "a short page has no next");
+        assert_eq!(walk(&app, &admin, sort, 50).await, expected, "{sort}");
+        assert_eq!(walk(&app, &admin, sort, 7).await, expected, "{sort} by 7");
+    }
+    // A cursor belongs to its sort, and is not paged with an offset.
+    let first = app.get("/api/v1/tests?sort=name&limit=5", &admin).await;
+    let next = first.body["next"].as_str().unwrap();
+    for path in [
+        format!("/api/v1/tests?sort=-name&limit=5&after={next}"),
+        format!("/api/v1/tests?sort=name&limit=5&offset=5&after={next}"),
+        "/api/v1/tests?after=not-a-cursor".to_owned(),
+        "/api/v1/tests?after=e30".to_owned(),
+    ] {
+        let reply = app.get(&path, &admin).await;
+        assert_eq!(reply.status, 422, "{path}: {:?}", reply.body);
+    }
+}
+
 stack_tests!(
     every_list_order_and_common_filter_walks_an_index,
+    keyset_pages_walk_the_same_tests_as_offsets,
     a_long_list_counts_ahead_of_the_page_unless_asked,
 );

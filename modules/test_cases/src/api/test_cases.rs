@@ -13,7 +13,7 @@ use crate::dto::{
     HistoryPage, NewTestInput, OutcomeFilter, PersonView, TestPage, TestPatchInput, TestSortKey,
     TestView, WaitingFor,
 };
-use crate::model::{TestFilter, TestSort};
+use crate::model::{Position, TestFilter, TestSort};
 use crate::service::TestService;
 use crate::workflow::{Queue, TestState, Transition};
 use aegis_core::time::StorableTime;
@@ -57,6 +57,44 @@ impl TestCasesApi {
     ) -> ApiResult<TestReply> {
         let record = self.tests.transition(principal, id, transition).await?;
         self.reply(record).await
+    }
+}
+
+/// Keyset cursors: a test's place in a sort order, opaque to clients
+/// (base64url of JSON), bound to the sort it was made for.
+mod cursor {
+    use aegis_core::ApiError;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use crate::model::{Position, TestSort};
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Cursor {
+        sort: String,
+        #[serde(flatten)]
+        at: Position,
+    }
+
+    pub fn write(at: &Position, sort: TestSort) -> String {
+        let cursor = Cursor {
+            sort: sort.key(),
+            at: at.clone(),
+        };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+    }
+
+    pub fn read(text: &str, sort: TestSort) -> Result<Position, ApiError> {
+        let refused = |why: &str| ApiError::invalid_field("after", why.to_owned());
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| refused("not a cursor this list gave"))?;
+        let cursor: Cursor =
+            serde_json::from_slice(&bytes).map_err(|_| refused("not a cursor this list gave"))?;
+        if cursor.sort != sort.key() {
+            return Err(refused("made for another sort; page from the start again"));
+        }
+        Ok(cursor.at)
     }
 }
 
@@ -106,11 +144,23 @@ impl TestCasesApi {
         /// lists). Otherwise counting stops 10,000 tests past `offset`, and
         /// `total_exact` says whether it stopped.
         exact_total: Query<Option<bool>>,
+        /// The `next` of the previous page, with the same `sort`: the tests
+        /// after its last one. A page found this way costs what the first
+        /// page does at any depth; not with an `offset`.
+        #[oai(validator(max_length = 2048))]
+        after: Query<Option<String>>,
     ) -> ApiResult<Json<TestPage>> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         // The pattern above already refused anything but an ATT&CK id.
         let technique = technique.0.map(|t| t.to_ascii_uppercase());
         let sort = sort.0.map(TestSort::from).unwrap_or_default();
+        let after = after.0.map(|text| cursor::read(&text, sort)).transpose()?;
+        if after.is_some() && page.offset > 0 {
+            return Err(ApiError::invalid_field(
+                "offset",
+                "page with either `after` or `offset`, not both",
+            ));
+        }
         // A time outside the stored form would compare wrongly as text.
         let [
             created_after,
@@ -162,14 +212,22 @@ impl TestCasesApi {
                 .0
                 .map(|WaitingFor::Me| Queue::of(auth.role, &auth.user_id)),
             sort,
+            after,
         };
-        let count_up_to = (exact_total.0 != Some(true)).then(|| page.offset + COUNT_AHEAD);
+        let count_up_to =
+            (exact_total.0 != Some(true)).then(|| page.offset.saturating_add(COUNT_AHEAD));
         let (items, total) = self
             .tests
             .list(&filter, page.limit, page.offset, count_up_to)
             .await?;
+        // A full page may have a next one; its cursor is the last test's place.
+        let next = (items.len() as i64 == page.limit)
+            .then(|| items.last())
+            .flatten()
+            .map(|last| cursor::write(&Position::of(last, sort), sort));
         Ok(Json(TestPage {
             items: items.into_iter().map(|r| TestView::new(r, None)).collect(),
+            next,
             total: total.count,
             total_exact: total.exact,
             limit: page.limit,
