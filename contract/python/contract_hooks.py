@@ -120,6 +120,17 @@ REFUSABLE_FIELDS: dict[str, dict[str, str]] = {
         "tags": "the field of its action only",
     },
     "configure_plugin": {"config": RUN_TIME_LIST},
+    # A keyset cursor is opaque: only one this list gave, for the same sort,
+    # is read, and it pages instead of an offset.
+    "list_tests": {
+        "after": "a cursor this list gave, for its sort",
+        "offset": "after or offset, not both",
+    },
+    # An address must also pass the local-part and domain rules of the
+    # mailer (dots, hyphens, labels), which a pattern cannot say readably.
+    "create_user": {"email": "a deliverable address"},
+    "update_user": {"email": "a deliverable address"},
+    "update_me": {"email": "a deliverable address"},
     "create_tests_from_templates": {
         "campaign_id": EXISTS,
         "red_assignee_id": EXISTS,
