@@ -310,14 +310,36 @@ impl From<crate::db::DbError> for ApiError {
     }
 }
 
+/// A database error reached through `?`: a database that is unavailable
+/// (pool exhausted past its acquire timeout, connection lost) is a 503 to
+/// retry, as through [`ApiError::database`]; anything else a 500.
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::internal("database", &error)
+        Self::database("database", &error)
     }
 }
 
 impl From<crate::kv::KvError> for ApiError {
     fn from(error: crate::kv::KvError) -> Self {
         Self::dependency_down("key-value store", "key_value_unavailable", &error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_database_reached_through_question_mark_is_a_503() {
+        let timed_out = ApiError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(
+            (
+                timed_out.problem().status,
+                timed_out.problem().code.as_str()
+            ),
+            (503, "database_unavailable")
+        );
+        let broken = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(broken.problem().status, 500);
     }
 }
