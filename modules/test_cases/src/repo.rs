@@ -47,7 +47,8 @@ pub struct Total {
 /// The SQL of one page of `GET /tests`: public so that tests can check its
 /// plans and benchmarks can time it bare.
 pub struct ListQueries {
-    /// How many tests match the filter (wherever the page starts).
+    /// How many tests match the filter (wherever the page starts), all or
+    /// up to the bound asked for.
     pub count: String,
     pub count_conditions: Where,
     /// The page; its LIMIT and OFFSET are the two placeholders after its conditions.
@@ -55,14 +56,14 @@ pub struct ListQueries {
     pub page_conditions: Where,
 }
 
-pub fn list_queries(filter: &TestFilter) -> ListQueries {
+pub fn list_queries(filter: &TestFilter, count_up_to: Option<i64>) -> ListQueries {
     let count_conditions = list_conditions(filter);
     let mut page_conditions = count_conditions.clone();
     if let Some(after) = &filter.after {
         keyset(&mut page_conditions, filter.sort, after);
     }
     ListQueries {
-        count: count_sql(filter, &count_conditions),
+        count: count_sql(filter, &count_conditions, count_up_to),
         count_conditions,
         page: page_sql(filter, &page_conditions),
         page_conditions,
@@ -191,18 +192,24 @@ fn list_conditions(filter: &TestFilter) -> Where {
     conditions
 }
 
-/// Counts the tests matching `conditions`; the catalog is joined only for a tactic.
-fn count_sql(filter: &TestFilter, conditions: &Where) -> String {
+/// Counts the tests matching `conditions`, all of them or at most
+/// `count_up_to`; the catalog is joined only for a tactic.
+fn count_sql(filter: &TestFilter, conditions: &Where, count_up_to: Option<i64>) -> String {
     let catalog = if filter.tactic.is_some() {
         " LEFT JOIN techniques_catalog_technique k
                  ON k.domain = t.technique_domain AND k.attack_id = t.technique_id"
     } else {
         ""
     };
-    format!(
-        "SELECT COUNT(*) FROM test_cases_test t{catalog}{}",
-        conditions.clause()
-    )
+    let matching = format!("test_cases_test t{catalog}{}", conditions.clause());
+    match count_up_to {
+        None => format!("SELECT COUNT(*) FROM {matching}"),
+        // One row past the bound tells a stopped count from an exact one.
+        Some(bound) => format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {matching} LIMIT {}) bounded",
+            bound.saturating_add(1)
+        ),
+    }
 }
 
 /// One page of the tests matching `conditions`, in the filter's order; its
@@ -525,17 +532,8 @@ impl TestRepo {
         offset: i64,
         count_up_to: Option<i64>,
     ) -> Result<(Vec<TestRecord>, Total), sqlx::Error> {
-        let queries = list_queries(filter);
-        let count = match count_up_to {
-            None => queries.count.clone(),
-            // One row past the bound tells a stopped count from an exact one.
-            Some(bound) => format!(
-                "SELECT COUNT(*) FROM ({} LIMIT {}) bounded",
-                queries.count.replacen("SELECT COUNT(*)", "SELECT 1", 1),
-                bound.saturating_add(1)
-            ),
-        };
-        let counted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
+        let queries = list_queries(filter, count_up_to);
+        let counted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(queries.count))
             .bind_where(&queries.count_conditions)
             .fetch_one(self.db.pool())
             .await?;

@@ -74,7 +74,7 @@ async fn every_list_order_and_common_filter_walks_an_index(stack: Stack) {
     let backend = db.backend();
     // The plans of a page and of its count, page first.
     let plans = |filter: TestFilter| async move {
-        let queries = list_queries(&filter);
+        let queries = list_queries(&filter, Some(10_000));
         let limit = queries.page_conditions.next_placeholder();
         // LIMIT and OFFSET as values: a plan of PostgreSQL needs no parameter for them.
         let page = queries.page.replace(
