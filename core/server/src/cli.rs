@@ -76,6 +76,10 @@ pub enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Recompute the aggregates coverage and KPIs read (latest outcome per
+    /// procedure, KPI sums) from the tests, in one transaction. Restores do
+    /// it themselves; use it after loading tests into the tables directly.
+    RebuildAggregates,
     /// Restore a backup into this installation, which must be empty: a new
     /// database (migrated or not) and an empty storage. Checks every file's
     /// SHA-256 before writing anything, then migrates, stores the objects
@@ -167,6 +171,12 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         } => validate_plugin(settings, &file, kind).await,
         Command::Backup { to } => backup(settings, &to).await,
         Command::Restore { from } => restore(settings, &from).await,
+        Command::RebuildAggregates => {
+            let kernel = connect_without_key_value(settings).await?;
+            let rebuilt = rebuild_aggregates(&kernel).await;
+            kernel.db.close().await;
+            rebuilt
+        }
         Command::Openapi => {
             println!("{}", crate::openapi_document(settings).await?);
             Ok(())
@@ -287,6 +297,14 @@ async fn restore(settings: Settings, from: &std::path::Path) -> anyhow::Result<(
             return Err(error).with_context(|| format!("restore from {}", from.display()));
         }
     };
+    // A backup of any version restores rows, not necessarily the aggregates
+    // this version keeps of them.
+    if let Err(error) = rebuild_aggregates(&kernel).await {
+        kernel.db.close().await;
+        return Err(error.context(
+            "the rows are restored, but not the aggregates of them: run `aegis rebuild-aggregates`",
+        ));
+    }
     // After the commit, so the restored log carries who restored what.
     let event = AuditEntry::about(
         None,
@@ -306,6 +324,20 @@ async fn restore(settings: Settings, from: &std::path::Path) -> anyhow::Result<(
     }
     kernel.db.close().await;
     print_contents("restored", &manifest);
+    Ok(())
+}
+
+async fn rebuild_aggregates(kernel: &Kernel) -> anyhow::Result<()> {
+    if kernel.settings.migrate_on_start() {
+        kernel.db.migrate().await.context("migrations failed")?;
+    }
+    let mut tx = kernel.db.begin().await?;
+    let rebuilt = aegis_mod_test_cases::aggregates::rebuild(&mut tx).await?;
+    tx.commit().await?;
+    println!(
+        "aggregates rebuilt: {} procedures, {} state and outcome tallies, {} seconds of time to detect",
+        rebuilt.procedures, rebuilt.tallies, rebuilt.ttd_seconds
+    );
     Ok(())
 }
 

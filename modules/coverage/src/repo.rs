@@ -1,129 +1,134 @@
 //! The aggregate queries behind coverage and KPIs, and snapshot storage.
 //! Every figure is computed by the database: no test is loaded into memory.
-//! Reads test facts through the test-case module's published view
-//! `test_cases_fact` and techniques through the catalog's published view
-//! `techniques_catalog_technique`, read-only. Writes (snapshots) go through
+//! Reads what the test-case module publishes (its maintained aggregates, or
+//! its SQL over the `test_cases_fact` view for a scope) and techniques
+//! through the catalog's published view `techniques_catalog_technique`,
+//! read-only. Writes (snapshots) go through
 //! the caller's connection, so the service decides what one unit of work is.
 
 use std::collections::BTreeMap;
 
-use aegis_core::db::{Conn, Db, escape_like};
+use aegis_core::db::{Bind, BindWhere, Conn, Db, Where, escape_like};
 use aegis_core::time::{self, Timestamp};
+use aegis_mod_test_cases::read::{procedure_outcomes_sql, tally_sql, ttd_histogram_sql, ttd_scope};
 
 use crate::model::{Kpis, Scope, Snapshot, Status, TechniqueCoverage};
 
-/// The tests in scope: `$1` campaign, `$2` lower-case platform, `$3`/`$4`
-/// the time range on when the test ran (or was created, before it ran).
-macro_rules! in_scope {
-    () => {
-        "($1 IS NULL OR t.campaign_id = $1)
-         AND ($2 IS NULL OR LOWER(t.platform) = $2)
-         AND ($3 IS NULL OR t.ran_at >= $3)
-         AND ($4 IS NULL OR t.ran_at < $4)"
-    };
+/// The SQL behind one coverage or KPI request, public so that tests can
+/// check its plans and benchmarks can time it bare. Every query binds
+/// `conditions` first; coverage then binds the domain and, when the scope
+/// names a platform, its [`platform_pattern`].
+pub struct FigureQueries {
+    /// Per catalog technique of the domain that is current (and applies to
+    /// the platform in scope), plus any technique with tests: its own figures.
+    pub coverage: String,
+    /// Per technique of the domain, the tests behind its regressions.
+    pub regressed: String,
+    /// Rows of tests per state and outcome, with time sums.
+    pub tally: String,
+    /// Completed tests per whole second of time to detect, in order.
+    pub ttd_histogram: String,
+    pub conditions: Where,
 }
 
-/// Completed tests in scope, each ranked within its procedure (the template
-/// it came from, else its procedure text): position 1 is the latest.
-macro_rules! ranked_tests {
-    () => {
-        concat!(
-            "SELECT t.id, t.technique_domain, t.technique_id, t.detection_outcome, t.ran_at, t.procedure_key,
-                    ROW_NUMBER() OVER (
-                        PARTITION BY t.technique_domain, t.technique_id, t.procedure_key
-                        ORDER BY t.ran_at DESC, t.updated_at DESC, t.id DESC
-                    ) AS pos
-             FROM test_cases_fact t
-             WHERE t.state = 'completed' AND t.detection_outcome IS NOT NULL AND ",
-            in_scope!()
+/// Whole-history figures are read from the aggregates the test-case module
+/// maintains (they scale with procedures, not tests). A scope (campaign,
+/// platform, time range) computes the same figures from the tests it
+/// selects by the module's published SQL: its cost grows with the tests in
+/// scope, through the campaign index for a campaign.
+pub fn figure_queries(scope: &Scope) -> FigureQueries {
+    let conditions = scope_conditions(scope);
+    let whole_history = conditions.binds().is_empty();
+    let (procedures, tally, histogram) = if whole_history {
+        (
+            "SELECT technique_domain, technique_id, procedure_key, tests, latest_outcome, last_ran,
+                    regressed_test_id FROM test_cases_procedure_latest"
+                .to_owned(),
+            "SELECT state, outcome, tests, ttd_sum, ttd_count, review_sum, review_count
+             FROM test_cases_tally"
+                .to_owned(),
+            "SELECT ttd_second, tests FROM test_cases_ttd_histogram".to_owned(),
+        )
+    } else {
+        (
+            procedure_outcomes_sql(&conditions),
+            tally_sql(&conditions),
+            ttd_histogram_sql(&conditions),
         )
     };
+    let domain = conditions.next_placeholder();
+    let platform = if scope.platform.is_some() {
+        format!(" AND LOWER(k.platforms) LIKE ${} ESCAPE '\\'", domain + 1)
+    } else {
+        String::new()
+    };
+    FigureQueries {
+        coverage: format!(
+            "WITH per_procedure AS ({procedures}), per_technique AS (
+                SELECT technique_domain, technique_id,
+                       CAST(SUM(tests) AS BIGINT) AS tests,
+                       COUNT(*) AS procedures,
+                       SUM(CASE WHEN latest_outcome IN ('prevented', 'alerted') THEN 1 ELSE 0 END) AS detected,
+                       SUM(CASE WHEN latest_outcome = 'logged' THEN 1 ELSE 0 END) AS logged,
+                       SUM(CASE WHEN latest_outcome = 'not_detected' THEN 1 ELSE 0 END) AS missed,
+                       MAX(last_ran) AS last_tested_at
+                FROM per_procedure WHERE technique_domain = ${domain}
+                GROUP BY technique_domain, technique_id
+             )
+             SELECT k.attack_id, k.name, k.tactics, k.parent_attack_id, k.revoked, k.deprecated,
+                    CASE WHEN k.missing_since IS NULL THEN 0 ELSE 1 END AS missing, k.revoked_by,
+                    COALESCE(p.tests, 0) AS tests, COALESCE(p.procedures, 0) AS procedures,
+                    COALESCE(p.detected, 0) AS detected, COALESCE(p.logged, 0) AS logged,
+                    COALESCE(p.missed, 0) AS missed, p.last_tested_at
+             FROM techniques_catalog_technique k
+             LEFT JOIN per_technique p ON p.technique_domain = k.domain AND p.technique_id = k.attack_id
+             WHERE k.domain = ${domain}
+               AND (p.technique_id IS NOT NULL
+                    OR (k.revoked = 0 AND k.deprecated = 0 AND k.missing_since IS NULL{platform}))
+             ORDER BY k.attack_id"
+        ),
+        regressed: format!(
+            "SELECT technique_id, regressed_test_id FROM ({procedures}) per_procedure
+             WHERE technique_domain = ${domain} AND regressed_test_id IS NOT NULL
+             ORDER BY technique_id, regressed_test_id"
+        ),
+        tally,
+        ttd_histogram: format!("SELECT ttd_second, tests FROM ({histogram}) h ORDER BY ttd_second"),
+        conditions,
+    }
 }
 
-/// Per technique: every catalog technique of the domain that is current
-/// (and applies to the platform in scope), plus any technique with tests.
-/// `$6` is the platform as an escaped LIKE pattern over the stored JSON
-/// list ([`platform_pattern`]), so `%` and `_` in a name match literally.
-pub const COVERAGE_SQL: &str = concat!(
-    "WITH ranked AS (",
-    ranked_tests!(),
-    "), per_procedure AS (
-        SELECT technique_domain, technique_id,
-               COUNT(*) AS tests,
-               MAX(CASE WHEN pos = 1 THEN detection_outcome END) AS latest,
-               MAX(ran_at) AS last_ran
-        FROM ranked GROUP BY technique_domain, technique_id, procedure_key
-     ), per_technique AS (
-        SELECT technique_domain, technique_id,
-               CAST(SUM(tests) AS BIGINT) AS tests,
-               COUNT(*) AS procedures,
-               SUM(CASE WHEN latest IN ('prevented', 'alerted') THEN 1 ELSE 0 END) AS detected,
-               SUM(CASE WHEN latest = 'logged' THEN 1 ELSE 0 END) AS logged,
-               SUM(CASE WHEN latest = 'not_detected' THEN 1 ELSE 0 END) AS missed,
-               MAX(last_ran) AS last_tested_at
-        FROM per_procedure GROUP BY technique_domain, technique_id
-     )
-     SELECT k.attack_id, k.name, k.tactics, k.parent_attack_id, k.revoked, k.deprecated,
-            CASE WHEN k.missing_since IS NULL THEN 0 ELSE 1 END AS missing, k.revoked_by,
-            COALESCE(p.tests, 0) AS tests, COALESCE(p.procedures, 0) AS procedures,
-            COALESCE(p.detected, 0) AS detected, COALESCE(p.logged, 0) AS logged,
-            COALESCE(p.missed, 0) AS missed, p.last_tested_at
-     FROM techniques_catalog_technique k
-     LEFT JOIN per_technique p ON p.technique_domain = k.domain AND p.technique_id = k.attack_id
-     WHERE k.domain = $5
-       AND (p.technique_id IS NOT NULL
-            OR (k.revoked = 0 AND k.deprecated = 0 AND k.missing_since IS NULL
-                AND ($6 IS NULL OR LOWER(k.platforms) LIKE $6 ESCAPE '\\')))
-     ORDER BY k.attack_id"
-);
+/// The tests in scope: a campaign, a platform (any case), and a time range
+/// on when the test ran (or was created, before it ran).
+fn scope_conditions(scope: &Scope) -> Where {
+    let mut conditions = Where::default();
+    if let Some(campaign) = &scope.campaign_id {
+        conditions.and("t.campaign_id = ?", [Bind::Text(campaign.clone())]);
+    }
+    if let Some(platform) = &scope.platform {
+        conditions.and(
+            "LOWER(t.platform) = ?",
+            [Bind::Text(platform.to_lowercase())],
+        );
+    }
+    if let Some(from) = scope.from {
+        conditions.and("t.ran_at >= ?", [Bind::Text(time::to_db(from))]);
+    }
+    if let Some(to) = scope.to {
+        conditions.and("t.ran_at < ?", [Bind::Text(time::to_db(to))]);
+    }
+    conditions
+}
 
-/// The tests behind regressions: per technique of domain `$5`, the latest
-/// test of each procedure that went undetected when an earlier test of the
-/// same procedure was prevented or alerted. One pass over the ranked tests,
-/// grouped by procedure: a correlated lookup into them made PostgreSQL
-/// rescan the ranking for every latest test (seconds at 100,000 tests).
-pub const REGRESSED_SQL: &str = concat!(
-    "WITH ranked AS (",
-    ranked_tests!(),
-    "), per_procedure AS (
-        SELECT technique_id,
-               MAX(CASE WHEN pos = 1 AND detection_outcome = 'not_detected' THEN id END) AS missed,
-               MAX(CASE WHEN pos > 1 AND detection_outcome IN ('prevented', 'alerted') THEN 1 ELSE 0 END)
-                   AS detected_before
-        FROM ranked WHERE technique_domain = $5
-        GROUP BY technique_domain, technique_id, procedure_key
-     )
-     SELECT technique_id, missed FROM per_procedure
-     WHERE missed IS NOT NULL AND detected_before = 1
-     ORDER BY technique_id, missed"
-);
-
-/// Test counts by state and outcome, and the mean times to detect and to review.
-pub const KPI_SQL: &str = concat!(
-    "SELECT COUNT(*) AS total,
-        SUM(CASE WHEN t.state = 'draft' THEN 1 ELSE 0 END) AS draft,
-        SUM(CASE WHEN t.state = 'red_executing' THEN 1 ELSE 0 END) AS red_executing,
-        SUM(CASE WHEN t.state = 'blue_evaluating' THEN 1 ELSE 0 END) AS blue_evaluating,
-        SUM(CASE WHEN t.state = 'completed' THEN 1 ELSE 0 END) AS completed,
-        SUM(CASE WHEN t.state = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-        SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'prevented' THEN 1 ELSE 0 END) AS prevented,
-        SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'alerted' THEN 1 ELSE 0 END) AS alerted,
-        SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'logged' THEN 1 ELSE 0 END) AS logged,
-        SUM(CASE WHEN t.state = 'completed' AND t.detection_outcome = 'not_detected' THEN 1 ELSE 0 END) AS not_detected,
-        CAST(AVG(CASE WHEN t.state = 'completed' THEN t.ttd_ms END) AS DOUBLE PRECISION) / 1000.0 AS mean_ttd,
-        SUM(CASE WHEN t.state = 'completed' AND t.ttd_ms IS NOT NULL THEN 1 ELSE 0 END) AS ttd_count,
-        CAST(AVG(CASE WHEN t.state = 'completed' THEN t.review_ms END) AS DOUBLE PRECISION) / 1000.0 AS mean_review
-     FROM test_cases_fact t WHERE ",
-    in_scope!()
-);
-
-/// The middle of the times to detect: `$5` values from offset `$6`.
-const MEDIAN_SQL: &str = concat!(
-    "SELECT t.ttd_ms FROM test_cases_fact t
-     WHERE t.state = 'completed' AND t.ttd_ms IS NOT NULL AND ",
-    in_scope!(),
-    " ORDER BY t.ttd_ms LIMIT $5 OFFSET $6"
-);
+/// The milliseconds a whole second of time to detect covers, both ends
+/// included: the database divides towards zero, so second 0 spans both signs.
+fn second_range(second: i64) -> (i64, i64) {
+    match second {
+        0 => (-999, 999),
+        s if s > 0 => (s * 1000, s * 1000 + 999),
+        s => (s * 1000 - 999, s * 1000),
+    }
+}
 
 #[derive(sqlx::FromRow)]
 struct CoverageRow {
@@ -143,21 +148,16 @@ struct CoverageRow {
     last_tested_at: Option<String>,
 }
 
+/// One state and outcome of [`FigureQueries::tally`].
 #[derive(sqlx::FromRow)]
-struct KpiRow {
-    total: i64,
-    draft: Option<i64>,
-    red_executing: Option<i64>,
-    blue_evaluating: Option<i64>,
-    completed: Option<i64>,
-    cancelled: Option<i64>,
-    prevented: Option<i64>,
-    alerted: Option<i64>,
-    logged: Option<i64>,
-    not_detected: Option<i64>,
-    mean_ttd: Option<f64>,
-    ttd_count: Option<i64>,
-    mean_review: Option<f64>,
+struct TallyRow {
+    state: String,
+    outcome: String,
+    tests: i64,
+    ttd_sum: i64,
+    ttd_count: i64,
+    review_sum: i64,
+    review_count: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -165,26 +165,11 @@ pub struct CoverageRepo {
     db: Db,
 }
 
-fn scope_binds(
-    scope: &Scope,
-) -> (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-) {
-    (
-        scope.campaign_id.clone(),
-        scope.platform.as_ref().map(|p| p.to_lowercase()),
-        scope.from.map(time::to_db),
-        scope.to.map(time::to_db),
-    )
-}
-
-/// The `$6` of [`COVERAGE_SQL`]: the lower-case platform, quoted as in the
-/// stored JSON list and escaped for `LIKE ... ESCAPE '\'`.
-pub fn platform_pattern(platform: Option<&str>) -> Option<String> {
-    platform.map(|p| format!("%\"{}\"%", escape_like(&p.to_lowercase())))
+/// The `$n` after the domain in [`FigureQueries::coverage`]: the lower-case
+/// platform, quoted as in the stored JSON list and escaped for
+/// `LIKE ... ESCAPE '\'`, so `%` and `_` in a name match literally.
+pub fn platform_pattern(platform: &str) -> String {
+    format!("%\"{}\"%", escape_like(&platform.to_lowercase()))
 }
 
 impl CoverageRepo {
@@ -199,24 +184,20 @@ impl CoverageRepo {
         domain: &str,
         scope: &Scope,
     ) -> Result<Vec<TechniqueCoverage>, sqlx::Error> {
-        let (campaign, platform, from, to) = scope_binds(scope);
-        let rows: Vec<CoverageRow> = sqlx::query_as(COVERAGE_SQL)
-            .bind(&campaign)
-            .bind(&platform)
-            .bind(&from)
-            .bind(&to)
-            .bind(domain)
-            .bind(platform_pattern(scope.platform.as_deref()))
-            .fetch_all(self.db.pool())
-            .await?;
-        let regressed: Vec<(String, String)> = sqlx::query_as(REGRESSED_SQL)
-            .bind(&campaign)
-            .bind(&platform)
-            .bind(&from)
-            .bind(&to)
-            .bind(domain)
-            .fetch_all(self.db.pool())
-            .await?;
+        let queries = figure_queries(scope);
+        let mut coverage = sqlx::query_as::<_, CoverageRow>(sqlx::AssertSqlSafe(queries.coverage))
+            .bind_where(&queries.conditions)
+            .bind(domain);
+        if let Some(platform) = &scope.platform {
+            coverage = coverage.bind(platform_pattern(platform));
+        }
+        let rows = coverage.fetch_all(self.db.pool()).await?;
+        let regressed: Vec<(String, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(queries.regressed))
+                .bind_where(&queries.conditions)
+                .bind(domain)
+                .fetch_all(self.db.pool())
+                .await?;
         let mut regressed_by_technique: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (technique, test) in regressed {
             regressed_by_technique
@@ -258,69 +239,108 @@ impl CoverageRepo {
     /// KPIs that come straight from the tests (the technique counts are
     /// filled from coverage by the service).
     pub async fn kpis(&self, scope: &Scope) -> Result<Kpis, sqlx::Error> {
-        let (campaign, platform, from, to) = scope_binds(scope);
-        let row: KpiRow = sqlx::query_as(KPI_SQL)
-            .bind(&campaign)
-            .bind(&platform)
-            .bind(&from)
-            .bind(&to)
-            .fetch_one(self.db.pool())
+        let queries = figure_queries(scope);
+        let rows: Vec<TallyRow> = sqlx::query_as(sqlx::AssertSqlSafe(queries.tally))
+            .bind_where(&queries.conditions)
+            .fetch_all(self.db.pool())
             .await?;
-        let n = |v: Option<i64>| v.unwrap_or(0);
-        let completed = n(row.completed);
+        let mut by_state: BTreeMap<String, i64> = [
+            "draft",
+            "red_executing",
+            "blue_evaluating",
+            "completed",
+            "cancelled",
+        ]
+        .into_iter()
+        .map(|s| (s.to_owned(), 0))
+        .collect();
+        let mut outcomes: BTreeMap<String, i64> =
+            ["prevented", "alerted", "logged", "not_detected"]
+                .into_iter()
+                .map(|o| (o.to_owned(), 0))
+                .collect();
+        let (mut total, mut ttd, mut review) = (0, (0, 0), (0, 0));
+        for row in &rows {
+            total += row.tests;
+            *by_state.entry(row.state.clone()).or_default() += row.tests;
+            if row.state == "completed" {
+                if let Some(count) = outcomes.get_mut(&row.outcome) {
+                    *count += row.tests;
+                }
+                ttd = (ttd.0 + row.ttd_sum, ttd.1 + row.ttd_count);
+                review = (review.0 + row.review_sum, review.1 + row.review_count);
+            }
+        }
+        let completed = by_state["completed"];
+        let mean_seconds = |(sum, count): (i64, i64)| {
+            (count > 0).then(|| round2(sum as f64 / count as f64 / 1000.0))
+        };
+        let detected = outcomes["prevented"] + outcomes["alerted"];
         let mut kpis = Kpis {
-            tests_total: row.total,
-            tests_by_state: BTreeMap::from([
-                ("draft".to_owned(), n(row.draft)),
-                ("red_executing".to_owned(), n(row.red_executing)),
-                ("blue_evaluating".to_owned(), n(row.blue_evaluating)),
-                ("completed".to_owned(), completed),
-                ("cancelled".to_owned(), n(row.cancelled)),
-            ]),
+            tests_total: total,
             completed,
-            outcomes: BTreeMap::from([
-                ("prevented".to_owned(), n(row.prevented)),
-                ("alerted".to_owned(), n(row.alerted)),
-                ("logged".to_owned(), n(row.logged)),
-                ("not_detected".to_owned(), n(row.not_detected)),
-            ]),
-            detection_rate: crate::model::percent(n(row.prevented) + n(row.alerted), completed),
-            prevention_rate: crate::model::percent(n(row.prevented), completed),
-            mean_time_to_detect_seconds: row.mean_ttd.map(round2),
-            mean_blue_review_seconds: row.mean_review.map(round2),
+            detection_rate: crate::model::percent(detected, completed),
+            prevention_rate: crate::model::percent(outcomes["prevented"], completed),
+            tests_by_state: by_state,
+            outcomes,
+            mean_time_to_detect_seconds: mean_seconds(ttd),
+            mean_blue_review_seconds: mean_seconds(review),
             ..Kpis::default()
         };
-        let count = n(row.ttd_count);
-        if count > 0 {
+        if ttd.1 > 0 {
             kpis.median_time_to_detect_seconds = Some(round2(
-                self.median_ttd(count, (&campaign, &platform, &from, &to))
+                self.median_ttd(&queries.ttd_histogram, &queries.conditions)
                     .await?,
             ));
         }
         Ok(kpis)
     }
 
-    /// The middle value (or the mean of the two middle values) of `count`.
-    async fn median_ttd(
-        &self,
-        count: i64,
-        binds: (
-            &Option<String>,
-            &Option<String>,
-            &Option<String>,
-            &Option<String>,
-        ),
-    ) -> Result<f64, sqlx::Error> {
-        let middle: Vec<i64> = sqlx::query_scalar(MEDIAN_SQL)
-            .bind(binds.0)
-            .bind(binds.1)
-            .bind(binds.2)
-            .bind(binds.3)
-            .bind(if count % 2 == 0 { 2_i64 } else { 1 })
-            .bind((count - 1) / 2)
+    /// The middle time to detect (or the mean of the two middle ones) of
+    /// the completed tests in scope, in seconds: the histogram says which
+    /// second holds each middle position, and only that second's tests are
+    /// read, in order, through the `(state, ttd_ms)` index.
+    async fn median_ttd(&self, histogram: &str, scope: &Where) -> Result<f64, sqlx::Error> {
+        let seconds: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(histogram))
+            .bind_where(scope)
             .fetch_all(self.db.pool())
             .await?;
-        Ok(middle.iter().sum::<i64>() as f64 / middle.len().max(1) as f64 / 1000.0)
+        let count: i64 = seconds.iter().map(|(_, n)| n).sum();
+        let middle = if count % 2 == 0 {
+            vec![count / 2 - 1, count / 2]
+        } else {
+            vec![count / 2]
+        };
+        let mut sum = 0_i64;
+        for position in &middle {
+            let (mut before, mut at) = (0_i64, None);
+            for (second, n) in &seconds {
+                if before + n > *position {
+                    at = Some(*second);
+                    break;
+                }
+                before += n;
+            }
+            let Some(second) = at else { break };
+            let (low, high) = second_range(second);
+            let mut within = ttd_scope(scope);
+            within.and(
+                "t.ttd_ms >= ? AND t.ttd_ms <= ?",
+                [Bind::Int(low), Bind::Int(high)],
+            );
+            let sql = format!(
+                "SELECT t.ttd_ms FROM test_cases_fact t{} ORDER BY t.ttd_ms LIMIT 1 OFFSET ${}",
+                within.clause(),
+                within.next_placeholder()
+            );
+            let value: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind_where(&within)
+                .bind(position - before)
+                .fetch_optional(self.db.pool())
+                .await?;
+            sum += value.unwrap_or_default();
+        }
+        Ok(sum as f64 / middle.len() as f64 / 1000.0)
     }
 
     /// Stores `s` through `conn` (the caller's transaction).

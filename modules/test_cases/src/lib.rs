@@ -8,7 +8,11 @@
 //! The boundary. The `test_cases_*` tables belong to this module alone;
 //! other modules reach test cases only through what it publishes:
 //! - SQL: the `test_cases_fact` view (created by the module's migrations),
-//!   one row per test with its facts (state, outcomes, times, procedure key);
+//!   one row per test with its facts (state, outcomes, times, procedure key),
+//!   and the maintained aggregates of [`aggregates`] (views
+//!   `test_cases_procedure_latest`, `test_cases_tally`,
+//!   `test_cases_ttd_histogram`) with the SQL that computes the same over
+//!   any scope ([`read`]);
 //! - Rust: [`read::TestCaseReads`] (the views alert rules, reports and
 //!   plugins see) and [`TestService`] (create, read and change a test, under
 //!   its rules, from another module's workflow);
@@ -22,6 +26,7 @@
 //! caller's connection for writes.
 #![forbid(unsafe_code)]
 
+pub mod aggregates;
 pub mod api;
 pub mod atomic;
 pub mod atomic_archive;

@@ -3,9 +3,85 @@
 //! modules use instead of the tables. Tests are read from the published
 //! `test_cases_fact` view, like every reader outside the module; evidence
 //! from the module's own table, since this port lives inside the module.
+//!
+//! Here too: the SQL of the figures the maintained aggregates hold
+//! ([`crate::aggregates`]), over any set of tests, so a reader scoped to a
+//! campaign, platform or time computes them from the tests in its scope by
+//! the same rules the aggregates keep for the whole history.
 
-use aegis_core::db::{Db, decode_opt_time, decode_time};
+use aegis_core::db::{Bind, Db, Where, decode_opt_time, decode_time};
 use aegis_core::plugins::{AttackOutcome, DetectionOutcome, EvidenceItem, TestState, TestView};
+
+/// `scope` with `conditions` (no placeholders) added.
+fn narrowed(scope: &Where, conditions: &[&str]) -> Where {
+    let mut narrowed = scope.clone();
+    for condition in conditions {
+        narrowed.and(condition, Vec::<Bind>::new());
+    }
+    narrowed
+}
+
+/// Per procedure (technique and procedure key) of the tests `scope` selects
+/// from `test_cases_fact t`: how many completed tests with an outcome, the
+/// latest one's outcome (`latest_outcome`) and run time (`last_ran`), and
+/// that latest test's id when it went undetected after an earlier test of
+/// the procedure was prevented or alerted (`regressed_test_id`). "Latest"
+/// orders by run time, then update time, then id. The columns of the view
+/// `test_cases_procedure_latest`, which holds this for every test.
+pub fn procedure_outcomes_sql(scope: &Where) -> String {
+    let scope = narrowed(
+        scope,
+        &["t.state = 'completed'", "t.detection_outcome IS NOT NULL"],
+    );
+    format!(
+        "SELECT technique_domain, technique_id, procedure_key, COUNT(*) AS tests,
+                MAX(CASE WHEN pos = 1 THEN detection_outcome END) AS latest_outcome,
+                MAX(ran_at) AS last_ran,
+                CASE WHEN MAX(CASE WHEN pos > 1 AND detection_outcome IN ('prevented', 'alerted')
+                                   THEN 1 ELSE 0 END) = 1
+                     THEN MAX(CASE WHEN pos = 1 AND detection_outcome = 'not_detected' THEN id END)
+                END AS regressed_test_id
+         FROM (SELECT t.id, t.technique_domain, t.technique_id, t.procedure_key,
+                      t.detection_outcome, t.ran_at,
+                      ROW_NUMBER() OVER (
+                          PARTITION BY t.technique_domain, t.technique_id, t.procedure_key
+                          ORDER BY t.ran_at DESC, t.updated_at DESC, t.id DESC
+                      ) AS pos
+               FROM test_cases_fact t{}) ranked
+         GROUP BY technique_domain, technique_id, procedure_key",
+        scope.clause()
+    )
+}
+
+/// Per state and detection outcome (`''` for none) of the tests `scope`
+/// selects: how many, and the sums and counts of their times to detect and
+/// to review in milliseconds. The columns of the view `test_cases_tally`.
+pub fn tally_sql(scope: &Where) -> String {
+    format!(
+        "SELECT t.state, COALESCE(t.detection_outcome, '') AS outcome, COUNT(*) AS tests,
+                CAST(COALESCE(SUM(t.ttd_ms), 0) AS BIGINT) AS ttd_sum, COUNT(t.ttd_ms) AS ttd_count,
+                CAST(COALESCE(SUM(t.review_ms), 0) AS BIGINT) AS review_sum,
+                COUNT(t.review_ms) AS review_count
+         FROM test_cases_fact t{}
+         GROUP BY t.state, COALESCE(t.detection_outcome, '')",
+        scope.clause()
+    )
+}
+
+/// How many completed tests of `scope` took each whole second to detect
+/// (`ttd_second`, `tests`). The columns of the view `test_cases_ttd_histogram`.
+pub fn ttd_histogram_sql(scope: &Where) -> String {
+    format!(
+        "SELECT t.ttd_ms / 1000 AS ttd_second, COUNT(*) AS tests FROM test_cases_fact t{}
+         GROUP BY t.ttd_ms / 1000",
+        ttd_scope(scope).clause()
+    )
+}
+
+/// The completed tests of `scope` that have a time to detect.
+pub fn ttd_scope(scope: &Where) -> Where {
+    narrowed(scope, &["t.state = 'completed'", "t.ttd_ms IS NOT NULL"])
+}
 
 fn decode(what: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("{what}: unknown value `{value}`").into())

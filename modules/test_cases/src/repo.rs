@@ -12,6 +12,7 @@ use aegis_core::db::{
 };
 use aegis_core::time;
 
+use crate::aggregates;
 use crate::model::{
     AttackOutcome, DetectionOutcome, Position, TechniqueRef, TestFields, TestFilter, TestRecord,
     TestSort, TransitionRecord,
@@ -390,6 +391,7 @@ impl TestRepo {
         .bind(time_to_detect(fields))
         .execute(&mut *conn)
         .await?;
+        aggregates::follow(conn, id, None).await?;
         replace_tags(conn, id, &fields.tags).await
     }
 
@@ -413,6 +415,7 @@ impl TestRepo {
         fields: &TestFields,
         actor: &Actor,
     ) -> Result<WriteOutcome, sqlx::Error> {
+        let before = aggregates::facts(conn, id).await?;
         let done = bind_fields!(
             sqlx::query(
                 "UPDATE test_cases_test SET version = version + 1, updated_at = $3, updated_by = $4,
@@ -439,6 +442,7 @@ impl TestRepo {
         if outcome == WriteOutcome::Conflict {
             return Ok(outcome);
         }
+        aggregates::follow(conn, id, before).await?;
         replace_tags(conn, id, &fields.tags).await?;
         Ok(outcome)
     }
@@ -468,6 +472,7 @@ impl TestRepo {
             backend.epoch_seconds("$3"),
             backend.epoch_seconds("submitted_at"),
         );
+        let before = aggregates::facts(conn, id).await?;
         let version: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(transition.to_state().as_str())
@@ -481,6 +486,7 @@ impl TestRepo {
         let Some(version) = version else {
             return Ok(WriteOutcome::Conflict);
         };
+        aggregates::follow(conn, id, before).await?;
         sqlx::query(
             "INSERT INTO test_cases_transition (id, test_id, transition, from_state, to_state, actor_id, actor_name, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
