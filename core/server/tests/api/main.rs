@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod aggregates;
 mod alerts;
 mod audit;
 mod auth;
