@@ -227,7 +227,7 @@ async fn main() -> anyhow::Result<()> {
         let pool = pool.clone();
         async move {
             // The bound the endpoint counts to by default.
-            let queries = list_queries(&filter, Some(offset + 10_000));
+            let queries = list_queries(backend, &filter, Some(offset + 10_000));
             let _: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(queries.count))
                 .bind_where(&queries.count_conditions)
                 .fetch_one(&pool)

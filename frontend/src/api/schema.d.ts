@@ -6892,7 +6892,13 @@ export interface operations {
                 created_before?: string;
                 executed_after?: string;
                 executed_before?: string;
-                /** @description Part of the name, procedure, host or technique id. */
+                /**
+                 * @description Words to find: a test matches when each word begins a word of
+                 *     its name, procedure, host or technique id, in any case
+                 *     (`lsa` finds "LSASS", `powershell exe` finds "powershell.exe").
+                 *     Words are runs of letters and digits; other characters only
+                 *     separate them.
+                 */
                 q?: string;
                 /**
                  * @description `me`: only what waits for the caller. A red tech: their tests in

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use aegis_core::concurrency::{Actor, WriteOutcome};
 use aegis_core::db::{
-    Bind, BindWhere, Conn, Db, Where, decode_opt_time, decode_time, escape_like, placeholders,
+    Backend, Bind, BindWhere, Conn, Db, Where, decode_opt_time, decode_time, escape_like,
+    placeholders,
 };
 use aegis_core::time;
 
@@ -37,6 +38,9 @@ macro_rules! test_select {
     };
 }
 
+/// One test by its id (`$1`), as `GET /tests/{id}` reads it.
+pub const DETAIL_SQL: &str = concat!(test_select!(), "WHERE t.id = $1");
+
 /// How many tests match a list's filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Total {
@@ -57,8 +61,12 @@ pub struct ListQueries {
     pub page_conditions: Where,
 }
 
-pub fn list_queries(filter: &TestFilter, count_up_to: Option<i64>) -> ListQueries {
-    let count_conditions = list_conditions(filter);
+pub fn list_queries(
+    backend: Backend,
+    filter: &TestFilter,
+    count_up_to: Option<i64>,
+) -> ListQueries {
+    let count_conditions = list_conditions(backend, filter);
     let mut page_conditions = count_conditions.clone();
     if let Some(after) = &filter.after {
         keyset(&mut page_conditions, filter.sort, after);
@@ -99,8 +107,48 @@ fn keyset(conditions: &mut Where, sort: TestSort, after: &Position) {
     }
 }
 
+/// The words of a search: runs of letters and digits, lower-cased.
+pub fn search_words(query: &str) -> Vec<String> {
+    query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Tests with a word that begins with each word of `query`, in the name,
+/// procedure, host or technique id, through the backend's full-text index
+/// (see the `test_cases_search` migrations). Words hold letters and digits
+/// only, so none can be read as the search syntax around it. A query
+/// without a letter or digit finds nothing.
+fn search(conditions: &mut Where, backend: Backend, query: &str) {
+    let words = search_words(query);
+    if words.is_empty() {
+        conditions.and("1 = 0", []);
+        return;
+    }
+    match backend {
+        Backend::Sqlite => {
+            let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+            conditions.and(
+                "t.rowid IN (SELECT rowid FROM test_cases_search WHERE test_cases_search MATCH ?)",
+                [Bind::Text(query.join(" "))],
+            );
+        }
+        Backend::Postgres => {
+            let query: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+            conditions.and(
+                "to_tsvector('simple', regexp_replace(
+                     t.name || ' ' || t.procedure || ' ' || COALESCE(t.target_host, '') || ' ' || t.technique_id,
+                     '[^[:alnum:]]+', ' ', 'g')) @@ to_tsquery('simple', ?)",
+                [Bind::Text(query.join(" & "))],
+            );
+        }
+    }
+}
+
 /// The conditions `filter` sets, and nothing for what it leaves open.
-fn list_conditions(filter: &TestFilter) -> Where {
+fn list_conditions(backend: Backend, filter: &TestFilter) -> Where {
     let text = |value: &str| Bind::Text(value.to_owned());
     let mut conditions = Where::default();
     if let Some(state) = filter.state {
@@ -158,12 +206,7 @@ fn list_conditions(filter: &TestFilter) -> Where {
         }
     }
     if let Some(query) = &filter.text {
-        let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
-        conditions.and(
-            "(LOWER(t.name) LIKE ? ESCAPE '\\' OR LOWER(t.procedure) LIKE ? ESCAPE '\\'
-              OR LOWER(t.target_host) LIKE ? ESCAPE '\\' OR LOWER(t.technique_id) LIKE ? ESCAPE '\\')",
-            std::iter::repeat_n(Bind::Text(pattern), 4),
-        );
+        search(&mut conditions, backend, query);
     }
     if let Some(queue) = &filter.queue {
         let states = queue.states();
@@ -396,7 +439,7 @@ impl TestRepo {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<TestRecord>, sqlx::Error> {
-        let row: Option<TestRow> = sqlx::query_as(concat!(test_select!(), "WHERE t.id = $1"))
+        let row: Option<TestRow> = sqlx::query_as(DETAIL_SQL)
             .bind(id)
             .fetch_optional(self.db.pool())
             .await?;
@@ -538,7 +581,7 @@ impl TestRepo {
         offset: i64,
         count_up_to: Option<i64>,
     ) -> Result<(Vec<TestRecord>, Total), sqlx::Error> {
-        let queries = list_queries(filter, count_up_to);
+        let queries = list_queries(self.db.backend(), filter, count_up_to);
         let counted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(queries.count))
             .bind_where(&queries.count_conditions)
             .fetch_one(self.db.pool())

@@ -1,12 +1,18 @@
-//! The test list at a realistic size, on both backends: every order the API
-//! offers, and the common filters, walk an index of the tests table and stop
-//! at the page instead of scanning and sorting every test (PostgreSQL's
-//! `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`); the total stops counting
-//! 10,000 tests past the page unless an exact one is asked for.
+//! The hot queries at a realistic size, on both backends (PostgreSQL's
+//! `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`): every order of the test list
+//! the API offers, and the common filters, walk an index of the tests table
+//! and stop at the page instead of scanning and sorting every test; a search
+//! reads the full-text index; the detail reads one row by its key; coverage
+//! and KPIs of the whole history read the maintained aggregates, not the
+//! tests, and a campaign's read its tests through the campaign index. The
+//! total stops counting 10,000 tests past the page unless an exact one is
+//! asked for.
 
-use aegis_core::db::Backend;
+use aegis_core::db::{Backend, Bind, Where};
+use aegis_mod_coverage::model::Scope;
+use aegis_mod_coverage::repo::figure_queries;
 use aegis_mod_test_cases::model::{Position, TestFilter, TestSort};
-use aegis_mod_test_cases::repo::list_queries;
+use aegis_mod_test_cases::repo::{DETAIL_SQL, list_queries};
 use aegis_mod_test_cases::workflow::TestState;
 
 use crate::helpers::{Stack, TestApp, TestEnv};
@@ -79,7 +85,7 @@ async fn every_list_order_and_common_filter_walks_an_index(stack: Stack) {
     let backend = db.backend();
     // The plans of a page and of its count, page first.
     let plans = |filter: TestFilter| async move {
-        let queries = list_queries(&filter, Some(10_000));
+        let queries = list_queries(backend, &filter, Some(10_000));
         let limit = queries.page_conditions.next_placeholder();
         // LIMIT and OFFSET as values: a plan of PostgreSQL needs no parameter for them.
         let page = queries.page.replace(
@@ -292,7 +298,100 @@ async fn keyset_pages_walk_the_same_tests_as_offsets(stack: Stack) {
     }
 }
 
+/// Whether a plan line reads every row of the tests table.
+fn scans_the_tests(backend: Backend, line: &str) -> bool {
+    match backend {
+        Backend::Postgres => line.contains("Seq Scan on test_cases_test"),
+        Backend::Sqlite => {
+            let line = line.trim();
+            line == "SCAN t" || line == "SCAN test_cases_test"
+        }
+    }
+}
+
+async fn search_detail_coverage_and_kpis_read_indexes_and_aggregates(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    seed(&app).await;
+    let db = &app.kernel.db;
+    let backend = db.backend();
+
+    let searched = TestFilter {
+        text: Some("Seeded 1234".into()),
+        ..TestFilter::default()
+    };
+    let queries = list_queries(backend, &searched, Some(10_000));
+    let count = db
+        .query_plan(&queries.count, &queries.count_conditions)
+        .await
+        .unwrap();
+    let index = match backend {
+        Backend::Postgres => "test_cases_test_search",
+        Backend::Sqlite => "VIRTUAL TABLE INDEX",
+    };
+    assert!(
+        count.iter().any(|line| line.contains(index))
+            && !count.iter().any(|line| scans_the_tests(backend, line)),
+        "{backend:?} search: {count:#?}"
+    );
+
+    let detail = db
+        .query_plan(
+            &DETAIL_SQL.replace("$1", "'seed-1010000'"),
+            &Where::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !detail.iter().any(|line| scans_the_tests(backend, line)),
+        "{backend:?} detail: {detail:#?}"
+    );
+
+    let plan = |sql: String, conditions: Where| async move {
+        // The domain after the conditions, as a value.
+        let domain = format!("${}", conditions.next_placeholder());
+        let sql = sql.replace(&domain, "'enterprise-attack'");
+        db.query_plan(&sql, &conditions).await.unwrap()
+    };
+    let whole = figure_queries(&Scope::default());
+    for (what, sql) in [
+        ("coverage", whole.coverage),
+        ("regressions", whole.regressed),
+        ("tally", whole.tally),
+        ("time to detect", whole.ttd_histogram),
+    ] {
+        let lines = plan(sql, whole.conditions.clone()).await;
+        assert!(
+            !lines.iter().any(|line| line.contains("test_cases_test")),
+            "{backend:?} whole-history {what} reads the tests: {lines:#?}"
+        );
+    }
+    let campaign = figure_queries(&Scope {
+        campaign_id: Some("campaign-10".into()),
+        ..Scope::default()
+    });
+    assert_eq!(
+        campaign.conditions.binds(),
+        [Bind::Text("campaign-10".into())]
+    );
+    for (what, sql) in [
+        ("coverage", campaign.coverage),
+        ("regressions", campaign.regressed),
+        ("tally", campaign.tally),
+        ("time to detect", campaign.ttd_histogram),
+    ] {
+        let lines = plan(sql, campaign.conditions.clone()).await;
+        assert!(
+            !lines.iter().any(|line| scans_the_tests(backend, line)),
+            "{backend:?} a campaign's {what} scans the tests: {lines:#?}"
+        );
+    }
+}
+
 stack_tests!(
+    search_detail_coverage_and_kpis_read_indexes_and_aggregates,
     every_list_order_and_common_filter_walks_an_index,
     keyset_pages_walk_the_same_tests_as_offsets,
     a_long_list_counts_ahead_of_the_page_unless_asked,

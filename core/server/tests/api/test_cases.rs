@@ -731,7 +731,9 @@ async fn lists_filter_sort_and_page(stack: Stack) {
             vec!["Alpha PowerShell", "Charlie LSASS 50%"],
         ),
         ("q=50%25".into(), vec!["Charlie LSASS 50%"]),
-        ("q=5_".into(), vec![]),
+        // Words: `_` and `%` only separate them, and `5` begins "50".
+        ("q=5_".into(), vec!["Charlie LSASS 50%"]),
+        ("q=_".into(), vec![]),
         ("q=powershell".into(), vec!["Alpha PowerShell"]),
         (
             "executed_after=2026-11-03T12:00:00Z&executed_before=2026-11-03T12:00:01Z&tag=q4"
@@ -773,6 +775,78 @@ async fn lists_filter_sort_and_page(stack: Stack) {
             reply.body
         );
     }
+}
+
+async fn tests_are_found_by_the_words_they_hold(stack: Stack) {
+    let Some(env) = TestEnv::new(stack).await else {
+        return;
+    };
+    let app = env.spawn().await;
+    load_catalog(&app, &shared_data(MINI)).await;
+    let admin = app.admin_token().await;
+    for (name, procedure, host, technique) in [
+        (
+            "Überprüfung der Anmeldung",
+            "powershell.exe -enc SQBFAFgA",
+            "host-01.corp.example",
+            "T1059.001",
+        ),
+        ("ÉCOLE phishing", "macro in a .docm", "mail-gw", "T1566.001"),
+        (
+            "Dump LSASS",
+            "rundll32 comsvcs.dll,MiniDump",
+            "dc01",
+            "T1003.001",
+        ),
+    ] {
+        create_test(
+            &app,
+            &admin,
+            json!({"name": name, "procedure": procedure, "target_host": host, "technique_id": technique}),
+        )
+        .await;
+    }
+    let cases: &[(&str, &[&str])] = &[
+        // Any case, beyond ASCII too, on both backends.
+        ("überprüfung", &["Überprüfung der Anmeldung"]),
+        ("ÜBERPRÜF", &["Überprüfung der Anmeldung"]),
+        ("école", &["ÉCOLE phishing"]),
+        // Accents are kept: `ecole` is another word.
+        ("ecole", &[]),
+        // Each word begins a word, in any of the four fields.
+        ("lsa", &["Dump LSASS"]),
+        ("sass", &[]),
+        ("powershell exe", &["Überprüfung der Anmeldung"]),
+        ("corp", &["Überprüfung der Anmeldung"]),
+        ("t1003", &["Dump LSASS"]),
+        ("T1566.001", &["ÉCOLE phishing"]),
+        ("comsvcs minidump dc01", &["Dump LSASS"]),
+        ("comsvcs mail", &[]),
+        ("-._", &[]),
+    ];
+    for (query, expected) in cases {
+        let reply = app
+            .send(
+                app.request("GET", "/api/v1/tests", &admin)
+                    .query(&[("sort", "name"), ("q", query)]),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{query}: {:?}", reply.body);
+        let names: Vec<&str> = reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(&names, expected, "{query}");
+    }
+    let long = "a".repeat(201);
+    assert_eq!(
+        app.get(&format!("/api/v1/tests?q={long}"), &admin)
+            .await
+            .status,
+        422
+    );
 }
 
 async fn revoked_techniques_are_flagged_with_their_replacement(stack: Stack) {
@@ -1195,6 +1269,7 @@ async fn documented_examples_are_accepted(stack: Stack) {
 }
 
 stack_tests!(
+    tests_are_found_by_the_words_they_hold,
     absent_fields_are_left_out_and_null_clears_them,
     parameters_are_declared_and_held,
     documented_examples_are_accepted,

@@ -127,7 +127,12 @@ impl TestCasesApi {
         created_before: Query<Option<StorableTime>>,
         executed_after: Query<Option<StorableTime>>,
         executed_before: Query<Option<StorableTime>>,
-        /// Part of the name, procedure, host or technique id.
+        /// Words to find: a test matches when each word begins a word of
+        /// its name, procedure, host or technique id, in any case
+        /// (`lsa` finds "LSASS", `powershell exe` finds "powershell.exe").
+        /// Words are runs of letters and digits; other characters only
+        /// separate them.
+        #[oai(validator(max_length = 200))]
         q: Query<Option<String>>,
         /// `me`: only what waits for the caller. A red tech: their tests in
         /// draft or red_executing. A blue tech: tests in blue_evaluating
