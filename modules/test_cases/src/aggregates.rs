@@ -70,6 +70,12 @@ pub(crate) async fn facts(conn: &mut Conn, id: &str) -> Result<Option<Facts>, sq
 
 /// Brings the aggregates from the test's facts `before` a write (none for a
 /// new test) to its facts now.
+///
+/// Concurrent writes on PostgreSQL: the sums change by increments on the
+/// row's latest version; a procedure is recomputed only once its row is
+/// locked, so the computation sees every write committed before ours. Rows
+/// are locked in key order, one table after the other, so two writes never
+/// wait for each other in a cycle.
 pub(crate) async fn follow(
     conn: &mut Conn,
     id: &str,
@@ -81,10 +87,13 @@ pub(crate) async fn follow(
     }
     let (before, after) = (before.as_ref(), after.as_ref());
     if before.map(Facts::tally) != after.map(Facts::tally) {
-        for (facts, sign) in [(before, -1), (after, 1)] {
-            if let Some(f) = facts {
-                add_to_tally(conn, f, sign).await?;
-            }
+        let mut changes: Vec<(&Facts, i64)> = [(before, -1), (after, 1)]
+            .into_iter()
+            .filter_map(|(facts, sign)| facts.map(|f| (f, sign)))
+            .collect();
+        changes.sort_by_key(|(f, _)| (&f.state, &f.outcome));
+        for (facts, sign) in changes {
+            add_to_tally(conn, facts, sign).await?;
         }
     }
     let (was, is) = (
@@ -92,10 +101,13 @@ pub(crate) async fn follow(
         after.and_then(Facts::ttd_second),
     );
     if was != is {
-        for (second, sign) in [(was, -1), (is, 1)] {
-            if let Some(second) = second {
-                add_to_histogram(conn, second, sign).await?;
-            }
+        let mut changes: Vec<(i64, i64)> = [(was, -1), (is, 1)]
+            .into_iter()
+            .filter_map(|(second, sign)| second.map(|s| (s, sign)))
+            .collect();
+        changes.sort_unstable();
+        for (second, sign) in changes {
+            add_to_histogram(conn, second, sign).await?;
         }
     }
     // The ranking also orders by update time, so any write of a ranked test
@@ -106,6 +118,7 @@ pub(crate) async fn follow(
         .filter(|f| f.ranks())
         .map(Facts::procedure)
         .collect();
+    procedures.sort_unstable();
     procedures.dedup();
     for procedure in procedures {
         refresh_procedure(conn, procedure).await?;
@@ -166,17 +179,37 @@ async fn add_to_histogram(conn: &mut Conn, second: i64, sign: i64) -> Result<(),
 
 const PROCEDURE_COLUMNS: &str = "(technique_domain, technique_id, procedure_key, tests, latest_outcome, last_ran, regressed_test_id)";
 
+#[derive(sqlx::FromRow)]
+struct ProcedureRow {
+    tests: i64,
+    latest_outcome: String,
+    last_ran: String,
+    regressed_test_id: Option<String>,
+}
+
+/// Recomputes one procedure's row from its tests (an index walk).
 async fn refresh_procedure(
     conn: &mut Conn,
     (domain, technique, key): (&str, &str, &str),
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "DELETE FROM test_cases_agg_procedure
-         WHERE technique_domain = $1 AND technique_id = $2 AND procedure_key = $3",
-    )
-    .bind(domain)
-    .bind(technique)
-    .bind(key)
+    const KEY: &str = "technique_domain = $1 AND technique_id = $2 AND procedure_key = $3";
+    let keyed = |sql: String| {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(domain.to_owned())
+            .bind(technique.to_owned())
+            .bind(key.to_owned())
+    };
+    // The row exists and is ours until commit; only then is it computed, in
+    // a statement that starts after any write holding it has committed.
+    keyed(format!(
+        "INSERT INTO test_cases_agg_procedure {PROCEDURE_COLUMNS}
+         VALUES ($1, $2, $3, 0, '', '', NULL) ON CONFLICT DO NOTHING"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    keyed(format!(
+        "UPDATE test_cases_agg_procedure SET tests = tests WHERE {KEY}"
+    ))
     .execute(&mut *conn)
     .await?;
     let mut one = Where::default();
@@ -184,14 +217,31 @@ async fn refresh_procedure(
         "t.technique_domain = ? AND t.technique_id = ? AND t.procedure_key = ?",
         [domain, technique, key].map(|v| Bind::Text(v.to_owned())),
     );
-    let sql = format!(
-        "INSERT INTO test_cases_agg_procedure {PROCEDURE_COLUMNS} {}",
-        procedure_outcomes_sql(&one)
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind_where(&one)
-        .execute(conn)
-        .await?;
+    let now: Option<ProcedureRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(procedure_outcomes_sql(&one)))
+            .bind_where(&one)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match now {
+        Some(row) => {
+            keyed(format!(
+                "UPDATE test_cases_agg_procedure
+                 SET tests = $4, latest_outcome = $5, last_ran = $6, regressed_test_id = $7
+                 WHERE {KEY}"
+            ))
+            .bind(row.tests)
+            .bind(row.latest_outcome)
+            .bind(row.last_ran)
+            .bind(row.regressed_test_id)
+            .execute(conn)
+            .await?;
+        }
+        None => {
+            keyed(format!("DELETE FROM test_cases_agg_procedure WHERE {KEY}"))
+                .execute(conn)
+                .await?;
+        }
+    }
     Ok(())
 }
 

@@ -243,6 +243,38 @@ async fn aggregates_match_a_full_recomputation(stack: Stack) {
     assert!(histogram.len() > 3, "{histogram:?}");
     assert_both_paths_agree(&app, &admin).await;
 
+    // Tests of one procedure completed at once (on PostgreSQL, concurrent
+    // transactions over the same aggregate rows) all count.
+    let mut waiting = Vec::new();
+    for n in 0..8 {
+        let body = json!({
+            "name": format!("at once {n}"), "technique_id": "T1059.001", "procedure": "encoded",
+            "executed_at": format!("2026-11-03T10:0{n}:00Z"), "attack_outcome": "succeeded",
+        });
+        let id = create_test(&app, &admin, body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        step(&app, &admin, &id, "start-execution").await;
+        let version = step(&app, &admin, &id, "submit-to-blue").await["version"]
+            .as_i64()
+            .unwrap();
+        let outcome = json!({"detection_outcome": OUTCOMES[n % 4], "detected_at": if n % 4 == 3 { Value::Null } else { json!(format!("2026-11-03T11:0{n}:00Z")) }});
+        assert_eq!(patch(&app, &admin, &id, version, outcome).await.status, 200);
+        waiting.push(id);
+    }
+    let paths: Vec<String> = waiting
+        .iter()
+        .map(|id| format!("/api/v1/tests/{id}/complete"))
+        .collect();
+    let completions = paths.iter().map(|path| app.post(path, &admin, json!({})));
+    for reply in futures::future::join_all(completions).await {
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+    }
+    let now = maintained(&app).await;
+    assert_eq!(now, recomputed(&app).await, "after completions at once");
+    let (procedures, tallies, histogram) = now;
+
     // A rebuild recomputes aggregates that were lost or wrong.
     let pool = app.kernel.db.pool();
     sqlx::query("DELETE FROM test_cases_agg_procedure")
