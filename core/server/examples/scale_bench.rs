@@ -268,8 +268,13 @@ async fn main() -> anyhow::Result<()> {
         state: Some(TestState::Completed),
         ..TestFilter::default()
     };
+    // A word in a third of the tests, and a technique's (about one in 700).
     let searched = TestFilter {
         text: Some("procedure 1".into()),
+        ..TestFilter::default()
+    };
+    let narrow = TestFilter {
+        text: Some("T1059.001".into()),
         ..TestFilter::default()
     };
     let deep = (tests.min(50_000) as i64 / 50 - 1).max(0) * 50;
@@ -332,6 +337,12 @@ async fn main() -> anyhow::Result<()> {
             time(endpoint("/api/v1/tests?limit=50&q=procedure%201".into())).await,
             "list queries",
             time(|| list_query(searched.clone(), 0)).await,
+        ),
+        (
+            "GET /tests?q=T1059.001".into(),
+            time(endpoint("/api/v1/tests?limit=50&q=T1059.001".into())).await,
+            "list queries",
+            time(|| list_query(narrow.clone(), 0)).await,
         ),
         (
             "GET /tests/{id}".into(),

@@ -127,7 +127,7 @@ pub(crate) async fn follow(
 }
 
 async fn add_to_tally(conn: &mut Conn, f: &Facts, sign: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let left: i64 = sqlx::query_scalar(
         "INSERT INTO test_cases_agg_tally
              (state, outcome, tests, ttd_sum, ttd_count, review_sum, review_count)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -136,7 +136,8 @@ async fn add_to_tally(conn: &mut Conn, f: &Facts, sign: i64) -> Result<(), sqlx:
              ttd_sum = test_cases_agg_tally.ttd_sum + excluded.ttd_sum,
              ttd_count = test_cases_agg_tally.ttd_count + excluded.ttd_count,
              review_sum = test_cases_agg_tally.review_sum + excluded.review_sum,
-             review_count = test_cases_agg_tally.review_count + excluded.review_count",
+             review_count = test_cases_agg_tally.review_count + excluded.review_count
+         RETURNING tests",
     )
     .bind(&f.state)
     .bind(&f.outcome)
@@ -145,9 +146,9 @@ async fn add_to_tally(conn: &mut Conn, f: &Facts, sign: i64) -> Result<(), sqlx:
     .bind(sign * i64::from(f.ttd_ms.is_some()))
     .bind(sign * f.review_ms.unwrap_or(0))
     .bind(sign * i64::from(f.review_ms.is_some()))
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    if sign < 0 {
+    if left == 0 {
         sqlx::query(
             "DELETE FROM test_cases_agg_tally WHERE state = $1 AND outcome = $2 AND tests = 0",
         )
@@ -160,15 +161,16 @@ async fn add_to_tally(conn: &mut Conn, f: &Facts, sign: i64) -> Result<(), sqlx:
 }
 
 async fn add_to_histogram(conn: &mut Conn, second: i64, sign: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let left: i64 = sqlx::query_scalar(
         "INSERT INTO test_cases_agg_ttd (ttd_second, tests) VALUES ($1, $2)
-         ON CONFLICT (ttd_second) DO UPDATE SET tests = test_cases_agg_ttd.tests + excluded.tests",
+         ON CONFLICT (ttd_second) DO UPDATE SET tests = test_cases_agg_ttd.tests + excluded.tests
+         RETURNING tests",
     )
     .bind(second)
     .bind(sign)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    if sign < 0 {
+    if left == 0 {
         sqlx::query("DELETE FROM test_cases_agg_ttd WHERE ttd_second = $1 AND tests = 0")
             .bind(second)
             .execute(conn)
@@ -199,16 +201,14 @@ async fn refresh_procedure(
             .bind(technique.to_owned())
             .bind(key.to_owned())
     };
-    // The row exists and is ours until commit; only then is it computed, in
-    // a statement that starts after any write holding it has committed.
+    // The row exists and is ours until commit (the upsert waits for any
+    // write holding it); only then is it computed, in a statement that
+    // starts after that write committed.
     keyed(format!(
         "INSERT INTO test_cases_agg_procedure {PROCEDURE_COLUMNS}
-         VALUES ($1, $2, $3, 0, '', '', NULL) ON CONFLICT DO NOTHING"
-    ))
-    .execute(&mut *conn)
-    .await?;
-    keyed(format!(
-        "UPDATE test_cases_agg_procedure SET tests = tests WHERE {KEY}"
+         VALUES ($1, $2, $3, 0, '', '', NULL)
+         ON CONFLICT (technique_domain, technique_id, procedure_key)
+         DO UPDATE SET tests = test_cases_agg_procedure.tests"
     ))
     .execute(&mut *conn)
     .await?;
