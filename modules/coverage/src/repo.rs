@@ -26,7 +26,8 @@ pub struct FigureQueries {
     pub regressed: String,
     /// Rows of tests per state and outcome, with time sums.
     pub tally: String,
-    /// Completed tests per whole second of time to detect, in order.
+    /// Completed tests per whole second of time to detect (`tests`), with
+    /// how many took that second or less (`upto`).
     pub ttd_histogram: String,
     pub conditions: Where,
 }
@@ -93,7 +94,10 @@ pub fn figure_queries(scope: &Scope) -> FigureQueries {
              ORDER BY technique_id, regressed_test_id"
         ),
         tally,
-        ttd_histogram: format!("SELECT ttd_second, tests FROM ({histogram}) h ORDER BY ttd_second"),
+        ttd_histogram: format!(
+            "SELECT ttd_second, CAST(SUM(tests) OVER (ORDER BY ttd_second) AS BIGINT) AS upto, tests
+             FROM ({histogram}) h"
+        ),
         conditions,
     }
 }
@@ -289,39 +293,45 @@ impl CoverageRepo {
         };
         if ttd.1 > 0 {
             kpis.median_time_to_detect_seconds = Some(round2(
-                self.median_ttd(&queries.ttd_histogram, &queries.conditions)
+                self.median_ttd(ttd.1, &queries.ttd_histogram, &queries.conditions)
                     .await?,
             ));
         }
         Ok(kpis)
     }
 
-    /// The middle time to detect (or the mean of the two middle ones) of
-    /// the completed tests in scope, in seconds: the histogram says which
-    /// second holds each middle position, and only that second's tests are
-    /// read, in order, through the `(state, ttd_ms)` index.
-    async fn median_ttd(&self, histogram: &str, scope: &Where) -> Result<f64, sqlx::Error> {
-        let seconds: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(histogram))
-            .bind_where(scope)
-            .fetch_all(self.db.pool())
-            .await?;
-        let count: i64 = seconds.iter().map(|(_, n)| n).sum();
+    /// The middle time to detect (or the mean of the two middle ones) of the
+    /// `count` completed tests in scope that have one, in seconds: the
+    /// histogram's running count finds the second holding each middle
+    /// position, and only that second's tests are read, in order, through
+    /// the `(state, ttd_ms)` index.
+    async fn median_ttd(
+        &self,
+        count: i64,
+        histogram: &str,
+        scope: &Where,
+    ) -> Result<f64, sqlx::Error> {
         let middle = if count % 2 == 0 {
             vec![count / 2 - 1, count / 2]
         } else {
             vec![count / 2]
         };
+        let holding = format!(
+            "SELECT ttd_second, upto - tests FROM ({histogram}) c WHERE upto > ${}
+             ORDER BY ttd_second LIMIT 1",
+            scope.next_placeholder()
+        );
         let mut sum = 0_i64;
         for position in &middle {
-            let (mut before, mut at) = (0_i64, None);
-            for (second, n) in &seconds {
-                if before + n > *position {
-                    at = Some(*second);
-                    break;
-                }
-                before += n;
-            }
-            let Some(second) = at else { break };
+            let second: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(holding.as_str()))
+                .bind_where(scope)
+                .bind(position)
+                .fetch_optional(self.db.pool())
+                .await?;
+            // Tests written between the two reads; the next request counts them.
+            let Some((second, before)) = second else {
+                continue;
+            };
             let (low, high) = second_range(second);
             let mut within = ttd_scope(scope);
             within.and(
