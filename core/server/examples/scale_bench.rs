@@ -23,7 +23,7 @@ use aegis_core::secret::Secret;
 use aegis_mod_coverage::model::Scope;
 use aegis_mod_coverage::repo::CoverageRepo;
 use aegis_mod_test_cases::model::{Position, TestFilter};
-use aegis_mod_test_cases::repo::list_queries;
+use aegis_mod_test_cases::repo::{DETAIL_SQL, list_queries};
 use aegis_mod_test_cases::workflow::TestState;
 
 /// Timed runs of each request at one connection.
@@ -245,7 +245,7 @@ async fn main() -> anyhow::Result<()> {
     let detail_query = || {
         let (pool, id) = (pool.clone(), some_id.clone());
         async move {
-            sqlx::query("SELECT * FROM test_cases_test WHERE id = $1")
+            sqlx::query(DETAIL_SQL)
                 .bind(id)
                 .fetch_one(&pool)
                 .await

@@ -138,9 +138,7 @@ fn search(conditions: &mut Where, backend: Backend, query: &str) {
         Backend::Postgres => {
             let query: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
             conditions.and(
-                "to_tsvector('simple', regexp_replace(
-                     t.name || ' ' || t.procedure || ' ' || COALESCE(t.target_host, '') || ' ' || t.technique_id,
-                     '[^[:alnum:]]+', ' ', 'g')) @@ to_tsquery('simple', ?)",
+                "t.search_vector @@ to_tsquery('simple', ?)",
                 [Bind::Text(query.join(" & "))],
             );
         }

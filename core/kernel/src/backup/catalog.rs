@@ -34,11 +34,14 @@ pub fn quote(name: &str) -> String {
 }
 
 /// Every table of the schema, sorted, the migrations table included (callers
-/// decide what to do with it); views are not tables and hold no rows.
+/// decide what to do with it); views are not tables and hold no rows, and
+/// neither are SQLite's virtual tables (the full-text index) and their
+/// shadow tables: they are rebuilt from the rows.
 pub async fn tables(conn: &mut Conn, backend: Backend) -> Result<Vec<String>, sqlx::Error> {
     let sql = match backend {
         Backend::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'
+               AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
         }
         Backend::Postgres => {
             "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
@@ -48,7 +51,8 @@ pub async fn tables(conn: &mut Conn, backend: Backend) -> Result<Vec<String>, sq
     sqlx::query_scalar(sql).fetch_all(conn).await
 }
 
-/// The columns of `table` in their order, each with how it is carried.
+/// The columns of `table` in their order, each with how it is carried;
+/// generated columns are computed again on insert, so not carried.
 pub async fn columns(
     conn: &mut Conn,
     backend: Backend,
@@ -58,7 +62,8 @@ pub async fn columns(
         Backend::Sqlite => "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
         Backend::Postgres => {
             "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns
-             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+             WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+             ORDER BY ordinal_position"
         }
     };
     let rows = sqlx::query(sql).bind(table).fetch_all(conn).await?;
