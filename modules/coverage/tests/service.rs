@@ -94,7 +94,8 @@ async fn catalog(kernel: &Kernel) {
     technique(kernel, "T1055", &["execution"], &["Windows"], true).await;
 }
 
-/// One test as its facts: what the test-case module would have stored.
+/// One test as its facts: what the test-case module would have stored
+/// (written straight into its tables, its aggregates then rebuilt).
 #[derive(Clone)]
 struct Fact {
     technique: &'static str,
@@ -156,6 +157,12 @@ async fn seed(kernel: &Kernel, fact: Fact) -> String {
     .execute(kernel.db.pool())
     .await
     .unwrap();
+    // And its aggregates, as a write through the module keeps them.
+    let mut tx = kernel.db.begin().await.unwrap();
+    aegis_mod_test_cases::aggregates::rebuild(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     id
 }
 
