@@ -173,6 +173,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Restore { from } => restore(settings, &from).await,
         Command::RebuildAggregates => {
             let kernel = connect_without_key_value(settings).await?;
+            if kernel.settings.migrate_on_start() {
+                kernel.db.migrate().await.context("migrations failed")?;
+            }
             let rebuilt = rebuild_aggregates(&kernel).await;
             kernel.db.close().await;
             rebuilt
@@ -328,9 +331,6 @@ async fn restore(settings: Settings, from: &std::path::Path) -> anyhow::Result<(
 }
 
 async fn rebuild_aggregates(kernel: &Kernel) -> anyhow::Result<()> {
-    if kernel.settings.migrate_on_start() {
-        kernel.db.migrate().await.context("migrations failed")?;
-    }
     let mut tx = kernel.db.begin().await?;
     let rebuilt = aegis_mod_test_cases::aggregates::rebuild(&mut tx).await?;
     tx.commit().await?;
